@@ -1,0 +1,38 @@
+"""The ``townsquare`` command line.
+
+Each pillar contributes its commands from ``townsquare/<pillar>/commands.py`` through
+``register(app, bench)``. Commands import heavy libraries (torch, llama.cpp) inside their
+functions so that ``townsquare --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(help="Townsquare: an open AI social app.", no_args_is_help=True, add_completion=False)
+bench = typer.Typer(help="Benchmarks: print a table and, with --json PATH, write the results.",
+                    no_args_is_help=True)
+app.add_typer(bench, name="bench")
+
+# Modules with a ``register(app, bench)`` function, in the order their commands are listed.
+COMMAND_MODULES = [
+    "townsquare.commands",
+]
+
+
+def _register_all() -> None:
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(app, bench)
+
+
+_register_all()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

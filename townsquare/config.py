@@ -1,0 +1,127 @@
+"""Settings for Townsquare, read from the environment (``TOWNSQUARE_*``) and an optional TOML file.
+
+Precedence: explicit keyword arguments > environment > config file > embedded defaults.
+The embedded defaults need nothing installed beyond the package: SQLite and a media folder
+under ``TOWNSQUARE_DATA_DIR`` (``./townsquare-data``) and the bundled models.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+ENV_PREFIX = "TOWNSQUARE_"
+
+
+class ConfigError(ValueError):
+    """A setting has a value we cannot use."""
+
+
+@dataclass
+class Settings:
+    data_dir: Path = Path("./townsquare-data")
+    # Empty means SQLite at <data_dir>/townsquare.db.
+    database_url: str = ""
+    # Signs session cookies; generated and kept in <data_dir>/secret_key when not given.
+    secret_key: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Media uploads.
+    max_upload_bytes: int = 20 * 1024 * 1024
+    # Rate limits (requests per minute per client address) for sign-in and sign-up.
+    auth_rate_limit_per_minute: int = 10
+    # LLM runtime: "embedded" (llama.cpp, bundled model) or "remote" (OpenAI-compatible server).
+    llm_backend: str = "embedded"
+    llm_model_path: str = ""  # a GGUF file; empty = the bundled SmolLM2-135M-Instruct
+    llm_base_url: str = ""  # e.g. http://127.0.0.1:8080/v1 for vLLM / llama-server / Ollama
+    llm_api_key: str = ""
+    llm_model: str = ""  # model name on the remote server
+    llm_context: int = 4096
+    llm_threads: int = 0  # 0 = all cores
+    llm_queue_size: int = 8
+    llm_timeout_s: float = 120.0
+    guard_model: str = ""  # e.g. a Llama Guard 3 model on the remote server; empty = built-in shield
+    embeddings_backend: str = "bundled"  # "bundled" (all-MiniLM-L6-v2) or "remote"
+    embeddings_model: str = ""
+    config_file: Path | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'townsquare.db').resolve()}"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    def ensure_dirs(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.media_dir.mkdir(parents=True, exist_ok=True)
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or one generated once and kept in the data folder."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(32)
+        path.write_text(key)
+        return key
+
+
+def _coerce(name: str, raw, target_type):
+    try:
+        if target_type in (int, "int"):
+            return int(raw)
+        if target_type in (float, "float"):
+            return float(raw)
+        if target_type in (bool, "bool"):
+            return str(raw).lower() in ("1", "true", "yes", "on")
+        if target_type in (Path, "Path") or "Path" in str(target_type):
+            return Path(raw)
+        return str(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name!r} has an invalid value {raw!r}: {exc}") from None
+
+
+def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
+    """Build settings from defaults, then the config file, then the environment, then overrides."""
+    env = dict(os.environ if env is None else env)
+    values: dict = {}
+    config_file = overrides.get("config_file") or env.get(ENV_PREFIX + "CONFIG")
+    known = {f.name: f for f in fields(Settings) if f.name not in ("extra", "config_file")}
+    extra: dict = {}
+    if config_file:
+        path = Path(config_file)
+        if not path.exists():
+            raise ConfigError(f"config file {path} does not exist")
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        for key, value in data.items():
+            if key in known:
+                values[key] = _coerce(key, value, known[key].type)
+            else:
+                extra[key] = value
+        values["config_file"] = path
+    for name, f in known.items():
+        raw = env.get(ENV_PREFIX + name.upper())
+        if raw is not None and raw != "":
+            values[name] = _coerce(name, raw, f.type)
+    for key, value in overrides.items():
+        if value is not None and key != "config_file":
+            values[key] = value
+    return Settings(**values, extra=extra)
