@@ -1,0 +1,34 @@
+"""The FastAPI application: one app serves the web pages, the native API and the other API surfaces."""
+
+from __future__ import annotations
+
+import importlib
+
+from fastapi import FastAPI
+
+from townsquare import __version__
+from townsquare.api.errors import install_error_handlers
+from townsquare.config import Settings, load_settings
+from townsquare.db.engine import Database
+
+# Modules with a module-level ``router`` (fastapi.APIRouter), mounted in this order.
+ROUTER_MODULES: list[str] = []
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    settings.ensure_dirs()
+    app = FastAPI(
+        title="Townsquare",
+        version=__version__,
+        description="An open AI social app. Native REST API under /api.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.db = db or Database(settings.sqlalchemy_url)
+    install_error_handlers(app)
+    for name in ROUTER_MODULES:
+        app.include_router(importlib.import_module(name).router)
+    return app

@@ -1,0 +1,3 @@
+"""Imports every domain's storage models so ``Base.metadata`` is complete (for Alembic and tests)."""
+
+from townsquare.social import models as social_models  # noqa: F401

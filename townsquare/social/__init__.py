@@ -1,0 +1,1 @@
+"""The social core: accounts, posts, media, graph, messages, notifications, moderation, search, events."""

@@ -1,0 +1,53 @@
+"""Bearer tokens and web sessions. The secret is shown once; only its SHA-256 is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from townsquare.db.base import utcnow
+from townsquare.social.models import Account, Token
+
+SESSION_LIFETIME = timedelta(days=30)
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_token(session: Session, account: Account, *, kind: str = "api", name: str = "") -> str:
+    """Create a token for ``account`` and return its secret (never stored in clear)."""
+    secret = secrets.token_urlsafe(32)
+    expires = utcnow() + SESSION_LIFETIME if kind == "session" else None
+    session.add(Token(account_id=account.id, token_hash=_hash(secret), kind=kind, name=name, expires_at=expires))
+    session.flush()
+    return secret
+
+
+def resolve_token(session: Session, secret: str) -> Account | None:
+    """The active account a live token belongs to, or None."""
+    if not secret:
+        return None
+    token = session.scalar(select(Token).where(Token.token_hash == _hash(secret)))
+    if token is None or token.revoked_at is not None:
+        return None
+    now = utcnow()
+    if token.expires_at is not None and token.expires_at < now:
+        return None
+    account = session.get(Account, token.account_id)
+    if account is None or account.status != "active":
+        return None
+    token.last_used_at = now
+    return account
+
+
+def revoke_token(session: Session, secret: str) -> bool:
+    token = session.scalar(select(Token).where(Token.token_hash == _hash(secret)))
+    if token is None or token.revoked_at is not None:
+        return False
+    token.revoked_at = utcnow()
+    return True
