@@ -26,6 +26,7 @@ ROUTER_MODULES: list[str] = [
     "townsquare.api.moderation",
     "townsquare.api.assistant",
     "townsquare.api.openai_compat",
+    "townsquare.api.studio",
 ]
 
 
