@@ -19,6 +19,11 @@ ROUTER_MODULES: list[str] = [
     "townsquare.api.posts",
     "townsquare.api.timeline",
     "townsquare.api.events",
+    "townsquare.api.graph",
+    "townsquare.api.messages",
+    "townsquare.api.notifications",
+    "townsquare.api.search",
+    "townsquare.api.moderation",
 ]
 
 
