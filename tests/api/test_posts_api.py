@@ -128,7 +128,7 @@ def test_blocked_authors_are_invisible(client, signup, block, follow):
 
 
 def test_mentions_notify_those_who_can_see(client, signup, follow, db):
-    ana, bob, cy = signup("ana"), signup("bob"), signup("cy_")
+    ana, bob, _cy = signup("ana"), signup("bob"), signup("cy_")
     follow(bob, ana)
     _post(client, ana, text="hi @BOB and @cy_ and @nobody", visibility="followers")
     with db.session() as session:

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 import townsquare.db.all_models  # noqa: F401
 from townsquare.db import migrate
 from townsquare.db.base import Base
 
 
-def test_upgrade_head_matches_models(db):
-    # The fixture migrated this database from empty with Alembic's upgrade head.
+def _name(diff) -> str:
+    item = diff[1] if isinstance(diff, tuple) else diff[0][1]
+    return str(getattr(item, "name", item))
+
+
+def test_upgrade_heads_matches_models(db):
+    # The db fixture migrated this database from empty with Alembic (upgrade to every head).
     with db.engine.connect() as conn:
         context = MigrationContext.configure(conn)
         diff = compare_metadata(context, Base.metadata)
-        revision = context.get_current_revision()
+        current = set(context.get_current_heads())
+    # Full-text search objects (FTS5 tables, GIN indexes) are made by raw SQL in the search
+    # migration and have no model on purpose.
+    diff = [d for d in diff if "_fts" not in _name(d)]
     assert diff == [], diff
-    heads = migrate.alembic_config(db.url)
-    from alembic.script import ScriptDirectory
-
-    assert revision == ScriptDirectory.from_config(heads).get_current_head()
+    assert current == set(ScriptDirectory.from_config(migrate.alembic_config(db.url)).get_heads())
