@@ -13,6 +13,12 @@ from townsquare.db.engine import Database
 
 # Modules with a module-level ``router`` (fastapi.APIRouter), mounted in this order.
 ROUTER_MODULES: list[str] = [
+    "townsquare.api.auth",
+    "townsquare.api.accounts",
+    "townsquare.api.media",
+    "townsquare.api.posts",
+    "townsquare.api.timeline",
+    "townsquare.api.events",
     "townsquare.api.graph",
     "townsquare.api.messages",
     "townsquare.api.notifications",
