@@ -152,8 +152,8 @@ def search_people(session: Session, viewer: Account | None, query: str, *, curso
 
 def normalize_hashtag(name: str) -> str:
     name = (name or "").strip().lstrip("#").lower()
-    if not HASHTAG_RE.match(name):
-        raise InvalidInput("a hashtag is 1 to 100 letters, digits or underscores")
+    if not HASHTAG_RE.match(name) or name.isdigit():  # the same rule as posts.parse_hashtags
+        raise InvalidInput("a hashtag is 1 to 100 letters, digits or underscores, not only digits")
     return name
 
 
