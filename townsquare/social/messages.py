@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from townsquare.db.base import utcnow
 from townsquare.errors import Forbidden, InvalidInput, NotFound
 from townsquare.social.events import log_event
+from townsquare.social.graph import insert_or_conflict
 from townsquare.social.models import Account, Conversation, Message
 from townsquare.social.notifications import notify
 from townsquare.social.paging import DEFAULT_LIMIT, Page, keyset_page
@@ -98,8 +99,7 @@ def send_message(session: Session, sender: Account, recipient_id: int, text: str
     if conversation is None:
         low, high = _pair(sender.id, recipient.id)
         conversation = Conversation(low_id=low, high_id=high, created_at=now, last_message_at=now)
-        session.add(conversation)
-        session.flush()
+        insert_or_conflict(session, conversation, "this conversation was just started; send again")
     conversation.last_message_at = now
     message = Message(conversation_id=conversation.id, sender_id=sender.id, text=text, is_ai=is_ai,
                       created_at=now)
