@@ -24,7 +24,7 @@ from townsquare.errors import Forbidden, InvalidInput, NotFound
 from townsquare.social.events import log_event
 from townsquare.social.graph import insert_or_conflict
 from townsquare.social.models import Account, Conversation, Message
-from townsquare.social.notifications import notify
+from townsquare.social.notifications import mark_read_from, notify
 from townsquare.social.paging import DEFAULT_LIMIT, Page, keyset_page
 from townsquare.social.relations import is_blocked_either_way, is_following
 
@@ -160,6 +160,8 @@ def mark_read(session: Session, actor: Account, conversation_id: int, *, at: dat
         .values(read_at=at or utcnow())
         .execution_options(synchronize_session=False)
     )
+    # Reading the conversation also settles its "message" notifications.
+    mark_read_from(session, actor, other_id(conversation, actor.id), "message")
     session.expire_all()
     return int(result.rowcount or 0)
 
