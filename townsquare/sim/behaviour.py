@@ -285,12 +285,12 @@ class Simulator:
                     engaged = True
                 author = self.index_of.get(info.author_id)
                 if (author is not None and author not in self.following[i] and (i, author) not in self.requested
-                        and u > 0.45
-                        and r[5] < 0.1 * u * (0.3 + sociability)):
+                        and u > 0.35
+                        and r[5] < 0.5 * u * (0.3 + sociability)):
                     actions.append(Action(account_id, "profile_visit", ts, "account", info.author_id, surface,
                                           position))
                     ts += timedelta(seconds=5)
-                    if r[6] < 0.5:
+                    if r[6] < 0.6:
                         actions.append(self._follow(i, author, ts, "profile"))
                         ts += timedelta(seconds=1)
                 if u < 0.25 and r[7] < 0.12 * (0.25 - u) / 0.25:

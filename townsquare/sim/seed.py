@@ -112,17 +112,28 @@ def hash_password(password: str) -> str:
     return PasswordHasher().hash(password)
 
 
+def _uniform(rows: list[dict]) -> list[dict]:
+    """Core executemany wants the same keys in every row: fill the missing ones with None."""
+    keys = {k for r in rows for k in r}
+    return rows if all(len(r) == len(keys) for r in rows) else [{k: r.get(k) for k in keys} for r in rows]
+
+
+# Core inserts on the tables: one executemany per chunk. (ORM bulk inserts split the rows into many
+# small statements whenever the set of None values changes from one row to the next.)
 def _insert_returning_ids(session: Session, model, rows: list[dict], chunk: int = 5000) -> list[int]:
     ids: list[int] = []
-    stmt = insert(model).returning(model.id, sort_by_parameter_order=True)
+    table = model.__table__
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    rows = _uniform(rows)
     for start in range(0, len(rows), chunk):
         ids.extend(session.execute(stmt, rows[start : start + chunk]).scalars().all())
     return ids
 
 
 def _insert(session: Session, model, rows: list[dict], chunk: int = 20000) -> None:
+    rows = _uniform(rows)
     for start in range(0, len(rows), chunk):
-        session.execute(insert(model), rows[start : start + chunk])
+        session.execute(insert(model.__table__), rows[start : start + chunk])
 
 
 def _log(session: Session, rows: list[dict], chunk: int = 20000) -> int:
@@ -374,7 +385,8 @@ class _Seeder:
 
     def _feed_for(self, account_id: int, at: datetime):
         """A chronological home feed as the seeded app would show it at ``at``: followed accounts and own
-        posts from the last three days, plus popular public posts, newest first, 10 a page."""
+        posts from the last three days, newest first, with a popular public post from outside the
+        network in every fourth slot; 10 a page."""
         i = self.sim.index_of[account_id]
         cache: list[int] = []
         built = False
@@ -394,13 +406,16 @@ class _Seeder:
                     hi = bisect.bisect_right(times, t_hi)
                     ids = self.by_author_id[a]
                     items.extend((times[k], ids[k]) for k in range(lo, hi))
-                seen_ids = {pid for _, pid in items}
-                for pid in self.popular:
-                    plan = self.plans[self.post_index[pid]]
-                    if pid not in seen_ids and plan.author not in hidden and plan.created_at.timestamp() <= t_hi:
-                        items.append((plan.created_at.timestamp(), pid))
                 items.sort(key=lambda x: (-x[0], -x[1]))
-                cache.extend(pid for _, pid in items)
+                followed = [pid for _, pid in items]
+                in_feed = set(followed)
+                popular = [pid for pid in self.popular
+                           if pid not in in_feed and self.plans[self.post_index[pid]].author not in hidden
+                           and self.plans[self.post_index[pid]].created_at.timestamp() <= t_hi]
+                # Every fourth slot is a popular post from outside the network ("suggested").
+                while followed or popular:
+                    take_popular = popular and (len(cache) % 4 == 3 or not followed)
+                    cache.append(popular.pop(0) if take_popular else followed.pop(0))
                 built = True
             return cache[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
 
