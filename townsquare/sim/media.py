@@ -6,6 +6,7 @@ exactly like uploads, so the same file backs many ``media`` rows.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -61,6 +62,7 @@ def _palette(topic_index: int, rng: np.random.Generator) -> list[tuple[int, int,
             for _ in range(6)]
 
 
+@functools.lru_cache(maxsize=512)  # the same file backs many posts (and many seeds in one process)
 def make_photo(topic_index: int, variant: int) -> bytes:
     """A 320x240 JPEG: a gradient in the topic's colour with shapes on it."""
     from PIL import Image, ImageDraw
@@ -96,6 +98,7 @@ def _ffmpeg() -> str:
         return "ffmpeg"
 
 
+@functools.lru_cache(maxsize=256)
 def make_video(topic_index: int, variant: int) -> bytes:
     """A tiny H.264 MP4 (2 seconds, 160x128): a shape crossing a topic-coloured background."""
     rng = np.random.default_rng([topic_index, variant, 13])

@@ -61,6 +61,7 @@ class SeedOptions:
 class SeedReport:
     skipped: bool = False
     counts: dict[str, int] = field(default_factory=dict)
+    simulated_actions: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     anchor: datetime | None = None
 
@@ -171,7 +172,8 @@ def seed_community(settings: Settings, db: Database, options: SeedOptions, *, if
             wipe_all(session)
         seeder = _Seeder(session, settings, options, anchor, bar)
         seeder.run()
-        report.counts = seeder.counts
+        report.counts = dict(seeder.counts)
+        report.simulated_actions = dict(seeder.action_counts)
         bar.done()
     report.seconds = time.perf_counter() - started
     return report
@@ -187,6 +189,7 @@ class _Seeder:
         self.start = anchor - timedelta(days=options.days)
         self.bar = bar
         self.counts: dict[str, int] = defaultdict(int)
+        self.action_counts: dict[str, int] = defaultdict(int)  # what the simulator did, by action
 
     # ------------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -203,6 +206,7 @@ class _Seeder:
         self.write_accounts()
         self.write_posts()
         self.write_graph()
+        self.write_conversations()
         self.simulate()
         self.recount()
         truth = CommunityTruth(
@@ -325,6 +329,49 @@ class _Seeder:
                            mutes=len(g.mutes))
         self.requests = set(requests)
 
+    def write_conversations(self) -> None:
+        """A few direct-message conversations between people who follow each other (the demo login
+        included, so its inbox is not empty); the simulation adds more as mutual follows chat."""
+        g, aid, pop = self.graph, self.account_ids, self.pop
+        rng = np.random.default_rng([self.options.seed, 8])
+        self.conversations: dict[tuple[int, int], int] = {}
+        mutual = sorted((a, b) for a, b in g.follows if a < b and (b, a) in g.follows)
+        if not mutual:
+            return
+        demo_pairs = [p for p in mutual if p[0] == 0][:3]
+        picks = [mutual[int(k)] for k in rng.choice(len(mutual), size=min(len(mutual), max(3, len(pop) // 20)),
+                                                     replace=False)]
+        pairs = list(dict.fromkeys(demo_pairs + picks))
+        self.bar.phase("Conversations", len(pairs))
+        messages, events, notes = [], [], []
+        for a, b in pairs:
+            topic = int(np.argmax(pop.topics[a] * pop.topics[b]))
+            ts = self.start + timedelta(seconds=int(rng.integers(0, self.options.days * 86400 - 7200)))
+            turns = int(rng.integers(2, 7))
+            low, high = sorted((aid[a], aid[b]))
+            conv_rows = []
+            for k in range(turns):
+                sender, recipient = (a, b) if k % 2 == 0 else (b, a)
+                conv_rows.append((aid[sender], aid[recipient], message_text(rng, topic), ts))
+                ts += timedelta(minutes=int(rng.integers(1, 90)))
+            conv = _insert_returning_ids(self.session, m.Conversation, [{
+                "low_id": low, "high_id": high, "created_at": conv_rows[0][3], "last_message_at": conv_rows[-1][3]}])[0]
+            self.conversations[(low, high)] = conv
+            for sender, recipient, body, when in conv_rows:
+                read = when + timedelta(minutes=30)
+                messages.append({"conversation_id": conv, "sender_id": sender, "text": body, "created_at": when,
+                                 "read_at": read if read < self.anchor - timedelta(days=1) else None})
+                events.append({"actor_id": sender, "action": "message", "entity_type": "account",
+                               "entity_id": recipient, "ts": when, "surface": "messages"})
+                notes.append({"recipient_id": recipient, "actor_id": sender, "kind": "message", "created_at": when,
+                              "read_at": read if read < self.anchor - timedelta(days=1) else None})
+            self.bar.advance()
+        _insert(self.session, m.Message, messages)
+        _insert(self.session, m.Notification, notes)
+        _log(self.session, events)
+        self.counts["messages"] += len(messages)
+        self.counts["notifications"] += len(notes)
+
     # ------------------------------------------------------------------------------------------
     def simulate(self) -> None:
         pop, aid, o = self.pop, self.account_ids, self.options
@@ -354,7 +401,6 @@ class _Seeder:
         self.post_index = {pid: i for i, pid in enumerate(self.post_ids)}
         self.likes: dict[int, int] = defaultdict(int)
         self.comments_on: dict[int, list[tuple[int, int]]] = defaultdict(list)  # post -> [(comment id, author)]
-        self.conversations: dict[tuple[int, int], int] = {}
         self.last_seen: dict[int, datetime] = {}
         for day in range(o.days):
             day_start = self.start + timedelta(days=day)
@@ -433,6 +479,7 @@ class _Seeder:
         for a in actions:
             if a.ts >= self.anchor:
                 continue
+            self.action_counts[a.action] += 1
             if a.action != "message":
                 events.append(a.event_row())
             if a.action in ("like", "repost", "comment", "report"):
