@@ -18,6 +18,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    """Upgrade to the newest revision."""
     command.upgrade(alembic_config(url), revision)
 
 
@@ -25,7 +26,7 @@ def downgrade(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
 
 
-def current_revision(url: str) -> str | None:
+def current_revisions(url: str) -> tuple[str, ...]:
     from alembic.runtime.migration import MigrationContext
 
     from townsquare.db.engine import make_engine
@@ -33,7 +34,7 @@ def current_revision(url: str) -> str | None:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            return tuple(MigrationContext.configure(conn).get_current_heads())
     finally:
         engine.dispose()
 
