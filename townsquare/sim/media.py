@@ -26,10 +26,11 @@ VIDEO_FPS = 6
 
 
 def stored_media_path(media_dir: Path, sha256: str, ext: str) -> Path:
-    """Where an uploaded file lives: ``<media_dir>/<sha[:2]>/<sha[2:4]>/<sha>.<ext>``.
+    """Where an uploaded file lives: ``<media_dir>/<sha[:2]>/<sha[2:4]>/<sha>.<ext>`` (the uploads' own
+    layout: ``social.media.media_path`` decides it)."""
+    from townsquare.social.media import media_path
 
-    The single place that knows the layout for seeded files (same layout as uploads)."""
-    return Path(media_dir) / sha256[:2] / sha256[2:4] / f"{sha256}.{ext}"
+    return media_path(media_dir, sha256, ext)
 
 
 def store_file(media_dir: Path, data: bytes, ext: str) -> str:

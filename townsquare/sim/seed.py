@@ -32,6 +32,7 @@ from townsquare.sim.graph import Graph, generate_graph
 from townsquare.sim.media import MediaPool
 from townsquare.sim.people import DEMO_HANDLE, Population, generate_people
 from townsquare.social import models as m
+from townsquare.social.accounts import hash_password
 from townsquare.social.events import log_events
 
 DEMO_PASSWORD = "demo-password"
@@ -105,12 +106,6 @@ def wipe_all(session: Session) -> None:
         session.execute(text("UPDATE accounts SET avatar_media_id = NULL"))
         for t in tables:
             session.execute(text(f'DELETE FROM "{t}"'))
-
-
-def hash_password(password: str) -> str:
-    from argon2 import PasswordHasher
-
-    return PasswordHasher().hash(password)
 
 
 def _uniform(rows: list[dict]) -> list[dict]:
@@ -276,17 +271,7 @@ class _Seeder:
                             for i, p in enumerate(plans)])
         self.counts.update(posts=len(plans), media=len(media_rows), hashtags=len(names))
         self.bar.advance(len(plans) - len(plans) // 2)
-        self._try_reindex_search()
-
-    def _try_reindex_search(self) -> None:
-        """Bulk inserts bypass services; let the search module index the new posts if it needs to."""
-        try:
-            from townsquare.social import search  # type: ignore[attr-defined]
-        except ImportError:
-            return
-        reindex = getattr(search, "reindex", None) or getattr(search, "rebuild_index", None)
-        if callable(reindex):
-            reindex(self.session)
+        # (Search indexes follow by themselves: SQLite FTS triggers, PostgreSQL expression indexes.)
 
     def write_graph(self) -> None:
         g, aid, rng = self.graph, self.account_ids, self.rng
@@ -532,7 +517,7 @@ class _Seeder:
             keys.append((a, parent, thread[-1][1] if parent else None))
         ids = _insert_returning_ids(s, m.Comment, rows)
         replies, reply_keys = [], []
-        for cid, (a, parent, parent_author) in zip(ids, keys, strict=True):
+        for cid, (a, _parent, parent_author) in zip(ids, keys, strict=True):
             self.comments_on[a.entity_id].append((cid, a.account_id))
             post_author = sim.posts[a.entity_id].author_id
             notes.append({"recipient_id": post_author, "actor_id": a.account_id, "kind": "comment",
