@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from townsquare.sim.people import Population
-from townsquare.sim.vocab import KINDS, N_TOPICS, TOPICS, Topic
+from townsquare.sim.vocab import KINDS, TOPICS, Topic
 
 WHEN = ("this morning", "last night", "today", "over the weekend", "after work", "yesterday",
         "on my day off", "before sunrise", "this week", "on Sunday")
@@ -165,6 +165,14 @@ def random_times(rng: np.random.Generator, count: int, start: datetime, days: in
     return [start + timedelta(days=int(d), hours=int(h), seconds=int(s)) for d, h, s in zip(day, hour, second, strict=True)]
 
 
+def _sample_rows(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
+    """One categorical draw per row of (unnormalised) weights."""
+    cum = np.cumsum(weights, axis=1)
+    u = rng.random(len(weights)) * cum[:, -1]
+    return np.minimum((u[:, None] > cum).sum(axis=1), weights.shape[1] - 1) if len(weights) else \
+        np.zeros(0, dtype=int)
+
+
 def plan_posts(pop: Population, seed: int, count: int, start: datetime, days: int,
                media_variants: int) -> list[PostPlan]:
     """``count`` posts spread over ``days`` from ``start``, sorted by time."""
@@ -178,13 +186,14 @@ def plan_posts(pop: Population, seed: int, count: int, start: datetime, days: in
     authors = np.repeat(np.arange(n), per_author)
     times = random_times(rng, len(authors), start, days)
     natural = np.array([t.kinds for t in TOPICS])
+    # Topics and kinds for all posts at once: authors post mostly about their favourite topics, in
+    # the forms they like and the topic suits.
+    p_topic = pop.topics[authors] ** 1.5
+    topics = _sample_rows(rng, p_topic)
+    kinds = _sample_rows(rng, pop.kinds[authors] * natural[topics])
     plans: list[PostPlan] = []
-    for author, created_at in zip(authors, times, strict=True):
-        author = int(author)
-        p_topic = pop.topics[author] ** 1.5
-        topic = int(rng.choice(N_TOPICS, p=p_topic / p_topic.sum()))
-        p_kind = pop.kinds[author] * natural[topic]
-        kind = KINDS[int(rng.choice(4, p=p_kind / p_kind.sum()))]
+    for k, (author, created_at) in enumerate(zip(authors, times, strict=True)):
+        author, topic, kind = int(author), int(topics[k]), KINDS[int(kinds[k])]
         text, tags, link_url, link_title = post_text(rng, topic, kind)
         private = bool(pop.is_private[author])
         visibility = "followers" if rng.random() < (0.5 if private else 0.1) else "public"

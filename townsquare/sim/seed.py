@@ -12,7 +12,6 @@ reactions, comments, reposts, follows, messages, reports and notifications.
 
 from __future__ import annotations
 
-import bisect
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -371,12 +370,13 @@ class _Seeder:
             sim.requested.add((a, b))
         self.sim = sim
         # Chronological index: per author, post times (epoch seconds) and ids, ascending.
-        by_author_t: list[list[float]] = [[] for _ in range(n)]
-        by_author_id: list[list[int]] = [[] for _ in range(n)]
-        for i, p in enumerate(self.plans):
-            by_author_t[p.author].append(p.created_at.timestamp())
-            by_author_id[p.author].append(self.post_ids[i])
-        self.by_author_t, self.by_author_id = by_author_t, by_author_id
+        authors = np.array([p.author for p in self.plans], dtype=np.int64)
+        stamps = np.array([p.created_at.timestamp() for p in self.plans])
+        pids = np.asarray(self.post_ids, dtype=np.int64)
+        order = np.lexsort((pids, stamps, authors))
+        bounds = np.searchsorted(authors[order], np.arange(n + 1))
+        self.by_author_t = [stamps[order[bounds[a]:bounds[a + 1]]] for a in range(n)]
+        self.by_author_id = [pids[order[bounds[a]:bounds[a + 1]]] for a in range(n)]
         self.hidden_authors: list[set[int]] = [set() for _ in range(n)]  # blocked either way or muted
         for a, b in self.graph.blocks:
             self.hidden_authors[a].add(b)
@@ -427,18 +427,22 @@ class _Seeder:
             if not built:
                 t_hi = at.timestamp()
                 t_lo = t_hi - FEED_WINDOW_S
-                items: list[tuple[float, int]] = []
                 hidden = self.hidden_authors[i]
+                times, ids = [], []
                 for a in (*self.sim.following[i], i):
                     if a in hidden:
                         continue
-                    times = self.by_author_t[a]
-                    lo = bisect.bisect_left(times, t_lo)
-                    hi = bisect.bisect_right(times, t_hi)
-                    ids = self.by_author_id[a]
-                    items.extend((times[k], ids[k]) for k in range(lo, hi))
-                items.sort(key=lambda x: (-x[0], -x[1]))
-                followed = [pid for _, pid in items]
+                    at_t = self.by_author_t[a]
+                    lo, hi = np.searchsorted(at_t, (t_lo, t_hi), side="right")
+                    if hi > lo:
+                        times.append(at_t[lo:hi])
+                        ids.append(self.by_author_id[a][lo:hi])
+                if times:
+                    all_t, all_ids = np.concatenate(times), np.concatenate(ids)
+                    order = np.lexsort((-all_ids, -all_t))  # newest first, ties by id
+                    followed = all_ids[order].tolist()
+                else:
+                    followed = []
                 in_feed = set(followed)
                 popular = [pid for pid in self.popular
                            if pid not in in_feed and self.plans[self.post_index[pid]].author not in hidden
