@@ -123,3 +123,15 @@ def test_follows_lead_to_follow_backs_and_mutuals_interact_more():
     sim.following[j].add(i)
     mutual = sim.true_affinity(sim.account_ids[i], post)
     assert stranger <= follower_only <= mutual and mutual > stranger
+
+
+def test_new_posts_for_a_simulated_day():
+    sim = make_sim()
+    plans = sim.plan_new_posts(day=2, day_start=NOW, count=50)
+    assert len(plans) == 50 and all(NOW <= p.created_at < NOW + timedelta(days=1) for p in plans)
+    assert all(p.author != 0 for p in plans)  # the demo login does not post by itself
+    assert plans == sim.plan_new_posts(day=2, day_start=NOW, count=50)
+    assert plans != sim.plan_new_posts(day=3, day_start=NOW, count=50)
+    sim.add_posts(sim.post_info(p, 5000 + k) for k, p in enumerate(plans))
+    author = sim.account_ids[plans[0].author]
+    assert sim.posts[5000].author_id == author and 0 <= sim.true_affinity(sim.account_ids[1], 5000) <= 1

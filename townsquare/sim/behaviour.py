@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from townsquare.sim.content import HOUR_WEIGHTS, comment_text, message_text
+from townsquare.sim.content import HOUR_WEIGHTS, PostPlan, comment_text, message_text, plan_posts
 from townsquare.sim.people import Population
 from townsquare.sim.vocab import KINDS
 
@@ -191,6 +191,16 @@ class Simulator:
                                                                             seconds=int(seconds[i, 1]))))
         plan.sort(key=lambda x: (x[1], x[0]))
         return plan
+
+    def plan_new_posts(self, day: int, day_start: datetime, count: int) -> list[PostPlan]:
+        """Posts the community writes during ``day`` (by posting rate, favourite topics and formats).
+
+        The caller stores them (getting post ids) and registers them: ``add_posts(post_info(...))``."""
+        return plan_posts(self.pop, self.seed, count, day_start, 1, 4, stream=1000 + day, demo_posts=0)
+
+    def post_info(self, plan: PostPlan, post_id: int) -> PostInfo:
+        return PostInfo(post_id, self.account_ids[plan.author], plan.kind, plan.created_at, plan.topic,
+                        plan.quality, plan.visibility)
 
     def notify_followed(self, followee_id: int, follower_id: int) -> None:
         """Someone followed this person; they consider following back in their next session."""

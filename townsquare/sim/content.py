@@ -174,13 +174,14 @@ def _sample_rows(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
 
 
 def plan_posts(pop: Population, seed: int, count: int, start: datetime, days: int,
-               media_variants: int) -> list[PostPlan]:
-    """``count`` posts spread over ``days`` from ``start``, sorted by time."""
-    rng = np.random.default_rng([seed, 3])
+               media_variants: int, *, stream: int = 0, demo_posts: int = 3) -> list[PostPlan]:
+    """``count`` posts spread over ``days`` from ``start``, sorted by time. ``stream`` picks an
+    independent random stream (e.g. one per simulated day)."""
+    rng = np.random.default_rng([seed, 3, stream])
     n = len(pop)
     weights = pop.creator.copy()
-    weights[0] = 0.0  # the demo account gets a few hand-made posts instead
-    demo_posts = min(3, count)
+    weights[0] = 0.0  # the demo account only gets a few posts
+    demo_posts = min(demo_posts, count)
     per_author = rng.multinomial(count - demo_posts, weights / weights.sum())
     per_author[0] = demo_posts
     authors = np.repeat(np.arange(n), per_author)
