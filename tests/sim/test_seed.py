@@ -215,3 +215,28 @@ def test_cli_seed_if_empty(tmp_path, monkeypatch):
     assert third.exit_code == 1 and "--reset" in third.output
     bad = runner.invoke(app, ["seed", "--anchor", "yesterday"])
     assert bad.exit_code == 2
+
+
+def test_the_app_serves_the_seeded_community(settings, db, client):
+    seed_community(settings, db, SeedOptions(**SMALL))
+    signin = client.post("/api/auth/signin", json={"login": "demo", "password": DEMO_PASSWORD})
+    assert signin.status_code == 200, signin.text
+    headers = {"Authorization": f"Bearer {signin.json()['token']}"}
+    home = client.get("/api/timeline/home", params={"limit": 50}, headers=headers)
+    assert home.status_code == 200, home.text
+    assert len(home.json()["items"]) >= 10
+    # Media of seeded posts are served like uploads.
+    with db.session() as s:
+        media = s.scalars(select(m.Media)).first()
+    ext = "jpg" if media.mime_type == "image/jpeg" else "mp4"
+    served = client.get(f"/media/{media.sha256}.{ext}")
+    assert served.status_code == 200 and served.content[:2] in (b"\xff\xd8", b"\x00\x00")
+    # Search finds seeded posts by topic words; the demo login has notifications and conversations.
+    found = client.get("/api/search", params={"q": "coffee"}, headers=headers)
+    assert found.status_code == 200
+    with db.session() as s:
+        coffee_posts = s.scalar(select(func.count()).where(m.Post.text.ilike("%coffee%"),
+                                                           m.Post.visibility == "public"))
+    assert (len(found.json()["items"]) > 0) == (coffee_posts > 0)
+    assert client.get("/api/notifications", headers=headers).json()["items"]
+    assert client.get("/api/conversations", headers=headers).json()["items"]
