@@ -35,6 +35,9 @@ def test_seed_writes_a_consistent_community(settings, db):
         from argon2 import PasswordHasher
 
         assert PasswordHasher().verify(accounts["demo"].password_hash, DEMO_PASSWORD)
+        assert all(a.avatar_media_id for h, a in accounts.items() if h != "admin")
+        avatar = s.get(m.Media, accounts["demo"].avatar_media_id)
+        assert avatar.owner_id == accounts["demo"].id and avatar.mime_type == "image/jpeg"
         posts = s.scalars(select(m.Post)).all()
         assert len(posts) == 500
         assert {p.kind for p in posts} == {"text", "photo", "video", "link"}

@@ -21,6 +21,8 @@ from townsquare.sim.vocab import TOPICS
 
 PHOTO_SIZE = (320, 240)
 VIDEO_SIZE = (160, 128)
+AVATAR_SIZE = (128, 128)
+AVATAR_VARIANTS = 6
 VIDEO_FRAMES = 12
 VIDEO_FPS = 6
 
@@ -90,6 +92,29 @@ def make_photo(topic_index: int, variant: int) -> bytes:
     return out.getvalue()
 
 
+@functools.lru_cache(maxsize=256)
+def make_avatar(topic_index: int, variant: int) -> bytes:
+    """A 128x128 JPEG avatar: concentric shapes in the colours of a person's main topic."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng([topic_index, variant, 17])
+    colours = _palette(topic_index, rng)
+    size = AVATAR_SIZE[0]
+    image = Image.new("RGB", AVATAR_SIZE, colours[0])
+    draw = ImageDraw.Draw(image)
+    for k in range(3):
+        r = int(size * (0.45 - 0.12 * k) * rng.uniform(0.8, 1.1))
+        cx, cy = size // 2 + int(rng.integers(-12, 13)), size // 2 + int(rng.integers(-12, 13))
+        box = (cx - r, cy - r, cx + r, cy + r)
+        if rng.random() < 0.6:
+            draw.ellipse(box, fill=colours[k + 1])
+        else:
+            draw.rectangle(box, fill=colours[k + 1])
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
 def _ffmpeg() -> str:
     try:
         import imageio_ffmpeg
@@ -134,12 +159,16 @@ class MediaPool:
         self._cache: dict[tuple[str, int, int], MediaFile] = {}
 
     def get(self, kind: str, topic_index: int, variant: int) -> MediaFile:
-        """``kind`` is the post kind: "photo" or "video"."""
-        variant %= self.photo_variants if kind == "photo" else self.video_variants
+        """``kind`` is the post kind ("photo" or "video") or "avatar"."""
+        variant %= {"photo": self.photo_variants, "video": self.video_variants}.get(kind, AVATAR_VARIANTS)
         key = (kind, topic_index, variant)
         if key not in self._cache:
             label = TOPICS[topic_index].label.lower()
-            if kind == "photo":
+            if kind == "avatar":
+                data, ext, mime, (w, h), media_kind = make_avatar(topic_index, variant), "jpg", "image/jpeg", \
+                    AVATAR_SIZE, "image"
+                description = "Profile picture"
+            elif kind == "photo":
                 data, ext, mime, (w, h), media_kind = make_photo(topic_index, variant), "jpg", "image/jpeg", \
                     PHOTO_SIZE, "image"
                 description = f"A photo about {label}"

@@ -208,6 +208,20 @@ class _Seeder:
             "display_name": "Community Admin", "bio": "Keeps this place friendly.", "is_admin": True,
             "created_at": joined}])[0]
         self.counts["accounts"] = len(rows) + 1
+        # Avatars: a small pool of generated pictures in the colours of each person's main topic.
+        pool = MediaPool(self.settings.media_dir)
+        avatar_rows = []
+        for i in range(len(pop)):
+            f = pool.get("avatar", int(np.argmax(pop.topics[i])), int(rng.integers(1 << 16)))
+            avatar_rows.append({"owner_id": self.account_ids[i], "sha256": f.sha256, "kind": f.kind,
+                                "mime_type": f.mime_type, "size_bytes": f.size_bytes, "width": f.width,
+                                "height": f.height, "description": f.description, "created_at": rows[i]["created_at"]})
+        avatar_ids = _insert_returning_ids(self.session, m.Media, avatar_rows)
+        table = m.Account.__table__
+        self.session.execute(update(table).where(table.c.id == bindparam("b_id"))
+                             .values(avatar_media_id=bindparam("b_avatar")),
+                             [{"b_id": a, "b_avatar": mid} for a, mid in zip(self.account_ids, avatar_ids, strict=True)])
+        self.counts["media"] += len(avatar_ids)
         self.bar.advance(len(pop) + 1)
 
     def write_posts(self) -> None:
@@ -240,7 +254,8 @@ class _Seeder:
         _log(self.session, [{"actor_id": aid[p.author], "action": "post", "entity_type": "post",
                              "entity_id": self.post_ids[i], "ts": p.created_at, "surface": "compose"}
                             for i, p in enumerate(plans)])
-        self.counts.update(posts=len(plans), media=len(media_rows), hashtags=len(names))
+        self.counts["media"] += len(media_rows)
+        self.counts.update(posts=len(plans), hashtags=len(names))
         self.bar.advance(len(plans) - len(plans) // 2)
         # (Search indexes follow by themselves: SQLite FTS triggers, PostgreSQL expression indexes.)
 
