@@ -88,6 +88,9 @@ def test_seed_writes_a_consistent_community(settings, db):
         assert actions["report"] == count(s, m.Report)
         assert actions["follow"] == count(s, m.Follow) + count(s, m.FollowRequest)
         assert actions["impression"] > actions["like"] > 0
+        assert sum(actions.values()) == report.counts["events"]
+        assert count(s, m.Notification) == report.counts["notifications"]
+        assert count(s, m.Follow) == report.counts["follows"]
         # Notifications match what happened (likes on other people's posts).
         like_notes = s.scalar(select(func.count()).where(m.Notification.kind == "like"))
         others = s.scalar(select(func.count()).select_from(m.Reaction).join(m.Post, m.Post.id == m.Reaction.post_id)

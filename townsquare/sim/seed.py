@@ -256,6 +256,7 @@ class _Seeder:
                             for i, p in enumerate(plans)])
         self.counts["media"] += len(media_rows)
         self.counts.update(posts=len(plans), hashtags=len(names))
+        self.counts["events"] += len(plans)
         self.bar.advance(len(plans) - len(plans) // 2)
         # (Search indexes follow by themselves: SQLite FTS triggers, PostgreSQL expression indexes.)
 
@@ -298,6 +299,8 @@ class _Seeder:
             self.bar.advance()
         self.counts.update(follows=len(follows), follow_requests=len(requests), blocks=len(g.blocks),
                            mutes=len(g.mutes))
+        self.counts["notifications"] += len(follows) + len(requests)
+        self.counts["events"] += len(follows) + len(requests)
         self.requests = set(requests)
 
     def write_conversations(self) -> None:
@@ -339,7 +342,7 @@ class _Seeder:
             self.bar.advance()
         _insert(self.session, m.Message, messages)
         _insert(self.session, m.Notification, notes)
-        _log(self.session, events)
+        self.counts["events"] += _log(self.session, events)
         self.counts["messages"] += len(messages)
         self.counts["notifications"] += len(notes)
 
