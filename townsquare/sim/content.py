@@ -17,7 +17,7 @@ from townsquare.sim.vocab import KINDS, TOPICS, Topic
 
 WHEN = ("this morning", "last night", "today", "over the weekend", "after work", "yesterday",
         "on my day off", "before sunrise", "this week", "on Sunday")
-FEELINGS = ("Still buzzing.", "Worth every minute.", "Not bad at all!", "Legs are gone.",
+FEELINGS = ("Still buzzing.", "Worth every minute.", "Not bad at all!", "Pretty proud of this one.",
             "Already planning the next one.", "Honestly harder than it looks.", "Best part of my week.",
             "Could not stop smiling.", "Lessons were learned.", "Ten out of ten, would do again.", "")
 OPINIONS = ("more underrated", "way more fun", "harder", "more rewarding", "easier to get into",
@@ -61,9 +61,11 @@ COMMENTS_GOOD = ("Love this!", "So good.", "This is great, thanks for sharing.",
                  "This made my day.", "Great tip about {thing}.", "Inspiring, keep going!")
 COMMENTS_MEH = ("Interesting.", "Not sure I agree about {thing}.", "Hmm, I'd say the opposite.",
                 "Fair point.", "Never tried {thing}, is it worth it?", "Okay but why?")
-REPLIES = ("Thanks so much!", "Thank you!", "Haha, glad you like it.", "About a month, honestly.",
-           "You should try it!", "Appreciate it!", "Yes! {thing} is underrated.", "Good question, let me check.",
-           "Agreed.", "Next time, come along!")
+REPLIES = ("Thanks so much!", "Thank you!", "Haha, glad you like it.", "Appreciate it!",
+           "Yes! {thing} is underrated.", "Agreed.", "Means a lot, thanks.")
+ANSWERS = ("About a month, honestly.", "You should try it!", "Good question, let me check.",
+           "Next time, come along!", "Not far from here, I'll send you the details.",
+           "Start small with {thing}, that's what worked for me.")
 MESSAGES = ("Hey! Loved your post about {thing}.", "Are you going to the {label_lower} meetup?",
             "Do you have tips on how to {howto}?", "That photo was amazing, where was it?",
             "Thanks for the follow!", "We should do {thing} together sometime.", "Ha, same!",
@@ -137,8 +139,10 @@ def comment_text(rng: np.random.Generator, topic_index: int, enjoyed: bool) -> s
     return _pick(rng, COMMENTS_GOOD if enjoyed else COMMENTS_MEH).format(thing=_pick(rng, topic.things))
 
 
-def reply_text(rng: np.random.Generator, topic_index: int) -> str:
-    return _pick(rng, REPLIES).format(thing=_pick(rng, TOPICS[topic_index].things))
+def reply_text(rng: np.random.Generator, topic_index: int, to_text: str = "") -> str:
+    """The post author's answer to a comment: an answer to a question, thanks otherwise."""
+    options = ANSWERS if to_text.rstrip().endswith("?") else REPLIES
+    return _pick(rng, options).format(thing=_pick(rng, TOPICS[topic_index].things))
 
 
 def message_text(rng: np.random.Generator, topic_index: int) -> str:

@@ -147,7 +147,7 @@ class ActionWriter:
                 if self.until is None or ts < self.until:
                     topic = sim.posts[a.entity_id].topic or 0
                     replies.append({"post_id": a.entity_id, "author_id": post_author, "parent_id": cid,
-                                    "text": reply_text(rng, topic), "created_at": ts})
+                                    "text": reply_text(rng, topic, a.text or ""), "created_at": ts})
                     reply_keys.append(a)
         reply_ids = insert_returning_ids(s, m.Comment, replies)
         for rid, row, a in zip(reply_ids, replies, reply_keys, strict=True):
