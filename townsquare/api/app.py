@@ -12,7 +12,19 @@ from townsquare.config import Settings, load_settings
 from townsquare.db.engine import Database
 
 # Modules with a module-level ``router`` (fastapi.APIRouter), mounted in this order.
-ROUTER_MODULES: list[str] = []
+ROUTER_MODULES: list[str] = [
+    "townsquare.api.auth",
+    "townsquare.api.accounts",
+    "townsquare.api.media",
+    "townsquare.api.posts",
+    "townsquare.api.timeline",
+    "townsquare.api.events",
+    "townsquare.api.graph",
+    "townsquare.api.messages",
+    "townsquare.api.notifications",
+    "townsquare.api.search",
+    "townsquare.api.moderation",
+]
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:

@@ -10,8 +10,19 @@ target_metadata = _Base.metadata
 url = context.config.get_main_option("sqlalchemy.url")
 
 
+def include_name(name, type_, parent_names) -> bool:
+    """Leave out what migrations create by hand: SQLite FTS5 tables (and their shadow tables) and the
+    PostgreSQL full-text expression indexes, so autogenerate never proposes dropping them."""
+    if type_ == "table" and name and "_fts" in name:
+        return False
+    if type_ == "index" and name in ("ix_posts_fts", "ix_accounts_fts"):
+        return False
+    return True
+
+
 def run_migrations_offline() -> None:
-    context.configure(url=url, target_metadata=target_metadata, literal_binds=True, render_as_batch=True)
+    context.configure(url=url, target_metadata=target_metadata, literal_binds=True, render_as_batch=True,
+                      include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -23,6 +34,7 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()
