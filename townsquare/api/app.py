@@ -24,6 +24,7 @@ ROUTER_MODULES: list[str] = [
     "townsquare.api.notifications",
     "townsquare.api.search",
     "townsquare.api.moderation",
+    "townsquare.web.routes",
 ]
 
 

@@ -17,6 +17,20 @@ from townsquare.social.models import Account
 from townsquare.web import security
 from townsquare.web.templating import environment
 
+FLASH_COOKIE = "ts_flash"
+# One-time messages shown after a redirect; the cookie holds only the key, never text.
+FLASH_MESSAGES = {
+    "reported": "Thanks — your report was sent to the moderators.",
+    "resolved": "Report resolved.",
+    "blocked": "Blocked.",
+    "muted": "Muted. You won't see their posts in your timeline.",
+    "unmuted": "Unmuted.",
+    "unblocked": "Unblocked.",
+    "hidden": "Got it — you'll see less like this.",
+    "deleted": "Your post was deleted.",
+    "posted": "Your post is live.",
+}
+
 
 @dataclass(frozen=True)
 class Viewer:
@@ -47,8 +61,12 @@ class Web:
         """True when the page script asks for just the next page of items (load more)."""
         return self.request.headers.get("x-fragment") == "1"
 
-    def redirect(self, url: str, status: int = 303) -> RedirectResponse:
-        return RedirectResponse(url, status_code=status)
+    def redirect(self, url: str, status: int = 303, flash: str | None = None) -> RedirectResponse:
+        """Redirect after a form (303); ``flash`` names a one-time message the next page shows."""
+        response = RedirectResponse(url, status_code=status)
+        if flash in FLASH_MESSAGES:
+            response.set_cookie(FLASH_COOKIE, flash, max_age=60, httponly=True, samesite="lax", path="/")
+        return response
 
     # ----- auth -----
     def require_account(self) -> Account:
@@ -76,11 +94,15 @@ class Web:
 def render_page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     token = security.csrf_token_for(request)
     viewer = getattr(request.state, "viewer", None)
+    flash_key = request.cookies.get(FLASH_COOKIE)
+    flash = FLASH_MESSAGES.get(flash_key or "") if not template.startswith("_") else None
     html = environment.get_template(template).render(
-        request=request, viewer=viewer, csrf_token=token, path=request.url.path, **context
+        request=request, viewer=viewer, csrf_token=token, path=request.url.path, flash=flash, **context
     )
     response = HTMLResponse(html, status_code=status)
     security.set_csrf_cookie(request, response)
+    if flash_key and not template.startswith("_"):
+        response.delete_cookie(FLASH_COOKIE, path="/")
     return response
 
 
