@@ -55,6 +55,10 @@ class Web:
 
     # ----- rendering -----
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        if self.account is not None and not template.startswith("_") and "followed_tags" not in context:
+            from townsquare.social.search import followed_hashtags
+
+            context["followed_tags"] = followed_hashtags(self.session, self.account, limit=8).items
         return render_page(self.request, template, status=status, **context)
 
     def fragment(self) -> bool:

@@ -174,7 +174,7 @@ def moderation_queue(ctx: Web = Depends(web_context), status: str = "open", curs
         items.append(QueueItem(r, ctx.session.get(Account, r.reporter_id),
                                ctx.session.get(Account, r.target_account_id), excerpt[:400]))
     next_url = f"/admin/reports?status={status}&cursor={quote(page.next_cursor)}" if page.next_cursor else None
-    return ctx.render("admin_reports.html", reports=items, status=status, next_url=next_url)
+    return ctx.render("admin_reports.html", reports=items, queue_status=status, next_url=next_url)
 
 
 @router.post("/admin/reports/{report_id}/resolve")

@@ -171,7 +171,11 @@
     const btn = form.querySelector("button");
     if (btn.disabled) return;
     const on = form.dataset.state === "on";
-    const url = form.dataset.api;
+    let url = form.dataset.api;
+    const card = form.closest("[data-post-id]");
+    if (card && card.dataset.surface && form.dataset.kind !== "follow") {
+      url += (url.includes("?") ? "&" : "?") + "surface=" + encodeURIComponent(card.dataset.surface);
+    }
     const method = on ? (form.dataset.offMethod || "DELETE") : (form.dataset.onMethod || "POST");
     btn.disabled = true;
     try {
@@ -222,6 +226,16 @@
       countEl.textContent = n ? formatCount(n) : "";
     }
   }
+
+  // ---------- a click on a card (not on its links or buttons) opens the post ----------
+  document.addEventListener("click", (e) => {
+    const card = e.target.closest("article.post[data-href]");
+    if (!card || e.defaultPrevented || e.button !== 0) return;
+    if (e.target.closest("a, button, form, details, video, input, textarea, label")) return;
+    if (window.getSelection && String(window.getSelection()).length) return; // selecting text
+    if (e.metaKey || e.ctrlKey) window.open(card.dataset.href, "_blank");
+    else location.href = card.dataset.href;
+  });
 
   // ---------- share: copy the link ----------
   document.addEventListener("click", async (e) => {
