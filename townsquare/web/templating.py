@@ -123,6 +123,9 @@ def make_environment() -> Environment:
     )
     env.filters.update(linkify=linkify, reltime=reltime, isotime=isotime, fulltime=fulltime, compact=compact,
                        host=host, hue=hue, initial=initial)
+    from townsquare.web.views import report_reasons
+
+    env.globals["report_reasons"] = report_reasons
     return env
 
 

@@ -80,6 +80,20 @@ def post_cards(session: Session, viewer: Account | None, posts: Sequence[Post], 
     return cards
 
 
+_REASON_LABELS = {
+    "spam": "Spam or scam", "harassment": "Harassment or bullying", "hate": "Hate speech",
+    "violence": "Violence or threats", "nudity": "Nudity or sexual content", "self_harm": "Self-harm",
+    "misinformation": "False information", "other": "Something else",
+}
+
+
+def report_reasons() -> list[tuple[str, str]]:
+    """(value, label) for each reason the moderation service accepts, in its order."""
+    from townsquare.social.moderation import REPORT_REASONS
+
+    return [(r, _REASON_LABELS.get(r, r.replace("_", " ").capitalize())) for r in REPORT_REASONS]
+
+
 def unread_counts(session: Session, account: Account) -> tuple[int, int]:
     """(unread notifications, unread messages) for the navigation badges."""
     from townsquare.social.messages import unread_message_count
