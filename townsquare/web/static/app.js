@@ -123,7 +123,8 @@
       const batch = this.queue.splice(0, this.queue.length);
       const body = JSON.stringify({ events: batch });
       if (onHide && navigator.sendBeacon) {
-        const ok = navigator.sendBeacon(EVENTS_URL, new Blob([body], { type: "application/json" }));
+        let ok = false;
+        try { ok = navigator.sendBeacon(EVENTS_URL, new Blob([body], { type: "application/json" })); } catch (e) { ok = false; }
         if (ok) return;
       }
       fetch(EVENTS_URL, {
