@@ -17,7 +17,8 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Upgrade to every head: features developed side by side may add independent branches."""
     command.upgrade(alembic_config(url), revision)
 
 
@@ -25,7 +26,7 @@ def downgrade(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
 
 
-def current_revision(url: str) -> str | None:
+def current_revisions(url: str) -> tuple[str, ...]:
     from alembic.runtime.migration import MigrationContext
 
     from townsquare.db.engine import make_engine
@@ -33,7 +34,7 @@ def current_revision(url: str) -> str | None:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            return tuple(MigrationContext.configure(conn).get_current_heads())
     finally:
         engine.dispose()
 
