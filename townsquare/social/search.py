@@ -105,7 +105,7 @@ def search_posts(session: Session, viewer: Account | None, query: str, *, cursor
     stmt = _visible_posts(viewer)
     if session.get_bind().dialect.name == "postgresql":
         tsq = func.to_tsquery(_SIMPLE, _tsquery(terms))
-        rank = func.ts_rank(POSTS_TSV, tsq)
+        rank = func.ts_rank(POSTS_TSV, tsq, 1)  # 1: divide by 1 + log(length), as bm25 favours short
         stmt = stmt.where(POSTS_TSV.op("@@")(tsq)).order_by(rank.desc(), Post.created_at.desc(), Post.id.desc())
     else:
         rank = func.bm25(literal_column("posts_fts"))  # lower is better
@@ -130,7 +130,7 @@ def search_people(session: Session, viewer: Account | None, query: str, *, curso
     exact = case((Account.handle == query.strip().lstrip("@").lower(), 0), else_=1)  # exact handle first
     if session.get_bind().dialect.name == "postgresql":
         tsq = func.to_tsquery(_SIMPLE, _tsquery(terms))
-        rank = func.ts_rank(ACCOUNTS_TSV, tsq)
+        rank = func.ts_rank(ACCOUNTS_TSV, tsq, 1)
         stmt = stmt.where(ACCOUNTS_TSV.op("@@")(tsq)).order_by(exact, rank.desc(), Account.follower_count.desc(),
                                                                Account.id.desc())
     else:
@@ -152,8 +152,8 @@ def search_people(session: Session, viewer: Account | None, query: str, *, curso
 
 def normalize_hashtag(name: str) -> str:
     name = (name or "").strip().lstrip("#").lower()
-    if not HASHTAG_RE.match(name):
-        raise InvalidInput("a hashtag is 1 to 100 letters, digits or underscores")
+    if not HASHTAG_RE.match(name) or name.isdigit():  # the same rule as posts.parse_hashtags
+        raise InvalidInput("a hashtag is 1 to 100 letters, digits or underscores, not only digits")
     return name
 
 
