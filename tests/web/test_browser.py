@@ -112,6 +112,14 @@ def test_sign_up_post_a_photo_and_see_it(live_server, tmp_path):
             assert card.locator("button.action.like .count").inner_text() == "1"
             assert page.evaluate("window.__marker") == marker  # same document: no reload
 
+            # The reaction picker on the post page replaces the like with another kind, in place.
+            page.goto(base + f"/p/{card.get_attribute('data-post-id')}")
+            page.click(".reaction-picker summary")
+            page.click("button[aria-label='React with haha']")
+            page.wait_for_function("document.querySelector('button.action.like').classList.contains('has-emoji')")
+            assert page.locator("button.action.like .emoji").inner_text() == "😂"
+            page.goto(base + "/")
+
             # Impressions and dwell: the card was seen for a while; leaving the page sends the batch
             # (navigator.sendBeacon on pagehide).
             page.wait_for_timeout(400)
@@ -132,8 +140,9 @@ def test_sign_up_post_a_photo_and_see_it(live_server, tmp_path):
     with db.session() as session:
         post = session.scalars(select(Post)).one()
         assert post.kind == "photo" and post.like_count == 1
-        assert session.scalars(select(Reaction)).one().post_id == post.id
+        reaction = session.scalars(select(Reaction)).one()
+        assert reaction.post_id == post.id and reaction.kind == "haha"
         impression = session.scalars(select(Event).where(Event.action == "impression")).first()
         assert impression.entity_id == post.id and impression.position == 0
-        like = session.scalars(select(Event).where(Event.action == "like")).one()
+        like = session.scalars(select(Event).where(Event.action == "like").order_by(Event.id)).first()
         assert like.surface == "home"  # the script passes the card's surface to the API

@@ -123,9 +123,9 @@ def test_like_repost_follow_fallback_forms(person):
     assert alice.post_form(f"/p/{post_id}/like", {"next": "/"}, page="/").headers["location"] == "/"
     assert alice.post_form(f"/p/{post_id}/repost", page="/").status_code == 303
     card = alice.get(f"/p/{post_id}").text
-    assert 'class="action like on"' in card and 'class="action repost on"' in card
+    assert 'class="action like on' in card and 'class="action repost on"' in card
     alice.post_form(f"/p/{post_id}/like", page="/")  # toggles off
-    assert 'class="action like on"' not in alice.get(f"/p/{post_id}").text
+    assert 'class="action like on' not in alice.get(f"/p/{post_id}").text
     notes = bob.get("/notifications").text
     assert "followed you" in notes and "liked your post" in notes and "reposted your post" in notes
 
@@ -184,3 +184,24 @@ def test_report_dialog_form(person):
     account = alice.post_form("/report", {"account_id": str(bob.account_id()), "reason": "harassment"}, page="/")
     assert account.status_code == 303
     assert alice.get("/report").status_code == 422  # nothing to report
+
+
+def test_reaction_picker_fallback(person, db):
+    from townsquare.social.models import Reaction
+
+    alice, bob = person("alice"), person("bob")
+    bob.post_form("/compose", {"text": "funny one"}, page="/compose")
+    post_id = re.search(r'data-post-id="(\d+)"', bob.get("/").text).group(1)
+    page = alice.get(f"/p/{post_id}").text
+    assert 'data-reaction="haha"' in page and 'data-reaction="angry"' in page
+    assert alice.post_form(f"/p/{post_id}/react", {"kind": "haha"}, page="/").status_code == 303
+    with db.session() as session:
+        assert [r.kind for r in session.query(Reaction)] == ["haha"]
+    shown = alice.get(f"/p/{post_id}").text
+    assert "has-emoji" in shown and "😂" in shown
+    assert alice.post_form(f"/p/{post_id}/react", {"kind": "love"}, page="/").status_code == 303
+    assert alice.post_form(f"/p/{post_id}/react", {"kind": "love"}, page="/").status_code == 303  # same again: off
+    with db.session() as session:
+        assert session.query(Reaction).count() == 0
+    bad = alice.post_form(f"/p/{post_id}/react", {"kind": "meh"}, page="/")
+    assert bad.status_code == 422 and "text/html" in bad.headers["content-type"]

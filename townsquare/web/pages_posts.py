@@ -176,6 +176,20 @@ def toggle_like(post_id: str, ctx: Web = Depends(web_context), form: FormData = 
     return ctx.redirect(_back(form, f"/p/{pid}"))
 
 
+@router.post("/p/{post_id}/react")
+def choose_reaction(post_id: str, ctx: Web = Depends(web_context), form: FormData = Depends(checked_form)) -> Response:
+    """The reaction picker without script: the same kind again removes it, another kind replaces it."""
+    actor = ctx.require_account()
+    pid = parse_path_id(post_id, "post")
+    kind = text(form, "kind")
+    state = posts.viewer_states(ctx.session, actor, [pid]).get(pid)
+    if state is not None and state.reaction == kind:
+        reactions.unreact(ctx.session, actor, pid)
+    else:
+        reactions.react(ctx.session, actor, pid, kind)
+    return ctx.redirect(_back(form, f"/p/{pid}"))
+
+
 @router.post("/p/{post_id}/repost")
 def toggle_repost(post_id: str, ctx: Web = Depends(web_context), form: FormData = Depends(checked_form)) -> Response:
     actor = ctx.require_account()

@@ -123,9 +123,9 @@ def make_environment() -> Environment:
     )
     env.filters.update(linkify=linkify, reltime=reltime, isotime=isotime, fulltime=fulltime, compact=compact,
                        host=host, hue=hue, initial=initial)
-    from townsquare.web.views import report_reasons
+    from townsquare.web.views import REACTION_EMOJI, reaction_choices, report_reasons
 
-    env.globals["report_reasons"] = report_reasons
+    env.globals.update(report_reasons=report_reasons, reaction_choices=reaction_choices, reaction_emoji=REACTION_EMOJI)
     return env
 
 

@@ -32,6 +32,7 @@ class PostCard:
     media: list[MediaView]
     liked: bool
     reposted: bool
+    reaction: str | None
     mine: bool
     position: int
     reposted_by: Account | None = None
@@ -74,10 +75,21 @@ def post_cards(session: Session, viewer: Account | None, posts: Sequence[Post], 
         cards.append(PostCard(
             post=post, avatar_url=avatars.get(post.author_id), media=media_views(post),
             liked=bool(state and state.reaction), reposted=bool(state and state.reposted),
+            reaction=state.reaction if state else None,
             mine=viewer is not None and post.author_id == viewer.id, position=start + i,
             reposted_by=reposted_by[i] if reposted_by else None,
         ))
     return cards
+
+
+# Emoji shown for each reaction kind the reactions service accepts ("like" shows the heart icon).
+REACTION_EMOJI = {"like": "❤️", "love": "😍", "haha": "😂", "wow": "😮", "sad": "😢", "angry": "😡"}
+
+
+def reaction_choices() -> list[tuple[str, str]]:
+    from townsquare.social.reactions import REACTION_KINDS
+
+    return [(k, REACTION_EMOJI.get(k, k)) for k in REACTION_KINDS]
 
 
 _REASON_LABELS = {

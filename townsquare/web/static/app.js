@@ -180,6 +180,10 @@
     const method = on ? (form.dataset.offMethod || "DELETE") : (form.dataset.onMethod || "POST");
     btn.disabled = true;
     try {
+      if (form.dataset.kind === "react") {
+        await react(form, url);
+        return;
+      }
       const data = await api(method, url, form.dataset.body ? JSON.parse(form.dataset.body) : undefined);
       applyToggle(form, !on, data);
     } catch (err) {
@@ -188,6 +192,30 @@
       btn.disabled = false;
     }
   });
+
+  // A reaction from the picker: the same kind again removes it, another kind replaces it.
+  async function react(form, url) {
+    const card = form.closest("[data-post-id]");
+    const kind = form.dataset.reaction;
+    const chosen = form.querySelector("button").classList.contains("chosen");
+    const data = chosen ? await api("DELETE", url) : await api("POST", url, { kind });
+    const mine = data && data.viewer ? data.viewer.reaction : (chosen ? null : kind);
+    card.querySelectorAll(".reaction-list button").forEach((b) => b.classList.remove("chosen"));
+    if (mine) card.querySelector('.reaction-list form[data-reaction="' + mine + '"] button')?.classList.add("chosen");
+    const likeForm = card.querySelector('form[data-kind="like"]');
+    const likeBtn = likeForm.querySelector("button");
+    likeForm.dataset.state = mine ? "on" : "off";
+    likeBtn.classList.toggle("on", !!mine);
+    const emoji = mine && mine !== "like" ? form.querySelector("button").textContent.trim() : "";
+    likeBtn.querySelector(".emoji").textContent = emoji;
+    likeBtn.classList.toggle("has-emoji", !!emoji);
+    const countEl = likeBtn.querySelector(".count");
+    if (countEl && data && typeof data.like_count === "number") {
+      countEl.dataset.n = data.like_count;
+      countEl.textContent = data.like_count ? formatCount(data.like_count) : "";
+    }
+    form.closest("details")?.removeAttribute("open");
+  }
 
   function applyToggle(form, on, data) {
     const kind = form.dataset.kind;
@@ -212,6 +240,7 @@
     }
     form.dataset.state = on ? "on" : "off";
     btn.classList.toggle("on", on);
+    if (!on) btn.classList.remove("has-emoji");
     btn.setAttribute("aria-pressed", on ? "true" : "false");
     if (on) {
       btn.classList.remove("pop");
@@ -418,6 +447,7 @@
   }
 
   // ---------- start ----------
+
   refreshTimes();
   setInterval(refreshTimes, 60000);
   trackCards();
