@@ -80,6 +80,7 @@ def test_sign_up_post_a_photo_and_see_it(live_server, tmp_path):
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
 
             page.goto(base + "/")
             assert page.url.endswith("/signin")
@@ -94,7 +95,7 @@ def test_sign_up_post_a_photo_and_see_it(live_server, tmp_path):
             # Compose: attach the PNG (the preview shows it) and post it.
             page.fill("#compose-text", "First light from the engine room #sunset")
             page.set_input_files("#compose-media", str(photo))
-            page.wait_for_function("document.querySelector('.composer .preview img')?.naturalWidth > 0")
+            page.wait_for_function("() => document.querySelector('.composer .preview img')?.naturalWidth > 0")
             page.click(".composer button[type=submit]")
             page.wait_for_url(base + "/")
 
@@ -102,13 +103,13 @@ def test_sign_up_post_a_photo_and_see_it(live_server, tmp_path):
             assert "First light from the engine room" in card.inner_text()
             image = card.locator(".media-grid img")
             image.wait_for()
-            page.wait_for_function("document.querySelector('article.post .media-grid img').complete")
+            page.wait_for_function("() => document.querySelector('article.post .media-grid img').complete")
             assert image.evaluate("img => img.naturalWidth") == 320
 
             # Like without a reload: the count updates in place and the API stored the reaction.
             marker = page.evaluate("window.__marker = Math.random()")
             card.locator("button.action.like").click()
-            page.wait_for_function("document.querySelector('button.action.like').classList.contains('on')")
+            page.wait_for_function("() => document.querySelector('button.action.like').classList.contains('on')")
             assert card.locator("button.action.like .count").inner_text() == "1"
             assert page.evaluate("window.__marker") == marker  # same document: no reload
 
@@ -116,7 +117,7 @@ def test_sign_up_post_a_photo_and_see_it(live_server, tmp_path):
             page.goto(base + f"/p/{card.get_attribute('data-post-id')}")
             page.click(".reaction-picker summary")
             page.click("button[aria-label='React with haha']")
-            page.wait_for_function("document.querySelector('button.action.like').classList.contains('has-emoji')")
+            page.wait_for_function("() => document.querySelector('button.action.like').classList.contains('has-emoji')")
             assert page.locator("button.action.like .emoji").inner_text() == "😂"
             page.goto(base + "/")
 

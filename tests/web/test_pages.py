@@ -111,3 +111,27 @@ def test_static_files_are_served(client, path):
 def test_static_files_cannot_escape_their_folder(client):
     for path in ["/static/..%2f..%2fconfig.py", "/static/nope.css", "/static/__init__.py"]:
         assert client.get(path).status_code == 404, path
+
+
+def test_followers_and_following_lists(person):
+    alice, bob, carol = person("alice"), person("bob"), person("carol")
+    bob.post_form("/@alice/follow", page="/@alice")
+    carol.post_form("/@alice/follow", page="/@alice")
+    followers = alice.get("/@alice/followers")
+    assert followers.status_code == 200 and "@bob" in followers.text and "@carol" in followers.text
+    assert "Follow back" in followers.text
+    assert "@alice" in bob.get("/@bob/following").text
+    assert alice.get("/@alice/enemies").status_code == 404
+    alice.post_form("/settings/profile", {"display_name": "Alice", "bio": "", "is_private": "1"},
+                    page="/settings/profile")
+    dave = person("dave")
+    hidden = dave.get("/@alice/followers")
+    assert hidden.status_code == 403 and "@bob" not in hidden.text
+
+
+def test_pages_send_security_headers(person):
+    alice = person("alice")
+    response = alice.get("/")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "onclick=" not in response.text and "javascript:" not in response.text

@@ -103,7 +103,7 @@ def render_page(request: Request, template: str, status: int = 200, **context: A
     html = environment.get_template(template).render(
         request=request, viewer=viewer, csrf_token=token, path=request.url.path, flash=flash, **context
     )
-    response = HTMLResponse(html, status_code=status)
+    response = HTMLResponse(html, status_code=status, headers=security.PAGE_HEADERS)
     security.set_csrf_cookie(request, response)
     if flash_key and not template.startswith("_"):
         response.delete_cookie(FLASH_COOKIE, path="/")

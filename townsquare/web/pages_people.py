@@ -4,6 +4,7 @@ editing one's own profile."""
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -90,6 +91,26 @@ def profile(handle: str, request: Request, ctx: Web = Depends(web_context), curs
     return ctx.render("profile.html", account=account, account_avatar=avatar_url(ctx.session, account), rel=rel,
                       state=state, cards=cards, next_url=next_url, locked=locked, follow_requests=requests,
                       notice=request.query_params.get("notice"))
+
+
+@router.get("/@{handle}/{which}")
+def connections(handle: str, which: str, ctx: Web = Depends(web_context), cursor: str | None = None) -> Response:
+    """Followers / following lists (private accounts show them to their followers only: the service says)."""
+    from townsquare.web.pages_explore import PersonView
+    from townsquare.web.views import avatar_urls
+
+    if which not in ("followers", "following"):
+        raise NotFound("no such page")
+    account = accounts.get_account_by_handle(ctx.session, handle)
+    lister = graph.list_followers if which == "followers" else graph.list_following
+    page = lister(ctx.session, ctx.account, account.id, cursor=cursor, limit=PAGE_SIZE)
+    people = [entry.account for entry in page.items]
+    avatars = avatar_urls(ctx.session, people)
+    states = follow_states(ctx.session, ctx.account, people)
+    next_url = f"/@{account.handle}/{which}?cursor={quote(page.next_cursor)}" if page.next_cursor else None
+    title = f"People following @{account.handle}" if which == "followers" else f"People @{account.handle} follows"
+    return ctx.render("people.html", account=account, which=which, title=title, next_url=next_url,
+                      people=[PersonView(a, avatars.get(a.id), states.get(a.id)) for a in people])
 
 
 def _relationship_action(handle: str, ctx: Web, form: FormData, action, flash: str | None = None) -> Response:

@@ -20,6 +20,17 @@ from fastapi import Request, Response
 from townsquare.api.deps import SESSION_COOKIE
 from townsquare.social.tokens import SESSION_LIFETIME
 
+# Pages run only our own script (no inline script, no other origin), cannot be framed, and keep
+# addresses private when following outside links. Inline style attributes are allowed.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                               "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; "
+                               "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
 CSRF_COOKIE = "ts_csrf"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"

@@ -267,6 +267,14 @@
     else location.href = card.dataset.href;
   });
 
+  // ---------- back links go back in history when there is somewhere to go back to ----------
+  document.addEventListener("click", (e) => {
+    const link = e.target.closest("a[data-back]");
+    if (!link || history.length < 2 || !document.referrer.startsWith(location.origin)) return;
+    e.preventDefault();
+    history.back();
+  });
+
   // ---------- share: copy the link ----------
   document.addEventListener("click", async (e) => {
     const btn = e.target.closest("[data-share]");
