@@ -169,3 +169,39 @@ def test_relationship_needs_sign_in_and_a_real_account(client, world):
     alice = world.user("alice")
     assert_error(client.get(f"/api/accounts/{alice.sid}/relationship"), 401)
     assert_error(client.get("/api/accounts/77777/relationship", headers=alice.headers), 404)
+
+
+def test_relationships_in_batch(client, world):
+    me, a, b, c = world.user("me"), world.user("anna"), world.user("ben"), world.user("cleo", private=True)
+    world.follow(me, a)
+    world.follow(b, me)
+    client.post(f"/api/accounts/{c.sid}/follow", headers=me.headers)
+    client.post(f"/api/accounts/{b.sid}/mute", headers=me.headers)
+    r = client.get("/api/relationships", params=[("id", a.sid), ("id", b.sid), ("id", c.sid), ("id", "99999")],
+                   headers=me.headers)
+    assert r.status_code == 200, r.text
+    rels = {x["id"]: x for x in r.json()["items"]}
+    assert set(rels) == {a.sid, b.sid, c.sid}
+    assert rels[a.sid]["following"] and not rels[a.sid]["followed_by"]
+    assert rels[b.sid]["followed_by"] and rels[b.sid]["muting"] and not rels[b.sid]["following"]
+    assert rels[c.sid]["requested"] and not rels[c.sid]["following"]
+    assert_error(client.get("/api/relationships", params={"id": "x1"}, headers=me.headers), 422)
+    assert_error(client.get("/api/relationships", headers=me.headers), 422)
+    assert_error(client.get("/api/relationships", params={"id": a.sid}), 401)
+
+
+def test_concurrent_duplicate_is_a_conflict_not_a_crash(world):
+    from townsquare.errors import Conflict
+    from townsquare.social.graph import insert_or_conflict
+
+    alice, bob = world.user("alice"), world.user("bob")
+    world.follow(alice, bob)
+    with world.db.session() as s:
+        try:
+            insert_or_conflict(s, Follow(follower_id=alice.id, followee_id=bob.id), "dup")
+            raise AssertionError("expected a Conflict")
+        except Conflict as exc:
+            assert exc.status == 409
+        # the savepoint rolled back alone: the transaction goes on
+        s.add(Mute(muter_id=alice.id, muted_id=bob.id))
+    assert world.count(Follow) == 1 and world.count(Mute) == 1

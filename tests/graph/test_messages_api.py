@@ -45,6 +45,9 @@ def test_send_list_read_and_mark_read(client, world):
     assert client.get("/api/conversations", headers=alice.headers).json()["items"][0]["unread_count"] == 1
 
     assert world.count(Notification, recipient_id=bob.id, kind="message") == 2
+    # reading the conversation settled bob's message notifications
+    assert client.get("/api/notifications/unread_count", headers=bob.headers).json()["unread_count"] == 0
+    assert client.get("/api/notifications/unread_count", headers=alice.headers).json()["unread_count"] == 1
     with world.db.session() as s:
         events = list(s.scalars(select(Event).where(Event.action == "message", Event.actor_id == alice.id)))
     assert len(events) == 2 and all((e.entity_type, e.entity_id) == ("account", bob.id) for e in events)

@@ -74,3 +74,13 @@ def test_notify_skips_self_and_blocked(world):
         assert notify(s, alice.id, "follow", actor_id=bob.id) is None
         assert notify(s, bob.id, "follow", actor_id=alice.id) is None
     assert world.count(Notification) == 0
+
+
+def test_muted_actors_are_quiet(client, world):
+    alice, bob = world.user("alice"), world.user("bob")
+    client.post(f"/api/accounts/{alice.sid}/follow", headers=bob.headers)
+    client.post(f"/api/accounts/{bob.sid}/mute", headers=alice.headers)
+    assert client.get("/api/notifications", headers=alice.headers).json()["items"] == []
+    assert client.get("/api/notifications/unread_count", headers=alice.headers).json()["unread_count"] == 0
+    client.delete(f"/api/accounts/{bob.sid}/mute", headers=alice.headers)
+    assert len(client.get("/api/notifications", headers=alice.headers).json()["items"]) == 1

@@ -136,3 +136,16 @@ def test_hashtag_follow_unfollow_and_list(client, world):
     assert_error(client.delete("/api/hashtags/python/follow", headers=alice.headers), 404)
     assert world.count(HashtagFollow) == 0
     assert client.get("/api/hashtags/nobodyusedthis/posts").json() == {"items": [], "next_cursor": None}
+
+
+def test_hashtag_search_by_prefix_most_used_first(client, world):
+    alice = world.user("alice")
+    world.post(alice, "#python tips")
+    world.post(alice, "more #python and #pytest")
+    world.post(alice, "#py_games")
+    names = [h["name"] for h in _search(client, "#py", alice, type="hashtags")["items"]]
+    assert names[0] == "python" and set(names) == {"python", "pytest", "py_games"}
+    assert [h["name"] for h in _search(client, "pytest", alice, type="hashtags")["items"]] == ["pytest"]
+    # '_' is a character here, not a LIKE wildcard
+    assert [h["name"] for h in _search(client, "py_", alice, type="hashtags")["items"]] == ["py_games"]
+    assert_error(client.get("/api/search", params={"q": "py thon", "type": "hashtags"}), 422)

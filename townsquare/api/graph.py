@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
 from townsquare.api.deps import current_account, get_session, optional_account
@@ -32,6 +32,15 @@ def get_relationship(account_id: str, me: Account = Depends(current_account),
                      session: Session = Depends(get_session)) -> dict:
     """How I relate to this account: following, followed_by, requested, blocking, muting..."""
     return _relationship(session, me, parse_id(account_id, what="account"))
+
+
+@router.get("/relationships")
+def get_relationships(id: list[str] = Query(..., max_length=graph.MAX_RELATIONSHIPS),
+                      me: Account = Depends(current_account), session: Session = Depends(get_session)) -> dict:
+    """Relationships with many accounts at once: ``?id=1&id=2``; unknown ids are left out."""
+    ids = [parse_id(i, what="account", in_body=True) for i in id]
+    rels = [asdict(r) | {"id": str(r.id)} for r in graph.relationships(session, me, ids)]
+    return {"items": rels}
 
 
 @router.post("/accounts/{account_id}/follow")

@@ -22,13 +22,17 @@ router = APIRouter(prefix="/api", tags=["search"])
 def run_search(q: str = Query(..., max_length=search.MAX_QUERY_CHARS * 2), type: str = Query("posts"),
                page: PageQuery = Depends(page_query), me: Account | None = Depends(optional_account),
                session: Session = Depends(get_session)) -> dict:
-    """Full-text search, ranked by relevance then recency. ``type`` is ``posts`` or ``people``."""
+    """Full-text search, ranked by relevance then recency. ``type``: ``posts``, ``people`` or ``hashtags``
+    (names starting with the query)."""
     if type == "posts":
         result = search.search_posts(session, me, q, cursor=page.cursor, limit=page.limit)
         return {"type": type, **render_post_page(session, me, result)}
     if type == "people":
         result = search.search_people(session, me, q, cursor=page.cursor, limit=page.limit)
         return {"type": type, **render_page(result, render_account)}
+    if type == "hashtags":
+        result = search.search_hashtags(session, me, q, cursor=page.cursor, limit=page.limit)
+        return {"type": type, **render_page(result, lambda name: {"name": name})}
     raise InvalidInput(f"type must be one of {', '.join(search.SEARCH_KINDS)}")
 
 

@@ -28,8 +28,8 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "heads") -> None:
-    """Upgrade to every head: features developed side by side may add independent branches."""
+def upgrade(url: str, revision: str = "head") -> None:
+    """Upgrade to the newest revision."""
     command.upgrade(alembic_config(url), revision)
 
 

@@ -20,13 +20,14 @@ from sqlalchemy.orm import Session
 
 from townsquare.errors import Conflict, InvalidInput, NotFound
 from townsquare.social.events import log_event
+from townsquare.social.graph import insert_or_conflict
 from townsquare.social.models import Account, Block, Hashtag, HashtagFollow, Mute, Post, PostHashtag
 from townsquare.social.paging import DEFAULT_LIMIT, Page, keyset_page, offset_page
 from townsquare.social.visibility import visible_posts_clause
 
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 8
-SEARCH_KINDS = ("posts", "people")
+SEARCH_KINDS = ("posts", "people", "hashtags")
 HASHTAG_RE = re.compile(r"^\w{1,100}$")
 _WORD = re.compile(r"[^\W_]+")
 
@@ -161,6 +162,27 @@ def _hashtag(session: Session, name: str) -> Hashtag | None:
     return session.scalar(select(Hashtag).where(Hashtag.name == name))
 
 
+def search_hashtags(session: Session, viewer: Account | None, query: str, *, cursor: str | None = None,
+                    limit: int = DEFAULT_LIMIT, log: bool = True) -> Page[str]:
+    """Hashtag names starting with the query, most used first (names only: counts could reveal
+    followers-only posts)."""
+    query_terms(query)  # same length and content checks as the other kinds
+    prefix = query.strip().lstrip("#").lower()
+    if not HASHTAG_RE.match(prefix):
+        raise InvalidInput("a hashtag search is letters, digits or underscores")
+    uses = select(func.count()).where(PostHashtag.hashtag_id == Hashtag.id).scalar_subquery()
+    stmt = (
+        select(Hashtag.name)
+        .where(Hashtag.name.startswith(prefix, autoescape=True))
+        .order_by(case((Hashtag.name == prefix, 0), else_=1), uses.desc(), Hashtag.name)
+    )
+    page = offset_page(session, stmt, cursor=cursor, limit=limit)
+    if log and viewer is not None and cursor is None:
+        log_event(session, viewer.id, "search", "none", None, surface="search",
+                  context={"query": query.strip()[:MAX_QUERY_CHARS], "kind": "hashtags"})
+    return page
+
+
 def hashtag_posts(session: Session, viewer: Account | None, name: str, *, cursor: str | None = None,
                   limit: int = DEFAULT_LIMIT) -> Page[Post]:
     """Posts with ``#name`` that the viewer may see, newest first (empty for a tag nobody used yet)."""
@@ -191,13 +213,11 @@ def follow_hashtag(session: Session, actor: Account, name: str) -> HashtagInfo:
     name = normalize_hashtag(name)
     tag = _hashtag(session, name)
     if tag is None:  # following a tag before anyone used it is fine
-        tag = Hashtag(name=name)
-        session.add(tag)
-        session.flush()
+        insert_or_conflict(session, Hashtag(name=name), f"#{name} was just created; try again")
+        tag = _hashtag(session, name)
     if session.get(HashtagFollow, (actor.id, tag.id)) is not None:
         raise Conflict(f"you already follow #{name}")
-    session.add(HashtagFollow(account_id=actor.id, hashtag_id=tag.id))
-    session.flush()
+    insert_or_conflict(session, HashtagFollow(account_id=actor.id, hashtag_id=tag.id), f"you already follow #{name}")
     log_event(session, actor.id, "follow", "hashtag", tag.id)
     return hashtag_info(session, actor, name)
 
