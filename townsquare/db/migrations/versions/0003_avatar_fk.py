@@ -4,7 +4,7 @@
 leaves such a constraint out; SQLite got it inline. This adds it where it is missing.
 
 Revision ID: 0003_avatar_fk
-Revises: 0002_show_less
+Revises: 0003_assistant
 Create Date: 2026-11-29 03:45:00
 """
 from alembic import op
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0003_avatar_fk'
-down_revision = '0002_show_less'
+down_revision = '0003_assistant'
 branch_labels = None
 depends_on = None
 
