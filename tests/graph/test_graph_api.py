@@ -68,6 +68,7 @@ def test_private_account_request_accept_flow(client, world):
     assert world.count(Notification, recipient_id=carol.id, kind="follow_request") == 1
     assert_error(client.post(f"/api/accounts/{carol.sid}/follow", headers=alice.headers), 409)
 
+    assert client.get("/api/follow_requests/count", headers=carol.headers).json() == {"count": 1}
     listed = client.get("/api/follow_requests", headers=carol.headers).json()
     assert [e["account"]["handle"] for e in listed["items"]] == ["alice"]
     # only the target sees and answers its requests
@@ -77,6 +78,7 @@ def test_private_account_request_accept_flow(client, world):
     r = client.post(f"/api/follow_requests/{alice.sid}/accept", headers=carol.headers)
     assert r.status_code == 200 and r.json()["relationship"]["followed_by"] is True
     assert world.count(FollowRequest) == 0 and world.count(Follow) == 1
+    assert client.get("/api/follow_requests/count", headers=carol.headers).json() == {"count": 0}
     assert _counts(world, carol) == (1, 0)
     assert world.count(Notification, recipient_id=alice.id, kind="follow_accepted") == 1
     assert_error(client.post(f"/api/follow_requests/{alice.sid}/accept", headers=carol.headers), 404)

@@ -90,6 +90,11 @@ def follow_requests(page: PageQuery = Depends(page_query), me: Account = Depends
     return render_page(graph.list_follow_requests(session, me, cursor=page.cursor, limit=page.limit), _entry)
 
 
+@router.get("/follow_requests/count")
+def follow_request_count(me: Account = Depends(current_account), session: Session = Depends(get_session)) -> dict:
+    return {"count": graph.pending_request_count(session, me)}
+
+
 @router.post("/follow_requests/{account_id}/accept")
 def accept_request(account_id: str, me: Account = Depends(current_account),
                    session: Session = Depends(get_session)) -> dict:

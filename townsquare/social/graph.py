@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -134,6 +134,14 @@ def list_follow_requests(session: Session, actor: Account, *, cursor: str | None
     page = keyset_page(session, stmt, keys=[FollowRequest.created_at, FollowRequest.requester_id],
                        key_of=lambda row: (row[1], row[0].id), cursor=cursor, limit=limit, scalars=False)
     return Page([FollowEntry(row[0], row[1]) for row in page.items], page.next_cursor)
+
+
+def pending_request_count(session: Session, actor: Account) -> int:
+    """How many follow requests wait for ``actor`` (from active accounts), for a badge."""
+    return int(session.scalar(
+        select(func.count()).select_from(FollowRequest).join(Account, Account.id == FollowRequest.requester_id)
+        .where(FollowRequest.target_id == actor.id, Account.status == "active")
+    ) or 0)
 
 
 def accept_follow_request(session: Session, actor: Account, requester_id: int) -> None:
