@@ -33,16 +33,21 @@ def optional_id(form_or_query, name: str) -> int | None:
     raw = form_or_query.get(name)
     if raw is None or raw == "":
         return None
-    if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 19:
+    if not isinstance(raw, str) or not _is_id(raw):
         raise InvalidInput(f"{name} must be an id")
     return int(raw)
+
+
+def _is_id(raw: str) -> bool:
+    """Plain ASCII digits that fit a 64-bit database id."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= 19 and int(raw) < 2**63
 
 
 def parse_path_id(raw: str, what: str) -> int:
     """Ids in page addresses: anything that is not a plain number is a 404, never a 500."""
     from townsquare.errors import NotFound
 
-    if not raw.isdigit() or len(raw) > 19:
+    if not _is_id(raw):
         raise NotFound(f"no such {what}")
     return int(raw)
 
@@ -71,7 +76,7 @@ def attempt(ctx: Web, action: Callable[[], T]) -> tuple[T | None, TownsquareErro
 
 def start_param(raw: str | None) -> int:
     """The feed position of the first item on a page (for impression logging)."""
-    if raw and raw.isdigit() and len(raw) < 7:
+    if raw and raw.isascii() and raw.isdigit() and len(raw) < 7:
         return int(raw)
     return 0
 
