@@ -66,9 +66,10 @@ def live_server(tmp_path: Path):
 
 def test_sign_up_post_a_photo_and_see_it(live_server, tmp_path):
     playwright_api = pytest.importorskip("playwright.sync_api")
+    import httpx
     from sqlalchemy import select
 
-    from townsquare.social.models import Event, Post, Reaction
+    from townsquare.social.models import Event, Follow, Post, Reaction, Report
 
     base, db = live_server
     photo = tmp_path / "sunset.png"
@@ -121,6 +122,21 @@ def test_sign_up_post_a_photo_and_see_it(live_server, tmp_path):
             assert page.locator("button.action.like .emoji").inner_text() == "😂"
             page.goto(base + "/")
 
+            # Follow without a reload, then report the account through the dialog.
+            httpx.post(base + "/api/auth/signup", json={"handle": "babbage", "password": "difference-engine"})
+            page.goto(base + "/@babbage")
+            page.click("form[data-kind=follow] button")
+            page.wait_for_function("() => document.querySelector('form[data-kind=follow]').dataset.state === 'on'")
+            assert page.locator("form[data-kind=follow] .label-default").inner_text() == "Following"
+            page.click(".profile details.menu summary")
+            page.click("a[data-report]")
+            assert page.locator("#report-dialog").is_visible()
+            page.check("#report-dialog input[value=spam]")
+            page.click("#report-dialog button[type=submit]")
+            page.wait_for_url(base + "/@babbage")
+            assert "report was sent" in page.content()
+            page.goto(base + "/")
+
             # Impressions and dwell: the card was seen for a while; leaving the page sends the batch
             # (navigator.sendBeacon on pagehide).
             page.wait_for_timeout(400)
@@ -143,6 +159,8 @@ def test_sign_up_post_a_photo_and_see_it(live_server, tmp_path):
         assert post.kind == "photo" and post.like_count == 1
         reaction = session.scalars(select(Reaction)).one()
         assert reaction.post_id == post.id and reaction.kind == "haha"
+        assert session.scalars(select(Follow)).one() is not None
+        assert session.scalars(select(Report)).one().reason == "spam"
         impression = session.scalars(select(Event).where(Event.action == "impression")).first()
         assert impression.entity_id == post.id and impression.position == 0
         like = session.scalars(select(Event).where(Event.action == "like").order_by(Event.id)).first()
