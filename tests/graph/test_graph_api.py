@@ -68,6 +68,7 @@ def test_private_account_request_accept_flow(client, world):
     assert world.count(Notification, recipient_id=carol.id, kind="follow_request") == 1
     assert_error(client.post(f"/api/accounts/{carol.sid}/follow", headers=alice.headers), 409)
 
+    assert client.get("/api/follow_requests/count", headers=carol.headers).json() == {"count": 1}
     listed = client.get("/api/follow_requests", headers=carol.headers).json()
     assert [e["account"]["handle"] for e in listed["items"]] == ["alice"]
     # only the target sees and answers its requests
@@ -77,6 +78,7 @@ def test_private_account_request_accept_flow(client, world):
     r = client.post(f"/api/follow_requests/{alice.sid}/accept", headers=carol.headers)
     assert r.status_code == 200 and r.json()["relationship"]["followed_by"] is True
     assert world.count(FollowRequest) == 0 and world.count(Follow) == 1
+    assert client.get("/api/follow_requests/count", headers=carol.headers).json() == {"count": 0}
     assert _counts(world, carol) == (1, 0)
     assert world.count(Notification, recipient_id=alice.id, kind="follow_accepted") == 1
     assert_error(client.post(f"/api/follow_requests/{alice.sid}/accept", headers=carol.headers), 404)
@@ -169,3 +171,39 @@ def test_relationship_needs_sign_in_and_a_real_account(client, world):
     alice = world.user("alice")
     assert_error(client.get(f"/api/accounts/{alice.sid}/relationship"), 401)
     assert_error(client.get("/api/accounts/77777/relationship", headers=alice.headers), 404)
+
+
+def test_relationships_in_batch(client, world):
+    me, a, b, c = world.user("me"), world.user("anna"), world.user("ben"), world.user("cleo", private=True)
+    world.follow(me, a)
+    world.follow(b, me)
+    client.post(f"/api/accounts/{c.sid}/follow", headers=me.headers)
+    client.post(f"/api/accounts/{b.sid}/mute", headers=me.headers)
+    r = client.get("/api/relationships", params=[("id", a.sid), ("id", b.sid), ("id", c.sid), ("id", "99999")],
+                   headers=me.headers)
+    assert r.status_code == 200, r.text
+    rels = {x["id"]: x for x in r.json()["items"]}
+    assert set(rels) == {a.sid, b.sid, c.sid}
+    assert rels[a.sid]["following"] and not rels[a.sid]["followed_by"]
+    assert rels[b.sid]["followed_by"] and rels[b.sid]["muting"] and not rels[b.sid]["following"]
+    assert rels[c.sid]["requested"] and not rels[c.sid]["following"]
+    assert_error(client.get("/api/relationships", params={"id": "x1"}, headers=me.headers), 422)
+    assert_error(client.get("/api/relationships", headers=me.headers), 422)
+    assert_error(client.get("/api/relationships", params={"id": a.sid}), 401)
+
+
+def test_concurrent_duplicate_is_a_conflict_not_a_crash(world):
+    from townsquare.errors import Conflict
+    from townsquare.social.graph import insert_or_conflict
+
+    alice, bob = world.user("alice"), world.user("bob")
+    world.follow(alice, bob)
+    with world.db.session() as s:
+        try:
+            insert_or_conflict(s, Follow(follower_id=alice.id, followee_id=bob.id), "dup")
+            raise AssertionError("expected a Conflict")
+        except Conflict as exc:
+            assert exc.status == 409
+        # the savepoint rolled back alone: the transaction goes on
+        s.add(Mute(muter_id=alice.id, muted_id=bob.id))
+    assert world.count(Follow) == 1 and world.count(Mute) == 1

@@ -7,7 +7,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from townsquare.api.deps import current_account, get_session
-from townsquare.api.shapes import PageParams, account_summary, iso, parse_id, render_page
+from townsquare.api.pagination import PageQuery, page_query
+from townsquare.api.schemas import parse_id, render_account
+from townsquare.api.shapes import render_page
 from townsquare.errors import NotFound
 from townsquare.social import messages
 from townsquare.social.models import Account, Conversation, Message
@@ -33,8 +35,8 @@ def _message(message: Message) -> dict:
         "sender_id": str(message.sender_id),
         "text": message.text,
         "is_ai": message.is_ai,
-        "created_at": iso(message.created_at),
-        "read_at": iso(message.read_at),
+        "created_at": message.created_at,
+        "read_at": message.read_at,
     }
 
 
@@ -42,23 +44,23 @@ def _conversation(session: Session, me: Account, conversation: Conversation) -> 
     other = session.get(Account, messages.other_id(conversation, me.id))
     return {
         "id": str(conversation.id),
-        "other": account_summary(other),
-        "last_message_at": iso(conversation.last_message_at),
+        "other": render_account(other),
+        "last_message_at": conversation.last_message_at,
     }
 
 
 def _summary(summary: messages.ConversationSummary) -> dict:
     return {
         "id": str(summary.conversation.id),
-        "other": account_summary(summary.other),
+        "other": render_account(summary.other),
         "last_message": _message(summary.last_message) if summary.last_message is not None else None,
-        "last_message_at": iso(summary.conversation.last_message_at),
+        "last_message_at": summary.conversation.last_message_at,
         "unread_count": summary.unread_count,
     }
 
 
 @router.get("/conversations")
-def list_conversations(page: PageParams = Depends(), me: Account = Depends(current_account),
+def list_conversations(page: PageQuery = Depends(page_query), me: Account = Depends(current_account),
                        session: Session = Depends(get_session)) -> dict:
     """My conversations, most recent activity first, with the other person, last message, unread count."""
     return render_page(messages.list_conversations(session, me, cursor=page.cursor, limit=page.limit), _summary)
@@ -68,7 +70,7 @@ def list_conversations(page: PageParams = Depends(), me: Account = Depends(curre
 def start_conversation(body: NewConversationIn, me: Account = Depends(current_account),
                        session: Session = Depends(get_session)) -> dict:
     """Send a first (or next) message to someone; the conversation is created when needed."""
-    message = messages.send_message(session, me, parse_id(body.recipient_id, "account"), body.text)
+    message = messages.send_message(session, me, parse_id(body.recipient_id, what="account", in_body=True), body.text)
     conversation = session.get(Conversation, message.conversation_id)
     return {"conversation": _conversation(session, me, conversation), "message": _message(message)}
 
@@ -82,7 +84,7 @@ def unread_count(me: Account = Depends(current_account), session: Session = Depe
 def conversation_with(account_id: str, me: Account = Depends(current_account),
                       session: Session = Depends(get_session)) -> dict:
     """My conversation with this account, if there is one (404 otherwise)."""
-    conversation = messages.find_conversation(session, me.id, parse_id(account_id, "account"))
+    conversation = messages.find_conversation(session, me.id, parse_id(account_id, what="account"))
     if conversation is None:
         raise NotFound("no conversation with this account yet")
     return _conversation(session, me, conversation)
@@ -91,15 +93,15 @@ def conversation_with(account_id: str, me: Account = Depends(current_account),
 @router.get("/conversations/{conversation_id}")
 def get_conversation(conversation_id: str, me: Account = Depends(current_account),
                      session: Session = Depends(get_session)) -> dict:
-    conversation = messages.get_conversation(session, me, parse_id(conversation_id, "conversation"))
+    conversation = messages.get_conversation(session, me, parse_id(conversation_id, what="conversation"))
     return _conversation(session, me, conversation)
 
 
 @router.get("/conversations/{conversation_id}/messages")
-def list_messages(conversation_id: str, page: PageParams = Depends(), me: Account = Depends(current_account),
+def list_messages(conversation_id: str, page: PageQuery = Depends(page_query), me: Account = Depends(current_account),
                   session: Session = Depends(get_session)) -> dict:
     """Messages newest first; follow next_cursor to go back in time. Participants only."""
-    result = messages.list_messages(session, me, parse_id(conversation_id, "conversation"),
+    result = messages.list_messages(session, me, parse_id(conversation_id, what="conversation"),
                                     cursor=page.cursor, limit=page.limit)
     return render_page(result, _message)
 
@@ -107,11 +109,11 @@ def list_messages(conversation_id: str, page: PageParams = Depends(), me: Accoun
 @router.post("/conversations/{conversation_id}/messages", status_code=201)
 def send(conversation_id: str, body: MessageIn, me: Account = Depends(current_account),
          session: Session = Depends(get_session)) -> dict:
-    return _message(messages.reply(session, me, parse_id(conversation_id, "conversation"), body.text))
+    return _message(messages.reply(session, me, parse_id(conversation_id, what="conversation"), body.text))
 
 
 @router.post("/conversations/{conversation_id}/read")
 def mark_read(conversation_id: str, me: Account = Depends(current_account),
               session: Session = Depends(get_session)) -> dict:
     """Mark the other person's messages read."""
-    return {"marked": messages.mark_read(session, me, parse_id(conversation_id, "conversation"))}
+    return {"marked": messages.mark_read(session, me, parse_id(conversation_id, what="conversation"))}

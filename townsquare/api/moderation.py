@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from townsquare.api.deps import admin_account, current_account, get_session
-from townsquare.api.shapes import PageParams, account_summary, iso, parse_id, post_summary, render_page
+from townsquare.api.pagination import PageQuery, page_query
+from townsquare.api.schemas import parse_id, render_account, render_post
+from townsquare.api.shapes import render_page
 from townsquare.social import moderation
 from townsquare.social.models import Account, Comment, Post, Report
 
@@ -31,7 +33,7 @@ class ResolveIn(BaseModel):
 
 def _my_report(report: Report) -> dict:
     return {"id": str(report.id), "status": report.status, "reason": report.reason,
-            "created_at": iso(report.created_at)}
+            "created_at": report.created_at}
 
 
 def _queue_item(session: Session, report: Report) -> dict:
@@ -47,15 +49,15 @@ def _queue_item(session: Session, report: Report) -> dict:
         "action": report.action,
         "reason": report.reason,
         "details": report.details,
-        "created_at": iso(report.created_at),
-        "resolved_at": iso(report.resolved_at),
-        "reporter": account_summary(reporter) if reporter is not None else None,
+        "created_at": report.created_at,
+        "resolved_at": report.resolved_at,
+        "reporter": render_account(reporter) if reporter is not None else None,
         "target_type": target_type,
-        "target_account": {**account_summary(target), "status": target.status} if target is not None else None,
-        "post": {**post_summary(post), "removed_at": iso(post.removed_at), "deleted_at": iso(post.deleted_at)}
+        "target_account": {**render_account(target), "status": target.status} if target is not None else None,
+        "post": {**render_post(session, None, post), "removed_at": post.removed_at, "deleted_at": post.deleted_at}
         if post is not None else None,
         "comment": {"id": str(comment.id), "post_id": str(comment.post_id), "text": comment.text,
-                    "deleted_at": iso(comment.deleted_at)} if comment is not None else None,
+                    "deleted_at": comment.deleted_at} if comment is not None else None,
     }
 
 
@@ -68,13 +70,13 @@ def reasons() -> dict:
 def create_report(body: ReportIn, me: Account = Depends(current_account),
                   session: Session = Depends(get_session)) -> dict:
     """Report a post, a comment or an account to the moderators."""
-    report = moderation.report(session, me, body.target_type, parse_id(body.target_id, body.target_type),
+    report = moderation.report(session, me, body.target_type, parse_id(body.target_id, what=body.target_type, in_body=True),
                                body.reason, body.details)
     return _my_report(report)
 
 
 @router.get("/admin/reports")
-def queue(status: str = Query("open"), page: PageParams = Depends(), admin: Account = Depends(admin_account),
+def queue(status: str = Query("open"), page: PageQuery = Depends(page_query), admin: Account = Depends(admin_account),
           session: Session = Depends(get_session)) -> dict:
     """The moderation queue, oldest first. Admins only."""
     result = moderation.list_reports(session, admin, status=status, cursor=page.cursor, limit=page.limit)
@@ -84,19 +86,19 @@ def queue(status: str = Query("open"), page: PageParams = Depends(), admin: Acco
 @router.get("/admin/reports/{report_id}")
 def get_report(report_id: str, admin: Account = Depends(admin_account),
                session: Session = Depends(get_session)) -> dict:
-    return _queue_item(session, moderation.get_report(session, admin, parse_id(report_id, "report")))
+    return _queue_item(session, moderation.get_report(session, admin, parse_id(report_id, what="report")))
 
 
 @router.post("/admin/reports/{report_id}/resolve")
 def resolve(report_id: str, body: ResolveIn, admin: Account = Depends(admin_account),
             session: Session = Depends(get_session)) -> dict:
     """Resolve with ``remove_post``, ``remove_comment``, ``suspend_account`` or ``dismiss``."""
-    report = moderation.resolve_report(session, admin, parse_id(report_id, "report"), body.action)
+    report = moderation.resolve_report(session, admin, parse_id(report_id, what="report"), body.action)
     return _queue_item(session, report)
 
 
 @router.post("/admin/accounts/{account_id}/unsuspend")
 def unsuspend(account_id: str, admin: Account = Depends(admin_account),
               session: Session = Depends(get_session)) -> dict:
-    account = moderation.unsuspend_account(session, admin, parse_id(account_id, "account"))
-    return {**account_summary(account), "status": account.status}
+    account = moderation.unsuspend_account(session, admin, parse_id(account_id, what="account"))
+    return {**render_account(account), "status": account.status}

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
 from townsquare.api.deps import current_account, get_session
-from townsquare.api.shapes import PageParams, account_summary, iso, parse_id, post_summary
+from townsquare.api.pagination import PageQuery, page_query
+from townsquare.api.schemas import parse_id, render_account, render_post
 from townsquare.social import notifications
 from townsquare.social.models import Account, Notification, Post
 from townsquare.social.visibility import can_view_post
@@ -20,16 +21,16 @@ def _notification(session: Session, me: Account, note: Notification) -> dict:
     return {
         "id": str(note.id),
         "kind": note.kind,
-        "actor": account_summary(note.actor) if note.actor is not None else None,
-        "post": post_summary(post) if visible else None,
+        "actor": render_account(note.actor) if note.actor is not None else None,
+        "post": render_post(session, me, post) if visible else None,
         "comment_id": str(note.comment_id) if note.comment_id is not None else None,
-        "created_at": iso(note.created_at),
-        "read_at": iso(note.read_at),
+        "created_at": note.created_at,
+        "read_at": note.read_at,
     }
 
 
 @router.get("/notifications")
-def list_notifications(page: PageParams = Depends(), unread: bool = Query(False),
+def list_notifications(page: PageQuery = Depends(page_query), unread: bool = Query(False),
                        me: Account = Depends(current_account), session: Session = Depends(get_session)) -> dict:
     """My notifications, newest first, each with its actor and post (when I may still see it)."""
     result = notifications.list_notifications(session, me, cursor=page.cursor, limit=page.limit, unread_only=unread)
@@ -49,5 +50,5 @@ def mark_all_read(me: Account = Depends(current_account), session: Session = Dep
 @router.post("/notifications/{notification_id}/read")
 def mark_read(notification_id: str, me: Account = Depends(current_account),
               session: Session = Depends(get_session)) -> dict:
-    note = notifications.mark_read(session, me, parse_id(notification_id, "notification"))
+    note = notifications.mark_read(session, me, parse_id(notification_id, what="notification"))
     return _notification(session, me, note)

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy import and_, delete, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from townsquare.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -55,8 +56,19 @@ def get_account(session: Session, account_id: int, *, active_only: bool = True) 
     return account
 
 
+def insert_or_conflict(session: Session, row, message: str) -> None:
+    """Insert ``row`` in a savepoint; a unique-key clash (a concurrent duplicate) is a 409, not a 500."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(message)
+
+
 def _add_follow(session: Session, follower: Account, followee: Account) -> None:
-    session.add(Follow(follower_id=follower.id, followee_id=followee.id))
+    insert_or_conflict(session, Follow(follower_id=follower.id, followee_id=followee.id),
+                       "you already follow this account")
     follower.following_count = Account.following_count + 1
     followee.follower_count = Account.follower_count + 1
     session.flush()
@@ -87,8 +99,8 @@ def follow(session: Session, actor: Account, target_id: int) -> str:
     if session.get(FollowRequest, (actor.id, target.id)) is not None:
         raise Conflict("you already asked to follow this account")
     if target.is_private:
-        session.add(FollowRequest(requester_id=actor.id, target_id=target.id))
-        session.flush()
+        insert_or_conflict(session, FollowRequest(requester_id=actor.id, target_id=target.id),
+                           "you already asked to follow this account")
         notify(session, target.id, "follow_request", actor_id=actor.id)
         log_event(session, actor.id, "follow", "account", target.id, context={"requested": True})
         return "requested"
@@ -122,6 +134,14 @@ def list_follow_requests(session: Session, actor: Account, *, cursor: str | None
     page = keyset_page(session, stmt, keys=[FollowRequest.created_at, FollowRequest.requester_id],
                        key_of=lambda row: (row[1], row[0].id), cursor=cursor, limit=limit, scalars=False)
     return Page([FollowEntry(row[0], row[1]) for row in page.items], page.next_cursor)
+
+
+def pending_request_count(session: Session, actor: Account) -> int:
+    """How many follow requests wait for ``actor`` (from active accounts), for a badge."""
+    return int(session.scalar(
+        select(func.count()).select_from(FollowRequest).join(Account, Account.id == FollowRequest.requester_id)
+        .where(FollowRequest.target_id == actor.id, Account.status == "active")
+    ) or 0)
 
 
 def accept_follow_request(session: Session, actor: Account, requester_id: int) -> None:
@@ -194,7 +214,7 @@ def block(session: Session, actor: Account, target_id: int) -> None:
     target = get_account(session, target_id, active_only=False)
     if session.get(Block, (actor.id, target.id)) is not None:
         raise Conflict("you already block this account")
-    session.add(Block(blocker_id=actor.id, blocked_id=target.id))
+    insert_or_conflict(session, Block(blocker_id=actor.id, blocked_id=target.id), "you already block this account")
     _remove_follow(session, actor.id, target.id)
     _remove_follow(session, target.id, actor.id)
     session.execute(delete(FollowRequest).where(or_(
@@ -219,8 +239,7 @@ def mute(session: Session, actor: Account, target_id: int) -> None:
     target = get_account(session, target_id, active_only=False)
     if session.get(Mute, (actor.id, target.id)) is not None:
         raise Conflict("you already mute this account")
-    session.add(Mute(muter_id=actor.id, muted_id=target.id))
-    session.flush()
+    insert_or_conflict(session, Mute(muter_id=actor.id, muted_id=target.id), "you already mute this account")
     log_event(session, actor.id, "hide", "account", target.id, context={"kind": "mute"})
 
 
@@ -250,15 +269,41 @@ def list_mutes(session: Session, actor: Account, *, cursor: str | None = None,
     return _own_list(session, actor, Mute, Mute.muter_id, Mute.muted_id, cursor=cursor, limit=limit)
 
 
+MAX_RELATIONSHIPS = 100
+
+
+def relationships(session: Session, viewer: Account, other_ids: list[int]) -> list[Relationship]:
+    """How ``viewer`` relates to each account (unknown or deleted ones are left out), in a few queries."""
+    ids = list(dict.fromkeys(other_ids))
+    if len(ids) > MAX_RELATIONSHIPS:
+        raise InvalidInput(f"ask for at most {MAX_RELATIONSHIPS} accounts at once")
+    if not ids:
+        return []
+    known = set(session.scalars(select(Account.id).where(Account.id.in_(ids), Account.status != "deleted")))
+
+    def pairs(column_mine, column_other) -> set[int]:
+        return set(session.scalars(select(column_other).where(column_mine == viewer.id, column_other.in_(ids))))
+
+    def reverse(column_mine, column_other) -> set[int]:
+        return set(session.scalars(select(column_mine).where(column_other == viewer.id, column_mine.in_(ids))))
+
+    following = pairs(Follow.follower_id, Follow.followee_id)
+    followed_by = reverse(Follow.follower_id, Follow.followee_id)
+    requested = pairs(FollowRequest.requester_id, FollowRequest.target_id)
+    requested_by = reverse(FollowRequest.requester_id, FollowRequest.target_id)
+    blocking = pairs(Block.blocker_id, Block.blocked_id)
+    blocked_by = reverse(Block.blocker_id, Block.blocked_id)
+    muting = pairs(Mute.muter_id, Mute.muted_id)
+    return [
+        Relationship(id=i, following=i in following, followed_by=i in followed_by, requested=i in requested,
+                     requested_by=i in requested_by, blocking=i in blocking, blocked_by=i in blocked_by,
+                     muting=i in muting)
+        for i in ids if i in known
+    ]
+
+
 def relationship(session: Session, viewer: Account, other_id: int) -> Relationship:
-    other = get_account(session, other_id, active_only=False)
-    return Relationship(
-        id=other.id,
-        following=is_following(session, viewer.id, other.id),
-        followed_by=is_following(session, other.id, viewer.id),
-        requested=session.get(FollowRequest, (viewer.id, other.id)) is not None,
-        requested_by=session.get(FollowRequest, (other.id, viewer.id)) is not None,
-        blocking=session.get(Block, (viewer.id, other.id)) is not None,
-        blocked_by=session.get(Block, (other.id, viewer.id)) is not None,
-        muting=session.get(Mute, (viewer.id, other.id)) is not None,
-    )
+    found = relationships(session, viewer, [other_id])
+    if not found:
+        raise NotFound("no such account")
+    return found[0]

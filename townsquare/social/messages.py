@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 from townsquare.db.base import utcnow
 from townsquare.errors import Forbidden, InvalidInput, NotFound
 from townsquare.social.events import log_event
+from townsquare.social.graph import insert_or_conflict
 from townsquare.social.models import Account, Conversation, Message
-from townsquare.social.notifications import notify
+from townsquare.social.notifications import mark_read_from, notify
 from townsquare.social.paging import DEFAULT_LIMIT, Page, keyset_page
 from townsquare.social.relations import is_blocked_either_way, is_following
 
@@ -98,8 +99,7 @@ def send_message(session: Session, sender: Account, recipient_id: int, text: str
     if conversation is None:
         low, high = _pair(sender.id, recipient.id)
         conversation = Conversation(low_id=low, high_id=high, created_at=now, last_message_at=now)
-        session.add(conversation)
-        session.flush()
+        insert_or_conflict(session, conversation, "this conversation was just started; send again")
     conversation.last_message_at = now
     message = Message(conversation_id=conversation.id, sender_id=sender.id, text=text, is_ai=is_ai,
                       created_at=now)
@@ -160,6 +160,8 @@ def mark_read(session: Session, actor: Account, conversation_id: int, *, at: dat
         .values(read_at=at or utcnow())
         .execution_options(synchronize_session=False)
     )
+    # Reading the conversation also settles its "message" notifications.
+    mark_read_from(session, actor, other_id(conversation, actor.id), "message")
     session.expire_all()
     return int(result.rowcount or 0)
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from townsquare.db.base import utcnow
 from townsquare.errors import NotFound
-from townsquare.social.models import Account, Block, Notification
+from townsquare.social.models import Account, Block, Mute, Notification
 from townsquare.social.paging import DEFAULT_LIMIT, Page, keyset_page
 from townsquare.social.relations import is_blocked_either_way
 
@@ -40,7 +40,8 @@ def notify(
 
 
 def _listable(recipient_id: int):
-    """Notifications worth showing: the actor (if any) is still active and not blocked either way."""
+    """Notifications worth showing: the actor (if any) is still active, not blocked either way and not
+    muted by the recipient."""
     actor_ok = or_(
         Notification.actor_id.is_(None),
         and_(
@@ -49,6 +50,7 @@ def _listable(recipient_id: int):
                 and_(Block.blocker_id == recipient_id, Block.blocked_id == Notification.actor_id),
                 and_(Block.blocker_id == Notification.actor_id, Block.blocked_id == recipient_id),
             )),
+            ~exists().where(Mute.muter_id == recipient_id, Mute.muted_id == Notification.actor_id),
         ),
     )
     return and_(Notification.recipient_id == recipient_id, actor_ok)
@@ -88,4 +90,17 @@ def mark_all_read(session: Session, recipient: Account) -> int:
         .execution_options(synchronize_session=False)
     )
     session.expire_all()
+    return int(result.rowcount or 0)
+
+
+def mark_read_from(session: Session, recipient: Account, actor_id: int, kind: str) -> int:
+    """Mark read the ``kind`` notifications that ``actor_id`` caused (e.g. messages once the
+    conversation is read)."""
+    result = session.execute(
+        update(Notification)
+        .where(Notification.recipient_id == recipient.id, Notification.actor_id == actor_id,
+               Notification.kind == kind, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     return int(result.rowcount or 0)

@@ -24,6 +24,8 @@ T = TypeVar("T")
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+# Same code and wording as api/pagination.py, so every list fails the same way on a bad cursor.
+_BAD_CURSOR = "invalid cursor: pass back the next_cursor of a previous page unchanged"
 
 
 @dataclass
@@ -57,7 +59,7 @@ def decode_cursor(cursor: str | None, size: int) -> list[Any] | None:
                 raise ValueError
         return decoded
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput("cursor is not valid; use the next_cursor of a previous page")
+        raise InvalidInput(_BAD_CURSOR, code="invalid_cursor")
 
 
 def check_limit(limit: int) -> int:
@@ -110,7 +112,7 @@ def offset_page(session: Session, stmt: Select, *, cursor: str | None, limit: in
     values = decode_cursor(cursor, 1)
     offset = values[0] if values else 0
     if not isinstance(offset, int) or offset < 0:
-        raise InvalidInput("cursor is not valid; use the next_cursor of a previous page")
+        raise InvalidInput(_BAD_CURSOR, code="invalid_cursor")
     stmt = stmt.offset(offset).limit(limit + 1)
     rows = list(session.scalars(stmt) if scalars else session.execute(stmt))
     more = len(rows) > limit

@@ -20,13 +20,14 @@ from sqlalchemy.orm import Session
 
 from townsquare.errors import Conflict, InvalidInput, NotFound
 from townsquare.social.events import log_event
+from townsquare.social.graph import insert_or_conflict
 from townsquare.social.models import Account, Block, Hashtag, HashtagFollow, Mute, Post, PostHashtag
 from townsquare.social.paging import DEFAULT_LIMIT, Page, keyset_page, offset_page
 from townsquare.social.visibility import visible_posts_clause
 
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 8
-SEARCH_KINDS = ("posts", "people")
+SEARCH_KINDS = ("posts", "people", "hashtags")
 HASHTAG_RE = re.compile(r"^\w{1,100}$")
 _WORD = re.compile(r"[^\W_]+")
 
@@ -105,7 +106,7 @@ def search_posts(session: Session, viewer: Account | None, query: str, *, cursor
     stmt = _visible_posts(viewer)
     if session.get_bind().dialect.name == "postgresql":
         tsq = func.to_tsquery(_SIMPLE, _tsquery(terms))
-        rank = func.ts_rank(POSTS_TSV, tsq)
+        rank = func.ts_rank(POSTS_TSV, tsq, 1)  # 1: divide by 1 + log(length), as bm25 favours short
         stmt = stmt.where(POSTS_TSV.op("@@")(tsq)).order_by(rank.desc(), Post.created_at.desc(), Post.id.desc())
     else:
         rank = func.bm25(literal_column("posts_fts"))  # lower is better
@@ -130,7 +131,7 @@ def search_people(session: Session, viewer: Account | None, query: str, *, curso
     exact = case((Account.handle == query.strip().lstrip("@").lower(), 0), else_=1)  # exact handle first
     if session.get_bind().dialect.name == "postgresql":
         tsq = func.to_tsquery(_SIMPLE, _tsquery(terms))
-        rank = func.ts_rank(ACCOUNTS_TSV, tsq)
+        rank = func.ts_rank(ACCOUNTS_TSV, tsq, 1)
         stmt = stmt.where(ACCOUNTS_TSV.op("@@")(tsq)).order_by(exact, rank.desc(), Account.follower_count.desc(),
                                                                Account.id.desc())
     else:
@@ -152,13 +153,34 @@ def search_people(session: Session, viewer: Account | None, query: str, *, curso
 
 def normalize_hashtag(name: str) -> str:
     name = (name or "").strip().lstrip("#").lower()
-    if not HASHTAG_RE.match(name):
-        raise InvalidInput("a hashtag is 1 to 100 letters, digits or underscores")
+    if not HASHTAG_RE.match(name) or name.isdigit():  # the same rule as posts.parse_hashtags
+        raise InvalidInput("a hashtag is 1 to 100 letters, digits or underscores, not only digits")
     return name
 
 
 def _hashtag(session: Session, name: str) -> Hashtag | None:
     return session.scalar(select(Hashtag).where(Hashtag.name == name))
+
+
+def search_hashtags(session: Session, viewer: Account | None, query: str, *, cursor: str | None = None,
+                    limit: int = DEFAULT_LIMIT, log: bool = True) -> Page[str]:
+    """Hashtag names starting with the query, most used first (names only: counts could reveal
+    followers-only posts)."""
+    query_terms(query)  # same length and content checks as the other kinds
+    prefix = query.strip().lstrip("#").lower()
+    if not HASHTAG_RE.match(prefix):
+        raise InvalidInput("a hashtag search is letters, digits or underscores")
+    uses = select(func.count()).where(PostHashtag.hashtag_id == Hashtag.id).scalar_subquery()
+    stmt = (
+        select(Hashtag.name)
+        .where(Hashtag.name.startswith(prefix, autoescape=True))
+        .order_by(case((Hashtag.name == prefix, 0), else_=1), uses.desc(), Hashtag.name)
+    )
+    page = offset_page(session, stmt, cursor=cursor, limit=limit)
+    if log and viewer is not None and cursor is None:
+        log_event(session, viewer.id, "search", "none", None, surface="search",
+                  context={"query": query.strip()[:MAX_QUERY_CHARS], "kind": "hashtags"})
+    return page
 
 
 def hashtag_posts(session: Session, viewer: Account | None, name: str, *, cursor: str | None = None,
@@ -191,13 +213,11 @@ def follow_hashtag(session: Session, actor: Account, name: str) -> HashtagInfo:
     name = normalize_hashtag(name)
     tag = _hashtag(session, name)
     if tag is None:  # following a tag before anyone used it is fine
-        tag = Hashtag(name=name)
-        session.add(tag)
-        session.flush()
+        insert_or_conflict(session, Hashtag(name=name), f"#{name} was just created; try again")
+        tag = _hashtag(session, name)
     if session.get(HashtagFollow, (actor.id, tag.id)) is not None:
         raise Conflict(f"you already follow #{name}")
-    session.add(HashtagFollow(account_id=actor.id, hashtag_id=tag.id))
-    session.flush()
+    insert_or_conflict(session, HashtagFollow(account_id=actor.id, hashtag_id=tag.id), f"you already follow #{name}")
     log_event(session, actor.id, "follow", "hashtag", tag.id)
     return hashtag_info(session, actor, name)
 

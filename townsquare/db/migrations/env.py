@@ -5,19 +5,10 @@ from alembic import context
 import townsquare.db.all_models  # noqa: F401  (fills the metadata)
 from townsquare.db.base import Base as _Base
 from townsquare.db.engine import make_engine
+from townsquare.db.migrate import include_name
 
 target_metadata = _Base.metadata
 url = context.config.get_main_option("sqlalchemy.url")
-
-
-def include_name(name, type_, parent_names) -> bool:
-    """Leave out what migrations create by hand: SQLite FTS5 tables (and their shadow tables) and the
-    PostgreSQL full-text expression indexes, so autogenerate never proposes dropping them."""
-    if type_ == "table" and name and "_fts" in name:
-        return False
-    if type_ == "index" and name in ("ix_posts_fts", "ix_accounts_fts"):
-        return False
-    return True
 
 
 def run_migrations_offline() -> None:

@@ -5,14 +5,14 @@ PostgreSQL: GIN expression indexes over to_tsvector('simple', ...), the same exp
 townsquare/social/search.py queries, so the planner uses them.
 
 Revision ID: 0002_search
-Revises: 0001
+Revises: 0002_show_less
 Create Date: 2026-11-29 03:50:00
 """
 from alembic import op
 
 
 revision = '0002_search'
-down_revision = '0001'
+down_revision = '0002_show_less'
 branch_labels = None
 depends_on = None
 

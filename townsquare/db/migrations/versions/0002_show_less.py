@@ -1,7 +1,7 @@
 """show less preferences
 
 Revision ID: 0002_show_less
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-29 03:33:42.552634
 """
 from alembic import op
@@ -10,7 +10,7 @@ import townsquare.db.base
 
 
 revision = '0002_show_less'
-down_revision = '0001'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
