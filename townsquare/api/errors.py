@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from townsquare.errors import TownsquareError
@@ -64,6 +65,13 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else code
         return _html_page(request, exc.status_code, message) or JSONResponse(
             error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity_error(request: Request, exc: IntegrityError):
+        # A unique/foreign-key race that a service's checks could not see coming: the request's
+        # transaction is rolled back by get_session, so nothing was written.
+        log.info("integrity error on %s %s: %s", request.method, request.url.path, str(exc.orig)[:200])
+        return JSONResponse(error_body("conflict", "this conflicts with existing data; try again"), status_code=409)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
