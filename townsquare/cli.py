@@ -20,6 +20,7 @@ app.add_typer(bench, name="bench")
 COMMAND_MODULES = [
     "townsquare.commands",
     "townsquare.sim.commands",
+    "townsquare.api.commands",
 ]
 
 

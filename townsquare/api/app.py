@@ -24,6 +24,9 @@ ROUTER_MODULES: list[str] = [
     "townsquare.api.notifications",
     "townsquare.api.search",
     "townsquare.api.moderation",
+    "townsquare.api.assistant",
+    "townsquare.api.openai_compat",
+    "townsquare.api.studio",
 ]
 
 
@@ -40,6 +43,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.settings = settings
     app.state.db = db or Database(settings.sqlalchemy_url)
+    app.state.llms = {}  # role -> LLM, created on first use (see api/models_state.py)
+    app.state.shield = None
     install_error_handlers(app)
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router)

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from townsquare.sim.content import HOUR_WEIGHTS, comment_text, message_text
+from townsquare.sim.content import HOUR_WEIGHTS, PostPlan, comment_text, message_text, plan_posts
 from townsquare.sim.people import Population
 from townsquare.sim.vocab import KINDS
 
@@ -31,6 +31,7 @@ FeedFn = Callable[[int, int], Sequence[int]]  # (account id, page number from 0)
 DWELL_EVENT_MIN_MS = 1000  # shorter dwell is implied by the impression and not logged
 MAX_PAGES = 20
 KIND_DWELL = {"text": 1.0, "photo": 1.0, "video": 1.9, "link": 0.8}
+KIND_INDEX = {kind: k for k, kind in enumerate(KINDS)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,8 @@ class Simulator:
         self.topic_match = self.pop.topics / self.pop.topics.max(axis=1, keepdims=True)
         self.unit_topics = self.pop.topics / np.linalg.norm(self.pop.topics, axis=1, keepdims=True)
         self.kind_match = 0.6 + 0.4 * self.pop.kinds / self.pop.kinds.max(axis=1, keepdims=True)
+        self._topic_match = self.topic_match.tolist()  # plain floats: scalar maths on numpy is slow
+        self._kind_match = self.kind_match.tolist()
         self.following: list[set[int]] = [set() for _ in range(n)]  # indexes
         self.satisfaction = np.full(n, 0.5)
         self.churned = np.zeros(n, dtype=bool)
@@ -133,11 +136,8 @@ class Simulator:
 
     # --- ground truth --------------------------------------------------------------------------
     def _affinity(self, i: int, info: PostInfo) -> float:
-        if info.topic is None:
-            topic_match = 0.15
-        else:
-            topic_match = float(self.topic_match[i, info.topic])
-        base = topic_match * float(self.kind_match[i, KINDS.index(info.kind)]) * (0.35 + 0.65 * info.quality)
+        topic_match = 0.15 if info.topic is None else self._topic_match[i][info.topic]
+        base = topic_match * self._kind_match[i][KIND_INDEX[info.kind]] * (0.35 + 0.65 * info.quality)
         author = self.index_of.get(info.author_id)
         social = 0.0
         if author is not None and author != i and author in self.following[i]:
@@ -192,6 +192,16 @@ class Simulator:
         plan.sort(key=lambda x: (x[1], x[0]))
         return plan
 
+    def plan_new_posts(self, day: int, day_start: datetime, count: int) -> list[PostPlan]:
+        """Posts the community writes during ``day`` (by posting rate, favourite topics and formats).
+
+        The caller stores them (getting post ids) and registers them: ``add_posts(post_info(...))``."""
+        return plan_posts(self.pop, self.seed, count, day_start, 1, 4, stream=1000 + day, demo_posts=0)
+
+    def post_info(self, plan: PostPlan, post_id: int) -> PostInfo:
+        return PostInfo(post_id, self.account_ids[plan.author], plan.kind, plan.created_at, plan.topic,
+                        plan.quality, plan.visibility)
+
     def notify_followed(self, followee_id: int, follower_id: int) -> None:
         """Someone followed this person; they consider following back in their next session."""
         i, j = self.index_of.get(followee_id), self.index_of.get(follower_id)
@@ -233,8 +243,8 @@ class Simulator:
             if not ids:
                 summary.ended_by = "end_of_feed"
                 break
-            draws = rng.random((len(ids), 10))
-            normals = rng.normal(size=(len(ids), 2))
+            draws = rng.random((len(ids), 10)).tolist()
+            normals = rng.normal(size=(len(ids), 2)).tolist()
             for k, post_id in enumerate(ids):
                 info = self._post(int(post_id))
                 if info is None:
@@ -249,7 +259,7 @@ class Simulator:
                 own = self.index_of.get(info.author_id) == i
                 actions.append(Action(account_id, "impression", ts, "post", info.post_id, surface, position))
                 median = 600 + 7000 * u * u * KIND_DWELL[info.kind]
-                dwell = int(median * math.exp(0.5 * normals[k, 0]))
+                dwell = int(median * math.exp(0.5 * normals[k][0]))
                 if dwell >= DWELL_EVENT_MIN_MS:
                     actions.append(Action(account_id, "dwell", ts, "post", info.post_id, surface, position, dwell))
                 ts += timedelta(milliseconds=dwell + 400)
@@ -260,7 +270,7 @@ class Simulator:
                     continue
                 engaged = False
                 if r[0] < 0.02 + 0.4 * u ** 3:
-                    open_ms = int((2000 + 15000 * u) * math.exp(0.4 * normals[k, 1]))
+                    open_ms = int((2000 + 15000 * u) * math.exp(0.4 * normals[k][1]))
                     actions.append(Action(account_id, "open", ts, "post", info.post_id, "post", None, open_ms))
                     ts += timedelta(milliseconds=open_ms)
                     engaged = True
@@ -285,12 +295,12 @@ class Simulator:
                     engaged = True
                 author = self.index_of.get(info.author_id)
                 if (author is not None and author not in self.following[i] and (i, author) not in self.requested
-                        and u > 0.45
-                        and r[5] < 0.1 * u * (0.3 + sociability)):
+                        and u > 0.35
+                        and r[5] < 0.5 * u * (0.3 + sociability)):
                     actions.append(Action(account_id, "profile_visit", ts, "account", info.author_id, surface,
                                           position))
                     ts += timedelta(seconds=5)
-                    if r[6] < 0.5:
+                    if r[6] < 0.6:
                         actions.append(self._follow(i, author, ts, "profile"))
                         ts += timedelta(seconds=1)
                 if u < 0.25 and r[7] < 0.12 * (0.25 - u) / 0.25:

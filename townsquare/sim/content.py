@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from townsquare.sim.people import Population
-from townsquare.sim.vocab import KINDS, N_TOPICS, TOPICS, Topic
+from townsquare.sim.vocab import KINDS, TOPICS, Topic
 
 WHEN = ("this morning", "last night", "today", "over the weekend", "after work", "yesterday",
         "on my day off", "before sunrise", "this week", "on Sunday")
-FEELINGS = ("Still buzzing.", "Worth every minute.", "Not bad at all!", "Legs are gone.",
+FEELINGS = ("Still buzzing.", "Worth every minute.", "Not bad at all!", "Pretty proud of this one.",
             "Already planning the next one.", "Honestly harder than it looks.", "Best part of my week.",
             "Could not stop smiling.", "Lessons were learned.", "Ten out of ten, would do again.", "")
 OPINIONS = ("more underrated", "way more fun", "harder", "more rewarding", "easier to get into",
@@ -61,9 +61,11 @@ COMMENTS_GOOD = ("Love this!", "So good.", "This is great, thanks for sharing.",
                  "This made my day.", "Great tip about {thing}.", "Inspiring, keep going!")
 COMMENTS_MEH = ("Interesting.", "Not sure I agree about {thing}.", "Hmm, I'd say the opposite.",
                 "Fair point.", "Never tried {thing}, is it worth it?", "Okay but why?")
-REPLIES = ("Thanks so much!", "Thank you!", "Haha, glad you like it.", "About a month, honestly.",
-           "You should try it!", "Appreciate it!", "Yes! {thing} is underrated.", "Good question, let me check.",
-           "Agreed.", "Next time, come along!")
+REPLIES = ("Thanks so much!", "Thank you!", "Haha, glad you like it.", "Appreciate it!",
+           "Yes! {thing} is underrated.", "Agreed.", "Means a lot, thanks.")
+ANSWERS = ("About a month, honestly.", "You should try it!", "Good question, let me check.",
+           "Next time, come along!", "Not far from here, I'll send you the details.",
+           "Start small with {thing}, that's what worked for me.")
 MESSAGES = ("Hey! Loved your post about {thing}.", "Are you going to the {label_lower} meetup?",
             "Do you have tips on how to {howto}?", "That photo was amazing, where was it?",
             "Thanks for the follow!", "We should do {thing} together sometime.", "Ha, same!",
@@ -137,8 +139,10 @@ def comment_text(rng: np.random.Generator, topic_index: int, enjoyed: bool) -> s
     return _pick(rng, COMMENTS_GOOD if enjoyed else COMMENTS_MEH).format(thing=_pick(rng, topic.things))
 
 
-def reply_text(rng: np.random.Generator, topic_index: int) -> str:
-    return _pick(rng, REPLIES).format(thing=_pick(rng, TOPICS[topic_index].things))
+def reply_text(rng: np.random.Generator, topic_index: int, to_text: str = "") -> str:
+    """The post author's answer to a comment: an answer to a question, thanks otherwise."""
+    options = ANSWERS if to_text.rstrip().endswith("?") else REPLIES
+    return _pick(rng, options).format(thing=_pick(rng, TOPICS[topic_index].things))
 
 
 def message_text(rng: np.random.Generator, topic_index: int) -> str:
@@ -165,26 +169,36 @@ def random_times(rng: np.random.Generator, count: int, start: datetime, days: in
     return [start + timedelta(days=int(d), hours=int(h), seconds=int(s)) for d, h, s in zip(day, hour, second, strict=True)]
 
 
+def _sample_rows(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
+    """One categorical draw per row of (unnormalised) weights."""
+    cum = np.cumsum(weights, axis=1)
+    u = rng.random(len(weights)) * cum[:, -1]
+    return np.minimum((u[:, None] > cum).sum(axis=1), weights.shape[1] - 1) if len(weights) else \
+        np.zeros(0, dtype=int)
+
+
 def plan_posts(pop: Population, seed: int, count: int, start: datetime, days: int,
-               media_variants: int) -> list[PostPlan]:
-    """``count`` posts spread over ``days`` from ``start``, sorted by time."""
-    rng = np.random.default_rng([seed, 3])
+               media_variants: int, *, stream: int = 0, demo_posts: int = 3) -> list[PostPlan]:
+    """``count`` posts spread over ``days`` from ``start``, sorted by time. ``stream`` picks an
+    independent random stream (e.g. one per simulated day)."""
+    rng = np.random.default_rng([seed, 3, stream])
     n = len(pop)
     weights = pop.creator.copy()
-    weights[0] = 0.0  # the demo account gets a few hand-made posts instead
-    demo_posts = min(3, count)
+    weights[0] = 0.0  # the demo account only gets a few posts
+    demo_posts = min(demo_posts, count)
     per_author = rng.multinomial(count - demo_posts, weights / weights.sum())
     per_author[0] = demo_posts
     authors = np.repeat(np.arange(n), per_author)
     times = random_times(rng, len(authors), start, days)
     natural = np.array([t.kinds for t in TOPICS])
+    # Topics and kinds for all posts at once: authors post mostly about their favourite topics, in
+    # the forms they like and the topic suits.
+    p_topic = pop.topics[authors] ** 1.5
+    topics = _sample_rows(rng, p_topic)
+    kinds = _sample_rows(rng, pop.kinds[authors] * natural[topics])
     plans: list[PostPlan] = []
-    for author, created_at in zip(authors, times, strict=True):
-        author = int(author)
-        p_topic = pop.topics[author] ** 1.5
-        topic = int(rng.choice(N_TOPICS, p=p_topic / p_topic.sum()))
-        p_kind = pop.kinds[author] * natural[topic]
-        kind = KINDS[int(rng.choice(4, p=p_kind / p_kind.sum()))]
+    for k, (author, created_at) in enumerate(zip(authors, times, strict=True)):
+        author, topic, kind = int(author), int(topics[k]), KINDS[int(kinds[k])]
         text, tags, link_url, link_title = post_text(rng, topic, kind)
         private = bool(pop.is_private[author])
         visibility = "followers" if rng.random() < (0.5 if private else 0.1) else "public"

@@ -6,6 +6,7 @@ exactly like uploads, so the same file backs many ``media`` rows.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -20,15 +21,18 @@ from townsquare.sim.vocab import TOPICS
 
 PHOTO_SIZE = (320, 240)
 VIDEO_SIZE = (160, 128)
+AVATAR_SIZE = (128, 128)
+AVATAR_VARIANTS = 6
 VIDEO_FRAMES = 12
 VIDEO_FPS = 6
 
 
 def stored_media_path(media_dir: Path, sha256: str, ext: str) -> Path:
-    """Where an uploaded file lives: ``<media_dir>/<sha[:2]>/<sha[2:4]>/<sha>.<ext>``.
+    """Where an uploaded file lives: ``<media_dir>/<sha[:2]>/<sha[2:4]>/<sha>.<ext>`` (the uploads' own
+    layout: ``social.media.media_path`` decides it)."""
+    from townsquare.social.media import media_path
 
-    The single place that knows the layout for seeded files (same layout as uploads)."""
-    return Path(media_dir) / sha256[:2] / sha256[2:4] / f"{sha256}.{ext}"
+    return media_path(media_dir, sha256, ext)
 
 
 def store_file(media_dir: Path, data: bytes, ext: str) -> str:
@@ -61,6 +65,7 @@ def _palette(topic_index: int, rng: np.random.Generator) -> list[tuple[int, int,
             for _ in range(6)]
 
 
+@functools.lru_cache(maxsize=512)  # the same file backs many posts (and many seeds in one process)
 def make_photo(topic_index: int, variant: int) -> bytes:
     """A 320x240 JPEG: a gradient in the topic's colour with shapes on it."""
     from PIL import Image, ImageDraw
@@ -87,6 +92,29 @@ def make_photo(topic_index: int, variant: int) -> bytes:
     return out.getvalue()
 
 
+@functools.lru_cache(maxsize=256)
+def make_avatar(topic_index: int, variant: int) -> bytes:
+    """A 128x128 JPEG avatar: concentric shapes in the colours of a person's main topic."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng([topic_index, variant, 17])
+    colours = _palette(topic_index, rng)
+    size = AVATAR_SIZE[0]
+    image = Image.new("RGB", AVATAR_SIZE, colours[0])
+    draw = ImageDraw.Draw(image)
+    for k in range(3):
+        r = int(size * (0.45 - 0.12 * k) * rng.uniform(0.8, 1.1))
+        cx, cy = size // 2 + int(rng.integers(-12, 13)), size // 2 + int(rng.integers(-12, 13))
+        box = (cx - r, cy - r, cx + r, cy + r)
+        if rng.random() < 0.6:
+            draw.ellipse(box, fill=colours[k + 1])
+        else:
+            draw.rectangle(box, fill=colours[k + 1])
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
 def _ffmpeg() -> str:
     try:
         import imageio_ffmpeg
@@ -96,6 +124,7 @@ def _ffmpeg() -> str:
         return "ffmpeg"
 
 
+@functools.lru_cache(maxsize=256)
 def make_video(topic_index: int, variant: int) -> bytes:
     """A tiny H.264 MP4 (2 seconds, 160x128): a shape crossing a topic-coloured background."""
     rng = np.random.default_rng([topic_index, variant, 13])
@@ -130,12 +159,16 @@ class MediaPool:
         self._cache: dict[tuple[str, int, int], MediaFile] = {}
 
     def get(self, kind: str, topic_index: int, variant: int) -> MediaFile:
-        """``kind`` is the post kind: "photo" or "video"."""
-        variant %= self.photo_variants if kind == "photo" else self.video_variants
+        """``kind`` is the post kind ("photo" or "video") or "avatar"."""
+        variant %= {"photo": self.photo_variants, "video": self.video_variants}.get(kind, AVATAR_VARIANTS)
         key = (kind, topic_index, variant)
         if key not in self._cache:
             label = TOPICS[topic_index].label.lower()
-            if kind == "photo":
+            if kind == "avatar":
+                data, ext, mime, (w, h), media_kind = make_avatar(topic_index, variant), "jpg", "image/jpeg", \
+                    AVATAR_SIZE, "image"
+                description = "Profile picture"
+            elif kind == "photo":
                 data, ext, mime, (w, h), media_kind = make_photo(topic_index, variant), "jpg", "image/jpeg", \
                     PHOTO_SIZE, "image"
                 description = f"A photo about {label}"

@@ -12,14 +12,13 @@ reactions, comments, reposts, follows, messages, reports and notifications.
 
 from __future__ import annotations
 
-import bisect
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from townsquare.config import Settings
@@ -27,12 +26,16 @@ from townsquare.db.engine import Database
 from townsquare.errors import InvalidInput
 from townsquare.sim.behaviour import Action, PostInfo, Simulator
 from townsquare.sim.community import CommunityTruth, sim_dir
-from townsquare.sim.content import PostPlan, message_text, plan_posts, reply_text
+from townsquare.sim.content import PostPlan, message_text, plan_posts
 from townsquare.sim.graph import Graph, generate_graph
 from townsquare.sim.media import MediaPool
 from townsquare.sim.people import DEMO_HANDLE, Population, generate_people
+from townsquare.sim.writer import ActionWriter, recount
+from townsquare.sim.writer import insert_returning_ids as _insert_returning_ids
+from townsquare.sim.writer import insert_rows as _insert
+from townsquare.sim.writer import log_rows as _log
 from townsquare.social import models as m
-from townsquare.social.events import log_events
+from townsquare.social.accounts import hash_password
 
 DEMO_PASSWORD = "demo-password"
 ADMIN_HANDLE = "admin"
@@ -61,6 +64,7 @@ class SeedOptions:
 class SeedReport:
     skipped: bool = False
     counts: dict[str, int] = field(default_factory=dict)
+    simulated_actions: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     anchor: datetime | None = None
 
@@ -106,32 +110,6 @@ def wipe_all(session: Session) -> None:
             session.execute(text(f'DELETE FROM "{t}"'))
 
 
-def hash_password(password: str) -> str:
-    from argon2 import PasswordHasher
-
-    return PasswordHasher().hash(password)
-
-
-def _insert_returning_ids(session: Session, model, rows: list[dict], chunk: int = 5000) -> list[int]:
-    ids: list[int] = []
-    stmt = insert(model).returning(model.id, sort_by_parameter_order=True)
-    for start in range(0, len(rows), chunk):
-        ids.extend(session.execute(stmt, rows[start : start + chunk]).scalars().all())
-    return ids
-
-
-def _insert(session: Session, model, rows: list[dict], chunk: int = 20000) -> None:
-    for start in range(0, len(rows), chunk):
-        session.execute(insert(model), rows[start : start + chunk])
-
-
-def _log(session: Session, rows: list[dict], chunk: int = 20000) -> int:
-    total = 0
-    for start in range(0, len(rows), chunk):
-        total += log_events(session, rows[start : start + chunk])
-    return total
-
-
 def seed_community(settings: Settings, db: Database, options: SeedOptions, *, if_empty: bool = False,
                    reset: bool = False, progress=None) -> SeedReport:
     """Seed the community (see module docstring). Raises InvalidInput on a non-empty database unless
@@ -160,7 +138,8 @@ def seed_community(settings: Settings, db: Database, options: SeedOptions, *, if
             wipe_all(session)
         seeder = _Seeder(session, settings, options, anchor, bar)
         seeder.run()
-        report.counts = seeder.counts
+        report.counts = dict(seeder.counts)
+        report.simulated_actions = dict(seeder.action_counts)
         bar.done()
     report.seconds = time.perf_counter() - started
     return report
@@ -176,6 +155,7 @@ class _Seeder:
         self.start = anchor - timedelta(days=options.days)
         self.bar = bar
         self.counts: dict[str, int] = defaultdict(int)
+        self.action_counts: dict[str, int] = {}  # what the simulator did, by action
 
     # ------------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -192,6 +172,7 @@ class _Seeder:
         self.write_accounts()
         self.write_posts()
         self.write_graph()
+        self.write_conversations()
         self.simulate()
         self.recount()
         truth = CommunityTruth(
@@ -227,6 +208,20 @@ class _Seeder:
             "display_name": "Community Admin", "bio": "Keeps this place friendly.", "is_admin": True,
             "created_at": joined}])[0]
         self.counts["accounts"] = len(rows) + 1
+        # Avatars: a small pool of generated pictures in the colours of each person's main topic.
+        pool = MediaPool(self.settings.media_dir)
+        avatar_rows = []
+        for i in range(len(pop)):
+            f = pool.get("avatar", int(np.argmax(pop.topics[i])), int(rng.integers(1 << 16)))
+            avatar_rows.append({"owner_id": self.account_ids[i], "sha256": f.sha256, "kind": f.kind,
+                                "mime_type": f.mime_type, "size_bytes": f.size_bytes, "width": f.width,
+                                "height": f.height, "description": f.description, "created_at": rows[i]["created_at"]})
+        avatar_ids = _insert_returning_ids(self.session, m.Media, avatar_rows)
+        table = m.Account.__table__
+        self.session.execute(update(table).where(table.c.id == bindparam("b_id"))
+                             .values(avatar_media_id=bindparam("b_avatar")),
+                             [{"b_id": a, "b_avatar": mid} for a, mid in zip(self.account_ids, avatar_ids, strict=True)])
+        self.counts["media"] += len(avatar_ids)
         self.bar.advance(len(pop) + 1)
 
     def write_posts(self) -> None:
@@ -259,19 +254,11 @@ class _Seeder:
         _log(self.session, [{"actor_id": aid[p.author], "action": "post", "entity_type": "post",
                              "entity_id": self.post_ids[i], "ts": p.created_at, "surface": "compose"}
                             for i, p in enumerate(plans)])
-        self.counts.update(posts=len(plans), media=len(media_rows), hashtags=len(names))
+        self.counts["media"] += len(media_rows)
+        self.counts.update(posts=len(plans), hashtags=len(names))
+        self.counts["events"] += len(plans)
         self.bar.advance(len(plans) - len(plans) // 2)
-        self._try_reindex_search()
-
-    def _try_reindex_search(self) -> None:
-        """Bulk inserts bypass services; let the search module index the new posts if it needs to."""
-        try:
-            from townsquare.social import search  # type: ignore[attr-defined]
-        except ImportError:
-            return
-        reindex = getattr(search, "reindex", None) or getattr(search, "rebuild_index", None)
-        if callable(reindex):
-            reindex(self.session)
+        # (Search indexes follow by themselves: SQLite FTS triggers, PostgreSQL expression indexes.)
 
     def write_graph(self) -> None:
         g, aid, rng = self.graph, self.account_ids, self.rng
@@ -312,7 +299,52 @@ class _Seeder:
             self.bar.advance()
         self.counts.update(follows=len(follows), follow_requests=len(requests), blocks=len(g.blocks),
                            mutes=len(g.mutes))
+        self.counts["notifications"] += len(follows) + len(requests)
+        self.counts["events"] += len(follows) + len(requests)
         self.requests = set(requests)
+
+    def write_conversations(self) -> None:
+        """A few direct-message conversations between people who follow each other (the demo login
+        included, so its inbox is not empty); the simulation adds more as mutual follows chat."""
+        g, aid, pop = self.graph, self.account_ids, self.pop
+        rng = np.random.default_rng([self.options.seed, 8])
+        self.conversations: dict[tuple[int, int], int] = {}
+        mutual = sorted((a, b) for a, b in g.follows if a < b and (b, a) in g.follows)
+        if not mutual:
+            return
+        demo_pairs = [p for p in mutual if p[0] == 0][:3]
+        picks = [mutual[int(k)] for k in rng.choice(len(mutual), size=min(len(mutual), max(3, len(pop) // 20)),
+                                                     replace=False)]
+        pairs = list(dict.fromkeys(demo_pairs + picks))
+        self.bar.phase("Conversations", len(pairs))
+        messages, events, notes = [], [], []
+        for a, b in pairs:
+            topic = int(np.argmax(pop.topics[a] * pop.topics[b]))
+            ts = self.start + timedelta(seconds=int(rng.integers(0, self.options.days * 86400 - 7200)))
+            turns = int(rng.integers(2, 7))
+            low, high = sorted((aid[a], aid[b]))
+            conv_rows = []
+            for k in range(turns):
+                sender, recipient = (a, b) if k % 2 == 0 else (b, a)
+                conv_rows.append((aid[sender], aid[recipient], message_text(rng, topic), ts))
+                ts += timedelta(minutes=int(rng.integers(1, 90)))
+            conv = _insert_returning_ids(self.session, m.Conversation, [{
+                "low_id": low, "high_id": high, "created_at": conv_rows[0][3], "last_message_at": conv_rows[-1][3]}])[0]
+            self.conversations[(low, high)] = conv
+            for sender, recipient, body, when in conv_rows:
+                read = when + timedelta(minutes=30)
+                messages.append({"conversation_id": conv, "sender_id": sender, "text": body, "created_at": when,
+                                 "read_at": read if read < self.anchor - timedelta(days=1) else None})
+                events.append({"actor_id": sender, "action": "message", "entity_type": "account",
+                               "entity_id": recipient, "ts": when, "surface": "messages"})
+                notes.append({"recipient_id": recipient, "actor_id": sender, "kind": "message", "created_at": when,
+                              "read_at": read if read < self.anchor - timedelta(days=1) else None})
+            self.bar.advance()
+        _insert(self.session, m.Message, messages)
+        _insert(self.session, m.Notification, notes)
+        self.counts["events"] += _log(self.session, events)
+        self.counts["messages"] += len(messages)
+        self.counts["notifications"] += len(notes)
 
     # ------------------------------------------------------------------------------------------
     def simulate(self) -> None:
@@ -328,12 +360,13 @@ class _Seeder:
             sim.requested.add((a, b))
         self.sim = sim
         # Chronological index: per author, post times (epoch seconds) and ids, ascending.
-        by_author_t: list[list[float]] = [[] for _ in range(n)]
-        by_author_id: list[list[int]] = [[] for _ in range(n)]
-        for i, p in enumerate(self.plans):
-            by_author_t[p.author].append(p.created_at.timestamp())
-            by_author_id[p.author].append(self.post_ids[i])
-        self.by_author_t, self.by_author_id = by_author_t, by_author_id
+        authors = np.array([p.author for p in self.plans], dtype=np.int64)
+        stamps = np.array([p.created_at.timestamp() for p in self.plans])
+        pids = np.asarray(self.post_ids, dtype=np.int64)
+        order = np.lexsort((pids, stamps, authors))
+        bounds = np.searchsorted(authors[order], np.arange(n + 1))
+        self.by_author_t = [stamps[order[bounds[a]:bounds[a + 1]]] for a in range(n)]
+        self.by_author_id = [pids[order[bounds[a]:bounds[a + 1]]] for a in range(n)]
         self.hidden_authors: list[set[int]] = [set() for _ in range(n)]  # blocked either way or muted
         for a, b in self.graph.blocks:
             self.hidden_authors[a].add(b)
@@ -341,9 +374,9 @@ class _Seeder:
         for a, b in self.graph.mutes:
             self.hidden_authors[a].add(b)
         self.post_index = {pid: i for i, pid in enumerate(self.post_ids)}
-        self.likes: dict[int, int] = defaultdict(int)
-        self.comments_on: dict[int, list[tuple[int, int]]] = defaultdict(list)  # post -> [(comment id, author)]
-        self.conversations: dict[tuple[int, int], int] = {}
+        writer = ActionWriter(self.session, sim, seed=o.seed, until=self.anchor,
+                              read_before=self.anchor - timedelta(days=2), conversations=self.conversations)
+        self.likes = writer.likes
         self.last_seen: dict[int, datetime] = {}
         for day in range(o.days):
             day_start = self.start + timedelta(days=day)
@@ -354,12 +387,15 @@ class _Seeder:
                     continue
                 actions.extend(sim.session(account_id, self._feed_for(account_id, start), day, start))
                 self.last_seen[account_id] = start
-            self._write_actions(actions)
+            writer.write(actions)
             self.bar.advance()
         if self.last_seen:
             table = m.Account.__table__
             stmt = update(table).where(table.c.id == bindparam("b_id")).values(last_seen_at=bindparam("b_seen"))
             self.session.execute(stmt, [{"b_id": a, "b_seen": t} for a, t in sorted(self.last_seen.items())])
+        for key, value in writer.counts.items():
+            self.counts[key] += value
+        self.action_counts = dict(writer.action_counts)
         self.counts["sessions"] = len(sim.summaries)
         self.counts["churned"] = int(sim.churned.sum())
 
@@ -374,7 +410,8 @@ class _Seeder:
 
     def _feed_for(self, account_id: int, at: datetime):
         """A chronological home feed as the seeded app would show it at ``at``: followed accounts and own
-        posts from the last three days, plus popular public posts, newest first, 10 a page."""
+        posts from the last three days, newest first, with a popular public post from outside the
+        network in every fourth slot; 10 a page."""
         i = self.sim.index_of[account_id]
         cache: list[int] = []
         built = False
@@ -384,169 +421,39 @@ class _Seeder:
             if not built:
                 t_hi = at.timestamp()
                 t_lo = t_hi - FEED_WINDOW_S
-                items: list[tuple[float, int]] = []
                 hidden = self.hidden_authors[i]
+                times, ids = [], []
                 for a in (*self.sim.following[i], i):
                     if a in hidden:
                         continue
-                    times = self.by_author_t[a]
-                    lo = bisect.bisect_left(times, t_lo)
-                    hi = bisect.bisect_right(times, t_hi)
-                    ids = self.by_author_id[a]
-                    items.extend((times[k], ids[k]) for k in range(lo, hi))
-                seen_ids = {pid for _, pid in items}
-                for pid in self.popular:
-                    plan = self.plans[self.post_index[pid]]
-                    if pid not in seen_ids and plan.author not in hidden and plan.created_at.timestamp() <= t_hi:
-                        items.append((plan.created_at.timestamp(), pid))
-                items.sort(key=lambda x: (-x[0], -x[1]))
-                cache.extend(pid for _, pid in items)
+                    at_t = self.by_author_t[a]
+                    lo, hi = np.searchsorted(at_t, (t_lo, t_hi), side="right")
+                    if hi > lo:
+                        times.append(at_t[lo:hi])
+                        ids.append(self.by_author_id[a][lo:hi])
+                if times:
+                    all_t, all_ids = np.concatenate(times), np.concatenate(ids)
+                    order = np.lexsort((-all_ids, -all_t))  # newest first, ties by id
+                    followed = all_ids[order].tolist()
+                else:
+                    followed = []
+                in_feed = set(followed)
+                popular = [pid for pid in self.popular
+                           if pid not in in_feed and self.plans[self.post_index[pid]].author not in hidden
+                           and self.plans[self.post_index[pid]].created_at.timestamp() <= t_hi]
+                # Every fourth slot is a popular post from outside the network ("suggested").
+                while followed or popular:
+                    take_popular = popular and (len(cache) % 4 == 3 or not followed)
+                    cache.append(popular.pop(0) if take_popular else followed.pop(0))
                 built = True
             return cache[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
 
         return feed
 
     # ------------------------------------------------------------------------------------------
-    def _write_actions(self, actions: list[Action]) -> None:
-        """Turn one day's actions into rows: events, reactions, comments (with author replies), reposts,
-        follows / requests, messages, reports and notifications."""
-        s, sim, rng = self.session, self.sim, self.rng
-        events: list[dict] = []
-        reactions, reposts, follows, requests, reports, notes = [], [], [], [], [], []
-        comment_actions: list[Action] = []
-        message_actions: list[Action] = []
-        for a in actions:
-            if a.ts >= self.anchor:
-                continue
-            if a.action != "message":
-                events.append(a.event_row())
-            if a.action in ("like", "repost", "comment", "report"):
-                author = sim.posts[a.entity_id].author_id
-            if a.action == "like":
-                reactions.append({"account_id": a.account_id, "post_id": a.entity_id, "kind": "like",
-                                  "created_at": a.ts})
-                self.likes[a.entity_id] += 1
-                notes.append({"recipient_id": author, "actor_id": a.account_id, "kind": "like",
-                              "post_id": a.entity_id, "created_at": a.ts})
-            elif a.action == "repost":
-                reposts.append({"account_id": a.account_id, "post_id": a.entity_id, "created_at": a.ts})
-                notes.append({"recipient_id": author, "actor_id": a.account_id, "kind": "repost",
-                              "post_id": a.entity_id, "created_at": a.ts})
-            elif a.action == "comment":
-                comment_actions.append(a)
-            elif a.action == "follow":
-                if a.context and a.context.get("request"):
-                    requests.append({"requester_id": a.account_id, "target_id": a.entity_id, "created_at": a.ts})
-                    kind = "follow_request"
-                else:
-                    follows.append({"follower_id": a.account_id, "followee_id": a.entity_id, "created_at": a.ts})
-                    kind = "follow"
-                notes.append({"recipient_id": a.entity_id, "actor_id": a.account_id, "kind": kind,
-                              "created_at": a.ts})
-            elif a.action == "report":
-                reports.append({"reporter_id": a.account_id, "target_account_id": author, "post_id": a.entity_id,
-                                "reason": (a.context or {}).get("reason", "other"),
-                                "details": "Reported while scrolling.", "created_at": a.ts})
-            elif a.action == "message":
-                message_actions.append(a)
-        # Requests to private accounts made earlier are approved when the same pair follows in the sim.
-        _insert(s, m.Reaction, reactions)
-        _insert(s, m.Repost, reposts)
-        _insert(s, m.Follow, follows)
-        _insert(s, m.FollowRequest, requests)
-        _insert(s, m.Report, reports)
-        self.counts["likes"] += len(reactions)
-        self.counts["reposts"] += len(reposts)
-        self.counts["follows"] += len(follows)
-        self.counts["follow_requests"] += len(requests)
-        self.counts["reports"] += len(reports)
-        # Comments: a reply answers the latest earlier comment of the thread; post authors answer back.
-        rows, keys = [], []
-        for a in comment_actions:
-            thread = self.comments_on[a.entity_id]
-            parent = thread[-1][0] if (a.parent_index is not None and thread) else None
-            rows.append({"post_id": a.entity_id, "author_id": a.account_id, "parent_id": parent, "text": a.text,
-                         "created_at": a.ts})
-            keys.append((a, parent, thread[-1][1] if parent else None))
-        ids = _insert_returning_ids(s, m.Comment, rows)
-        replies, reply_keys = [], []
-        for cid, (a, parent, parent_author) in zip(ids, keys, strict=True):
-            self.comments_on[a.entity_id].append((cid, a.account_id))
-            post_author = sim.posts[a.entity_id].author_id
-            notes.append({"recipient_id": post_author, "actor_id": a.account_id, "kind": "comment",
-                          "post_id": a.entity_id, "comment_id": cid, "created_at": a.ts})
-            if parent_author is not None and parent_author != post_author:
-                notes.append({"recipient_id": parent_author, "actor_id": a.account_id, "kind": "reply",
-                              "post_id": a.entity_id, "comment_id": cid, "created_at": a.ts})
-            j = sim.index_of.get(post_author)
-            if j and post_author != a.account_id and rng.random() < 0.35 * sim.pop.sociability[j]:
-                ts = a.ts + timedelta(minutes=int(rng.integers(5, 240)))
-                if ts < self.anchor:
-                    topic = sim.posts[a.entity_id].topic or 0
-                    replies.append({"post_id": a.entity_id, "author_id": post_author, "parent_id": cid,
-                                    "text": reply_text(rng, topic), "created_at": ts})
-                    reply_keys.append(a)
-        reply_ids = _insert_returning_ids(s, m.Comment, replies)
-        for rid, row, a in zip(reply_ids, replies, reply_keys, strict=True):
-            self.comments_on[a.entity_id].append((rid, row["author_id"]))
-            notes.append({"recipient_id": a.account_id, "actor_id": row["author_id"], "kind": "reply",
-                          "post_id": a.entity_id, "comment_id": rid, "created_at": row["created_at"]})
-            events.append({"actor_id": row["author_id"], "action": "comment", "entity_type": "post",
-                           "entity_id": a.entity_id, "ts": row["created_at"], "surface": "post",
-                           "context": {"reply_to": a.account_id}})
-        self.counts["comments"] += len(rows) + len(replies)
-        # Direct messages, with an answer from the other side most of the time.
-        messages = []
-        for a in message_actions:
-            pair = (min(a.account_id, a.entity_id), max(a.account_id, a.entity_id))
-            conv = self.conversations.get(pair)
-            if conv is None:
-                conv = _insert_returning_ids(s, m.Conversation, [{"low_id": pair[0], "high_id": pair[1],
-                                                                  "created_at": a.ts, "last_message_at": a.ts}])[0]
-                self.conversations[pair] = conv
-            exchange = [(a.account_id, a.entity_id, a.text, a.ts)]
-            if rng.random() < 0.8:
-                other = sim.index_of[a.entity_id]
-                topic = int(np.argmax(sim.pop.topics[other]))
-                answer_ts = a.ts + timedelta(minutes=int(rng.integers(1, 120)))
-                if answer_ts < self.anchor:
-                    exchange.append((a.entity_id, a.account_id, message_text(rng, topic), answer_ts))
-            for sender, recipient, body, ts in exchange:
-                messages.append({"conversation_id": conv, "sender_id": sender, "text": body, "created_at": ts,
-                                 "read_at": ts + timedelta(minutes=30) if ts + timedelta(minutes=30) < self.anchor
-                                 else None})
-                events.append({"actor_id": sender, "action": "message", "entity_type": "account",
-                               "entity_id": recipient, "ts": ts, "surface": "messages"})
-                notes.append({"recipient_id": recipient, "actor_id": sender, "kind": "message", "created_at": ts})
-            s.execute(m.Conversation.__table__.update().where(m.Conversation.__table__.c.id == conv)
-                      .values(last_message_at=exchange[-1][3]))
-        _insert(s, m.Message, messages)
-        self.counts["messages"] += len(messages)
-        # Notifications: never about oneself; older ones are read.
-        read_before = self.anchor - timedelta(days=2)
-        notes = [dict(n, read_at=n["created_at"] if n["created_at"] < read_before else None)
-                 for n in notes if n["recipient_id"] != n["actor_id"]]
-        _insert(s, m.Notification, notes)
-        self.counts["notifications"] += len(notes)
-        self.counts["events"] += _log(s, events)
-
     def recount(self) -> None:
-        """Counters on accounts and posts, recomputed from the rows (correct by construction)."""
-        self.bar.phase("Counters", 2)
-        s = self.session
-        s.execute(text(
-            "UPDATE accounts SET "
-            "follower_count = (SELECT count(*) FROM follows WHERE follows.followee_id = accounts.id), "
-            "following_count = (SELECT count(*) FROM follows WHERE follows.follower_id = accounts.id), "
-            "post_count = (SELECT count(*) FROM posts WHERE posts.author_id = accounts.id "
-            "AND posts.deleted_at IS NULL AND posts.removed_at IS NULL)"))
-        self.bar.advance()
-        s.execute(text(
-            "UPDATE posts SET "
-            "like_count = (SELECT count(*) FROM reactions WHERE reactions.post_id = posts.id), "
-            "comment_count = (SELECT count(*) FROM comments WHERE comments.post_id = posts.id "
-            "AND comments.deleted_at IS NULL), "
-            "repost_count = (SELECT count(*) FROM reposts WHERE reposts.post_id = posts.id)"))
+        self.bar.phase("Counters", 1)
+        recount(self.session)
         self.bar.advance()
 
 

@@ -59,14 +59,16 @@ def _sniff_video(data: bytes) -> tuple[str, str] | None:
     return None
 
 
-def _strip_exif(data: bytes, image, fmt: str) -> bytes:
-    """Re-encode stills that carry EXIF without it (orientation applied first); others are kept as is."""
+def _strip_exif(data: bytes, image, fmt: str) -> tuple[bytes, tuple[int, int]]:
+    """Re-encode stills that carry EXIF without it (orientation applied first); others are kept as is.
+
+    Returns the bytes to store and their (width, height)."""
     from PIL import ImageOps
 
     if fmt not in ("JPEG", "PNG", "WEBP") or getattr(image, "is_animated", False):
-        return data
+        return data, image.size
     if not image.getexif() and "exif" not in image.info:
-        return data
+        return data, image.size
     upright = ImageOps.exif_transpose(image)
     out = io.BytesIO()
     if fmt == "JPEG":
@@ -75,7 +77,7 @@ def _strip_exif(data: bytes, image, fmt: str) -> bytes:
         upright.save(out, "WEBP", quality=92)
     else:
         upright.save(out, "PNG", optimize=True)
-    return out.getvalue()
+    return out.getvalue(), upright.size
 
 
 def sniff(data: bytes) -> Sniffed:
@@ -97,8 +99,7 @@ def sniff(data: bytes) -> Sniffed:
                 probe.verify()  # checks the structure; the image must be reopened to be used
             with Image.open(io.BytesIO(data)) as image:
                 image.load()
-                width, height = image.size
-                stored = _strip_exif(data, image, fmt)
+                stored, (width, height) = _strip_exif(data, image, fmt)
     except TownsquareError:
         raise
     except Exception:  # Pillow raises many kinds for broken or hostile files

@@ -13,11 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, union
 from sqlalchemy.orm import Session, aliased
 
-from townsquare.social.models import Account, Follow, Post, Repost
-from townsquare.social.relations import hidden_author_ids
+from townsquare.social.models import Account, Block, Follow, Mute, Post, Repost, ShowLess
 from townsquare.social.visibility import visible_posts_clause
 
 POST, REPOST = 0, 1
@@ -48,24 +47,31 @@ def _after_key(ts_col, id_col, source: int, key: tuple[datetime, int, int] | Non
     return or_(ts_col < ts, and_(ts_col == ts, id_col < key_id))
 
 
+def _hidden_authors(viewer_id: int):
+    """Blocked either way or muted by the viewer, as a sub-query (same rule as relations.hidden_author_ids)."""
+    return union(
+        select(Block.blocked_id).where(Block.blocker_id == viewer_id),
+        select(Block.blocker_id).where(Block.blocked_id == viewer_id),
+        select(Mute.muted_id).where(Mute.muter_id == viewer_id),
+    )
+
+
 def home_timeline(session: Session, viewer: Account, *, before: tuple[datetime, int, int] | None = None,
                   limit: int = 20, exclude_post_ids: set[int] | None = None) -> list[TimelineEntry]:
     """Up to ``limit`` entries after ``before`` (pass ``limit + 1`` to learn whether more exist)."""
-    hidden = hidden_author_ids(session, viewer.id)
-    exclude = set(exclude_post_ids or ())
+    # Hidden authors and hidden posts are sub-queries, not extra round trips.
+    hidden_ids = _hidden_authors(viewer.id)
     if exclude_post_ids is None:
-        from townsquare.social.preferences import hidden_post_ids
-
-        exclude = hidden_post_ids(session, viewer.id)
+        exclude_sq = select(ShowLess.target_id).where(ShowLess.account_id == viewer.id,
+                                                      ShowLess.target_type == "post")
+    else:
+        exclude_sq = list(exclude_post_ids)
     followed = select(Follow.followee_id).where(Follow.follower_id == viewer.id)
     visible = visible_posts_clause(viewer.id)
 
     posts_q = (select(Post).join(Post.author).where(visible)
                .where(or_(Post.author_id == viewer.id, Post.author_id.in_(followed))))
-    if hidden:
-        posts_q = posts_q.where(Post.author_id.not_in(hidden))
-    if exclude:
-        posts_q = posts_q.where(Post.id.not_in(exclude))
+    posts_q = posts_q.where(Post.author_id.not_in(hidden_ids), Post.id.not_in(exclude_sq))
     condition = _after_key(Post.created_at, Post.id, POST, before)
     if condition is not None:
         posts_q = posts_q.where(condition)
@@ -76,10 +82,8 @@ def home_timeline(session: Session, viewer: Account, *, before: tuple[datetime, 
                  .join(Post, Post.id == Repost.post_id).join(Post.author)
                  .join(reposter, reposter.id == Repost.account_id)
                  .where(Repost.account_id.in_(followed), reposter.status == "active", visible))
-    if hidden:
-        reposts_q = reposts_q.where(Post.author_id.not_in(hidden), Repost.account_id.not_in(hidden))
-    if exclude:
-        reposts_q = reposts_q.where(Post.id.not_in(exclude))
+    reposts_q = reposts_q.where(Post.author_id.not_in(hidden_ids), Repost.account_id.not_in(hidden_ids),
+                                Post.id.not_in(exclude_sq))
     condition = _after_key(Repost.created_at, Repost.id, REPOST, before)
     if condition is not None:
         reposts_q = reposts_q.where(condition)
