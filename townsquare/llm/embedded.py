@@ -237,9 +237,12 @@ class EmbeddedLLM:
         return self._pending
 
     def _request(self, prompt: str | list[int], max_tokens: int | None, temperature: float,
-                 grammar: str | None, stop: list[str] | None, seed: int | None) -> dict[str, Any]:
+                 grammar: str | None, stop: list[str] | None, seed: int | None,
+                 clip: bool = False) -> dict[str, Any]:
         tokens = self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
         room = self.n_ctx - len(tokens)
+        if clip and max_tokens is not None and room >= 1:
+            max_tokens = min(max_tokens, room)  # max_tokens is only a budget here
         if max_tokens is None:
             if room < 1:
                 raise InvalidInput(f"the prompt is {len(tokens)} tokens; the context window is {self.n_ctx}")
@@ -263,9 +266,9 @@ class EmbeddedLLM:
     # --- generation ---------------------------------------------------------------------------------
     def complete(self, prompt: str | list[int], *, max_tokens: int | None = None, temperature: float = 0.0,
                  grammar: str | None = None, stop: list[str] | None = None, seed: int | None = None,
-                 stream: bool = False) -> ChatResult | _TextStream:
-        """Raw completion of ``prompt`` (text or token ids)."""
-        kwargs = self._request(prompt, max_tokens, temperature, grammar, stop, seed)
+                 stream: bool = False, clip: bool = False) -> ChatResult | _TextStream:
+        """Raw completion of ``prompt`` (text or token ids); ``clip`` shortens max_tokens to fit."""
+        kwargs = self._request(prompt, max_tokens, temperature, grammar, stop, seed, clip)
         slot = self._admit()
         if stream:
             return _TextStream(self, slot, kwargs)
@@ -286,11 +289,11 @@ class EmbeddedLLM:
 
     def chat(self, messages: list[Message], *, max_tokens: int | None = None, temperature: float = 0.0,
              grammar: str | None = None, stop: list[str] | None = None, seed: int | None = None,
-             stream: bool = False, prefix: str = "") -> ChatResult | _TextStream:
+             stream: bool = False, prefix: str = "", clip: bool = False) -> ChatResult | _TextStream:
         """Chat completion; ``prefix`` is text the assistant's answer starts with (already written)."""
         prompt = self.render(messages) + prefix
         return self.complete(prompt, max_tokens=max_tokens, temperature=temperature, grammar=grammar,
-                             stop=stop, seed=seed, stream=stream)
+                             stop=stop, seed=seed, stream=stream, clip=clip)
 
     def warm_up(self) -> float:
         """Load the model now; returns the seconds it took."""

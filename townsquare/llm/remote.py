@@ -241,8 +241,10 @@ class RemoteLLM:
 
     def chat(self, messages: list[Message], *, max_tokens: int | None = None, temperature: float = 0.0,
              stop: list[str] | None = None, seed: int | None = None, stream: bool = False,
-             grammar: str | None = None, **extra: Any) -> ChatResult | RemoteTextStream:
-        """Chat completion; ``extra`` passes OpenAI fields through (``tools``, ``response_format``...)."""
+             grammar: str | None = None, clip: bool = False, **extra: Any) -> ChatResult | RemoteTextStream:
+        """Chat completion; ``extra`` passes OpenAI fields through (``tools``, ``response_format``...).
+
+        ``clip`` is accepted for symmetry with the embedded backend (the server clips on its own)."""
         if grammar:
             extra["grammar"] = grammar  # llama-server and llama_cpp.server accept a GBNF grammar field
         body = self.body(messages, max_tokens=max_tokens, temperature=temperature, stop=stop, seed=seed, **extra)

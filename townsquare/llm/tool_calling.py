@@ -159,7 +159,7 @@ class ToolCaller:
         root = f'{args_rule} ("\\n" {args_rule}){{0,{self.config.max_calls - 1}}}' if parallel else args_rule
         grammar = builder.render(root)
         messages = self.few_shot_messages() + [{"role": "user", "content": _user_turn(tool, request)}]
-        result = self.backend.chat(messages, grammar=grammar, temperature=0.0,
+        result = self.backend.chat(messages, grammar=grammar, temperature=0.0, clip=True,
                                    max_tokens=self.config.args_max_tokens * (self.config.max_calls if parallel else 1))
         calls = []
         for line in result.text.splitlines():
