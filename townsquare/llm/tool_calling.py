@@ -95,9 +95,34 @@ def _normalised(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
 
 
+# Units of measure: an optional "unit"-like argument is offered when the message names one.
+UNIT_WORDS = {
+    "mm", "cm", "m", "km", "meter", "meters", "metre", "metres", "kilometers", "kilometres", "inch", "inches",
+    "foot", "feet", "yard", "yards", "mile", "miles", "kg", "g", "gram", "grams", "kilograms", "pound", "pounds",
+    "lb", "lbs", "ounce", "ounces", "oz", "liter", "liters", "litre", "litres", "ml", "gallon", "gallons",
+    "celsius", "fahrenheit", "kelvin", "second", "seconds", "minute", "minutes", "hour", "hours", "day", "days",
+    "week", "weeks", "month", "months", "year", "years", "usd", "eur", "gbp", "dollars", "euros", "degrees",
+    "radians", "mph", "kph", "kmh", "units", "square", "cubic", "percent", "joules", "watts", "newtons", "hz",
+}
+_QUOTED = re.compile(r"""['"‘“]([^'"’”]{1,40})['"’”]""")
+
+
+def described_values(prop: dict[str, Any]) -> list[str]:
+    """Values an argument's schema names: its enum, and values quoted in its description."""
+    values = [str(v) for v in prop.get("enum") or []]
+    values += _QUOTED.findall(str(prop.get("description", "")))
+    return values
+
+
 def grounded_optional(tool: Tool, grounding: Grounding) -> list[str]:
-    """Optional arguments the message gives a value for; the others keep the tool's defaults."""
+    """Optional arguments the message gives a value for; the others keep the tool's defaults.
+
+    Offered: an enum or a value quoted in the description that the message mentions; a number when the
+    message has more numbers than the required numeric arguments use; a unit-like argument when the
+    message names a unit of measure. The model still decides whether and how to fill each one.
+    """
     text = f" {_normalised(grounding.text)} "
+    words = set(text.split())
     numeric_needed = sum(1 for name in tool.required
                          if (tool.properties.get(name) or {}).get("type") in ("integer", "number"))
     spare_numbers = len(grounding.numbers) > numeric_needed
@@ -105,17 +130,20 @@ def grounded_optional(tool: Tool, grounding: Grounding) -> list[str]:
     for name, prop in tool.properties.items():
         if name in tool.required or not isinstance(prop, dict):
             continue
-        if prop.get("enum"):
-            if any(f" {_normalised(str(v))} " in text for v in prop["enum"] if _normalised(str(v))):
-                chosen.append(name)
-        elif prop.get("type") in ("integer", "number") and spare_numbers:
+        kind = prop.get("type")
+        mentioned = [v for v in described_values(prop) if _normalised(v) and f" {_normalised(v)} " in text]
+        if mentioned and (prop.get("enum") or kind in ("string", None)):
+            chosen.append(name)
+        elif kind in ("integer", "number") and spare_numbers:
+            chosen.append(name)
+        elif kind == "string" and "unit" in name.lower() and words & UNIT_WORDS:
             chosen.append(name)
     return chosen
 
 
 @dataclass
 class ToolLayerConfig:
-    relevance_threshold: float = 0.3
+    relevance_threshold: float = 0.33
     max_calls: int = 4  # per turn, when parallel calls are allowed
     args_max_tokens: int = 160
 

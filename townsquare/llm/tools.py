@@ -127,7 +127,7 @@ class ToolRouter:
     calibrated on our own synthetic tool set (``townsquare/llm/calibration.py``), not on any benchmark.
     """
 
-    def __init__(self, threshold: float = 0.3, settings: Any = None) -> None:
+    def __init__(self, threshold: float = 0.33, settings: Any = None) -> None:
         self.threshold = threshold
         self.settings = settings
         self._cache: dict[str, np.ndarray] = {}
