@@ -142,6 +142,17 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                       "threads": getattr(llm.backend, "n_threads", None)}
             json_out.write_text(json.dumps([row | {"config": config} for row in rows], indent=2))
 
+    @bench.command("tool-relevance")
+    def bench_tool_relevance(json_out: Path = typer.Option(None, "--json", help="Write the result row here.")) -> None:
+        """Calibrate the tool-relevance threshold on our own synthetic tool set (no benchmark data)."""
+        from townsquare.llm.calibration import calibrate
+
+        result = calibrate()
+        for key, value in result.items():
+            typer.echo(f"{key}: {value}")
+        if json_out:
+            json_out.write_text(json.dumps([{"name": "MiniLM tool relevance", "metrics": result}], indent=2))
+
     @bench.command("llm")
     def bench_llm(
         runs: int = typer.Option(8, help="Timed runs per system."),

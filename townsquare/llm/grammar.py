@@ -88,8 +88,9 @@ _NUMBER_WORDS = {
     "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
     "thousand": 1000, "dozen": 12, "twice": 2, "double": 2, "triple": 3, "half": 0.5,
 }
-_NUMBER_RE = re.compile(r"(?<![\w.])(-\s?)?\$?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(%)?(?:\s?(k|million|billion)\b)?",
-                        re.IGNORECASE)
+_NUMBER_RE = re.compile(r"(?<![\w.])(-\s?)?\$?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(%)?"
+                        r"(?:(K|M|B|bn)\b|\s?(thousand|million|billion)\b)?")
+_SCALE = {"K": 1e3, "M": 1e6, "B": 1e9, "bn": 1e9, "thousand": 1e3, "million": 1e6, "billion": 1e9}
 _WORD_RE = re.compile(r"[^\s\"“”()\[\]{}<>?!;]+")
 
 
@@ -103,15 +104,16 @@ def numbers_in(text: str) -> list[float]:
     """Numbers written in ``text``, in order, with their obvious readings (``5%`` -> 5 and 0.05)."""
     found: list[float] = []
     for match in _NUMBER_RE.finditer(text):
-        sign, digits, decimals, percent, scale = match.groups()
+        sign, digits, decimals, percent, suffix, word = match.groups()
         value = float(digits.replace(",", "") + (decimals or ""))
         if sign:
             value = -value
+        scale = suffix or word
+        if scale:  # "1.2M", "3 million": the scaled value first, the written one too
+            found.append(value * _SCALE[scale])
         found.append(value)
         if percent:
             found.append(value / 100)
-        if scale:
-            found.append(value * {"k": 1e3, "million": 1e6, "billion": 1e9}[scale.lower()])
     for word in re.findall(r"[a-zA-Z]+", text.lower()):
         if word in _NUMBER_WORDS:
             found.append(float(_NUMBER_WORDS[word]))
@@ -217,7 +219,7 @@ class ArgumentsGrammar:
             return "null"
         if kind == "array":
             item = self._add(f"{hint}-item", self.value(schema.get("items", {}), f"{hint}-item"))
-            return f'"[" ( {item} (", " {item}){{0,30}} )? "]"'
+            return f'"[" ( {item} (", " {item}){{0,9}} )? "]"'
         if kind == "object" or "properties" in schema:
             props = schema.get("properties") or {}
             if not props:

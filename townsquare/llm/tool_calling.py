@@ -141,6 +141,23 @@ def grounded_optional(tool: Tool, grounding: Grounding) -> list[str]:
     return chosen
 
 
+def _can_ground_numbers(tool: Tool, grounding: Grounding) -> bool:
+    """False when the tool needs numbers and the message has none: the request names no values to
+    call it with (e.g. a question about the formula), so a call could only invent them."""
+    needs = [name for name in tool.required if (tool.properties.get(name) or {}).get("type") in ("integer", "number")
+             and not (tool.properties.get(name) or {}).get("enum")]
+    return not needs or bool(grounding.numbers)
+
+
+def _dedupe_lists(value: Any) -> Any:
+    """Small models repeat list items; a repeated string item is never what was asked for."""
+    if isinstance(value, dict):
+        return {key: _dedupe_lists(item) for key, item in value.items()}
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return list(dict.fromkeys(value))
+    return value
+
+
 @dataclass
 class ToolLayerConfig:
     relevance_threshold: float = 0.33
@@ -175,7 +192,8 @@ class ToolCaller:
             return None, []  # after a tool result, a small model should answer, not call again
         ranking = self.router.rank(query, tools)
         best, score = ranking[0]
-        if mode == "auto" and score < self.config.relevance_threshold:
+        if mode == "auto" and (score < self.config.relevance_threshold
+                               or not _can_ground_numbers(best, Grounding.from_text(query))):
             return None, ranking
         return best, ranking
 
@@ -198,8 +216,10 @@ class ToolCaller:
                 value = json.loads(line)
             except json.JSONDecodeError:
                 continue  # cut off by max_tokens
-            if isinstance(value, dict) and value not in calls:
-                calls.append(value)
+            if isinstance(value, dict):
+                value = _dedupe_lists(value)
+                if value not in calls:
+                    calls.append(value)
         return calls, result.usage
 
     def call(self, messages: list[Message], tools: list[Tool], mode: str = "auto", forced: str | None = None,

@@ -42,6 +42,11 @@ class Tool:
         words = re.sub(r"([a-z])([A-Z])", r"\1 \2", words)
         return f"{words}: {self.description}".strip()
 
+    def selection_doc(self) -> str:
+        """What the tool does and what it needs: tells apart similar tools offered together."""
+        params = ", ".join(re.sub(r"[._\-]+", " ", name) for name in self.properties)
+        return f"{self.doc()} Arguments: {params}." if params else self.doc()
+
     def to_openai(self) -> dict[str, Any]:
         return {"type": "function", "function": {"name": self.name, "description": self.description,
                                                  "parameters": self.parameters}}
@@ -152,6 +157,12 @@ class ToolRouter:
         return vectors[1:] @ vectors[0]
 
     def rank(self, query: str, tools: list[Tool]) -> list[tuple[Tool, float]]:
+        """Tools by relevance (name + description, the calibrated score), best first; among several
+        tools the order also weighs what each needs (their argument names)."""
         scores = self.scores(query, tools)
-        order = np.argsort(-scores, kind="stable")
+        order_by = scores
+        if len(tools) > 1:
+            vectors = self._embed([query] + [tool.selection_doc() for tool in tools])
+            order_by = scores + vectors[1:] @ vectors[0]
+        order = np.argsort(-order_by, kind="stable")
         return [(tools[i], float(scores[i])) for i in order]
