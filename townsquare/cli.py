@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "townsquare.api.commands",
     "townsquare.studio.commands",
     "townsquare.assistant.commands",
+    "townsquare.llm.commands",
 ]
 
 
