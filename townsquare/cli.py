@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "townsquare.studio.commands",
     "townsquare.assistant.commands",
     "townsquare.llm.commands",
+    "townsquare.rec.commands",
 ]
 
 
