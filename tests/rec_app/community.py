@@ -99,3 +99,19 @@ def build_community(db, *, people: int = 32, days: int = 16, posts_per_person: i
         for a, b in following:
             s.add(Follow(follower_id=a, followee_id=b, created_at=T0 + timedelta(days=days)))
     return {"ids": ids, "topic_of": topic_of, "post_topic": post_topic, "n_events": len(rows)}
+
+
+def tiny_train_config(**overrides):
+    from townsquare.rec.pipeline import AppTrainConfig
+
+    base = dict(d_model=32, n_layers=1, n_heads=1, max_len=32, epochs=3, max_minutes=1.0, patience=3,
+                negatives=32, threads=1, min_steps=10)
+    base.update(overrides)
+    return AppTrainConfig(**base)
+
+
+def train_tiny(settings, db, **overrides):
+    """Train and activate a tiny model on whatever the log holds (fake embeddings, seconds)."""
+    from townsquare.rec.pipeline import run_training
+
+    return run_training(settings, db, tiny_train_config(**overrides), embed=fake_embed, dim=DIM, progress=False)
