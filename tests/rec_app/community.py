@@ -105,7 +105,7 @@ def tiny_train_config(**overrides):
     from townsquare.rec.pipeline import AppTrainConfig
 
     base = dict(d_model=32, n_layers=1, n_heads=1, max_len=32, epochs=3, max_minutes=1.0, patience=3,
-                negatives=32, threads=1, min_steps=10)
+                negatives=32, threads=1, batch_size=16, min_steps=1, dropout=0.0)
     base.update(overrides)
     return AppTrainConfig(**base)
 
