@@ -163,6 +163,7 @@ def register_app_commands(app: typer.Typer, bench: typer.Typer) -> None:
         threads: int = typer.Option(2, help="torch CPU threads"),
         seed: int = typer.Option(0, help="random seed"),
         json_out: Path | None = typer.Option(None, "--json", help="write the result rows here"),
+        timing_people: int = typer.Option(100, help="people to time the Scorer on (0 = skip)"),
     ) -> None:
         """Train on the event log's train split (nothing is registered) and compare with popularity and
         recent-from-followed on the held-out test tail: per-head AUC and recall@50."""
@@ -173,7 +174,14 @@ def register_app_commands(app: typer.Typer, bench: typer.Typer) -> None:
 
         from townsquare.config import load_settings
         from townsquare.errors import TownsquareError
-        from townsquare.rec.pipeline import AppTrainConfig, evaluate_on_test, prepare, train_model
+        from townsquare.rec.pipeline import (
+            AppTrainConfig,
+            default_embedder,
+            evaluate_on_test,
+            prepare,
+            train_model,
+        )
+        from townsquare.rec.serve_timing import measure_serving
 
         console = Console(stderr=True)
         settings = load_settings()
@@ -181,7 +189,9 @@ def register_app_commands(app: typer.Typer, bench: typer.Typer) -> None:
         torch.set_num_threads(threads)
         try:
             t0 = time.monotonic()
-            log = prepare(settings, _open_db(settings), tc, progress=True, log_fn=lambda s: console.log(s))
+            db = _open_db(settings)
+            embed, dim = default_embedder(settings)
+            log = prepare(settings, db, tc, embed=embed, dim=dim, progress=True, log_fn=lambda s: console.log(s))
             prep_s = time.monotonic() - t0
             trained = train_model(log, tc, log_fn=lambda s: console.log(s))
             rows = evaluate_on_test(trained.model, log, tc.max_len)
@@ -193,6 +203,15 @@ def register_app_commands(app: typer.Typer, bench: typer.Typer) -> None:
         meta = {"window": w.to_dict(), "train_seconds": round(trained.seconds, 1), "prepare_seconds": round(prep_s, 1),
                 "epochs": trained.fit.epochs, "best_epoch": trained.fit.best_epoch, "threads": threads,
                 "seed": seed, "n_params": sum(p.numel() for p in trained.model.parameters())}
+        if timing_people > 0:
+            people = [s.person for s in log.sequences][:timing_people]
+            timing = measure_serving(trained.model, log.space, settings, db, embed, people)
+            meta["serving"] = timing
+            console.print(f"Scorer on 1 thread, {timing['people']} people, {timing['candidates']} candidates: "
+                          f"encode p50/p99 {timing['encode_ms_p50']:.1f}/{timing['encode_ms_p99']:.1f} ms, "
+                          f"retrieve {timing['retrieve_ms_p50']:.1f}/{timing['retrieve_ms_p99']:.1f} ms, "
+                          f"score {timing['score_ms_p50']:.1f}/{timing['score_ms_p99']:.1f} ms, "
+                          f"total {timing['total_ms_p50']:.1f}/{timing['total_ms_p99']:.1f} ms")
         console.print(json.dumps(meta))
         if json_out:
             json_out.parent.mkdir(parents=True, exist_ok=True)
