@@ -142,3 +142,20 @@ def test_scoring_500_candidates_is_one_fast_batched_pass(scorer, trained):
     per_call = (time.perf_counter() - t) / 5
     assert len(out["like"]) == 500
     assert per_call < 0.5  # generous: the shared test machine is busy; see docs/benchmarks-recapp.md
+
+
+def test_a_post_deleted_after_load_is_retired_on_refresh(scorer, trained):
+    _, db, facts = trained
+    person, author = facts["ids"][0], facts["ids"][1]
+    with db.session() as s:
+        post = Post(author_id=author, text="soon gone football goal", created_at=T0 + timedelta(days=30))
+        s.add(post)
+        s.flush()
+        pid = post.id
+    state = scorer.encode(person)
+    assert scorer.score(state, [pid])["like"][0] > 0
+    with db.session() as s:
+        s.get(Post, pid).deleted_at = T0 + timedelta(days=31)
+    scorer.refresh()
+    assert scorer.score(state, [pid])["like"][0] == 0
+    assert pid not in [i for i, _ in scorer.retrieve(state, k=10_000)]

@@ -11,7 +11,8 @@ What it keeps in memory: the model, and the features + retrieval vectors of the 
 it has not seen (created after the load, or older than the window) is added on demand from the
 database through the content tower (text embedding + content type + author), so a post made a
 minute ago is scorable. ``retrieve`` also pulls posts created since the last pull every
-``refresh_s`` seconds. User states are cached for ``state_ttl_s`` seconds.
+``refresh_s`` seconds (and retires posts deleted or removed since, and accounts no longer active).
+User states are cached for ``state_ttl_s`` seconds.
 
 Skips, never errors: an id that does not exist, is deleted or removed, belongs to a suspended
 account, or that the person may not see (followers-only without following, blocked or muted
@@ -65,6 +66,7 @@ class _Store:
         self.ids = np.zeros(0, dtype=np.int64)
         self.author = np.zeros(0, dtype=np.int64)        # author account id (accounts: themselves)
         self.followers_only = np.zeros(0, dtype=bool)
+        self.alive = np.zeros(0, dtype=bool)             # False once deleted, removed or suspended
         self.f_ids = np.zeros(0, dtype=np.int64)
         self.f_ctype = np.zeros(0, dtype=np.int64)
         self.f_author = np.zeros(0, dtype=np.int64)
@@ -80,6 +82,7 @@ class _Store:
         self.ids = np.concatenate([self.ids, np.asarray(ids, dtype=np.int64)])
         self.author = np.concatenate([self.author, np.asarray(author, dtype=np.int64)])
         self.followers_only = np.concatenate([self.followers_only, np.asarray(followers_only, dtype=bool)])
+        self.alive = np.concatenate([self.alive, np.ones(len(ids), dtype=bool)])
         self.f_ids = np.concatenate([self.f_ids, f_ids])
         self.f_ctype = np.concatenate([self.f_ctype, f_ctype])
         self.f_author = np.concatenate([self.f_author, f_author])
@@ -116,6 +119,7 @@ class Scorer:
         self._lock = threading.RLock()
         self._states: OrderedDict[int, UserState] = OrderedDict()
         self._max_post_id = 0
+        self._absent: dict[tuple[str, int], float] = {}  # ids looked up and not found, when
         self._last_refresh = time.monotonic()
         self._torch = torch
         self._load_catalog()
@@ -227,30 +231,64 @@ class Scorer:
             self._add_accounts(list(load_accounts(s, list(ids)).values()))
 
     def refresh(self) -> int:
-        """Add the posts created since the last look; returns how many."""
-        from townsquare.social.models import Post
+        """Add the posts created since the last look, and retire posts deleted or removed since (and
+        accounts no longer active); returns how many posts were added."""
+        from sqlalchemy import or_
+
+        from townsquare.social.models import Account, Post
 
         with self._lock:
             before = len(self.posts)
             with self.db.session() as s:
                 self._add_posts(self._post_rows(s, (Post.id > self._max_post_id,), self.max_posts))
+                gone = set(s.scalars(select(Post.id).where(or_(Post.deleted_at.is_not(None),
+                                                                Post.removed_at.is_not(None)))))
+                inactive = set(s.scalars(select(Account.id).where(Account.status != "active")))
+            for i in gone:
+                r = self.posts.row.get(i)
+                if r is not None:
+                    self.posts.alive[r] = False
+            if inactive:
+                bad = np.fromiter(inactive, dtype=np.int64)
+                self.posts.alive &= ~np.isin(self.posts.author, bad)
+                self.accounts.alive &= ~np.isin(self.accounts.ids, bad)
             self._last_refresh = time.monotonic()
             return len(self.posts) - before
+
+    def _maybe_refresh(self) -> None:
+        if time.monotonic() - self._last_refresh > self.refresh_s:
+            self.refresh()
+
+    def _missing(self, kind: str, ids: list[int], store: _Store) -> list[int]:
+        """Ids not in ``store`` and not looked up in vain within the last ``refresh_s`` seconds."""
+        now = time.monotonic()
+        return [i for i in set(ids) if i not in store.row
+                and now - self._absent.get((kind, i), -1e18) > self.refresh_s]
+
+    def _remember_absent(self, kind: str, ids: list[int], store: _Store) -> None:
+        now = time.monotonic()
+        if len(self._absent) > 100_000:
+            self._absent.clear()
+        for i in ids:
+            if i not in store.row:
+                self._absent[(kind, i)] = now
 
     def _ensure_posts(self, ids: list[int]) -> None:
         from townsquare.social.models import Post
 
-        missing = [i for i in set(ids) if i not in self.posts.row]
+        missing = self._missing("post", ids, self.posts)
         if missing:
             with self._lock, self.db.session() as s:
                 for i in range(0, len(missing), 1000):
                     self._add_posts(self._post_rows(s, (Post.id.in_(missing[i:i + 1000]),)))
+                self._remember_absent("post", missing, self.posts)
 
     def _ensure_accounts(self, ids: list[int]) -> None:
-        missing = [i for i in set(ids) if i not in self.accounts.row]
+        missing = self._missing("account", ids, self.accounts)
         if missing:
             with self._lock, self.db.session() as s:
                 self._add_accounts(list(load_accounts(s, missing).values()))
+                self._remember_absent("account", missing, self.accounts)
 
     # -- encoding ------------------------------------------------------------------------------
     def encode(self, account_id: int) -> UserState:
@@ -326,7 +364,7 @@ class Scorer:
 
     # -- retrieval -----------------------------------------------------------------------------
     def _visible_mask(self, state: UserState, store: _Store) -> np.ndarray:
-        ok = np.ones(len(store), dtype=bool)
+        ok = store.alive.copy()
         if state.hidden_authors:
             ok &= ~np.isin(store.author, np.fromiter(state.hidden_authors, dtype=np.int64))
         if store.followers_only.any():
@@ -342,8 +380,7 @@ class Scorer:
             from townsquare.errors import InvalidInput
 
             raise InvalidInput(f"kind must be 'post' or 'account', not {kind!r}")
-        if kind == "post" and time.monotonic() - self._last_refresh > self.refresh_s:
-            self.refresh()
+        self._maybe_refresh()
         store = self.posts if kind == "post" else self.accounts
         with self._lock:
             ids, author, vectors = store.ids, store.author, store.vectors
@@ -383,10 +420,11 @@ class Scorer:
     def score(self, state: UserState, post_ids: list[int]) -> dict[str, np.ndarray]:
         """Probabilities of every head (``Scorer.HEADS``) for each post, in the order given."""
         ids = [int(i) for i in post_ids]
+        self._maybe_refresh()
         self._ensure_posts(ids)
         store = self.posts
         with self._lock:
-            known = np.asarray([i in store.row for i in ids], dtype=bool)
+            known = np.asarray([i in store.row and store.alive[store.row[i]] for i in ids], dtype=bool)
             ok = known.copy()
             if ok.any():
                 rows = np.asarray([store.row[i] for i in np.asarray(ids)[ok]], dtype=np.int64)
@@ -403,9 +441,11 @@ class Scorer:
     def score_accounts(self, state: UserState, account_ids: list[int]) -> dict[str, np.ndarray]:
         """``follow`` and ``two_way`` probabilities for each account, in the order given."""
         ids = [int(i) for i in account_ids]
+        self._maybe_refresh()
         self._ensure_accounts(ids)
+        acc = self.accounts
         with self._lock:
-            ok = np.asarray([i in self.accounts.row and i != state.account_id and i not in state.hidden_authors
-                             for i in ids], dtype=bool)
+            ok = np.asarray([i in acc.row and acc.alive[acc.row[i]] and i != state.account_id
+                             and i not in state.hidden_authors for i in ids], dtype=bool)
             probs = self._head_probs(state, self.accounts, ids, ok)
         return {name: probs[head] for name, head in ACCOUNT_HEADS.items()}
