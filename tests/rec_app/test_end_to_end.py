@@ -28,8 +28,12 @@ def test_trained_model_beats_popularity_on_the_held_out_tail(db, settings):
     assert loaded.manifest["data_window"]["test_start"] == out.window["test_start"]
     assert loaded.manifest["metrics"]["model"]["auc_like"] == pytest.approx(model["auc_like"])
     # Resume: a second run starts from the first one's weights and replaces it as active.
-    again = train_tiny(settings, db, epochs=1, max_minutes=0.2)
+    again = train_tiny(settings, db, resume=True, epochs=1, max_minutes=0.2, n_layers=2)
     assert again.activated and again.version != out.version
+    assert again.fit["warm_started_from"] == out.version
+    # Warm-started from the trained weights, one epoch keeps most of what was learned.
+    resumed = {r["name"]: r["metrics"] for r in again.rows}["unified model"]
+    assert resumed["auc_like"] > pop["auc_like"] + 0.05, resumed
 
 
 def _env(monkeypatch, settings):

@@ -105,3 +105,20 @@ def test_incomplete_or_incompatible_checkpoints_never_become_active(tmp_path):
 def test_no_active_model_is_not_found(tmp_path):
     with pytest.raises(NotFound, match="townsquare train"):
         registry.load_active(tmp_path / "rec")
+
+
+def test_warm_start_copies_rows_by_entity():
+    import torch
+
+    from townsquare.rec.model import UnifiedModel
+    from townsquare.rec.pipeline import warm_start
+
+    old_model, old_space = _model()
+    new_space = FeatureSpace(post_ids=[2, 3, 4], account_ids=[7, 8], author_ids=[7, 8], origin=0.0, text_dim=16)
+    new_model = UnifiedModel(model_config(new_space, tiny_train_config()))
+    assert warm_start(new_model, old_model, old_space, new_space) > 0
+    old_w, new_w = old_model.entity.id_emb.weight, new_model.entity.id_emb.weight
+    assert torch.equal(new_w[new_space.id_index("post", 3)], old_w[old_space.id_index("post", 3)])
+    assert torch.equal(new_w[new_space.id_index("account", 7)], old_w[old_space.id_index("account", 7)])
+    assert not torch.equal(new_w[new_space.id_index("post", 4)], old_w[old_space.id_index("post", 3)])
+    assert torch.equal(new_model.blocks[0].qkv.weight, old_model.blocks[0].qkv.weight)

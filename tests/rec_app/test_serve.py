@@ -125,7 +125,7 @@ def test_retrieve_respects_exclusions_and_visibility(scorer, trained):
     assert (private_id in ids) == follows_other
     p_private = scorer.score(state, [private_id])["like"][0]
     assert (p_private > 0) == follows_other  # followers-only: scored 0 for a non-follower
-    accounts = [i for i, _ in scorer.retrieve(state, k=100, kind="account")]
+    accounts = [i for i, _ in scorer.retrieve(state, k=100, kind="account", exclude=None)]
     assert person not in accounts and blocked not in accounts
     assert not set(accounts) & state.following
     scorer.invalidate(person)

@@ -373,7 +373,7 @@ class Scorer:
         return ok
 
     def retrieve(self, state: UserState, k: int, kind: str = "post",
-                 exclude: set[int] | frozenset[int] = frozenset()) -> list[tuple[int, float]]:
+                 exclude: set[int] | frozenset[int] | None = None) -> list[tuple[int, float]]:
         """The ``k`` best entities of ``kind`` ("post" or "account") for this person, best first."""
         torch = self._torch
         if kind not in ("post", "account"):
@@ -389,9 +389,9 @@ class Scorer:
             return []
         if kind == "post":
             ok &= author != state.account_id
-            drop = set(exclude) | state.history_posts
+            drop = set(exclude or ()) | state.history_posts
         else:
-            drop = set(exclude) | state.following | {state.account_id}
+            drop = set(exclude or ()) | state.following | {state.account_id}
         if drop:
             ok &= ~np.isin(ids, np.fromiter(drop, dtype=np.int64))
         cand = np.nonzero(ok)[0]
