@@ -72,3 +72,32 @@ def test_cli_train_for_real_with_the_bundled_embeddings(db, settings, monkeypatc
     version = registry.active_version(registry.rec_models_dir(settings))
     result = CliRunner().invoke(app, ["models", "activate", version])
     assert result.exit_code == 0 and f"model {version} is active" in result.output
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_on_a_small_seeded_community_the_feed_interface_works(db, settings):
+    """The simulator's log (the same events real people produce) trains, activates and serves."""
+    from datetime import UTC, datetime
+
+    import numpy as np
+
+    from townsquare.rec.serve import Scorer
+    from townsquare.sim.seed import SeedOptions, seed_community
+
+    from .community import fake_embed
+
+    seed_community(settings, db, SeedOptions(people=40, posts=300, days=5, seed=3, photo_variants=1,
+                                             video_variants=1, anchor=datetime(2026, 6, 1, tzinfo=UTC)))
+    out = train_tiny(settings, db, epochs=3, max_minutes=0.5)
+    assert out.activated, out.reason
+    model = out.rows[0]["metrics"]
+    assert model["n_tokens"] > 100 and 0 <= model["recall@50"] <= 1
+    assert 0 < model["auc_like"] < 1
+    scorer = Scorer.load_active(settings, db=db, embed=fake_embed)
+    assert scorer is not None and len(scorer.posts) > 0
+    person = max(scorer.accounts.ids)
+    state = scorer.encode(int(person))
+    got = scorer.retrieve(state, k=30)
+    assert len(got) == 30 and all(pid not in state.history_posts for pid, _ in got)
+    heads = scorer.score(state, [pid for pid, _ in got])
+    assert all(np.isfinite(v).all() and len(v) == 30 for v in heads.values())
