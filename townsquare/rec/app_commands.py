@@ -67,6 +67,8 @@ def register_app_commands(app: typer.Typer, bench: typer.Typer) -> None:
                                     help="start from the newest loadable checkpoint, or from scratch"),
         threads: int = typer.Option(2, help="torch CPU threads"),
         seed: int = typer.Option(0, help="random seed"),
+        valid_frac: float = typer.Option(0.1, help="share of the log (by time) held out for validation"),
+        test_frac: float = typer.Option(0.1, help="share of the log (by time) held out as the test tail"),
         json_out: Path | None = typer.Option(None, "--json", help="write the evaluation rows here"),
     ) -> None:
         """Train the unified model on the event log, evaluate it on the held-out tail, and activate it."""
@@ -78,7 +80,8 @@ def register_app_commands(app: typer.Typer, bench: typer.Typer) -> None:
 
         console = Console(stderr=True)
         settings = load_settings()
-        tc = AppTrainConfig(epochs=epochs, max_minutes=max_minutes, threads=threads, seed=seed)
+        tc = AppTrainConfig(epochs=epochs, max_minutes=max_minutes, threads=threads, seed=seed,
+                            valid_frac=valid_frac, test_frac=test_frac)
         try:
             out = run_training(settings, _open_db(settings), tc, resume=resume, progress=True,
                                log_fn=lambda s: console.log(s))
@@ -162,6 +165,9 @@ def register_app_commands(app: typer.Typer, bench: typer.Typer) -> None:
         max_minutes: float = typer.Option(10.0, help="training budget, minutes"),
         threads: int = typer.Option(2, help="torch CPU threads"),
         seed: int = typer.Option(0, help="random seed"),
+        valid_frac: float = typer.Option(0.1, help="share of the log (by time) held out for validation"),
+        test_frac: float = typer.Option(0.2, help="share of the log (by time) held out as the test tail "
+                                                  "(long enough for the 48 h two-way horizon)"),
         json_out: Path | None = typer.Option(None, "--json", help="write the result rows here"),
         timing_people: int = typer.Option(100, help="people to time the Scorer on (0 = skip)"),
     ) -> None:
@@ -185,7 +191,8 @@ def register_app_commands(app: typer.Typer, bench: typer.Typer) -> None:
 
         console = Console(stderr=True)
         settings = load_settings()
-        tc = AppTrainConfig(epochs=epochs, max_minutes=max_minutes, threads=threads, seed=seed)
+        tc = AppTrainConfig(epochs=epochs, max_minutes=max_minutes, threads=threads, seed=seed,
+                            valid_frac=valid_frac, test_frac=test_frac)
         torch.set_num_threads(threads)
         try:
             t0 = time.monotonic()

@@ -8,8 +8,8 @@ Protocol (exactly):
   needs both classes in the split, else it is reported as missing.
 * Retrieval recall@50: for each person with at least one token before the split and at least one
   positive post target in it, the state after their last token before the split ranks the catalog
-  (every post created before the split ends, minus their own posts and every post already in their
-  history). Targets: the posts they engaged with positively during the split and had not met
+  (every post created in the ``RETRIEVAL_WINDOW`` (3 days) before the split ends, minus their own
+  posts and every post already in their history; older targets count as misses for every system). Targets: the posts they engaged with positively during the split and had not met
   before. recall@50 = (targets in the top 50) / (number of targets), averaged over people.
 * Baselines, same cases: ``popularity`` (positive engagements before the split starts; newer first
   on ties) and ``recent from followed`` (posts of accounts they follow when the split starts,
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from datetime import timedelta
 
 import numpy as np
 import torch
@@ -31,6 +32,9 @@ from townsquare.rec.features import EncodedLog, entity_key, make_batch, windows
 
 SPLIT_NO = {"train": 0, "valid": 1, "test": 2}
 RECALL_K = 50
+# The retrieval inventory: posts created within this window before the split ends (a feed's
+# inventory is recent posts; the Scorer uses the same window).
+RETRIEVAL_WINDOW = timedelta(days=3)
 
 
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -58,7 +62,8 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
 class SplitCases:
     """Everything a split's evaluation needs, computed once (the baselines read the same cases)."""
 
-    def __init__(self, log: EncodedLog, split: str, max_len: int) -> None:
+    def __init__(self, log: EncodedLog, split: str, max_len: int,
+                 retrieval_window: timedelta = RETRIEVAL_WINDOW) -> None:
         self.log, self.split, self.max_len = log, split, max_len
         no = SPLIT_NO[split]
         w = log.data.window
@@ -71,7 +76,7 @@ class SplitCases:
                 self.windows += [(si, a, b) for a, b in windows(s1, max_len, start=max(s0, 1))]
         # Retrieval cases.
         table, posts = log.table, log.data.posts
-        catalog = [p for p in posts.values() if p.created_at < self.end]
+        catalog = [p for p in posts.values() if self.end - retrieval_window <= p.created_at < self.end]
         self.catalog_ids = np.asarray([p.id for p in catalog], dtype=np.int64)
         self.catalog_rows = np.asarray([table.row[entity_key("post", p.id)] for p in catalog], dtype=np.int64)
         col = {p.id: i for i, p in enumerate(catalog)}

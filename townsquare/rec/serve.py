@@ -18,7 +18,8 @@ Skips, never errors: an id that does not exist, is deleted or removed, belongs t
 account, or that the person may not see (followers-only without following, blocked or muted
 author) scores 0 on every head in ``score``/``score_accounts`` and is never retrieved.
 ``retrieve`` also leaves out the person's own posts, posts already in their encoded history,
-accounts they already follow, and themselves.
+posts older than ``retrieval_days`` (3) before the newest post, accounts they already follow, and
+themselves.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class _Store:
         self.author = np.zeros(0, dtype=np.int64)        # author account id (accounts: themselves)
         self.followers_only = np.zeros(0, dtype=bool)
         self.alive = np.zeros(0, dtype=bool)             # False once deleted, removed or suspended
+        self.created = np.zeros(0, dtype=np.float64)     # UNIX seconds (accounts: 0)
         self.f_ids = np.zeros(0, dtype=np.int64)
         self.f_ctype = np.zeros(0, dtype=np.int64)
         self.f_author = np.zeros(0, dtype=np.int64)
@@ -77,8 +79,10 @@ class _Store:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def add(self, ids, author, followers_only, f_ids, f_ctype, f_author, f_text, vectors) -> None:
+    def add(self, ids, author, followers_only, f_ids, f_ctype, f_author, f_text, vectors, created=None) -> None:
         start = len(self.ids)
+        created = np.zeros(len(ids)) if created is None else np.asarray(created, dtype=np.float64)
+        self.created = np.concatenate([self.created, created])
         self.ids = np.concatenate([self.ids, np.asarray(ids, dtype=np.int64)])
         self.author = np.concatenate([self.author, np.asarray(author, dtype=np.int64)])
         self.followers_only = np.concatenate([self.followers_only, np.asarray(followers_only, dtype=bool)])
@@ -100,7 +104,7 @@ class Scorer:
 
     def __init__(self, loaded, settings, db, embed: Embedder, *, max_posts: int = 50_000,
                  max_accounts: int = 100_000, state_ttl_s: float = 30.0, refresh_s: float = 10.0,
-                 history_events: int = 1000) -> None:
+                 history_events: int = 1000, retrieval_days: float = 3.0) -> None:
         import torch
 
         self.loaded = loaded
@@ -112,6 +116,7 @@ class Scorer:
         self.max_len = self.model.cfg.max_len
         self.max_posts, self.max_accounts = max_posts, max_accounts
         self.state_ttl_s, self.refresh_s, self.history_events = state_ttl_s, refresh_s, history_events
+        self.retrieval_days = retrieval_days
         self.cache = TextEmbeddingCache(settings.data_dir / "rec" / "text-embeddings.npz", self.space.text_dim)
         d = self.model.cfg.d_model
         self.posts = _Store(d, self.space.text_dim)
@@ -204,7 +209,7 @@ class Scorer:
                                    save=len(infos) > 32)
         vecs = self._vectors(f_ids, f_ctype, f_author, f_text)
         self.posts.add([p.id for p in infos], [p.author_id for p in infos], [fo for _, fo in rows], f_ids,
-                       f_ctype, f_author, f_text, vecs)
+                       f_ctype, f_author, f_text, vecs, created=[p.created_at.timestamp() for p in infos])
         self._max_post_id = max(self._max_post_id, max(p.id for p in infos))
 
     def _add_accounts(self, infos: list[AccountInfo]) -> None:
@@ -383,12 +388,16 @@ class Scorer:
         self._maybe_refresh()
         store = self.posts if kind == "post" else self.accounts
         with self._lock:
-            ids, author, vectors = store.ids, store.author, store.vectors
+            ids, author, vectors, created = store.ids, store.author, store.vectors, store.created
             ok = self._visible_mask(state, store)
         if k <= 0 or len(ids) == 0:
             return []
         if kind == "post":
             ok &= author != state.account_id
+            if self.retrieval_days:
+                # The inventory: posts of the last ``retrieval_days`` before the newest post (the
+                # community's clock, so a demo seeded last week still has one).
+                ok &= created >= created.max() - self.retrieval_days * 86400
             drop = set(exclude or ()) | state.history_posts
         else:
             drop = set(exclude or ()) | state.following | {state.account_id}
