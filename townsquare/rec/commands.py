@@ -22,6 +22,10 @@ def _parse_overrides(items: list[str]) -> dict:
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
+    from townsquare.rec.app_commands import register_app_commands
+
+    register_app_commands(app, bench)  # train, models, bench rec-app (the app's event log)
+
     @bench.command("rec")
     def bench_rec(
         data: Path = typer.Option(..., "--data", help="whitespace-separated 'user item' file, time order"),
