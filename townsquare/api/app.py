@@ -12,7 +12,9 @@ from townsquare.config import Settings, load_settings
 from townsquare.db.engine import Database
 
 # Modules with a module-level ``router`` (fastapi.APIRouter), mounted in this order.
-ROUTER_MODULES: list[str] = []
+ROUTER_MODULES: list[str] = [
+    "townsquare.api.feed",
+]
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:

@@ -1,3 +1,4 @@
 """Imports every domain's storage models so ``Base.metadata`` is complete (for Alembic and tests)."""
 
 from townsquare.social import models as social_models  # noqa: F401
+from townsquare.feed import models as feed_models  # noqa: F401
