@@ -15,6 +15,7 @@ then the per-window cap, then the author gap): a short feed is worse than a repe
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,7 +67,7 @@ def blend(inp: BlendInput, cfg: BlendConfig, limit: int | None = None) -> list[i
     n_in = 0
     share = min(max(inp.in_network_share, 0.0), 1.0)
     while len(out) < limit and (queues[True] or queues[False]):
-        want_in = (n_in < share * (len(out) + 1)) if queues[True] and queues[False] else bool(queues[True])
+        want_in = (n_in < math.floor(share * (len(out) + 1) + 0.5)) if queues[True] and queues[False] else bool(queues[True])
         queue, pick = queues[want_in], 0
         # Relax the rules one at a time: content-type mix first, then the per-window cap, then the gap.
         for level in range(4):

@@ -265,7 +265,8 @@ class FeedService:
         need = {it.author_id for it in chunk}
         for it in chunk:
             need.update(a for a in (it.sources.get("friends_engaged") or []))
-        handles = dict(session.execute(select(Account.id, Account.handle).where(Account.id.in_(need)))) if need else {}
+        rows = session.execute(select(Account.id, Account.handle).where(Account.id.in_(need))).all() if need else []
+        handles = {aid: h for aid, h in rows}
         items, dropped = [], 0
         for pos, it in enumerate(chunk, start=offset):
             post = posts.get(it.post_id)
