@@ -20,7 +20,7 @@ from townsquare.social.models import (
     Reaction,
 )
 
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+NOW = datetime.now(UTC).replace(microsecond=0)  # real time: the API path uses the real clock
 _n = count(1)
 
 
