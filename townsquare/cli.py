@@ -19,6 +19,8 @@ app.add_typer(bench, name="bench")
 # Modules with a ``register(app, bench)`` function, in the order their commands are listed.
 COMMAND_MODULES = [
     "townsquare.commands",
+    "townsquare.sim.commands",
+    "townsquare.api.commands",
 ]
 
 

@@ -1,8 +1,30 @@
-"""Core commands: serve, migrate, seed, user."""
+"""Core commands: version, migrate, serve, user. (``seed`` lives in ``townsquare/sim/commands.py``.)
+
+Errors print one line and exit non-zero; heavy imports happen inside the commands.
+"""
 
 from __future__ import annotations
 
 import typer
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``error: message`` on stderr and return the Exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _settings(**overrides):
+    from townsquare.config import ConfigError, load_settings
+
+    try:
+        settings = load_settings(**overrides)
+        settings.ensure_dirs()
+        return settings
+    except ConfigError as exc:
+        raise fail(str(exc))
+    except OSError as exc:
+        raise fail(f"cannot create the data folder: {exc}")
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
@@ -12,3 +34,74 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         from townsquare import __version__
 
         typer.echo(__version__)
+
+    @app.command()
+    def migrate() -> None:
+        """Create or upgrade the database schema (Alembic upgrade to the latest revision)."""
+        from townsquare.db import migrate as migrations
+
+        settings = _settings()
+        try:
+            migrations.upgrade(settings.sqlalchemy_url)
+            revisions = migrations.current_revisions(settings.sqlalchemy_url)
+        except Exception as exc:  # connection refused, bad URL, ...: one clear line
+            raise fail(f"migration failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+        typer.echo(f"database at revision {', '.join(sorted(revisions)) or '(none)'}")
+
+    @app.command()
+    def serve(
+        host: str = typer.Option(None, "--host", help="Address to listen on (default: settings.host, 127.0.0.1)."),
+        port: int = typer.Option(None, "--port", help="Port (default: settings.port, 8000)."),
+        workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
+    ) -> None:
+        """Serve the web app and the APIs."""
+        import uvicorn
+
+        settings = _settings(host=host, port=port)
+        typer.echo(f"Townsquare on http://{settings.host}:{settings.port}/ (API docs at /api/docs)")
+        if workers > 1:
+            uvicorn.run("townsquare.api.app:create_app", factory=True, host=settings.host, port=settings.port,
+                        workers=workers, log_level="warning")
+            return
+        from townsquare.api.app import create_app
+
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+    user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+    app.add_typer(user_app, name="user")
+
+    @user_app.command("create")
+    def user_create(
+        handle: str = typer.Argument(..., help="3-30 characters: letters, digits, underscores."),
+        password: str = typer.Option(None, "--password", help="At least 8 characters (default: a random one, "
+                                     "printed)."),
+        admin: bool = typer.Option(False, "--admin", help="Make the account an admin."),
+        email: str = typer.Option(None, "--email", help="Email address (optional, unique)."),
+    ) -> None:
+        """Create an account and print an API token for it."""
+        import secrets
+
+        from townsquare.db.engine import Database
+        from townsquare.errors import TownsquareError
+        from townsquare.social.accounts import create_account
+        from townsquare.social.tokens import issue_token
+
+        settings = _settings()
+        generated = password is None
+        password = password if password is not None else secrets.token_urlsafe(12)
+        db = Database(settings.sqlalchemy_url)
+        try:
+            with db.session() as session:
+                account = create_account(session, handle, password, email=email, is_admin=admin)
+                token = issue_token(session, account, kind="api", name="cli")
+                handle = account.handle
+        except TownsquareError as exc:
+            raise fail(exc.message)
+        except Exception as exc:
+            raise fail(f"could not create the account: {str(exc).splitlines()[0]} (did you run townsquare migrate?)")
+        finally:
+            db.dispose()
+        typer.echo(f"created @{handle}{' (admin)' if admin else ''}")
+        if generated:
+            typer.echo(f"password: {password}")
+        typer.echo(f"token: {token}")

@@ -13,6 +13,20 @@ from townsquare.db.engine import Database
 
 # Modules with a module-level ``router`` (fastapi.APIRouter), mounted in this order.
 ROUTER_MODULES: list[str] = [
+    "townsquare.api.auth",
+    "townsquare.api.accounts",
+    "townsquare.api.media",
+    "townsquare.api.posts",
+    "townsquare.api.timeline",
+    "townsquare.api.events",
+    "townsquare.api.graph",
+    "townsquare.api.messages",
+    "townsquare.api.notifications",
+    "townsquare.api.search",
+    "townsquare.api.moderation",
+    "townsquare.api.assistant",
+    "townsquare.api.openai_compat",
+    "townsquare.api.studio",
     "townsquare.api.feed",
 ]
 
@@ -30,6 +44,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.settings = settings
     app.state.db = db or Database(settings.sqlalchemy_url)
+    app.state.llms = {}  # role -> LLM, created on first use (see api/models_state.py)
+    app.state.shield = None
     install_error_handlers(app)
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router)

@@ -334,7 +334,13 @@ class FeedService:
         post = session.get(Post, post_id)
         if post is None or not can_view_post(session, viewer, post):
             raise NotFound("no such post")
+        from townsquare.social.models import PostHashtag
+        from townsquare.social.preferences import record_show_less
+
         log_event(session, viewer.id, "hide", "post", post.id, surface="home", context={"show_less": True})
+        tags = session.scalars(select(PostHashtag.hashtag_id).where(PostHashtag.post_id == post.id))
+        record_show_less(session, viewer.id, [("post", post.id), ("account", post.author_id)]
+                         + [("hashtag", t) for t in tags])
         # The cached feed keeps its order (cursors stay stable); the next fresh ranking applies it.
         return {"post_id": str(post.id), "hidden": True, "author_lowered": str(post.author_id)}
 

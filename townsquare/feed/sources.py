@@ -260,6 +260,14 @@ def viewer_context(session: Session, viewer_id: int, now: datetime, seen_window_
                 ctx.show_less_topics.add(name)
     for name in ctx.followed_hashtags:
         ctx.topic_affinity[name] = ctx.topic_affinity.get(name, 0.0) + 3.0
+    # Explicit "show less" preferences (social/preferences.py): hidden posts never come back.
+    from townsquare.social.preferences import show_less
+
+    prefs = show_less(session, viewer_id)
+    ctx.seen |= prefs.get("post", set())
+    ctx.show_less_authors |= prefs.get("account", set())
+    if prefs.get("hashtag"):
+        ctx.show_less_topics |= set(session.scalars(select(Hashtag.name).where(Hashtag.id.in_(prefs["hashtag"]))))
     # A topic you keep engaging with is not "show less" just because of one hidden post.
     ctx.show_less_topics = {t for t in ctx.show_less_topics if ctx.topic_affinity.get(t, 0) < 3}
     return ctx

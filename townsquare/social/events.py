@@ -71,7 +71,9 @@ def log_events(session: Session, rows: Iterable[dict]) -> int:
         for r in rows
     ]
     if prepared:
-        session.execute(insert(Event), prepared)
+        # Core insert on the table: one executemany (the ORM bulk path splits rows whose None
+        # fields differ, e.g. impressions without dwell next to dwell events, into many statements).
+        session.execute(insert(Event.__table__), prepared)
     return len(prepared)
 
 

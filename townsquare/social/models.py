@@ -48,6 +48,8 @@ class Account(Base):
     following_count: Mapped[int] = mapped_column(Integer, default=0)
     post_count: Mapped[int] = mapped_column(Integer, default=0)
 
+    avatar: Mapped[Media | None] = relationship(foreign_keys=[avatar_media_id], lazy="selectin")
+
     __table_args__ = (CheckConstraint("status in ('active','suspended','deleted')", name="status"),)
 
 
@@ -356,3 +358,20 @@ class Event(Base):
         Index("ix_events_actor_ts", "actor_id", "ts"),
         Index("ix_events_entity", "entity_type", "entity_id"),
     )
+
+
+class ShowLess(Base):
+    """A "show less like this" preference, recorded when a person hides something; the feed uses it.
+
+    ``target_type`` is ``post`` (never show it again), ``account`` (less from this author) or
+    ``hashtag`` (less of this topic).
+    """
+
+    __tablename__ = "show_less"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    target_type: Mapped[str] = mapped_column(String(12), primary_key=True)
+    target_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (CheckConstraint("target_type in ('post','account','hashtag')", name="target_type"),)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from townsquare.social.models import Notification
+from townsquare.db.base import utcnow
+from townsquare.errors import NotFound
+from townsquare.social.models import Account, Block, Mute, Notification
+from townsquare.social.paging import DEFAULT_LIMIT, Page, keyset_page
 from townsquare.social.relations import is_blocked_either_way
 
 NOTIFICATION_KINDS = (
@@ -30,3 +34,73 @@ def notify(
                         comment_id=comment_id)
     session.add(note)
     return note
+
+
+# --- reading notifications (the recipient only) -------------------------------------------------
+
+
+def _listable(recipient_id: int):
+    """Notifications worth showing: the actor (if any) is still active, not blocked either way and not
+    muted by the recipient."""
+    actor_ok = or_(
+        Notification.actor_id.is_(None),
+        and_(
+            exists().where(Account.id == Notification.actor_id, Account.status == "active"),
+            ~exists().where(or_(
+                and_(Block.blocker_id == recipient_id, Block.blocked_id == Notification.actor_id),
+                and_(Block.blocker_id == Notification.actor_id, Block.blocked_id == recipient_id),
+            )),
+            ~exists().where(Mute.muter_id == recipient_id, Mute.muted_id == Notification.actor_id),
+        ),
+    )
+    return and_(Notification.recipient_id == recipient_id, actor_ok)
+
+
+def list_notifications(session: Session, recipient: Account, *, cursor: str | None = None,
+                       limit: int = DEFAULT_LIMIT, unread_only: bool = False) -> Page[Notification]:
+    """My notifications, newest first. Render the post only if ``can_view_post`` still allows it."""
+    stmt = select(Notification).where(_listable(recipient.id))
+    if unread_only:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    return keyset_page(session, stmt, keys=[Notification.id], key_of=lambda n: (n.id,), cursor=cursor, limit=limit)
+
+
+def unread_count(session: Session, recipient: Account) -> int:
+    return int(session.scalar(
+        select(func.count()).select_from(Notification)
+        .where(_listable(recipient.id), Notification.read_at.is_(None))
+    ) or 0)
+
+
+def mark_read(session: Session, recipient: Account, notification_id: int) -> Notification:
+    note = session.get(Notification, notification_id)
+    if note is None or note.recipient_id != recipient.id:
+        raise NotFound("no such notification")
+    if note.read_at is None:
+        note.read_at = utcnow()
+        session.flush()
+    return note
+
+
+def mark_all_read(session: Session, recipient: Account) -> int:
+    result = session.execute(
+        update(Notification)
+        .where(Notification.recipient_id == recipient.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.expire_all()
+    return int(result.rowcount or 0)
+
+
+def mark_read_from(session: Session, recipient: Account, actor_id: int, kind: str) -> int:
+    """Mark read the ``kind`` notifications that ``actor_id`` caused (e.g. messages once the
+    conversation is read)."""
+    result = session.execute(
+        update(Notification)
+        .where(Notification.recipient_id == recipient.id, Notification.actor_id == actor_id,
+               Notification.kind == kind, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)

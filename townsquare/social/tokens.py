@@ -13,6 +13,9 @@ from townsquare.db.base import utcnow
 from townsquare.social.models import Account, Token
 
 SESSION_LIFETIME = timedelta(days=30)
+# ``last_used_at`` is refreshed at most this often, so that reads stay read-only transactions
+# (on SQLite every write takes the database lock; a write per request serialises all requests).
+LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 def _hash(secret: str) -> str:
@@ -41,7 +44,8 @@ def resolve_token(session: Session, secret: str) -> Account | None:
     account = session.get(Account, token.account_id)
     if account is None or account.status != "active":
         return None
-    token.last_used_at = now
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        token.last_used_at = now
     return account
 
 

@@ -5,13 +5,15 @@ from alembic import context
 import townsquare.db.all_models  # noqa: F401  (fills the metadata)
 from townsquare.db.base import Base as _Base
 from townsquare.db.engine import make_engine
+from townsquare.db.migrate import include_name
 
 target_metadata = _Base.metadata
 url = context.config.get_main_option("sqlalchemy.url")
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=url, target_metadata=target_metadata, literal_binds=True, render_as_batch=True)
+    context.configure(url=url, target_metadata=target_metadata, literal_binds=True, render_as_batch=True,
+                      include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -23,6 +25,7 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -1,7 +1,7 @@
 """feed settings
 
-Revision ID: 4c2940b10c66
-Revises: 0001
+Revision ID: 0004_feed_settings
+Revises: 0003_assistant
 Create Date: 2026-11-29 03:57:12.895658
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import townsquare.db.base
 
 
-revision = '4c2940b10c66'
-down_revision = '0001'
+revision = '0004_feed_settings'
+down_revision = '0003_assistant'
 branch_labels = None
 depends_on = None
 

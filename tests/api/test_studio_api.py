@@ -1,0 +1,97 @@
+"""The creator AI studio through the API and the openai client."""
+
+import io
+import json
+
+import openai
+import pytest
+from PIL import Image
+from scripted_llm import ScriptedLLM
+
+from townsquare.studio.cards import parse_card_png
+
+
+@pytest.fixture
+def creator(app, client, signup, follow):
+    mia, fan = signup("mia_ai", display_name="Mia"), signup("fan_ai")
+    follow(fan, mia)
+    for text, visibility in [("My favourite crag is Fontainebleau, the sandstone is perfect.", "public"),
+                             ("Followers only: the secret project is in Ceuse.", "followers")]:
+        assert client.post("/api/posts", json={"text": text, "visibility": visibility},
+                           headers=mia.headers).status_code == 201
+    app.state.llms["creator"] = ScriptedLLM(answer="Fontainebleau! [1]")
+    created = client.post("/api/studio/ais", json={"name": "Mia's AI", "topics_to_avoid": ["politics"],
+                                                   "greeting": "Hi!", "visibility": "public"}, headers=mia.headers)
+    assert created.status_code == 201, created.text
+    return mia, fan, created.json()
+
+
+def test_create_edit_and_list(client, creator):
+    mia, fan, ai = creator
+    assert ai["model"] == "creator/mia_ai/mia-s-ai" and ai["is_ai"] and ai["label"] == "AI"
+    edited = client.patch(f"/api/studio/ais/{ai['id']}", json={"tone": "playful"}, headers=mia.headers)
+    assert edited.json()["tone"] == "playful"
+    assert client.patch(f"/api/studio/ais/{ai['id']}", json={"tone": "x"}, headers=fan.headers).status_code == 404
+    public = client.get("/api/studio/creators/mia_ai/ais").json()["items"]
+    assert [a["name"] for a in public] == ["Mia's AI"] and "instructions" not in public[0]
+    bad = client.post("/api/studio/ais", json={"name": "x", "visibility": "everyone"}, headers=mia.headers)
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_input"
+    assert client.post("/api/studio/ais", json={"name": "x", "bogus": 1}, headers=mia.headers).status_code == 422
+
+
+def test_chat_streams_labelled_cited_answers(client, creator):
+    mia, fan, ai = creator
+    response = client.post("/api/studio/creators/mia_ai/ais/mia-s-ai/chat", json={"text": "favourite crag?"},
+                           headers=fan.headers)
+    assert response.status_code == 200
+    events = [json.loads(line[6:]) for line in response.text.splitlines() if line.startswith("data: ")]
+    message = next(e for e in events if e["type"] == "message")
+    assert message["is_ai"] and message["status"] == "ok" and "Fontainebleau" in message["text"]
+    assert message["citations"] and message["citations"][0]["url"].startswith("/posts/")
+    history = client.get("/api/studio/creators/mia_ai/ais/mia-s-ai/chat", headers=fan.headers).json()
+    assert [m["role"] for m in history["items"]] == ["user", "assistant"]
+    declined = client.post("/api/studio/creators/mia_ai/ais/mia-s-ai/chat",
+                           json={"text": "your take on politics?", "stream": False}, headers=fan.headers)
+    assert declined.json()["message"]["status"] == "declined"
+    dash = client.get(f"/api/studio/ais/{ai['id']}/dashboard", headers=mia.headers).json()
+    assert dash["conversations"] == 1 and dash["declined"][0]["text"] == "your take on politics?"
+    assert client.get(f"/api/studio/ais/{ai['id']}/dashboard", headers=fan.headers).status_code == 404
+
+
+def test_card_export_import_round_trip_over_the_api(client, creator):
+    mia, fan, ai = creator
+    card = client.get(f"/api/studio/ais/{ai['id']}/card", headers=mia.headers).json()
+    assert card["spec"] == "chara_card_v2" and card["data"]["extensions"]["townsquare"]["topics_to_avoid"] == ["politics"]
+    png = client.get(f"/api/studio/ais/{ai['id']}/card?format=png", headers=mia.headers)
+    assert png.headers["content-type"] == "image/png" and parse_card_png(png.content) == card
+    imported = client.post("/api/studio/ais/import", files={"file": ("card.png", png.content, "image/png")},
+                           headers=fan.headers)
+    assert imported.status_code == 201, imported.text
+    again = client.get(f"/api/studio/ais/{imported.json()['id']}/card", headers=fan.headers).json()
+    assert again == card
+    bad = client.post("/api/studio/ais/import", files={"file": ("c.json", b"{broken", "application/json")},
+                      headers=fan.headers)
+    assert bad.status_code == 422 and "JSON" in bad.json()["error"]["message"]
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(buffer, format="PNG")
+    no_card = client.post("/api/studio/ais/import", files={"file": ("x.png", buffer.getvalue(), "image/png")},
+                          headers=fan.headers)
+    assert no_card.status_code == 422 and "no character card" in no_card.json()["error"]["message"]
+
+
+def test_creator_models_through_the_openai_client(client, creator):
+    mia, fan, ai = creator
+    oa = openai.OpenAI(base_url=str(client.base_url) + "/v1", api_key=fan.token, http_client=client, max_retries=0)
+    ids = [m.id for m in oa.models.list().data]
+    assert "creator/mia_ai/mia-s-ai" in ids
+    reply = oa.chat.completions.create(model="creator/mia_ai", messages=[{"role": "user", "content": "crag?"}])
+    assert "Fontainebleau" in reply.choices[0].message.content
+    assert reply.model_extra["townsquare"]["is_ai"] is True
+    stream = oa.chat.completions.create(model="creator/mia_ai/mia-s-ai", stream=True,
+                                        messages=[{"role": "user", "content": "crag?"}])
+    assert "Fontainebleau" in "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    with pytest.raises(openai.NotFoundError):
+        oa.chat.completions.create(model="creator/nobody_here", messages=[{"role": "user", "content": "hi"}])
+    client.patch(f"/api/studio/ais/{ai['id']}", json={"visibility": "private"}, headers=mia.headers)
+    with pytest.raises(openai.NotFoundError):
+        oa.chat.completions.create(model="creator/mia_ai/mia-s-ai", messages=[{"role": "user", "content": "hi"}])

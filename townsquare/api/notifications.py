@@ -1,0 +1,54 @@
+"""Native API: my notifications, the unread count, marking read."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
+
+from townsquare.api.deps import current_account, get_session
+from townsquare.api.pagination import PageQuery, page_query
+from townsquare.api.schemas import parse_id, render_account, render_post
+from townsquare.social import notifications
+from townsquare.social.models import Account, Notification, Post
+from townsquare.social.visibility import can_view_post
+
+router = APIRouter(prefix="/api", tags=["notifications"])
+
+
+def _notification(session: Session, me: Account, note: Notification) -> dict:
+    post = session.get(Post, note.post_id) if note.post_id is not None else None
+    visible = post is not None and can_view_post(session, me, post)
+    return {
+        "id": str(note.id),
+        "kind": note.kind,
+        "actor": render_account(note.actor) if note.actor is not None else None,
+        "post": render_post(session, me, post) if visible else None,
+        "comment_id": str(note.comment_id) if note.comment_id is not None else None,
+        "created_at": note.created_at,
+        "read_at": note.read_at,
+    }
+
+
+@router.get("/notifications")
+def list_notifications(page: PageQuery = Depends(page_query), unread: bool = Query(False),
+                       me: Account = Depends(current_account), session: Session = Depends(get_session)) -> dict:
+    """My notifications, newest first, each with its actor and post (when I may still see it)."""
+    result = notifications.list_notifications(session, me, cursor=page.cursor, limit=page.limit, unread_only=unread)
+    return {"items": [_notification(session, me, n) for n in result.items], "next_cursor": result.next_cursor}
+
+
+@router.get("/notifications/unread_count")
+def unread_count(me: Account = Depends(current_account), session: Session = Depends(get_session)) -> dict:
+    return {"unread_count": notifications.unread_count(session, me)}
+
+
+@router.post("/notifications/read_all")
+def mark_all_read(me: Account = Depends(current_account), session: Session = Depends(get_session)) -> dict:
+    return {"marked": notifications.mark_all_read(session, me)}
+
+
+@router.post("/notifications/{notification_id}/read")
+def mark_read(notification_id: str, me: Account = Depends(current_account),
+              session: Session = Depends(get_session)) -> dict:
+    note = notifications.mark_read(session, me, parse_id(notification_id, what="notification"))
+    return _notification(session, me, note)

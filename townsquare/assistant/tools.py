@@ -1,0 +1,405 @@
+"""The assistant's tools: the app's own services, called as the person, never with more rights.
+
+Read-only tools run at once. Tools with a side effect (publish, comment, follow, unfollow, react)
+never run from the agent loop: the loop turns them into a pending action that runs only when the
+person confirms that exact action (see ``actions.py``). ``prepare`` resolves and checks the
+arguments first, so what the person confirms is exactly what will happen.
+
+Every result carries ``data`` (JSON for the model and the API), ``text`` (a readable summary the
+answer can use as is) and ``citations`` (post ids it draws on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from townsquare.db.base import utcnow
+from townsquare.errors import InvalidInput, NotFound
+from townsquare.social import comments as comments_service
+from townsquare.social import graph, posts, reactions, search, timeline
+from townsquare.social import notifications as notifications_service
+from townsquare.social.models import Account, Follow, HashtagFollow, Post, PostHashtag, Reaction
+from townsquare.social.relations import blocked_either_way_ids, following_ids, is_following
+
+EXCERPT = 140
+
+
+@dataclass
+class ToolContext:
+    session: Session
+    account: Account
+    settings: Any = None
+    llm: Any = None  # for tools that write (draft_post); None -> templates
+
+
+@dataclass
+class ToolResult:
+    data: dict
+    text: str
+    citations: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Tool:
+    name: str
+    description: str
+    parameters: dict
+    run: Callable[..., ToolResult]
+    side_effect: bool = False
+    # For side effects: check and normalise the arguments; returns (arguments, human summary).
+    prepare: Callable[..., tuple[dict, str]] | None = None
+
+    def spec(self) -> dict:
+        """The tool in OpenAI ``tools`` format."""
+        return {"type": "function", "function": {"name": self.name, "description": self.description,
+                                                 "parameters": self.parameters}}
+
+
+def _excerpt(text: str, limit: int = EXCERPT) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _post_data(post: Post) -> dict:
+    return {"id": str(post.id), "author": "@" + post.author.handle, "kind": post.kind,
+            "text": _excerpt(post.text, 280), "likes": post.like_count, "comments": post.comment_count,
+            "created_at": post.created_at.isoformat(), "url": f"/posts/{post.id}"}
+
+
+def _post_line(post: Post) -> str:
+    return f"- @{post.author.handle}: \"{_excerpt(post.text)}\" [post {post.id}]"
+
+
+def _parse_id(value: Any, what: str) -> int:
+    try:
+        number = int(str(value).strip().lstrip("#"))
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{what} must be an id like 42, not {value!r}")
+    if number <= 0:
+        raise InvalidInput(f"{what} must be a positive id")
+    return number
+
+
+def _account_by_handle(ctx: ToolContext, handle: str) -> Account:
+    handle = str(handle or "").strip().lstrip("@").lower()
+    if not handle:
+        raise InvalidInput("say whose account: a handle like @mia")
+    account = ctx.session.scalar(select(Account).where(Account.handle == handle, Account.status == "active"))
+    if account is None or account.id in blocked_either_way_ids(ctx.session, ctx.account.id):
+        raise NotFound(f"there is no account @{handle}")
+    return account
+
+
+# --- read-only tools ---------------------------------------------------------------------------
+
+
+def search_posts(ctx: ToolContext, query: str, from_people_i_follow: bool = False, limit: int = 5) -> ToolResult:
+    if not str(query).strip():
+        raise InvalidInput("say what to search for")
+    limit = max(1, min(int(limit), 10))
+    page = search.search_posts(ctx.session, ctx.account, query, limit=50)
+    found = page.items
+    if from_people_i_follow:
+        followed = following_ids(ctx.session, ctx.account.id)
+        found = [p for p in found if p.author_id in followed]
+    found = found[:limit]
+    scope = " from people you follow" if from_people_i_follow else ""
+    if not found:
+        return ToolResult({"posts": []}, f"I found no posts about \"{query}\"{scope}.")
+    lines = "\n".join(_post_line(p) for p in found)
+    return ToolResult({"posts": [_post_data(p) for p in found]},
+                      f"Posts about \"{query}\"{scope}:\n{lines}", [p.id for p in found])
+
+
+def search_people(ctx: ToolContext, query: str, limit: int = 5) -> ToolResult:
+    if not str(query).strip():
+        raise InvalidInput("say who to look for")
+    people = search.search_people(ctx.session, ctx.account, query, limit=max(1, min(int(limit), 10))).items
+    if not people:
+        return ToolResult({"people": []}, f"I found nobody matching \"{query}\".")
+    data = [{"handle": "@" + a.handle, "name": a.display_name, "bio": _excerpt(a.bio),
+             "followers": a.follower_count} for a in people]
+    lines = "\n".join(f"- @{a.handle} ({a.display_name}): {_excerpt(a.bio, 80)}" for a in people)
+    return ToolResult({"people": data}, f"People matching \"{query}\":\n{lines}")
+
+
+def catch_me_up(ctx: ToolContext, hours: int = 0) -> ToolResult:
+    """What happened in the home timeline since the person was last here (or the last ``hours``)."""
+    now = utcnow()
+    if hours:
+        since = now - timedelta(hours=max(1, min(int(hours), 24 * 14)))
+    else:
+        since = ctx.account.last_seen_at or now - timedelta(days=1)
+        since = min(since, now - timedelta(hours=1))
+    entries = timeline.home_timeline(ctx.session, ctx.account, limit=200)
+    fresh = [e.post for e in entries if e.ts >= since and e.post.author_id != ctx.account.id]
+    if not fresh:
+        return ToolResult({"since": since.isoformat(), "posts": []},
+                          "You're all caught up: nothing new from the people you follow.")
+    authors = {p.author.handle for p in fresh}
+    top = sorted(fresh, key=lambda p: (p.like_count + 2 * p.comment_count, p.created_at), reverse=True)[:5]
+    lines = "\n".join(_post_line(p) for p in top)
+    text = (f"Since {since:%a %H:%M} UTC: {len(fresh)} new posts from {len(authors)} people you follow. "
+            f"The most talked-about:\n{lines}")
+    return ToolResult({"since": since.isoformat(), "count": len(fresh), "people": len(authors),
+                       "highlights": [_post_data(p) for p in top]}, text, [p.id for p in top])
+
+
+def explain_post(ctx: ToolContext, post_id: str) -> ToolResult:
+    """Why a post shows up in the person's feed, from the same signals the feed uses."""
+    post = posts.get_post(ctx.session, ctx.account, _parse_id(post_id, "post_id"))
+    reasons = []
+    if post.author_id == ctx.account.id:
+        reasons.append("It is your own post.")
+    elif is_following(ctx.session, ctx.account.id, post.author_id):
+        reasons.append(f"You follow @{post.author.handle}.")
+    followed = select(Follow.followee_id).where(Follow.follower_id == ctx.account.id)
+    friends_liked = ctx.session.scalar(select(func.count()).select_from(Reaction).where(
+        Reaction.post_id == post.id, Reaction.account_id.in_(followed))) or 0
+    if friends_liked:
+        reasons.append(f"{friends_liked} {'person' if friends_liked == 1 else 'people'} you follow reacted to it.")
+    tags = ctx.session.scalars(select(PostHashtag.hashtag_id).where(PostHashtag.post_id == post.id)).all()
+    if tags and ctx.session.scalar(select(func.count()).select_from(HashtagFollow).where(
+            HashtagFollow.account_id == ctx.account.id, HashtagFollow.hashtag_id.in_(tags))):
+        reasons.append("It carries a hashtag you follow.")
+    if post.like_count + post.comment_count >= 5:
+        reasons.append(f"It is popular ({post.like_count} likes, {post.comment_count} comments).")
+    if not reasons:
+        reasons.append("It was picked for discovery: something new outside the people you follow.")
+    text = f"Why you see @{post.author.handle}'s post [post {post.id}]: " + " ".join(reasons)
+    return ToolResult({"post": _post_data(post), "reasons": reasons}, text, [post.id])
+
+
+def suggest_follows(ctx: ToolContext, topic: str = "", limit: int = 5) -> ToolResult:
+    """People to follow: on a topic (who posts about it), or from the social graph."""
+    limit = max(1, min(int(limit), 10))
+    me = ctx.account.id
+    skip = following_ids(ctx.session, me) | blocked_either_way_ids(ctx.session, me) | {me}
+    scores: dict[int, float] = {}
+    proof: dict[int, str] = {}
+    if str(topic).strip():
+        for rank, post in enumerate(search.search_posts(ctx.session, ctx.account, topic, limit=100, log=False).items):
+            if post.author_id not in skip:
+                scores[post.author_id] = scores.get(post.author_id, 0) + 1.0 / (1 + rank) + 0.5
+                proof[post.author_id] = f"posts about {topic}"
+        for account in search.search_people(ctx.session, ctx.account, topic, limit=20, log=False).items:
+            if account.id not in skip:
+                scores[account.id] = scores.get(account.id, 0) + 1.0
+                proof.setdefault(account.id, f"mentions {topic} in their profile")
+    else:
+        friends = select(Follow.followee_id).where(Follow.follower_id == me)
+        rows = ctx.session.execute(
+            select(Follow.followee_id, func.count()).where(Follow.follower_id.in_(friends))
+            .group_by(Follow.followee_id).order_by(func.count().desc()).limit(200)).all()
+        for account_id, mutual in rows:
+            if account_id not in skip:
+                scores[account_id] = float(mutual)
+                proof[account_id] = f"followed by {mutual} {'person' if mutual == 1 else 'people'} you follow"
+    if not scores:
+        return ToolResult({"people": []}, "I have no suggestions right now" + (f" for {topic}." if topic else "."))
+    ranked = sorted(scores, key=lambda a: -scores[a])
+    accounts = {a.id: a for a in ctx.session.scalars(select(Account).where(
+        Account.id.in_(ranked), Account.status == "active"))}
+    chosen = [accounts[a] for a in ranked if a in accounts][:limit]
+    lines = "\n".join(f"- @{a.handle} ({a.display_name}): {proof[a.id]}" for a in chosen)
+    about = f" for {topic}" if topic else ""
+    return ToolResult({"people": [{"handle": "@" + a.handle, "name": a.display_name, "why": proof[a.id]}
+                                  for a in chosen]}, f"People you could follow{about}:\n{lines}")
+
+
+def draft_post(ctx: ToolContext, about: str) -> ToolResult:
+    """A draft for the person to edit; nothing is published."""
+    about = str(about or "").strip()
+    if not about:
+        raise InvalidInput("say what the post should be about")
+    draft = ""
+    if ctx.llm is not None:
+        try:
+            reply = ctx.llm.chat([
+                {"role": "system", "content": "You write short, friendly social media posts. "
+                                              "Reply with the post text only, at most 2 sentences."},
+                {"role": "user", "content": f"Write a post: {about}"}], max_tokens=80)
+            draft = " ".join(str(reply.text).split()).strip().strip('"')
+        except Exception:  # a draft is a convenience: fall back to a template
+            draft = ""
+    if len(draft) < 10:
+        draft = about[0].upper() + about[1:]
+        if not draft.endswith((".", "!", "?")):
+            draft += "!"
+    return ToolResult({"draft": draft}, f"Here is a draft — edit it, or ask me to publish it:\n\n{draft}")
+
+
+def read_notifications(ctx: ToolContext, limit: int = 10) -> ToolResult:
+    page = notifications_service.list_notifications(ctx.session, ctx.account, limit=max(1, min(int(limit), 30)))
+    if not page.items:
+        return ToolResult({"notifications": []}, "You have no notifications.")
+    verbs = {"follow": "followed you", "follow_request": "asked to follow you", "follow_accepted":
+             "accepted your follow request", "like": "reacted to your post", "comment": "commented on your post",
+             "reply": "replied to your comment", "repost": "reposted your post", "mention": "mentioned you",
+             "message": "sent you a message"}
+    rows, lines = [], []
+    for note in page.items:
+        who = "@" + note.actor.handle if note.actor else "Someone"
+        verb = verbs.get(note.kind, note.kind)
+        where = f" [post {note.post_id}]" if note.post_id else ""
+        rows.append({"kind": note.kind, "actor": who, "post_id": str(note.post_id) if note.post_id else None,
+                     "read": note.read_at is not None, "created_at": note.created_at.isoformat()})
+        lines.append(f"- {who} {verb}{where}{'' if note.read_at else ' (new)'}")
+    unread = sum(1 for r in rows if not r["read"])
+    return ToolResult({"notifications": rows, "unread": unread},
+                      f"Your latest notifications ({unread} new):\n" + "\n".join(lines))
+
+
+def ask_about_post(ctx: ToolContext, post_id: str, question: str = "") -> ToolResult:
+    """A post and its discussion, for answering a question about it with citations."""
+    post = posts.get_post(ctx.session, ctx.account, _parse_id(post_id, "post_id"))
+    thread = comments_service.comment_thread(ctx.session, ctx.account, post.id)
+    flat: list = []
+
+    def walk(nodes, depth=0):
+        for node in nodes:
+            flat.append((depth, node.comment))
+            walk(node.replies, depth + 1)
+
+    walk(thread)
+    flat = [(d, c) for d, c in flat if c.deleted_at is None][:15]
+    lines = [f"@{post.author.handle} wrote [post {post.id}]: \"{_excerpt(post.text, 400)}\""]
+    lines += [f"{'  ' * d}- @{c.author.handle}: \"{_excerpt(c.text, 200)}\"" for d, c in flat]
+    data = {"post": _post_data(post), "comments": [{"author": "@" + c.author.handle, "text": _excerpt(c.text, 200)}
+                                                   for _, c in flat], "question": question}
+    return ToolResult(data, "\n".join(lines), [post.id])
+
+
+# --- side effects: prepared, confirmed, then run -------------------------------------------------
+
+
+def _prepare_publish(ctx: ToolContext, text: str, visibility: str = "public") -> tuple[dict, str]:
+    text = str(text or "").strip()
+    posts._check_text(text, required=True)
+    posts._check_visibility(visibility)
+    audience = "your followers" if visibility == "followers" else "everyone"
+    return {"text": text, "visibility": visibility}, f"Publish a post to {audience}: \"{_excerpt(text, 200)}\""
+
+
+def publish_post(ctx: ToolContext, text: str, visibility: str = "public") -> ToolResult:
+    post = posts.create_post(ctx.session, ctx.account, kind="text", text=text, visibility=visibility)
+    return ToolResult({"post": _post_data(post)}, f"Published [post {post.id}].", [post.id])
+
+
+def _prepare_comment(ctx: ToolContext, post_id: str, text: str) -> tuple[dict, str]:
+    post = posts.get_post(ctx.session, ctx.account, _parse_id(post_id, "post_id"))
+    text = comments_service._check_text(text)
+    return ({"post_id": str(post.id), "text": text},
+            f"Comment on @{post.author.handle}'s post [post {post.id}]: \"{_excerpt(text, 200)}\"")
+
+
+def comment_on_post(ctx: ToolContext, post_id: str, text: str) -> ToolResult:
+    comment = comments_service.add_comment(ctx.session, ctx.account, _parse_id(post_id, "post_id"), text)
+    return ToolResult({"comment_id": str(comment.id), "post_id": str(comment.post_id)},
+                      f"Commented on [post {comment.post_id}].", [comment.post_id])
+
+
+def _prepare_follow(ctx: ToolContext, handle: str) -> tuple[dict, str]:
+    target = _account_by_handle(ctx, handle)
+    if target.id == ctx.account.id:
+        raise InvalidInput("you cannot follow yourself")
+    if is_following(ctx.session, ctx.account.id, target.id):
+        raise InvalidInput(f"you already follow @{target.handle}")
+    return {"handle": target.handle}, f"Follow @{target.handle} ({target.display_name})"
+
+
+def follow(ctx: ToolContext, handle: str) -> ToolResult:
+    target = _account_by_handle(ctx, handle)
+    state = graph.follow(ctx.session, ctx.account, target.id)
+    text = f"You now follow @{target.handle}." if state == "following" else \
+        f"@{target.handle} is private: your follow request was sent."
+    return ToolResult({"handle": target.handle, "state": state}, text)
+
+
+def _prepare_unfollow(ctx: ToolContext, handle: str) -> tuple[dict, str]:
+    target = _account_by_handle(ctx, handle)
+    if not is_following(ctx.session, ctx.account.id, target.id):
+        raise InvalidInput(f"you do not follow @{target.handle}")
+    return {"handle": target.handle}, f"Unfollow @{target.handle} ({target.display_name})"
+
+
+def unfollow(ctx: ToolContext, handle: str) -> ToolResult:
+    target = _account_by_handle(ctx, handle)
+    graph.unfollow(ctx.session, ctx.account, target.id)
+    return ToolResult({"handle": target.handle, "state": "unfollowed"}, f"You unfollowed @{target.handle}.")
+
+
+def _prepare_react(ctx: ToolContext, post_id: str, reaction: str = "like") -> tuple[dict, str]:
+    post = posts.get_post(ctx.session, ctx.account, _parse_id(post_id, "post_id"))
+    if reaction not in reactions.REACTION_KINDS:
+        raise InvalidInput(f"reaction must be one of {', '.join(reactions.REACTION_KINDS)}")
+    return ({"post_id": str(post.id), "reaction": reaction},
+            f"React with {reaction} to @{post.author.handle}'s post [post {post.id}]")
+
+
+def react_to_post(ctx: ToolContext, post_id: str, reaction: str = "like") -> ToolResult:
+    reactions.react(ctx.session, ctx.account, _parse_id(post_id, "post_id"), reaction, surface="assistant")
+    return ToolResult({"post_id": str(post_id), "reaction": reaction}, f"Reacted with {reaction}.",
+                      [_parse_id(post_id, "post_id")])
+
+
+def _schema(properties: dict, required: list[str]) -> dict:
+    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+
+
+_STR = {"type": "string"}
+
+TOOLS: dict[str, Tool] = {t.name: t for t in [
+    Tool("search_posts", "Search posts by topic or words, e.g. posts about climbing. Can keep only posts from "
+         "people I follow.", _schema({"query": _STR, "from_people_i_follow": {"type": "boolean"}}, ["query"]),
+         search_posts),
+    Tool("search_people", "Find people or accounts by name, handle or what their profile says.",
+         _schema({"query": _STR}, ["query"]), search_people),
+    Tool("catch_me_up", "Catch me up: summarise what is new in my feed since I was last here.",
+         _schema({"hours": {"type": "integer"}}, []), catch_me_up),
+    Tool("explain_post", "Explain why a post is in my feed.", _schema({"post_id": _STR}, ["post_id"]), explain_post),
+    Tool("suggest_follows", "Suggest people I should follow, optionally for a topic like photography.",
+         _schema({"topic": _STR}, []), suggest_follows),
+    Tool("draft_post", "Draft a post for me to review (does not publish).", _schema({"about": _STR}, ["about"]),
+         draft_post),
+    Tool("read_notifications", "Read my latest notifications.", _schema({}, []), read_notifications),
+    Tool("ask_about_post", "Answer a question about a post and its comments.",
+         _schema({"post_id": _STR, "question": _STR}, ["post_id"]), ask_about_post),
+    Tool("publish_post", "Publish a new post with the given text (asks me to confirm first).",
+         _schema({"text": _STR, "visibility": {"type": "string", "enum": ["public", "followers"]}}, ["text"]),
+         publish_post, side_effect=True, prepare=_prepare_publish),
+    Tool("comment_on_post", "Write a comment on a post (asks me to confirm first).",
+         _schema({"post_id": _STR, "text": _STR}, ["post_id", "text"]), comment_on_post, side_effect=True,
+         prepare=_prepare_comment),
+    Tool("follow", "Follow an account by handle (asks me to confirm first).", _schema({"handle": _STR}, ["handle"]),
+         follow, side_effect=True, prepare=_prepare_follow),
+    Tool("unfollow", "Unfollow an account by handle (asks me to confirm first).",
+         _schema({"handle": _STR}, ["handle"]), unfollow, side_effect=True, prepare=_prepare_unfollow),
+    Tool("react_to_post", "Like or react to a post (asks me to confirm first).",
+         _schema({"post_id": _STR, "reaction": {"type": "string", "enum": list(reactions.REACTION_KINDS)}},
+                 ["post_id"]), react_to_post, side_effect=True, prepare=_prepare_react),
+]}
+
+READ_ONLY = [t for t in TOOLS.values() if not t.side_effect]
+
+
+def run_tool(ctx: ToolContext, name: str, arguments: dict) -> ToolResult:
+    tool = TOOLS.get(name)
+    if tool is None:
+        raise InvalidInput(f"there is no tool {name!r}")
+    if not isinstance(arguments, dict):
+        raise InvalidInput("tool arguments must be an object")
+    allowed = set(tool.parameters.get("properties", {}))
+    unknown = set(arguments) - allowed
+    if unknown:
+        raise InvalidInput(f"{name} takes no argument {', '.join(sorted(unknown))}")
+    missing = [r for r in tool.parameters.get("required", []) if r not in arguments]
+    if missing:
+        raise InvalidInput(f"{name} needs {', '.join(missing)}")
+    return tool.run(ctx, **arguments)

@@ -1,0 +1,91 @@
+"""The seeded community's hidden side, kept outside the app's tables under ``<data_dir>/sim/``:
+the population's preferences (people.npz/json), each seeded post's topic and quality (posts.npz),
+and which account is which person (community.json). ``load_simulator`` rebuilds a ``Simulator`` on
+top of a seeded database, for the feed benchmark."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from townsquare.sim.behaviour import PostInfo, Simulator
+from townsquare.sim.content import infer_topic
+from townsquare.sim.people import Population
+
+
+def sim_dir(data_dir: Path) -> Path:
+    return Path(data_dir) / "sim"
+
+
+@dataclass
+class CommunityTruth:
+    population: Population
+    account_ids: list[int]  # account id of person i
+    post_ids: np.ndarray
+    post_topics: np.ndarray
+    post_quality: np.ndarray
+    meta: dict
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.population.save(folder)
+        np.savez_compressed(folder / "posts.npz", post_ids=self.post_ids, topics=self.post_topics,
+                            quality=self.post_quality)
+        (folder / "community.json").write_text(json.dumps({**self.meta, "account_ids": self.account_ids}, indent=1))
+
+    @classmethod
+    def load(cls, folder: Path) -> CommunityTruth:
+        if not (folder / "community.json").exists():
+            raise FileNotFoundError(f"no seeded community in {folder} (run `townsquare seed` first)")
+        meta = json.loads((folder / "community.json").read_text())
+        account_ids = meta.pop("account_ids")
+        with np.load(folder / "posts.npz") as arrays:
+            post_ids, topics, quality = arrays["post_ids"], arrays["topics"], arrays["quality"]
+        return cls(Population.load(folder), account_ids, post_ids, topics, quality, meta)
+
+
+def post_loader(session: Session, truth: CommunityTruth | None = None):
+    """A ``Simulator.post_loader`` reading posts from the database (topic inferred from text when the
+    simulator did not write the post)."""
+    from townsquare.social.models import Post
+
+    known = {}
+    if truth is not None:
+        known = {int(p): (int(t), float(q)) for p, t, q in zip(truth.post_ids, truth.post_topics,
+                                                                truth.post_quality, strict=True)}
+
+    def load(ids: list[int]) -> list[PostInfo]:
+        rows = session.execute(select(Post.id, Post.author_id, Post.kind, Post.created_at, Post.text,
+                                      Post.visibility).where(Post.id.in_(ids))).all()
+        out = []
+        for pid, author, kind, created, text, visibility in rows:
+            topic, quality = known.get(pid, (infer_topic(text or ""), 0.6))
+            out.append(PostInfo(pid, author, kind, created, topic, quality, visibility))
+        return out
+
+    return load
+
+
+def load_simulator(session: Session, data_dir: Path, seed: int | None = None) -> Simulator:
+    """A simulator over the seeded community in this database: its people, posts and current follows."""
+    from townsquare.social.models import Follow, Post
+
+    truth = CommunityTruth.load(sim_dir(data_dir))
+    sim = Simulator(truth.population, truth.account_ids, seed=truth.meta["seed"] if seed is None else seed,
+                    post_loader=post_loader(session, truth))
+    known = {int(p): (int(t), float(q)) for p, t, q in zip(truth.post_ids, truth.post_topics, truth.post_quality,
+                                                            strict=True)}
+    rows = session.execute(select(Post.id, Post.author_id, Post.kind, Post.created_at, Post.text, Post.visibility)
+                           .where(Post.deleted_at.is_(None), Post.removed_at.is_(None)))
+    infos = []
+    for pid, author, kind, created, text, visibility in rows:
+        topic, quality = known.get(pid, (infer_topic(text or ""), 0.6))
+        infos.append(PostInfo(pid, author, kind, created, topic, quality, visibility))
+    sim.add_posts(infos)
+    sim.set_following(session.execute(select(Follow.follower_id, Follow.followee_id)).all())
+    return sim

@@ -1,0 +1,199 @@
+"""Media uploads: checked by content (not by name or declared type), stored once by SHA-256.
+
+Files live at ``<media_dir>/ab/cd/<sha256>.<ext>`` and are written atomically (temporary file in
+the same folder, then rename), so a reader never sees half a file and two uploads of the same
+bytes share one file. Images lose their EXIF metadata (location, camera) before storage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from townsquare.errors import Forbidden, InvalidInput, NotFound, TownsquareError
+from townsquare.social.models import Account, Media
+
+IMAGE_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp"),
+                 "GIF": ("image/gif", "gif")}
+VIDEO_TYPES = {"mp4": "video/mp4", "webm": "video/webm"}
+CONTENT_TYPES = {ext: mime for mime, ext in IMAGE_FORMATS.values()} | VIDEO_TYPES
+FILE_NAME_RE = re.compile(r"^([0-9a-f]{64})\.(jpg|png|webp|gif|mp4|webm)$")
+MAX_DESCRIPTION = 1500
+MAX_IMAGE_PIXELS = 40_000_000  # larger images are refused (decompression bombs)
+
+
+class TooLarge(TownsquareError):
+    status = 413
+    code = "too_large"
+
+
+class UnsupportedMedia(TownsquareError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    kind: str  # "image" | "video"
+    mime_type: str
+    ext: str
+    data: bytes  # what gets stored (images: without EXIF)
+    width: int | None = None
+    height: int | None = None
+
+
+def _sniff_video(data: bytes) -> tuple[str, str] | None:
+    if len(data) >= 12 and data[4:8] == b"ftyp":
+        return "video/mp4", "mp4"
+    if data[:4] == b"\x1a\x45\xdf\xa3" and b"webm" in data[:64]:
+        return "video/webm", "webm"
+    return None
+
+
+def _strip_exif(data: bytes, image, fmt: str) -> tuple[bytes, tuple[int, int]]:
+    """Re-encode stills that carry EXIF without it (orientation applied first); others are kept as is.
+
+    Returns the bytes to store and their (width, height)."""
+    from PIL import ImageOps
+
+    if fmt not in ("JPEG", "PNG", "WEBP") or getattr(image, "is_animated", False):
+        return data, image.size
+    if not image.getexif() and "exif" not in image.info:
+        return data, image.size
+    upright = ImageOps.exif_transpose(image)
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        upright.save(out, "JPEG", quality=92, optimize=True)
+    elif fmt == "WEBP":
+        upright.save(out, "WEBP", quality=92)
+    else:
+        upright.save(out, "PNG", optimize=True)
+    return out.getvalue(), upright.size
+
+
+def sniff(data: bytes) -> Sniffed:
+    """What the bytes really are; UnsupportedMedia for anything but JPEG/PNG/WebP/GIF/MP4/WebM."""
+    if not data:
+        raise InvalidInput("the file is empty", code="empty_file")
+    video = _sniff_video(data)
+    if video is not None:
+        return Sniffed("video", video[0], video[1], data)
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                fmt = probe.format
+                if probe.width * probe.height > MAX_IMAGE_PIXELS:
+                    raise UnsupportedMedia("the image has too many pixels")
+                probe.verify()  # checks the structure; the image must be reopened to be used
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+                stored, (width, height) = _strip_exif(data, image, fmt)
+    except TownsquareError:
+        raise
+    except Exception:  # Pillow raises many kinds for broken or hostile files
+        raise UnsupportedMedia("the file is not a supported image (JPEG, PNG, WebP, GIF) or video (MP4, WebM)")
+    if fmt not in IMAGE_FORMATS:
+        raise UnsupportedMedia(f"{fmt} images are not supported; use JPEG, PNG, WebP or GIF")
+    mime, ext = IMAGE_FORMATS[fmt]
+    return Sniffed("image", mime, ext, stored, width, height)
+
+
+def media_path(media_dir: Path, sha256: str, ext: str) -> Path:
+    return Path(media_dir) / sha256[:2] / sha256[2:4] / f"{sha256}.{ext}"
+
+
+def _write_once(path: Path, data: bytes) -> None:
+    if path.exists() and path.stat().st_size == len(data):
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def store_upload(session: Session, owner: Account, data: bytes, *, media_dir: Path, max_bytes: int,
+                 description: str = "") -> Media:
+    """Check and store an upload for ``owner``; the same owner uploading the same bytes gets the same row."""
+    if len(data) > max_bytes:
+        raise TooLarge(f"the file is larger than the {max_bytes // (1024 * 1024) or max_bytes} "
+                       f"{'MiB' if max_bytes >= 1024 * 1024 else 'bytes'} limit")
+    description = (description or "").strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidInput(f"description must be at most {MAX_DESCRIPTION} characters")
+    sniffed = sniff(data)
+    sha = hashlib.sha256(sniffed.data).hexdigest()
+    existing = session.scalar(select(Media).where(Media.owner_id == owner.id, Media.sha256 == sha))
+    _write_once(media_path(media_dir, sha, sniffed.ext), sniffed.data)
+    if existing is not None:
+        if description and not existing.description:
+            existing.description = description
+        return existing
+    media = Media(owner_id=owner.id, sha256=sha, kind=sniffed.kind, mime_type=sniffed.mime_type,
+                  size_bytes=len(sniffed.data), width=sniffed.width, height=sniffed.height,
+                  description=description)
+    session.add(media)
+    session.flush()
+    return media
+
+
+def file_name(media: Media) -> str:
+    ext = {mime: ext for ext, mime in CONTENT_TYPES.items()}[media.mime_type]
+    return f"{media.sha256}.{ext}"
+
+
+def media_url(media: Media) -> str:
+    return f"/media/{file_name(media)}"
+
+
+def resolve_file(media_dir: Path, name: str) -> tuple[Path, str]:
+    """The file and content type for a served name ``<sha>.<ext>``; NotFound otherwise."""
+    match = FILE_NAME_RE.match(name or "")
+    if not match:
+        raise NotFound("no such file")
+    sha, ext = match.groups()
+    path = media_path(media_dir, sha, ext)
+    if not path.is_file():
+        raise NotFound("no such file")
+    return path, CONTENT_TYPES[ext]
+
+
+def owned_media(session: Session, owner: Account, media_ids: list[int]) -> list[Media]:
+    """The media rows in the given order, all owned by ``owner`` (NotFound / Forbidden otherwise)."""
+    if len(set(media_ids)) != len(media_ids):
+        raise InvalidInput("the same media is attached twice")
+    rows = {m.id: m for m in session.scalars(select(Media).where(Media.id.in_(media_ids)))} if media_ids else {}
+    result = []
+    for media_id in media_ids:
+        media = rows.get(media_id)
+        if media is None:
+            raise NotFound(f"no media {media_id}")
+        if media.owner_id != owner.id:
+            raise Forbidden("you can only attach media you uploaded")
+        result.append(media)
+    return result
+
+
+def get_media(session: Session, media_id: int) -> Media:
+    media = session.get(Media, media_id)
+    if media is None:
+        raise NotFound("no such media")
+    return media

@@ -1,0 +1,1 @@
+"""Creator AI studio: creators publish an AI of themselves, grounded in their public posts."""

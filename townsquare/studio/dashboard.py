@@ -1,0 +1,38 @@
+"""The creator's dashboard: how fans use their AI."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from townsquare.studio.models import AIChat, AIMessage, AutoReply, CreatorAI
+
+
+def _normalise(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))[:200]
+
+
+def dashboard(session: Session, ai: CreatorAI, top: int = 10) -> dict:
+    chats = select(AIChat.id).where(AIChat.ai_id == ai.id)
+    conversations = session.scalar(select(func.count()).select_from(AIChat).where(AIChat.ai_id == ai.id)) or 0
+    rows = session.execute(select(AIMessage.role, AIMessage.status, AIMessage.content, AIMessage.created_at)
+                           .where(AIMessage.chat_id.in_(chats)).order_by(AIMessage.id.desc()).limit(5000)).all()
+    questions = Counter(_normalise(r.content) for r in rows if r.role == "user" and r.status == "ok")
+    declined = [{"text": r.content, "at": r.created_at.isoformat()} for r in rows
+                if r.role == "user" and r.status == "declined"][:20]
+    flagged = [{"text": r.content, "at": r.created_at.isoformat()} for r in rows
+               if r.role == "user" and r.status == "flagged"][:20]
+    auto = session.execute(select(AutoReply.channel, func.count()).where(
+        AutoReply.ai_id == ai.id, AutoReply.status.in_(("posted", "edited"))).group_by(AutoReply.channel)).all()
+    return {
+        "ai": {"id": str(ai.id), "name": ai.name, "paused": ai.paused, "visibility": ai.visibility},
+        "conversations": conversations,
+        "messages": sum(1 for r in rows if r.role == "user"),
+        "top_questions": [{"text": q, "count": n} for q, n in questions.most_common(top) if q],
+        "declined": declined,
+        "flagged": flagged,
+        "auto_replies": {channel: n for channel, n in auto},
+    }
