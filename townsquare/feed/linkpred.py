@@ -172,7 +172,7 @@ def _batch_features(g: GraphIndex, users: np.ndarray, n_cand: int, exclude):
     spec3 = np.einsum("uk,uck->uc", vecs[users] * vals ** 3, vecs[cand])
     # edges among the common neighbours: are they one circle?
     cn_edges = np.zeros_like(c)
-    for i, user in enumerate(users):
+    for i in range(len(users)):
         nu = au[i].indices
         if len(nu) == 0:
             continue

@@ -168,7 +168,7 @@ def suggestions(session: Session, viewer: Account, limit: int = 10, *, scorer=No
     if scorer is not None:
         try:
             state = scorer.encode(viewer.id)
-            for acc, sc in scorer.retrieve(state, 100, kind="account", exclude=exclude):
+            for acc, _score in scorer.retrieve(state, 100, kind="account", exclude=exclude):
                 if int(acc) not in exclude:
                     scores[int(acc)] += 0.0
                     sources[int(acc)].append("model")

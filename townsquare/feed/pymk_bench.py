@@ -14,7 +14,14 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from townsquare.feed.linkpred import GraphIndex, LinkModel, adjacency, held_out_by_user, recall_ndcg_at_k, split_edges
+from townsquare.feed.linkpred import (
+    GraphIndex,
+    LinkModel,
+    adjacency,
+    held_out_by_user,
+    recall_ndcg_at_k,
+    split_edges,
+)
 
 
 def load_edges(path: str | Path) -> tuple[np.ndarray, int]:
@@ -54,7 +61,7 @@ def top_k_non_friends(scores: np.ndarray, a: sp.csr_matrix, users: np.ndarray, k
 
 
 def run(path: str | Path, seed: int = 0, holdout: float = 0.1, k: int = 10, progress=None,
-        model_kwargs: dict | None = None) -> list[dict]:
+        model_kwargs: dict | None = None, save_model: str | Path | None = None) -> list[dict]:
     edges, n = load_edges(path)
     train, test = split_edges(edges, holdout, seed)
     truth = held_out_by_user(test)
@@ -74,6 +81,8 @@ def run(path: str | Path, seed: int = 0, holdout: float = 0.1, k: int = 10, prog
     t0 = time.perf_counter()
     model = LinkModel(seed=seed, **(model_kwargs or {})).fit(train, n, progress=progress)
     fit_s = time.perf_counter() - t0
+    if save_model:
+        model.save(save_model)
     g = GraphIndex(a)
     recs = [[c for c, _ in row] for row in model.recommend(g, users, k)]
     recs = [r + [-1] * (k - len(r)) for r in recs]
