@@ -169,3 +169,18 @@ def test_scorer_ranks_by_follow_times_two_way(db):
         out = pymk.suggestions(s, me, 5, scorer=FakeAccountScorer(stranger.id))
         assert out[0].account.id == stranger.id
         assert out[0].score == pytest.approx(0.9 * 0.9)
+
+
+def test_bench_run_on_a_small_file(tmp_path):
+    from townsquare.feed import pymk_bench
+
+    e, n = two_communities(40)
+    path = tmp_path / "edges.txt"
+    path.write_text("\n".join(f"{a} {b}" for a, b in e))
+    rows = pymk_bench.run(path, seed=0, model_kwargs={"epochs": 1, "splits": 1, "hidden": 8, "n_candidates": 20},
+                          save_model=tmp_path / "m.npz")
+    names = [r["name"] for r in rows]
+    assert names == ["common_neighbours", "adamic_adar", "resource_allocation", "townsquare_linkmodel"]
+    assert all(0 <= r["metrics"]["recall@10"] <= 1 and 0 <= r["metrics"]["ndcg@10"] <= 1 for r in rows)
+    assert rows[1]["metrics"]["recall@10_vs_adamic_adar"] == 1.0
+    assert (tmp_path / "m.npz").exists()

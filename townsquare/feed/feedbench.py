@@ -142,8 +142,12 @@ def _copy_community(src: Settings, dest_dir: Path) -> Settings:
     if dest_dir.exists():
         shutil.rmtree(dest_dir)
     dest_dir.mkdir(parents=True)
+    import sqlite3
+
     db_file = Path(src.sqlalchemy_url.removeprefix("sqlite:///"))
-    shutil.copy2(db_file, dest_dir / "townsquare.db")
+    # The backup API copies committed pages still in the WAL too (a file copy would miss them).
+    with sqlite3.connect(db_file) as source, sqlite3.connect(dest_dir / "townsquare.db") as dest:
+        source.backup(dest)
     shutil.copytree(sim_dir(src.data_dir), sim_dir(dest_dir))
     return replace(src, data_dir=dest_dir, database_url="")
 

@@ -26,7 +26,7 @@ import scipy.sparse as sp
 FEATURE_NAMES = (
     "cn", "aa", "ra", "jaccard", "cosine", "log_deg_u", "log_deg_v", "ra3", "paths3_norm", "log_paths3",
     "ppr", "spec1", "spec3", "ra_over_best", "log_rank", "cn_over_best", "cn_over_deg_u", "cn_over_deg_v",
-    "ra_over_cand_best", "cn_edges", "cn_density",
+    "ra_over_cand_best", "cn_edges", "cn_density", "tie_u", "tie_v", "tie_uv", "tie_uv_ra",
 )
 
 
@@ -54,6 +54,7 @@ class GraphIndex:
     spectral: np.ndarray = field(init=False)  # (n, k) eigenvectors
     eigvals: np.ndarray = field(init=False)
     best_ra: np.ndarray = field(init=False)  # each node's best RA score to a non-neighbour
+    ties: sp.csr_matrix = field(init=False)  # tie strength: common neighbours of each edge's ends
     emb_dim: int = 64
 
     def __post_init__(self) -> None:
@@ -62,6 +63,7 @@ class GraphIndex:
         self.inv = np.where(self.deg > 0, 1 / np.maximum(self.deg, 1), 0).astype(np.float32)
         self.inv_log = np.where(self.deg > 1, 1 / np.log(np.maximum(self.deg, 2)), 0).astype(np.float32)
         self.transition = (sp.diags(self.inv) @ a).tocsr()
+        self.ties = a.multiply(a @ a).tocsr().astype(np.float32)
         self._spectral()
         self.best_ra = self._best_ra()
 
@@ -179,6 +181,12 @@ def _batch_features(g: GraphIndex, users: np.ndarray, n_cand: int, exclude):
         block = a[nu][:, nu]
         ci = a[cand[i]][:, nu]
         cn_edges[i] = np.asarray((ci @ block).multiply(ci).sum(1)).ravel() / 2
+    # tie strength: how embedded the edges u-z and z-v are, over common neighbours z
+    wu = g.ties[users]
+    tie_u = np.asarray((wu @ a).todense(), np.float32)[r, cand]
+    tie_v = np.asarray((au @ g.ties).todense(), np.float32)[r, cand]
+    tie_uv = np.asarray((wu @ g.ties).todense(), np.float32)[r, cand]
+    tie_uv_ra = np.asarray((wu @ sp.diags(g.inv) @ g.ties).todense(), np.float32)[r, cand]
     eps = 1e-9
     feats = [
         c, aa[r, cand], rac, c / (du + dv - c + eps), c / np.sqrt(du * dv + eps),
@@ -187,6 +195,7 @@ def _batch_features(g: GraphIndex, users: np.ndarray, n_cand: int, exclude):
         rac / (rac[:, :1] + eps), np.broadcast_to(np.log1p(np.arange(n_cand, dtype=np.float32)), c.shape),
         c / (c.max(1, keepdims=True) + eps), c / np.maximum(du, 1), c / np.maximum(dv, 1),
         rac / (g.best_ra[cand] + eps), cn_edges, cn_edges / (c * (c - 1) / 2 + 1),
+        tie_u / (du * du + eps), tie_v / (dv * dv + eps), np.log1p(tie_uv), tie_uv_ra,
     ]
     x = np.stack(feats, -1).astype(np.float32)
     x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
