@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "townsquare.assistant.commands",
     "townsquare.llm.commands",
     "townsquare.rec.commands",
+    "townsquare.feed.commands",
 ]
 
 
