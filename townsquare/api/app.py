@@ -7,6 +7,7 @@ import importlib
 from fastapi import FastAPI
 
 from townsquare import __version__
+from townsquare.api.commit_guard import CommitGuardMiddleware
 from townsquare.api.errors import install_error_handlers
 from townsquare.config import Settings, load_settings
 from townsquare.db.engine import Database
@@ -46,6 +47,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.llms = {}  # role -> LLM, created on first use (see api/models_state.py)
     app.state.shield = None
     install_error_handlers(app)
+    # Responses wait for the request's commit (see commit_guard): no 200 for a write that failed.
+    app.add_middleware(CommitGuardMiddleware)
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router)
     return app
