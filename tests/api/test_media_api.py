@@ -56,6 +56,8 @@ def test_bad_uploads_are_refused_and_nothing_is_written(client, signup, app, row
     assert truncated.status_code == 415
     empty = client.post("/api/media", headers=dan.headers, files={"file": ("e.png", b"", "image/png")})
     assert empty.status_code == 422
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
+    assert client.post("/api/media", headers=dan.headers, files={"file": ("h.mp4", heic, "video/mp4")}).status_code == 415
     bmp = client.post("/api/media", headers=dan.headers, files={"file": ("b.bmp", png(fmt="BMP"), "image/bmp")})
     assert bmp.status_code == 415
     app.state.settings.max_upload_bytes = 50
