@@ -97,6 +97,13 @@ def resolve(report_id: str, body: ResolveIn, admin: Account = Depends(admin_acco
     return _queue_item(session, report)
 
 
+@router.post("/admin/accounts/{account_id}/suspend")
+def suspend(account_id: str, admin: Account = Depends(admin_account), session: Session = Depends(get_session)) -> dict:
+    """Suspend an account without a report (its open reports are resolved with it)."""
+    account = moderation.suspend_account(session, admin, parse_id(account_id, what="account"))
+    return {**render_account(account), "status": account.status}
+
+
 @router.post("/admin/accounts/{account_id}/unsuspend")
 def unsuspend(account_id: str, admin: Account = Depends(admin_account),
               session: Session = Depends(get_session)) -> dict:
