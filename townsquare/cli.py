@@ -22,6 +22,8 @@ COMMAND_MODULES = [
     "townsquare.sim.commands",
     "townsquare.api.commands",
     "townsquare.social.commands",
+    "townsquare.studio.commands",
+    "townsquare.assistant.commands",
 ]
 
 
