@@ -91,6 +91,8 @@ def test_reject_and_withdraw_requests(client, world):
     assert client.post(f"/api/follow_requests/{alice.sid}/reject", headers=carol.headers).status_code == 200
     r = client.delete(f"/api/accounts/{carol.sid}/follow", headers=bob.headers)
     assert r.json()["state"] == "withdrawn"
+    [event] = _events(world, bob, "unfollow")
+    assert event.entity_id == carol.id and event.context == {"requested": True}
     assert world.count(FollowRequest) == 0 and world.count(Follow) == 0
 
 
