@@ -7,8 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townsquare.api.deps import current_account, get_session
-from townsquare.api.pagination import PageQuery, page_query
+from townsquare.api.pagination import Page, PageQuery, page_query
 from townsquare.api.schemas import parse_id, render_account, render_posts
+from townsquare.api.shapes import MarkedOut, NotificationOut, UnreadOut
 from townsquare.social import notifications
 from townsquare.social.models import Account, Notification, Post
 from townsquare.social.visibility import can_view_post
@@ -33,7 +34,7 @@ def _render(session: Session, me: Account, notes: list[Notification]) -> list[di
     } for note in notes]
 
 
-@router.get("/notifications")
+@router.get("/notifications", response_model=Page[NotificationOut])
 def list_notifications(page: PageQuery = Depends(page_query), unread: bool = Query(False),
                        me: Account = Depends(current_account), session: Session = Depends(get_session)) -> dict:
     """My notifications, newest first, each with its actor and post (when I may still see it)."""
@@ -41,17 +42,17 @@ def list_notifications(page: PageQuery = Depends(page_query), unread: bool = Que
     return {"items": _render(session, me, list(result.items)), "next_cursor": result.next_cursor}
 
 
-@router.get("/notifications/unread_count")
+@router.get("/notifications/unread_count", response_model=UnreadOut)
 def unread_count(me: Account = Depends(current_account), session: Session = Depends(get_session)) -> dict:
     return {"unread_count": notifications.unread_count(session, me)}
 
 
-@router.post("/notifications/read_all")
+@router.post("/notifications/read_all", response_model=MarkedOut)
 def mark_all_read(me: Account = Depends(current_account), session: Session = Depends(get_session)) -> dict:
     return {"marked": notifications.mark_all_read(session, me)}
 
 
-@router.post("/notifications/{notification_id}/read")
+@router.post("/notifications/{notification_id}/read", response_model=NotificationOut)
 def mark_read(notification_id: str, me: Account = Depends(current_account),
               session: Session = Depends(get_session)) -> dict:
     note = notifications.mark_read(session, me, parse_id(notification_id, what="notification"))
