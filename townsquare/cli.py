@@ -24,6 +24,9 @@ COMMAND_MODULES = [
     "townsquare.social.commands",
     "townsquare.studio.commands",
     "townsquare.assistant.commands",
+    "townsquare.llm.commands",
+    "townsquare.rec.commands",
+    "townsquare.feed.commands",
 ]
 
 

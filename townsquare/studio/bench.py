@@ -148,13 +148,11 @@ def run(*, people: int = 120, seed: int = 7, modes: tuple[str, ...] = ("extracti
         try:
             ids = build_world(bench_settings, db, people, seed)
             shield = default_shield(bench_settings)
-            llm = None
+            from townsquare.llm.runtime import get_llm
+
+            llm = get_llm("creator", bench_settings)  # both modes chat with it when no post answers
             results = []
             for mode in modes:
-                if mode == "model" and llm is None:
-                    from townsquare.llm.runtime import get_llm
-
-                    llm = get_llm("creator", bench_settings)
                 results.append(run_mode(
                     "quoted sources (embedded default)" if mode == "extractive" else f"model-written ({mode})",
                     db, ids, llm, shield, bench_settings, answer_with_model=mode == "model", progress=progress))
