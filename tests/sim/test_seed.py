@@ -162,6 +162,11 @@ def test_load_simulator_over_a_seeded_database(settings, db):
         person = sim.account_ids[1]
         post_ids = s.scalars(select(m.Post.id).order_by(m.Post.id).limit(25)).all()
         assert sim.follows(demo_id, sim.account_ids[next(iter(sim.following[0]))])
+        i = sim.index_of[person]
+        assert sim.seen[i] == set(s.scalars(select(m.Event.entity_id).where(m.Event.actor_id == person,
+                                                                          m.Event.action == "impression")))
+        assert sim.liked[i] == set(s.scalars(select(m.Reaction.post_id).where(m.Reaction.account_id == person)))
+        assert len(sim.requested) == count(s, m.FollowRequest)
         scores = [sim.true_affinity(person, p) for p in post_ids]
         assert all(0.0 <= x <= 1.0 for x in scores) and len(set(scores)) > 5
         actions = sim.session(person, lambda _a, page: post_ids[page * 10 : (page + 1) * 10], day=0, start=ANCHOR)
@@ -246,3 +251,36 @@ def test_the_app_serves_the_seeded_community(settings, db, client):
     assert (len(found.json()["items"]) > 0) == (coffee_posts > 0)
     assert client.get("/api/notifications", headers=headers).json()["items"]
     assert client.get("/api/conversations", headers=headers).json()["items"]
+
+
+def test_simulated_days_after_the_seed_write_through_the_action_writer(settings, db):
+    from datetime import timedelta
+
+    from townsquare.sim.writer import ActionWriter, insert_returning_ids, recount
+
+    seed_community(settings, db, SeedOptions(**SMALL))
+    with db.session() as s:
+        sim = load_simulator(s, settings.data_dir)
+        writer = ActionWriter(s, sim, seed=1)
+        before = count(s, m.Event)
+        plans = sim.plan_new_posts(0, ANCHOR, count=60)
+        ids = insert_returning_ids(s, m.Post, [{"author_id": sim.account_ids[p.author], "kind": p.kind,
+                                                "text": p.text, "visibility": "public", "created_at": p.created_at}
+                                               for p in plans])
+        sim.add_posts(sim.post_info(p, pid) for p, pid in zip(plans, ids, strict=True))
+        newest = sorted(ids, reverse=True)
+        sessions = 0
+        for account_id, start in sim.plan_day(0, ANCHOR):
+            visible = [pid for pid in newest if sim.posts[pid].created_at <= start]
+            writer.write(sim.session(account_id, lambda _a, page, v=visible: v[page * 10 : (page + 1) * 10], 0,
+                                     start))
+            sessions += 1
+        recount(s)
+    assert sessions > 0
+    with db.session() as s:
+        assert count(s, m.Event) == before + writer.counts["events"] > before
+        for p in s.scalars(select(m.Post).where(m.Post.id.in_(ids))):
+            assert p.like_count == s.scalar(select(func.count()).where(m.Reaction.post_id == p.id))
+        assert writer.action_counts["impression"] > 0
+        assert all(e.ts >= ANCHOR for e in s.scalars(select(m.Event).where(m.Event.id > before)))
+        assert max(e.ts for e in s.scalars(select(m.Event))) < ANCHOR + timedelta(days=2)

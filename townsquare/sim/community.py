@@ -71,9 +71,12 @@ def post_loader(session: Session, truth: CommunityTruth | None = None):
     return load
 
 
-def load_simulator(session: Session, data_dir: Path, seed: int | None = None) -> Simulator:
-    """A simulator over the seeded community in this database: its people, posts and current follows."""
-    from townsquare.social.models import Follow, Post
+def load_simulator(session: Session, data_dir: Path, seed: int | None = None, *,
+                   restore_history: bool = True) -> Simulator:
+    """A simulator over the seeded community in this database: its people, posts and current follows;
+    with ``restore_history``, also what each person has already seen, liked, reposted and requested
+    (from the event log and the tables), so a feed that repeats itself is judged as it should be."""
+    from townsquare.social.models import Event, Follow, FollowRequest, Post, Reaction, Repost
 
     truth = CommunityTruth.load(sim_dir(data_dir))
     sim = Simulator(truth.population, truth.account_ids, seed=truth.meta["seed"] if seed is None else seed,
@@ -88,4 +91,18 @@ def load_simulator(session: Session, data_dir: Path, seed: int | None = None) ->
         infos.append(PostInfo(pid, author, kind, created, topic, quality, visibility))
     sim.add_posts(infos)
     sim.set_following(session.execute(select(Follow.follower_id, Follow.followee_id)).all())
+    if restore_history:
+        index = sim.index_of
+        for sets, query in (
+            (sim.seen, select(Event.actor_id, Event.entity_id).where(Event.action == "impression")),
+            (sim.liked, select(Reaction.account_id, Reaction.post_id)),
+            (sim.reposted, select(Repost.account_id, Repost.post_id)),
+        ):
+            for actor, post in session.execute(query.execution_options(yield_per=50_000)):
+                i = index.get(actor)
+                if i is not None and post is not None:
+                    sets[i].add(post)
+        for requester, target in session.execute(select(FollowRequest.requester_id, FollowRequest.target_id)):
+            if requester in index and target in index:
+                sim.requested.add((index[requester], index[target]))
     return sim
