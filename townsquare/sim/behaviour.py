@@ -341,6 +341,23 @@ class Simulator:
         self.summaries.append(summary)
         return actions
 
+    def metrics(self, day: int | None = None) -> dict[str, float]:
+        """Aggregate outcome of the sessions so far (or of one day): what a feed benchmark compares."""
+        rows = [x for x in self.summaries if day is None or x.day == day]
+        items = sum(x.items_seen for x in rows)
+        people = len(self.pop) - (0 if self.simulate_demo else 1)
+        return {
+            "sessions": float(len(rows)),
+            "active_people": float(len({x.account_id for x in rows})),
+            "items_per_session": items / len(rows) if rows else 0.0,
+            "mean_true_affinity": sum(x.mean_affinity * x.items_seen for x in rows) / items if items else 0.0,
+            "engaged_per_session": sum(x.engaged for x in rows) / len(rows) if rows else 0.0,
+            "negative_per_session": sum(x.negative for x in rows) / len(rows) if rows else 0.0,
+            "ended_by_patience": sum(x.ended_by == "patience" for x in rows) / len(rows) if rows else 0.0,
+            "mean_satisfaction": float(self.satisfaction[0 if self.simulate_demo else 1:].mean()),
+            "churned_share": float(self.churned.sum()) / max(1, people),
+        }
+
     def _follow(self, i: int, j: int, ts: datetime, surface: str) -> Action:
         """Follow ``j`` (a request when ``j`` is private: pending, no access yet)."""
         if self.pop.is_private[j]:
