@@ -167,6 +167,8 @@ def test_load_simulator_over_a_seeded_database(settings, db):
                                                                           m.Event.action == "impression")))
         assert sim.liked[i] == set(s.scalars(select(m.Reaction.post_id).where(m.Reaction.account_id == person)))
         assert len(sim.requested) == count(s, m.FollowRequest)
+        # Same ground truth as during the seed (noise keyed by plan order, not by database ids).
+        assert sim.posts[post_ids[0]].noise_key == 0
         scores = [sim.true_affinity(person, p) for p in post_ids]
         assert all(0.0 <= x <= 1.0 for x in scores) and len(set(scores)) > 5
         actions = sim.session(person, lambda _a, page: post_ids[page * 10 : (page + 1) * 10], day=0, start=ANCHOR)

@@ -45,6 +45,7 @@ class PostInfo:
     topic: int | None = None  # None: unknown (a post the simulator did not write)
     quality: float = 0.6
     visibility: str = "public"
+    noise_key: int | None = None  # keys the per-pair noise (default: post_id); the seed uses plan order
 
 
 @dataclass(slots=True)
@@ -143,7 +144,8 @@ class Simulator:
         if author is not None and author != i and author in self.following[i]:
             social = 0.3 if i in self.following[author] else 0.2
         # A fixed per-pair wobble: people are not perfectly predictable from topics alone.
-        h = ((i + 1) * 2654435761 ^ (info.post_id + 7) * 40503) & 0xFFFF
+        key = info.post_id if info.noise_key is None else info.noise_key
+        h = ((i + 1) * 2654435761 ^ (key + 7) * 40503) & 0xFFFF
         noise = (h / 0xFFFF - 0.5) * 0.16
         return min(1.0, max(0.0, base + social + noise))
 

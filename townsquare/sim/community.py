@@ -38,6 +38,11 @@ class CommunityTruth:
                             quality=self.post_quality)
         (folder / "community.json").write_text(json.dumps({**self.meta, "account_ids": self.account_ids}, indent=1))
 
+    def known_posts(self) -> dict[int, tuple[int, float, int]]:
+        """post id -> (topic, quality, plan index) for every seeded post."""
+        return {int(p): (int(t), float(q), k) for k, (p, t, q) in
+                enumerate(zip(self.post_ids, self.post_topics, self.post_quality, strict=True))}
+
     @classmethod
     def load(cls, folder: Path) -> CommunityTruth:
         if not (folder / "community.json").exists():
@@ -49,24 +54,24 @@ class CommunityTruth:
         return cls(Population.load(folder), account_ids, post_ids, topics, quality, meta)
 
 
+def _post_infos(rows, known: dict[int, tuple[int, float, int]]) -> list[PostInfo]:
+    out = []
+    for pid, author, kind, created, text, visibility in rows:
+        topic, quality, key = known.get(pid, (infer_topic(text or ""), 0.6, None))
+        out.append(PostInfo(pid, author, kind, created, topic, quality, visibility, key))
+    return out
+
+
 def post_loader(session: Session, truth: CommunityTruth | None = None):
     """A ``Simulator.post_loader`` reading posts from the database (topic inferred from text when the
     simulator did not write the post)."""
     from townsquare.social.models import Post
 
-    known = {}
-    if truth is not None:
-        known = {int(p): (int(t), float(q)) for p, t, q in zip(truth.post_ids, truth.post_topics,
-                                                                truth.post_quality, strict=True)}
+    known = truth.known_posts() if truth is not None else {}
 
     def load(ids: list[int]) -> list[PostInfo]:
-        rows = session.execute(select(Post.id, Post.author_id, Post.kind, Post.created_at, Post.text,
-                                      Post.visibility).where(Post.id.in_(ids))).all()
-        out = []
-        for pid, author, kind, created, text, visibility in rows:
-            topic, quality = known.get(pid, (infer_topic(text or ""), 0.6))
-            out.append(PostInfo(pid, author, kind, created, topic, quality, visibility))
-        return out
+        return _post_infos(session.execute(select(Post.id, Post.author_id, Post.kind, Post.created_at, Post.text,
+                                                  Post.visibility).where(Post.id.in_(ids))).all(), known)
 
     return load
 
@@ -81,14 +86,9 @@ def load_simulator(session: Session, data_dir: Path, seed: int | None = None, *,
     truth = CommunityTruth.load(sim_dir(data_dir))
     sim = Simulator(truth.population, truth.account_ids, seed=truth.meta["seed"] if seed is None else seed,
                     post_loader=post_loader(session, truth))
-    known = {int(p): (int(t), float(q)) for p, t, q in zip(truth.post_ids, truth.post_topics, truth.post_quality,
-                                                            strict=True)}
     rows = session.execute(select(Post.id, Post.author_id, Post.kind, Post.created_at, Post.text, Post.visibility)
                            .where(Post.deleted_at.is_(None), Post.removed_at.is_(None)))
-    infos = []
-    for pid, author, kind, created, text, visibility in rows:
-        topic, quality = known.get(pid, (infer_topic(text or ""), 0.6))
-        infos.append(PostInfo(pid, author, kind, created, topic, quality, visibility))
+    infos = _post_infos(rows, truth.known_posts())
     sim.add_posts(infos)
     sim.set_following(session.execute(select(Follow.follower_id, Follow.followee_id)).all())
     if restore_history:

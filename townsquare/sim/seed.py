@@ -352,8 +352,9 @@ class _Seeder:
         n = len(pop)
         self.bar.phase(f"Simulating {o.days} days of activity", o.days)
         sim = Simulator(pop, aid, seed=o.seed)
+        # Noise keyed by plan order, not database ids: the same seed behaves the same on any database.
         sim.add_posts(PostInfo(self.post_ids[i], aid[p.author], p.kind, p.created_at, p.topic, p.quality,
-                               p.visibility) for i, p in enumerate(self.plans))
+                               p.visibility, noise_key=i) for i, p in enumerate(self.plans))
         for a, b in self.graph.follows:
             sim.following[a].add(b)
         for a, b in self.requests:
