@@ -256,33 +256,43 @@ def test_the_app_serves_the_seeded_community(settings, db, client):
 
 
 def test_simulated_days_after_the_seed_write_through_the_action_writer(settings, db):
+    """The benchmark recipe of docs/sim.md: load the simulator, run days with new posts, persist."""
     from datetime import timedelta
 
-    from townsquare.sim.writer import ActionWriter, insert_returning_ids, recount
+    from townsquare.sim.feeds import ChronologicalFeed
+    from townsquare.sim.media import MediaPool
+    from townsquare.sim.runner import run_days
+    from townsquare.sim.writer import ActionWriter, recount, write_posts
 
     seed_community(settings, db, SeedOptions(**SMALL))
     with db.session() as s:
         sim = load_simulator(s, settings.data_dir)
         writer = ActionWriter(s, sim, seed=1)
-        before = count(s, m.Event)
-        plans = sim.plan_new_posts(0, ANCHOR, count=60)
-        ids = insert_returning_ids(s, m.Post, [{"author_id": sim.account_ids[p.author], "kind": p.kind,
-                                                "text": p.text, "visibility": "public", "created_at": p.created_at}
-                                               for p in plans])
-        sim.add_posts(sim.post_info(p, pid) for p, pid in zip(plans, ids, strict=True))
-        newest = sorted(ids, reverse=True)
-        sessions = 0
-        for account_id, start in sim.plan_day(0, ANCHOR):
-            visible = [pid for pid in newest if sim.posts[pid].created_at <= start]
-            writer.write(sim.session(account_id, lambda _a, page, v=visible: v[page * 10 : (page + 1) * 10], 0,
-                                     start))
-            sessions += 1
+        feed = ChronologicalFeed(sim)
+        before_events, before_posts = count(s, m.Event), count(s, m.Post)
+        pool = MediaPool(settings.media_dir, 2, 1)
+        new_ids: list[int] = []
+
+        def store(plans):
+            ids, _ = write_posts(s, sim.account_ids, plans, pool)
+            new_ids.extend(ids)
+            return ids
+
+        def on_actions(actions):
+            feed.record(actions)
+            writer.write(actions)
+
+        rows = run_days(sim, feed.feed_for, ANCHOR, 2, first_day=100, posts_per_day=80, store_posts=store,
+                        on_actions=on_actions, on_day_start=lambda _d, start: feed.start_day(start))
         recount(s)
-    assert sessions > 0
+    assert [r["day"] for r in rows] == [100, 101] and all(r["sessions"] > 0 for r in rows)
     with db.session() as s:
-        assert count(s, m.Event) == before + writer.counts["events"] > before
-        for p in s.scalars(select(m.Post).where(m.Post.id.in_(ids))):
+        assert count(s, m.Post) == before_posts + 160
+        assert count(s, m.Event) == before_events + writer.counts["events"] + 160 > before_events + 160
+        new_posts = s.scalars(select(m.Post).where(m.Post.id.in_(new_ids))).all()
+        assert all(ANCHOR <= p.created_at < ANCHOR + timedelta(days=2) for p in new_posts)
+        for p in new_posts:
+            assert len(p.media) == (1 if p.kind in ("photo", "video") else 0)
             assert p.like_count == s.scalar(select(func.count()).where(m.Reaction.post_id == p.id))
+        assert sum(p.like_count for p in new_posts) > 0
         assert writer.action_counts["impression"] > 0
-        assert all(e.ts >= ANCHOR for e in s.scalars(select(m.Event).where(m.Event.id > before)))
-        assert max(e.ts for e in s.scalars(select(m.Event))) < ANCHOR + timedelta(days=2)

@@ -32,7 +32,7 @@ from townsquare.sim.graph import Graph, generate_graph
 from townsquare.sim.media import MediaPool
 from townsquare.sim.people import DEMO_HANDLE, Population, generate_people
 from townsquare.sim.runner import run_days
-from townsquare.sim.writer import ActionWriter, recount
+from townsquare.sim.writer import ActionWriter, recount, write_posts
 from townsquare.sim.writer import insert_returning_ids as _insert_returning_ids
 from townsquare.sim.writer import insert_rows as _insert
 from townsquare.sim.writer import log_rows as _log
@@ -224,39 +224,13 @@ class _Seeder:
         self.bar.advance(len(pop) + 1)
 
     def write_posts(self) -> None:
-        plans, aid = self.plans, self.account_ids
-        o = self.options
-        self.bar.phase("Posts and media", len(plans))
+        plans, o = self.plans, self.options
+        self.bar.phase("Posts and media", 1)
         pool = MediaPool(self.settings.media_dir, o.photo_variants, o.video_variants)
-        media_rows, media_for = [], []
-        for p, plan in enumerate(plans):
-            if plan.kind in ("photo", "video"):
-                f = pool.get(plan.kind, plan.topic, plan.media_variant)
-                media_rows.append({"owner_id": aid[plan.author], "sha256": f.sha256, "kind": f.kind,
-                                   "mime_type": f.mime_type, "size_bytes": f.size_bytes, "width": f.width,
-                                   "height": f.height, "description": f.description,
-                                   "created_at": plan.created_at})
-                media_for.append(p)
-        media_ids = _insert_returning_ids(self.session, m.Media, media_rows)
-        post_rows = [{"author_id": aid[p.author], "kind": p.kind, "text": p.text, "link_url": p.link_url,
-                      "link_title": p.link_title, "visibility": p.visibility, "created_at": p.created_at}
-                     for p in plans]
-        self.post_ids = _insert_returning_ids(self.session, m.Post, post_rows)
-        self.bar.advance(len(plans) // 2)
-        _insert(self.session, m.PostMedia, [{"post_id": self.post_ids[p], "media_id": mid, "position": 0}
-                                            for p, mid in zip(media_for, media_ids, strict=True)])
-        names = sorted({t for p in plans for t in p.hashtags})
-        tag_ids = dict(zip(names, _insert_returning_ids(self.session, m.Hashtag, [{"name": n} for n in names]),
-                           strict=True))
-        _insert(self.session, m.PostHashtag, [{"post_id": self.post_ids[i], "hashtag_id": tag_ids[t]}
-                                              for i, p in enumerate(plans) for t in dict.fromkeys(p.hashtags)])
-        _log(self.session, [{"actor_id": aid[p.author], "action": "post", "entity_type": "post",
-                             "entity_id": self.post_ids[i], "ts": p.created_at, "surface": "compose"}
-                            for i, p in enumerate(plans)])
-        self.counts["media"] += len(media_rows)
-        self.counts.update(posts=len(plans), hashtags=len(names))
-        self.counts["events"] += len(plans)
-        self.bar.advance(len(plans) - len(plans) // 2)
+        self.post_ids, counts = write_posts(self.session, self.account_ids, plans, pool)
+        for key, value in counts.items():
+            self.counts[key] += value
+        self.bar.advance()
         # (Search indexes follow by themselves: SQLite FTS triggers, PostgreSQL expression indexes.)
 
     def write_graph(self) -> None:
