@@ -6,6 +6,7 @@ import io
 from collections import Counter
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select, text
 
@@ -167,6 +168,9 @@ def test_load_simulator_over_a_seeded_database(settings, db):
                                                                           m.Event.action == "impression")))
         assert sim.liked[i] == set(s.scalars(select(m.Reaction.post_id).where(m.Reaction.account_id == person)))
         assert len(sim.requested) == count(s, m.FollowRequest)
+        truth = CommunityTruth.load(sim_dir(settings.data_dir))
+        assert np.array_equal(sim.satisfaction, truth.satisfaction) and np.array_equal(sim.churned, truth.churned)
+        assert truth.satisfaction.std() > 0  # the history moved people's satisfaction
         # Same ground truth as during the seed (noise keyed by plan order, not by database ids).
         assert sim.posts[post_ids[0]].noise_key == 0
         scores = [sim.true_affinity(person, p) for p in post_ids]

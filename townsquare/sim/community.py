@@ -30,12 +30,16 @@ class CommunityTruth:
     post_topics: np.ndarray
     post_quality: np.ndarray
     meta: dict
+    satisfaction: np.ndarray | None = None  # long-term state at the end of the seeded history
+    churned: np.ndarray | None = None
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.population.save(folder)
         np.savez_compressed(folder / "posts.npz", post_ids=self.post_ids, topics=self.post_topics,
                             quality=self.post_quality)
+        if self.satisfaction is not None and self.churned is not None:
+            np.savez_compressed(folder / "state.npz", satisfaction=self.satisfaction, churned=self.churned)
         (folder / "community.json").write_text(json.dumps({**self.meta, "account_ids": self.account_ids}, indent=1))
 
     def known_posts(self) -> dict[int, tuple[int, float, int]]:
@@ -51,7 +55,11 @@ class CommunityTruth:
         account_ids = meta.pop("account_ids")
         with np.load(folder / "posts.npz") as arrays:
             post_ids, topics, quality = arrays["post_ids"], arrays["topics"], arrays["quality"]
-        return cls(Population.load(folder), account_ids, post_ids, topics, quality, meta)
+        satisfaction = churned = None
+        if (folder / "state.npz").exists():
+            with np.load(folder / "state.npz") as state:
+                satisfaction, churned = state["satisfaction"], state["churned"]
+        return cls(Population.load(folder), account_ids, post_ids, topics, quality, meta, satisfaction, churned)
 
 
 def _post_infos(rows, known: dict[int, tuple[int, float, int]]) -> list[PostInfo]:
@@ -80,7 +88,8 @@ def load_simulator(session: Session, data_dir: Path, seed: int | None = None, *,
                    restore_history: bool = True) -> Simulator:
     """A simulator over the seeded community in this database: its people, posts and current follows;
     with ``restore_history``, also what each person has already seen, liked, reposted and requested
-    (from the event log and the tables), so a feed that repeats itself is judged as it should be."""
+    (from the event log and the tables), so a feed that repeats itself is judged as it should be, and
+    their satisfaction and churn at the end of the seeded history."""
     from townsquare.social.models import Event, Follow, FollowRequest, Post, Reaction, Repost
 
     truth = CommunityTruth.load(sim_dir(data_dir))
@@ -92,6 +101,9 @@ def load_simulator(session: Session, data_dir: Path, seed: int | None = None, *,
     sim.add_posts(infos)
     sim.set_following(session.execute(select(Follow.follower_id, Follow.followee_id)).all())
     if restore_history:
+        if truth.satisfaction is not None and len(truth.satisfaction) == len(truth.population):
+            sim.satisfaction[:] = truth.satisfaction
+            sim.churned[:] = truth.churned
         index = sim.index_of
         for sets, query in (
             (sim.seen, select(Event.actor_id, Event.entity_id).where(Event.action == "impression")),

@@ -181,7 +181,8 @@ class _Seeder:
             post_quality=np.asarray([p.quality for p in self.plans], dtype=np.float32),
             meta={"seed": o.seed, "people": o.people, "posts": o.post_count, "days": o.days,
                   "anchor": self.anchor.isoformat(), "admin_id": self.admin_id,
-                  "seeded_at": datetime.now(UTC).isoformat(), "complete": True})
+                  "seeded_at": datetime.now(UTC).isoformat(), "complete": True},
+            satisfaction=self.sim.satisfaction.copy(), churned=self.sim.churned.copy())
         # Written before the commit: if the commit fails, the next run rewrites it.
         truth.save(sim_dir(self.settings.data_dir))
 
