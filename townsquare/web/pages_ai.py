@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.datastructures import FormData
 
-from townsquare.assistant import agent
+from townsquare.assistant import agent, memory
 from townsquare.errors import InvalidInput, NotFound
 from townsquare.social.models import Account
 from townsquare.studio import autoreply, service
@@ -33,7 +33,34 @@ def assistant_page(ctx: Web = Depends(web_context), c: str | None = None) -> Res
         current = agent.get_conversation(ctx.session, me, parse_path_id(c, "conversation"))
         steps = [{"type": s.kind, **s.payload} for s in agent.conversation_steps(ctx.session, current)]
     return ctx.render("assistant.html", nav="assistant", conversations=conversations, current=current,
-                      steps=steps)
+                      steps=steps, memories=memory.list_memories(ctx.session, me.id), error=None)
+
+
+@router.post("/assistant/memories")
+async def add_memory(ctx: Web = Depends(web_context), form: FormData = Depends(checked_form)) -> Response:
+    me = ctx.require_account()
+    _, error = attempt(ctx, lambda: memory.add_memory(ctx.session, me.id, text(form, "text")))
+    if error is not None:
+        return ctx.render("assistant.html", status=error.status, nav="assistant",
+                          conversations=agent.list_conversations(ctx.session, me, limit=30), current=None, steps=[],
+                          memories=memory.list_memories(ctx.session, me.id), error=error.message)
+    return ctx.redirect("/assistant")
+
+
+@router.post("/assistant/memories/{memory_id}")
+async def change_memory(memory_id: str, ctx: Web = Depends(web_context),
+                        form: FormData = Depends(checked_form)) -> Response:
+    me = ctx.require_account()
+    number = parse_path_id(memory_id, "memory")
+    if text(form, "action") == "delete":
+        memory.delete_memory(ctx.session, me.id, number)
+    else:
+        _, error = attempt(ctx, lambda: memory.edit_memory(ctx.session, me.id, number, text(form, "text")))
+        if error is not None:
+            return ctx.render("assistant.html", status=error.status, nav="assistant",
+                              conversations=agent.list_conversations(ctx.session, me, limit=30), current=None,
+                              steps=[], memories=memory.list_memories(ctx.session, me.id), error=error.message)
+    return ctx.redirect("/assistant")
 
 
 # --- studio ----------------------------------------------------------------------------------
