@@ -26,13 +26,14 @@ from townsquare.web.forms import (
     sentence,
     start_param,
     text,
-    upload,
+    uploads,
 )
 from townsquare.web.views import avatar_urls, post_cards
 
 router = APIRouter()
 
 PAGE_SIZE = 20
+MAX_FILES = posts.MAX_PHOTOS + 1  # one more than allowed, so the service can say "at most 4"
 MAX_COMMENT_CHARS = getattr(comments, "MAX_TEXT", 5000)
 
 
@@ -83,17 +84,17 @@ def compose(request: Request, ctx: Web = Depends(web_context), form: FormData = 
         "link_title": text(form, "link_title").strip(), "followers_only": flag(form, "followers_only"),
         "kind": text(form, "kind"),
     }
-    file = upload(form, "media")
-    data = read_upload(file, settings.max_upload_bytes) if file is not None else None
+    files = [read_upload(f, settings.max_upload_bytes) for f in uploads(form, "media")[:MAX_FILES]]
 
     def publish():
         visibility = "followers" if values["followers_only"] else "public"
-        if data is not None:
-            media = media_service.store_upload(ctx.session, author, data, media_dir=settings.media_dir,
-                                               max_bytes=settings.max_upload_bytes)
-            kind = "photo" if media.kind == "image" else "video"
+        if files:
+            stored = [media_service.store_upload(ctx.session, author, data, media_dir=settings.media_dir,
+                                                 max_bytes=settings.max_upload_bytes) for data in files]
+            # The first file decides the kind; the posts service refuses mixes and too many files.
+            kind = "photo" if stored[0].kind == "image" else "video"
             return posts.create_post(ctx.session, author, kind=kind, text=values["text"], visibility=visibility,
-                                     media_ids=[media.id])
+                                     media_ids=[m.id for m in stored])
         if values["link_url"]:
             return posts.create_post(ctx.session, author, kind="link", text=values["text"], visibility=visibility,
                                      link_url=values["link_url"], link_title=values["link_title"] or None)

@@ -373,7 +373,9 @@
     form.querySelectorAll("[data-pick]").forEach((btn) => {
       btn.addEventListener("click", () => {
         if (!fileInput) return;
-        fileInput.accept = btn.dataset.pick === "video" ? "video/mp4,video/webm,video/quicktime" : "image/png,image/jpeg,image/gif,image/webp";
+        const video = btn.dataset.pick === "video";
+        fileInput.accept = video ? "video/mp4,video/webm,video/quicktime" : "image/png,image/jpeg,image/gif,image/webp";
+        fileInput.multiple = !video;
         fileInput.click();
       });
     });
@@ -384,23 +386,26 @@
     });
     fileInput?.addEventListener("change", () => {
       if (!preview) return;
-      preview.querySelectorAll("img,video").forEach((el) => el.remove());
-      const file = fileInput.files[0];
-      if (!file) { preview.hidden = true; update(); return; }
-      const url = URL.createObjectURL(file);
-      const el = document.createElement(file.type.startsWith("video/") ? "video" : "img");
-      el.src = url;
-      if (el.tagName === "VIDEO") { el.controls = true; el.muted = true; }
-      else el.alt = "Preview of the attached image";
-      preview.prepend(el);
+      const grid = preview.querySelector(".preview-grid");
+      grid.querySelectorAll("img,video").forEach((el) => { URL.revokeObjectURL(el.src); el.remove(); });
+      const files = Array.from(fileInput.files).slice(0, 4);
+      if (!files.length) { preview.hidden = true; update(); return; }
+      files.forEach((file) => {
+        const isVideo = file.type.startsWith("video/");
+        const el = document.createElement(isVideo ? "video" : "img");
+        el.src = URL.createObjectURL(file);
+        if (isVideo) { el.controls = true; el.muted = true; } else el.alt = "Preview of " + file.name;
+        grid.appendChild(el);
+      });
+      grid.className = "preview-grid n" + files.length;
       preview.hidden = false;
-      if (kindInput) kindInput.value = file.type.startsWith("video/") ? "video" : "photo";
+      if (kindInput) kindInput.value = files[0].type.startsWith("video/") ? "video" : "photo";
       update();
     });
     preview?.querySelector(".remove")?.addEventListener("click", () => {
       fileInput.value = "";
       preview.hidden = true;
-      preview.querySelectorAll("img,video").forEach((el) => el.remove());
+      preview.querySelectorAll("img,video").forEach((el) => { URL.revokeObjectURL(el.src); el.remove(); });
       if (kindInput) kindInput.value = "";
       update();
     });
