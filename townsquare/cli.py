@@ -21,6 +21,8 @@ COMMAND_MODULES = [
     "townsquare.commands",
     "townsquare.sim.commands",
     "townsquare.api.commands",
+    "townsquare.studio.commands",
+    "townsquare.assistant.commands",
 ]
 
 
