@@ -36,6 +36,7 @@ class PostCard:
     mine: bool
     position: int
     reposted_by: Account | None = None
+    reasons: tuple[dict, ...] = ()  # why a ranked feed shows it: [{"code", "text"}, ...]
 
 
 def avatar_url(session: Session, account: Account) -> str | None:
@@ -65,7 +66,8 @@ def media_views(post: Post) -> list[MediaView]:
 
 
 def post_cards(session: Session, viewer: Account | None, posts: Sequence[Post], *, start: int = 0,
-               reposted_by: Sequence[Account | None] | None = None) -> list[PostCard]:
+               reposted_by: Sequence[Account | None] | None = None,
+               reasons: Sequence[Sequence[dict]] | None = None) -> list[PostCard]:
     """Cards for ``posts`` in order; ``start`` is the feed position of the first (for impression logging)."""
     states = viewer_states(session, viewer, [p.id for p in posts])
     avatars = avatar_urls(session, [p.author for p in posts])
@@ -78,6 +80,7 @@ def post_cards(session: Session, viewer: Account | None, posts: Sequence[Post], 
             reaction=state.reaction if state else None,
             mine=viewer is not None and post.author_id == viewer.id, position=start + i,
             reposted_by=reposted_by[i] if reposted_by else None,
+            reasons=tuple(reasons[i]) if reasons else (),
         ))
     return cards
 
