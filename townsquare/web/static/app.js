@@ -150,7 +150,10 @@
 
   function trackCards(root) {
     if (!observer || !signedIn) return;
-    (root || document).querySelectorAll("[data-post-id][data-track]").forEach((card) => observer.observe(card));
+    root = root || document;
+    const cards = Array.from(root.querySelectorAll("[data-post-id][data-track]"));
+    if (root.matches && root.matches("[data-post-id][data-track]")) cards.push(root);
+    cards.forEach((card) => observer.observe(card));
   }
 
   document.addEventListener("visibilitychange", () => {
@@ -310,7 +313,7 @@
       if (newMore) newMore.remove();
       const nodes = Array.from(frag.children);
       nodes.forEach((n) => feed.appendChild(n));
-      nodes.forEach((n) => { refreshTimes(n); trackCards(n.parentElement ? n : feed); });
+      nodes.forEach((n) => { refreshTimes(n); trackCards(n); });
       if (newMore) {
         holder.replaceWith(newMore);
         watchLoadMore(newMore);
