@@ -23,6 +23,9 @@ COMMAND_MODULES = [
     "townsquare.api.commands",
     "townsquare.studio.commands",
     "townsquare.assistant.commands",
+    "townsquare.llm.commands",
+    "townsquare.rec.commands",
+    "townsquare.feed.commands",
 ]
 
 

@@ -34,11 +34,17 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                     typer.echo(f"error: no account @{as_handle}", err=True)
                     raise typer.Exit(1)
                 runner = agent.Agent(get_llm("assistant", settings), default_shield(settings), settings)
+                streamed = ""
                 for step in runner.run_turn(session, me, agent.start_conversation(session, me), text):
                     if step.kind == "text_delta":
+                        streamed += step.data["text"]
                         typer.echo(step.data["text"], nl=False)
                     elif step.kind == "text":
-                        typer.echo(("\n" if step.data.get("replace") else "") + step.data["text"])
+                        if streamed and step.data["text"].strip() == streamed.strip():
+                            typer.echo("")
+                        else:
+                            typer.echo(("\n" if streamed else "") + step.data["text"])
+                        streamed = ""
                     elif step.kind in ("tool_call", "confirmation", "shield", "error"):
                         typer.secho(f"[{step.kind}] {step.data}", fg="cyan", err=True)
         except TownsquareError as exc:
