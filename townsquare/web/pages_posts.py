@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from townsquare.api.pagination import decode_cursor, encode_cursor
-from townsquare.social import client_events, comments, posts, reactions, timeline
+from townsquare.social import comments, posts, reactions, timeline
 from townsquare.social import media as media_service
 from townsquare.social.comments import comment_thread
 from townsquare.social.posts import MAX_TEXT
@@ -61,8 +61,10 @@ def home(request: Request, ctx: Web = Depends(web_context), cursor: str | None =
         return ctx.render("_cards.html", cards=cards, next_url=next_url, surface="home")
     notice = "Welcome to Townsquare! Follow a few people to fill your timeline." if request.query_params.get(
         "welcome") else None
-    return ctx.render("home.html", cards=cards, next_url=next_url, notice=notice, form=None,
-                      max_post_chars=MAX_TEXT)
+    from townsquare.web.pages_feed import who_to_follow
+
+    return ctx.render("home.html", tab="following", cards=cards, next_url=next_url, notice=notice, form=None,
+                      max_post_chars=MAX_TEXT, suggestions=who_to_follow(ctx))
 
 
 # --- compose --------------------------------------------------------------------------------
@@ -212,9 +214,9 @@ def delete_post(post_id: str, ctx: Web = Depends(web_context), form: FormData = 
 
 @router.post("/p/{post_id}/hide")
 def hide_post(post_id: str, ctx: Web = Depends(web_context), form: FormData = Depends(checked_form)) -> Response:
-    """"Show less like this": a hide event, which also records the preference for the feed."""
+    """"Show less like this": the feed logs a hide and lowers the post, its author and its hashtags."""
+    from townsquare.api.feed import feed_service
+
     actor = ctx.require_account()
-    pid = parse_path_id(post_id, "post")
-    posts.get_post(ctx.session, actor, pid)  # 404 for posts the person cannot see
-    client_events.ingest(ctx.session, actor, [client_events.ClientEvent(action="hide", entity_id=pid, surface="home")])
+    feed_service(ctx.request).show_less(ctx.session, actor, parse_path_id(post_id, "post"))
     return ctx.redirect(_back(form, "/"), flash="hidden")

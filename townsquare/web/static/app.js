@@ -462,6 +462,16 @@
     });
   }
 
+  // ---------- range inputs show their value in the label's hint ----------
+  document.addEventListener("input", (e) => {
+    const range = e.target;
+    if (!(range instanceof HTMLInputElement) || range.type !== "range") return;
+    const hint = document.querySelector('label[for="' + range.id + '"] .hint');
+    if (!hint) return;
+    const v = parseFloat(range.value);
+    hint.textContent = "(" + (range.name === "discovery" ? v.toFixed(1) : v + "×") + ")";
+  });
+
   // ---------- start ----------
 
   refreshTimes();
