@@ -31,6 +31,7 @@ class SuggestionView:
     account: Account
     avatar_url: str | None
     reason: str
+    follows_you: bool = False
 
 
 def who_to_follow(ctx: Web, limit: int = 3) -> list[SuggestionView]:
@@ -50,8 +51,8 @@ def who_to_follow(ctx: Web, limit: int = 3) -> list[SuggestionView]:
     if error is not None or not found:
         return []
     avatars = avatar_urls(ctx.session, [s.account for s in found])
-    return [SuggestionView(s.account, avatars.get(s.account.id), s.reasons[0]["text"] if s.reasons else "")
-            for s in found]
+    return [SuggestionView(s.account, avatars.get(s.account.id), s.reasons[0]["text"] if s.reasons else "",
+                           s.follows_you) for s in found]
 
 
 @router.get("/for-you")
