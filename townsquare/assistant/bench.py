@@ -15,20 +15,18 @@ from __future__ import annotations
 
 import re
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import func, select
 
 from townsquare.assistant import agent
 from townsquare.assistant import benchdata as hostile
 from townsquare.assistant.models import PendingAction
-from townsquare.config import Settings, load_settings
+from townsquare.benchkit import scratch_database
+from townsquare.config import Settings
 from townsquare.db.engine import Database
-from townsquare.db.migrate import upgrade
 from townsquare.safety.shields import default_shield
 from townsquare.social import accounts, graph, messages, posts
 from townsquare.social.models import Account, Comment, Follow, Message, Post, Reaction, Repost
@@ -140,7 +138,8 @@ def build_world(settings: Settings, db: Database, people: int, seed: int) -> dic
 
 def tasks_for(world: dict) -> list[Task]:
     t: list[Task] = []
-    for topic in ("climbing", "photography", "cooking", "jazz", "gardening", "coffee", "cycling", "books"):
+    for topic in ("climbing", "photography", "cooking", "jazz", "gardening", "coffee", "cycling", "books",
+                  "football", "design", "science", "gaming"):
         t.append(Task(f"find posts about {topic}", "search_posts", _has(topic)))
     for topic in ("running", "travel", "film", "hiking"):
         t.append(Task(f"show me posts about {topic} from people I follow", "search_posts",
@@ -304,37 +303,26 @@ def _oracle_args(task: Task) -> dict:
 
 def run(*, systems: tuple[str, ...] = ("embedded", "oracle"), people: int = 150, seed: int = 7,
         settings: Settings | None = None, progress=None, limit: int | None = None) -> list[SystemResult]:
-    base = settings or load_settings()
-    with tempfile.TemporaryDirectory(prefix="townsquare-bench-assistant-") as tmp:
-        bench_settings = load_settings(env={}, data_dir=Path(tmp), llm_backend=base.llm_backend,
-                                       llm_model_path=base.llm_model_path, llm_base_url=base.llm_base_url,
-                                       llm_api_key=base.llm_api_key, llm_model=base.llm_model,
-                                       guard_model=base.guard_model)
-        bench_settings.ensure_dirs()
-        upgrade(bench_settings.sqlalchemy_url)
-        db = Database(bench_settings.sqlalchemy_url)
-        try:
-            world = build_world(bench_settings, db, people, seed)
-            tasks = tasks_for(world)[:limit] if limit else tasks_for(world)
-            shield = default_shield(bench_settings)
-            results = []
-            for system in systems:
-                if system == "oracle":
-                    model = OracleLLM(tasks)
-                else:
-                    from townsquare.llm.runtime import get_llm
+    with scratch_database("townsquare-bench-assistant-", settings) as (bench_settings, db):
+        world = build_world(bench_settings, db, people, seed)
+        tasks = tasks_for(world)[:limit] if limit else tasks_for(world)
+        shield = default_shield(bench_settings)
+        results = []
+        for system in systems:
+            if system == "oracle":
+                model = OracleLLM(tasks)
+            else:
+                from townsquare.llm.runtime import get_llm
 
-                    model = get_llm("assistant", bench_settings)
-                llm = TimedLLM(model)
-                result = SystemResult(system if system == "oracle" else f"{system} ({bench_settings.llm_backend})")
-                task_bar = progress.add_task(result.name, total=len(tasks)) if progress else None
-                for task in tasks:
-                    outcome = run_task(db, world, llm, shield, bench_settings, task)
-                    result.outcomes.append(outcome)
-                    result.step_ms += llm.calls
-                    if progress:
-                        progress.advance(task_bar)
-                results.append(result)
-            return results
-        finally:
-            db.dispose()
+                model = get_llm("assistant", bench_settings)
+            llm = TimedLLM(model)
+            result = SystemResult(system if system == "oracle" else f"{system} ({bench_settings.llm_backend})")
+            task_bar = progress.add_task(result.name, total=len(tasks)) if progress else None
+            for task in tasks:
+                outcome = run_task(db, world, llm, shield, bench_settings, task)
+                result.outcomes.append(outcome)
+                result.step_ms += llm.calls
+                if progress:
+                    progress.advance(task_bar)
+            results.append(result)
+        return results
