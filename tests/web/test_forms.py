@@ -219,3 +219,11 @@ def test_compose_several_photos(person, db):
     assert too_many.status_code == 422 and "1 to 4 images" in too_many.text
     with db.session() as session:
         assert [len(p.media) for p in session.query(Post)] == [2]
+
+
+def test_conversation_fragment_for_polling(person):
+    alice, bob = person("alice"), person("bob")
+    alice.post_form("/messages/bob", {"text": "ping"}, page="/messages/bob")
+    fragment = bob.client.get("/messages/alice", headers={"x-fragment": "1"})
+    assert fragment.status_code == 200 and "ping" in fragment.text and "<html" not in fragment.text
+    assert 'data-poll="/messages/alice"' in bob.get("/messages/alice").text

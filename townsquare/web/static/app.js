@@ -455,6 +455,23 @@
   function setupChat() {
     const chat = document.querySelector(".chat");
     if (chat) chat.scrollTop = chat.scrollHeight;
+    // New messages appear without a reload: the conversation is fetched again every few seconds.
+    if (chat && chat.dataset.poll) {
+      let last = chat.innerHTML.trim();
+      setInterval(async () => {
+        if (document.visibilityState !== "visible") return;
+        try {
+          const res = await fetch(chat.dataset.poll, { headers: { "X-Fragment": "1" }, credentials: "same-origin" });
+          if (!res.ok) return;
+          const html = (await res.text()).trim();
+          if (html === last) return;
+          const atBottom = chat.scrollHeight - chat.scrollTop - chat.clientHeight < 80;
+          chat.innerHTML = html;
+          last = chat.innerHTML.trim();
+          if (atBottom) chat.scrollTop = chat.scrollHeight;
+        } catch (e) { /* offline: try again later */ }
+      }, 6000);
+    }
     const form = document.querySelector(".chat-form");
     const text = form?.querySelector("textarea");
     text?.addEventListener("keydown", (e) => {
