@@ -205,3 +205,25 @@ def test_reaction_picker_fallback(person, db):
         assert session.query(Reaction).count() == 0
     bad = alice.post_form(f"/p/{post_id}/react", {"kind": "meh"}, page="/")
     assert bad.status_code == 422 and "text/html" in bad.headers["content-type"]
+
+
+def test_compose_several_photos(person, db):
+    from townsquare.social.models import Post
+
+    alice = person("alice")
+    two = [("media", (f"p{i}.png", png_bytes(color=(i * 40, 80, 120)), "image/png")) for i in range(2)]
+    assert alice.post_form("/compose", {"text": "two"}, page="/compose", files=two).status_code == 303
+    assert 'class="media-grid n2"' in alice.get("/").text
+    five = [("media", (f"p{i}.png", png_bytes(color=(i * 40, 10, 10)), "image/png")) for i in range(5)]
+    too_many = alice.post_form("/compose", {"text": "five"}, page="/compose", files=five)
+    assert too_many.status_code == 422 and "1 to 4 images" in too_many.text
+    with db.session() as session:
+        assert [len(p.media) for p in session.query(Post)] == [2]
+
+
+def test_conversation_fragment_for_polling(person):
+    alice, bob = person("alice"), person("bob")
+    alice.post_form("/messages/bob", {"text": "ping"}, page="/messages/bob")
+    fragment = bob.client.get("/messages/alice", headers={"x-fragment": "1"})
+    assert fragment.status_code == 200 and "ping" in fragment.text and "<html" not in fragment.text
+    assert 'data-poll="/messages/alice"' in bob.get("/messages/alice").text

@@ -15,10 +15,31 @@ SESSION_COOKIE = "ts_session"
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the route returns, rolled back on any error."""
+    """One transaction per request: committed when the route returns, rolled back on any error.
+
+    The commit happens as soon as the route returns, *before* the response is sent: FastAPI closes
+    request-scoped ``yield`` dependencies only after sending the response, and a client that acts
+    on a response at once (a browser following a 303 after sign-up, a script using a new post's
+    id) must find the write there. A failing commit therefore fails the request instead of being
+    lost after a 2xx. Whatever a streaming response writes later is committed when the request ends.
+    """
     db = request.app.state.db
     with db.session() as session:
+        function_stack = request.scope.get("fastapi_function_astack")
+        if function_stack is not None:
+            function_stack.push(_commit_when_route_returns(session))
         yield session
+
+
+def _commit_when_route_returns(session: Session):
+    def _exit(exc_type, exc, tb) -> bool:
+        if exc_type is None:
+            session.commit()
+        else:
+            session.rollback()
+        return False  # never swallow the route's error
+
+    return _exit
 
 
 def _token_from_request(request: Request) -> str:

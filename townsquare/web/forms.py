@@ -59,6 +59,11 @@ def upload(form: FormData, name: str) -> UploadFile | None:
     return None
 
 
+def uploads(form: FormData, name: str) -> list[UploadFile]:
+    """Every file chosen in a multiple file field (empty parts left out)."""
+    return [v for v in form.getlist(name) if isinstance(v, UploadFile) and v.filename]
+
+
 def read_upload(file: UploadFile, max_bytes: int) -> bytes:
     """The file's bytes, reading at most one byte past the limit (the service reports it as too large)."""
     return file.file.read(max_bytes + 1)

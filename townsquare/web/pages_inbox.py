@@ -60,7 +60,8 @@ def _conversation_page(ctx: Web, other: Account, *, cursor: str | None = None, e
             viewer = ctx.request.state.viewer
             ctx.request.state.viewer = dataclasses.replace(
                 viewer, unread_messages=messages.unread_message_count(ctx.session, me))
-    return ctx.render("conversation.html", status=status, other=other, other_avatar=avatar_url(ctx.session, other),
+    template = "_chat_messages.html" if ctx.fragment() else "conversation.html"
+    return ctx.render(template, status=status, other=other, other_avatar=avatar_url(ctx.session, other),
                       messages=shown, older_url=older_url, error=error, draft=draft)
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from townsquare.api.pagination import decode_cursor, encode_cursor
-from townsquare.social import client_events, comments, posts, reactions, timeline
+from townsquare.social import comments, posts, reactions, timeline
 from townsquare.social import media as media_service
 from townsquare.social.comments import comment_thread
 from townsquare.social.posts import MAX_TEXT
@@ -26,13 +26,14 @@ from townsquare.web.forms import (
     sentence,
     start_param,
     text,
-    upload,
+    uploads,
 )
 from townsquare.web.views import avatar_urls, post_cards
 
 router = APIRouter()
 
 PAGE_SIZE = 20
+MAX_FILES = posts.MAX_PHOTOS + 1  # one more than allowed, so the service can say "at most 4"
 MAX_COMMENT_CHARS = getattr(comments, "MAX_TEXT", 5000)
 
 
@@ -60,8 +61,10 @@ def home(request: Request, ctx: Web = Depends(web_context), cursor: str | None =
         return ctx.render("_cards.html", cards=cards, next_url=next_url, surface="home")
     notice = "Welcome to Townsquare! Follow a few people to fill your timeline." if request.query_params.get(
         "welcome") else None
-    return ctx.render("home.html", cards=cards, next_url=next_url, notice=notice, form=None,
-                      max_post_chars=MAX_TEXT)
+    from townsquare.web.pages_feed import who_to_follow
+
+    return ctx.render("home.html", tab="following", cards=cards, next_url=next_url, notice=notice, form=None,
+                      max_post_chars=MAX_TEXT, suggestions=who_to_follow(ctx))
 
 
 # --- compose --------------------------------------------------------------------------------
@@ -83,17 +86,17 @@ def compose(request: Request, ctx: Web = Depends(web_context), form: FormData = 
         "link_title": text(form, "link_title").strip(), "followers_only": flag(form, "followers_only"),
         "kind": text(form, "kind"),
     }
-    file = upload(form, "media")
-    data = read_upload(file, settings.max_upload_bytes) if file is not None else None
+    files = [read_upload(f, settings.max_upload_bytes) for f in uploads(form, "media")[:MAX_FILES]]
 
     def publish():
         visibility = "followers" if values["followers_only"] else "public"
-        if data is not None:
-            media = media_service.store_upload(ctx.session, author, data, media_dir=settings.media_dir,
-                                               max_bytes=settings.max_upload_bytes)
-            kind = "photo" if media.kind == "image" else "video"
+        if files:
+            stored = [media_service.store_upload(ctx.session, author, data, media_dir=settings.media_dir,
+                                                 max_bytes=settings.max_upload_bytes) for data in files]
+            # The first file decides the kind; the posts service refuses mixes and too many files.
+            kind = "photo" if stored[0].kind == "image" else "video"
             return posts.create_post(ctx.session, author, kind=kind, text=values["text"], visibility=visibility,
-                                     media_ids=[media.id])
+                                     media_ids=[m.id for m in stored])
         if values["link_url"]:
             return posts.create_post(ctx.session, author, kind="link", text=values["text"], visibility=visibility,
                                      link_url=values["link_url"], link_title=values["link_title"] or None)
@@ -211,9 +214,9 @@ def delete_post(post_id: str, ctx: Web = Depends(web_context), form: FormData = 
 
 @router.post("/p/{post_id}/hide")
 def hide_post(post_id: str, ctx: Web = Depends(web_context), form: FormData = Depends(checked_form)) -> Response:
-    """"Show less like this": a hide event, which also records the preference for the feed."""
+    """"Show less like this": the feed logs a hide and lowers the post, its author and its hashtags."""
+    from townsquare.api.feed import feed_service
+
     actor = ctx.require_account()
-    pid = parse_path_id(post_id, "post")
-    posts.get_post(ctx.session, actor, pid)  # 404 for posts the person cannot see
-    client_events.ingest(ctx.session, actor, [client_events.ClientEvent(action="hide", entity_id=pid, surface="home")])
+    feed_service(ctx.request).show_less(ctx.session, actor, parse_path_id(post_id, "post"))
     return ctx.redirect(_back(form, "/"), flash="hidden")

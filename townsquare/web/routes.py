@@ -6,7 +6,15 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from townsquare.errors import NotFound
-from townsquare.web import pages_ai, pages_auth, pages_explore, pages_inbox, pages_people, pages_posts
+from townsquare.web import (
+    pages_ai,
+    pages_auth,
+    pages_explore,
+    pages_feed,
+    pages_inbox,
+    pages_people,
+    pages_posts,
+)
 from townsquare.web.templating import STATIC_DIR
 
 router = APIRouter(include_in_schema=False)
@@ -26,5 +34,5 @@ def static_file(name: str) -> FileResponse:
 
 
 # pages_ai first: its /@{handle}/ai routes are more specific than the profile tabs.
-for module in (pages_ai, pages_auth, pages_posts, pages_people, pages_inbox, pages_explore):
+for module in (pages_ai, pages_auth, pages_posts, pages_feed, pages_people, pages_inbox, pages_explore):
     router.include_router(module.router)

@@ -36,6 +36,7 @@ class PostCard:
     mine: bool
     position: int
     reposted_by: Account | None = None
+    reasons: tuple[dict, ...] = ()  # why a ranked feed shows it: [{"code", "text"}, ...]
 
 
 def avatar_url(session: Session, account: Account) -> str | None:
@@ -65,8 +66,11 @@ def media_views(post: Post) -> list[MediaView]:
 
 
 def post_cards(session: Session, viewer: Account | None, posts: Sequence[Post], *, start: int = 0,
-               reposted_by: Sequence[Account | None] | None = None) -> list[PostCard]:
-    """Cards for ``posts`` in order; ``start`` is the feed position of the first (for impression logging)."""
+               reposted_by: Sequence[Account | None] | None = None,
+               reasons: Sequence[Sequence[dict]] | None = None,
+               positions: Sequence[int] | None = None) -> list[PostCard]:
+    """Cards for ``posts`` in order. Each card's position (for impression logging) is ``start + i``, or
+    ``positions[i]`` when the source numbers its items itself (the ranked feed)."""
     states = viewer_states(session, viewer, [p.id for p in posts])
     avatars = avatar_urls(session, [p.author for p in posts])
     cards = []
@@ -76,8 +80,10 @@ def post_cards(session: Session, viewer: Account | None, posts: Sequence[Post], 
             post=post, avatar_url=avatars.get(post.author_id), media=media_views(post),
             liked=bool(state and state.reaction), reposted=bool(state and state.reposted),
             reaction=state.reaction if state else None,
-            mine=viewer is not None and post.author_id == viewer.id, position=start + i,
+            mine=viewer is not None and post.author_id == viewer.id,
+            position=positions[i] if positions is not None else start + i,
             reposted_by=reposted_by[i] if reposted_by else None,
+            reasons=tuple(reasons[i]) if reasons else (),
         ))
     return cards
 

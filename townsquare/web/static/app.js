@@ -150,7 +150,10 @@
 
   function trackCards(root) {
     if (!observer || !signedIn) return;
-    (root || document).querySelectorAll("[data-post-id][data-track]").forEach((card) => observer.observe(card));
+    root = root || document;
+    const cards = Array.from(root.querySelectorAll("[data-post-id][data-track]"));
+    if (root.matches && root.matches("[data-post-id][data-track]")) cards.push(root);
+    cards.forEach((card) => observer.observe(card));
   }
 
   document.addEventListener("visibilitychange", () => {
@@ -310,7 +313,7 @@
       if (newMore) newMore.remove();
       const nodes = Array.from(frag.children);
       nodes.forEach((n) => feed.appendChild(n));
-      nodes.forEach((n) => { refreshTimes(n); trackCards(n.parentElement ? n : feed); });
+      nodes.forEach((n) => { refreshTimes(n); trackCards(n); });
       if (newMore) {
         holder.replaceWith(newMore);
         watchLoadMore(newMore);
@@ -373,7 +376,9 @@
     form.querySelectorAll("[data-pick]").forEach((btn) => {
       btn.addEventListener("click", () => {
         if (!fileInput) return;
-        fileInput.accept = btn.dataset.pick === "video" ? "video/mp4,video/webm,video/quicktime" : "image/png,image/jpeg,image/gif,image/webp";
+        const video = btn.dataset.pick === "video";
+        fileInput.accept = video ? "video/mp4,video/webm,video/quicktime" : "image/png,image/jpeg,image/gif,image/webp";
+        fileInput.multiple = !video;
         fileInput.click();
       });
     });
@@ -384,23 +389,26 @@
     });
     fileInput?.addEventListener("change", () => {
       if (!preview) return;
-      preview.querySelectorAll("img,video").forEach((el) => el.remove());
-      const file = fileInput.files[0];
-      if (!file) { preview.hidden = true; update(); return; }
-      const url = URL.createObjectURL(file);
-      const el = document.createElement(file.type.startsWith("video/") ? "video" : "img");
-      el.src = url;
-      if (el.tagName === "VIDEO") { el.controls = true; el.muted = true; }
-      else el.alt = "Preview of the attached image";
-      preview.prepend(el);
+      const grid = preview.querySelector(".preview-grid");
+      grid.querySelectorAll("img,video").forEach((el) => { URL.revokeObjectURL(el.src); el.remove(); });
+      const files = Array.from(fileInput.files).slice(0, 4);
+      if (!files.length) { preview.hidden = true; update(); return; }
+      files.forEach((file) => {
+        const isVideo = file.type.startsWith("video/");
+        const el = document.createElement(isVideo ? "video" : "img");
+        el.src = URL.createObjectURL(file);
+        if (isVideo) { el.controls = true; el.muted = true; } else el.alt = "Preview of " + file.name;
+        grid.appendChild(el);
+      });
+      grid.className = "preview-grid n" + files.length;
       preview.hidden = false;
-      if (kindInput) kindInput.value = file.type.startsWith("video/") ? "video" : "photo";
+      if (kindInput) kindInput.value = files[0].type.startsWith("video/") ? "video" : "photo";
       update();
     });
     preview?.querySelector(".remove")?.addEventListener("click", () => {
       fileInput.value = "";
       preview.hidden = true;
-      preview.querySelectorAll("img,video").forEach((el) => el.remove());
+      preview.querySelectorAll("img,video").forEach((el) => { URL.revokeObjectURL(el.src); el.remove(); });
       if (kindInput) kindInput.value = "";
       update();
     });
@@ -447,12 +455,39 @@
   function setupChat() {
     const chat = document.querySelector(".chat");
     if (chat) chat.scrollTop = chat.scrollHeight;
+    // New messages appear without a reload: the conversation is fetched again every few seconds.
+    if (chat && chat.dataset.poll) {
+      let last = chat.innerHTML.trim();
+      setInterval(async () => {
+        if (document.visibilityState !== "visible") return;
+        try {
+          const res = await fetch(chat.dataset.poll, { headers: { "X-Fragment": "1" }, credentials: "same-origin" });
+          if (!res.ok) return;
+          const html = (await res.text()).trim();
+          if (html === last) return;
+          const atBottom = chat.scrollHeight - chat.scrollTop - chat.clientHeight < 80;
+          chat.innerHTML = html;
+          last = chat.innerHTML.trim();
+          if (atBottom) chat.scrollTop = chat.scrollHeight;
+        } catch (e) { /* offline: try again later */ }
+      }, 6000);
+    }
     const form = document.querySelector(".chat-form");
     const text = form?.querySelector("textarea");
     text?.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); if (text.value.trim()) form.requestSubmit(); }
     });
   }
+
+  // ---------- range inputs show their value in the label's hint ----------
+  document.addEventListener("input", (e) => {
+    const range = e.target;
+    if (!(range instanceof HTMLInputElement) || range.type !== "range") return;
+    const hint = document.querySelector('label[for="' + range.id + '"] .hint');
+    if (!hint) return;
+    const v = parseFloat(range.value);
+    hint.textContent = "(" + (range.name === "discovery" ? v.toFixed(1) : v + "×") + ")";
+  });
 
   // ---------- start ----------
 

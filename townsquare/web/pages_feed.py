@@ -1,0 +1,101 @@
+"""The ranked "For you" feed (with the reasons each post is there), feed controls, and the
+"Who to follow" panel. All ranking rules live in ``townsquare/feed``; these pages render them."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from starlette.datastructures import FormData
+
+from townsquare.api.feed import feed_service
+from townsquare.feed import pymk
+from townsquare.feed.config import POST_KINDS
+from townsquare.feed.service import KIND_WEIGHT_RANGE, MODES
+from townsquare.social.models import Account
+from townsquare.web.context import Web, web_context
+from townsquare.web.forms import attempt, checked_form, sentence, text
+from townsquare.web.views import avatar_urls, post_cards
+
+router = APIRouter()
+
+PAGE_SIZE = 20
+_pymk_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class SuggestionView:
+    account: Account
+    avatar_url: str | None
+    reason: str
+    follows_you: bool = False
+
+
+def who_to_follow(ctx: Web, limit: int = 3) -> list[SuggestionView]:
+    """People you may know, from the feed's PYMK (graph model + the unified model when trained)."""
+    if ctx.account is None:
+        return []
+    state = ctx.request.app.state
+    model = getattr(state, "pymk_model", None)
+    if model is None:
+        with _pymk_lock:
+            model = getattr(state, "pymk_model", None)
+            if model is None:  # shared with the API's /api/people/suggestions
+                model = state.pymk_model = pymk.load_link_model(state.settings) or False
+    found, error = attempt(ctx, lambda: pymk.suggestions(ctx.session, ctx.account, limit,
+                                                         scorer=feed_service(ctx.request).scorer,
+                                                         model=model or None))
+    if error is not None or not found:
+        return []
+    avatars = avatar_urls(ctx.session, [s.account for s in found])
+    return [SuggestionView(s.account, avatars.get(s.account.id), s.reasons[0]["text"] if s.reasons else "",
+                           s.follows_you) for s in found]
+
+
+@router.get("/for-you")
+def for_you(request: Request, ctx: Web = Depends(web_context), cursor: str | None = None) -> Response:
+    viewer = ctx.account
+    if viewer is None:
+        return ctx.redirect("/signin?next=/for-you")
+    page = feed_service(request).page(ctx.session, viewer, cursor, PAGE_SIZE)
+    items = page.items
+    # The feed numbers its items itself: positions continue across pages.
+    cards = post_cards(ctx.session, viewer, [i.post for i in items], reasons=[i.reasons for i in items],
+                       positions=[i.position for i in items])
+    next_url = f"/for-you?cursor={quote(page.next_cursor)}" if page.next_cursor else None
+    if ctx.fragment():
+        return ctx.render("_cards.html", cards=cards, next_url=next_url, surface="for_you")
+    return ctx.render("home.html", tab="for_you", cards=cards, next_url=next_url, form=None,
+                      ranked_by=page.ranked_by, feed_mode=page.mode, suggestions=who_to_follow(ctx))
+
+
+# --- feed controls ------------------------------------------------------------------------------
+
+
+def _settings_page(ctx: Web, values: dict, *, error: str | None = None, notice: str | None = None,
+                   status: int = 200) -> Response:
+    return ctx.render("feed_settings.html", status=status, values=values, modes=MODES, kinds=POST_KINDS,
+                      weight_range=KIND_WEIGHT_RANGE, error=error, notice=notice)
+
+
+@router.get("/settings/feed")
+def feed_settings_page(request: Request, ctx: Web = Depends(web_context)) -> Response:
+    viewer = ctx.require_account()
+    notice = "Feed settings saved. Your next feed uses them." if request.query_params.get("saved") else None
+    return _settings_page(ctx, feed_service(request).get_settings(ctx.session, viewer), notice=notice)
+
+
+@router.post("/settings/feed")
+def save_feed_settings(request: Request, ctx: Web = Depends(web_context),
+                       form: FormData = Depends(checked_form)) -> Response:
+    viewer = ctx.require_account()
+    changes = {"mode": text(form, "mode") or None, "discovery": text(form, "discovery") or None,
+               "kind_weights": {k: text(form, f"weight_{k}") for k in POST_KINDS if text(form, f"weight_{k}")}}
+    _, error = attempt(ctx, lambda: feed_service(request).update_settings(ctx.session, viewer, changes))
+    if error is not None:
+        shown = feed_service(request).get_settings(ctx.session, viewer)
+        return _settings_page(ctx, shown, error=sentence(error.message), status=error.status)
+    return ctx.redirect("/settings/feed?saved=1")
