@@ -7,18 +7,13 @@ without a reload; and check that the page script logged impressions and dwell to
 from __future__ import annotations
 
 import os
-import socket
-import threading
 import time
 from pathlib import Path
 
 import pytest
+from live_server import CHROMIUM, CHROMIUM_ARGS, live_app
 
 from .conftest import png_bytes
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 pytestmark = [
     pytest.mark.browser,
@@ -27,41 +22,11 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def live_server(tmp_path: Path):
     """The real app on a temp SQLite database, served by uvicorn in a thread."""
-    import uvicorn
-
-    from townsquare.api.app import create_app
-    from townsquare.config import load_settings
-    from townsquare.db import migrate
-    from townsquare.db.engine import Database
-
-    url = f"sqlite:///{tmp_path / 'browser.db'}"
-    migrate.upgrade(url)
-    settings = load_settings(env={}, data_dir=tmp_path / "data", database_url=url, secret_key="browser-test",
-                             auth_rate_limit_per_minute=1000)
-    db = Database(url)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, db), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", db
-    server.should_exit = True
-    thread.join(timeout=10)
-    db.dispose()
+    with live_app(tmp_path) as (base, _app, db):
+        yield base, db
 
 
 def test_sign_up_post_a_photo_and_see_it(live_server, tmp_path):
