@@ -76,7 +76,6 @@ def send_message(conversation_id: str, body: MessageIn, request: Request,
         steps = [s.as_dict() for s in runner.run_turn(session, account, conversation, body.text)]
         return {"conversation_id": str(conv_id), "steps": [s for s in steps if s["type"] != "text_delta"]}
 
-    session.commit()  # release the request's transaction: the stream writes in one of its own
 
     def events() -> Iterator[str]:
         # The stream outlives the request's session: it runs in a transaction of its own.

@@ -127,7 +127,6 @@ def chat_completions(body: ChatCompletionIn, request: Request, account: Account 
             steps = [s.as_dict() for s in steps_iter]
             final = next((s["text"] for s in reversed(steps) if s["type"] == "text"), "")
             return _completion(body.model, final, _extra(conversation, steps))
-        session.commit()  # release the request's transaction: the stream writes in one of its own
         return _stream_assistant(request, account, body)
     if body.model.startswith("creator/"):
         from townsquare.api.studio_chat import openai_creator_chat

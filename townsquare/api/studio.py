@@ -252,7 +252,6 @@ def chat_with_ai(handle: str, slug: str, body: ChatIn, request: Request, account
         final = [m for m in chat.talk(session, ai, account, body.text, llm=llm, shield=shield, settings=settings)
                  if isinstance(m, AIMessage)][-1]
         return {"ai": render_ai(session, ai), "message": render_message(final)}
-    session.commit()  # the stream writes in its own transaction
     db, ai_id, account_id = request.app.state.db, ai.id, account.id
 
     def events() -> Iterator[str]:

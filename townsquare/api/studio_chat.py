@@ -43,7 +43,6 @@ def openai_creator_chat(request: Request, session: Session, account: Account, bo
         final = [m for m in chat.talk(session, ai, account, text, llm=llm, shield=shield, settings=settings)
                  if isinstance(m, AIMessage)][-1]
         return _completion(body.model, final.content, extra(final))
-    session.commit()
     db, ai_id, account_id = request.app.state.db, ai.id, account.id
     holder: dict = {}
 
