@@ -65,7 +65,7 @@ def register_app_commands(app: typer.Typer, bench: typer.Typer) -> None:
         max_minutes: float = typer.Option(10.0, help="wall-clock budget for training, minutes"),
         resume: bool = typer.Option(False, "--resume/--fresh",
                                     help="start from the newest loadable checkpoint, or from scratch"),
-        threads: int = typer.Option(2, help="torch CPU threads"),
+        threads: int = typer.Option(1, help="torch CPU threads (1 is fastest on a busy machine)"),
         seed: int = typer.Option(0, help="random seed"),
         valid_frac: float = typer.Option(0.1, help="share of the log (by time) held out for validation"),
         test_frac: float = typer.Option(0.1, help="share of the log (by time) held out as the test tail"),
@@ -163,7 +163,7 @@ def register_app_commands(app: typer.Typer, bench: typer.Typer) -> None:
     def bench_rec_app(
         epochs: int = typer.Option(40, help="maximum epochs"),
         max_minutes: float = typer.Option(10.0, help="training budget, minutes"),
-        threads: int = typer.Option(2, help="torch CPU threads"),
+        threads: int = typer.Option(1, help="torch CPU threads (1 is fastest on a busy machine)"),
         seed: int = typer.Option(0, help="random seed"),
         valid_frac: float = typer.Option(0.1, help="share of the log (by time) held out for validation"),
         test_frac: float = typer.Option(0.2, help="share of the log (by time) held out as the test tail "

@@ -39,6 +39,7 @@ class AppTrainConfig:
     n_heads: int = 2
     max_len: int = 64
     time_buckets: int = 24
+    graph_tokens: int = 16        # "follows X" tokens that open every history (the social graph)
     dropout: float = 0.1
     id_dropout: float = 0.3
     epochs: int = 40
@@ -52,7 +53,8 @@ class AppTrainConfig:
     valid_frac: float = 0.1
     test_frac: float = 0.1
     seed: int = 0
-    threads: int = 2
+    # One thread: on a busy shared CPU, two OpenMP threads were 10x slower per step than one.
+    threads: int = 1
 
 
 def model_config(space: FeatureSpace, tc: AppTrainConfig):
@@ -67,9 +69,10 @@ def model_config(space: FeatureSpace, tc: AppTrainConfig):
 def train_windows(log: EncodedLog, max_len: int) -> list[tuple[int, int, int]]:
     """Windows over each person's train prefix (never a valid/test token)."""
     out = []
+    g = log.space.graph_tokens
     for si, seq in enumerate(log.sequences):
         _, end = seq.split_range(0)
-        out += [(si, a, b) for a, b in windows(end, max_len)]
+        out += [(si, a, b) for a, b in windows(end, max_len - g, predict_first=g > 0)]
     return out
 
 
@@ -212,7 +215,9 @@ def prepare(settings, db, tc: AppTrainConfig, embed: Embedder | None = None, dim
     elif dim is None:
         dim = int(embed(["dimension probe"]).shape[1])
     cache = embedding_cache(settings, dim)
-    space = FeatureSpace.from_training(data, dim)
+    if not 0 <= tc.graph_tokens < tc.max_len:
+        raise InvalidInput("graph_tokens must be >= 0 and smaller than max_len")
+    space = FeatureSpace.from_training(data, dim, graph_tokens=tc.graph_tokens)
     return EncodedLog.build(data, space, cache, embed, progress=progress)
 
 

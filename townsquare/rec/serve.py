@@ -339,30 +339,47 @@ class Scorer:
         self._ensure_posts([t.entity_id for t in tokens if t.kind == "post"])
         self._ensure_accounts([t.entity_id for t in tokens if t.kind == "account"])
         tokens = [t for t in tokens if t.entity_id in (self.posts.row if t.kind == "post" else self.accounts.row)]
-        tokens = tokens[-self.max_len:]
+        g = self.space.graph_tokens
+        tokens = tokens[-(self.max_len - g):]
         st = UserState(account_id=account_id, vector=None, following=following, hidden_authors=hidden,
                        history_posts={t.entity_id for t in tokens if t.kind == "post"}, history_len=len(tokens),
                        created=time.monotonic())
-        d = self.model.cfg.d_model
-        if not tokens:
-            st.vector = torch.zeros(d)  # no history: the model's prior (a zero state)
+        # The social graph opens the history, as in training: the last ``g`` accounts followed
+        # before the first token (or before now, for someone with no history yet).
+        prefix: list[tuple[int, float]] = []
+        if g:
+            from townsquare.social.models import Follow
+
+            before = tokens[0].ts if tokens else None
+            with self.db.session() as s:
+                q = select(Follow.followee_id, Follow.created_at).where(Follow.follower_id == account_id)
+                if before is not None:
+                    q = q.where(Follow.created_at < before)
+                rows_f = s.execute(q.order_by(Follow.created_at.desc()).limit(g)).all()
+            self._ensure_accounts([r.followee_id for r in rows_f])
+            prefix = [(r.followee_id, r.created_at.timestamp()) for r in reversed(rows_f)
+                      if r.followee_id in self.accounts.row]
+        items = [(self.accounts, self.accounts.row[a], action_index("follow"), ts) for a, ts in prefix]
+        items += [(self.posts if t.kind == "post" else self.accounts,
+                   (self.posts if t.kind == "post" else self.accounts).row[t.entity_id],
+                   action_index(t.action), t.ts.timestamp()) for t in tokens]
+        if not items:
+            st.vector = torch.zeros(self.model.cfg.d_model)  # nothing known: the model's prior
             with torch.no_grad():
                 st.vector = self.model.ln_f(st.vector)
             return st
-        stores = [self.posts if t.kind == "post" else self.accounts for t in tokens]
-        rows_ = [store.row[t.entity_id] for store, t in zip(stores, tokens, strict=True)]
 
         def col(attr: str) -> np.ndarray:
-            return np.stack([getattr(store, attr)[r] for store, r in zip(stores, rows_, strict=True)])[None]
+            return np.stack([getattr(store, attr)[r] for store, r, _, _ in items])[None]
 
-        t0 = tokens[0].ts.timestamp()
+        t0 = items[0][3]
         h = History(entities=EntityFeatures(ids=torch.from_numpy(col("f_ids")),
                                             content_type=torch.from_numpy(col("f_ctype")),
                                             author=torch.from_numpy(col("f_author")),
                                             text=torch.from_numpy(col("f_text"))),
-                    lengths=torch.tensor([len(tokens)]),
-                    actions=torch.tensor([[action_index(t.action) for t in tokens]]),
-                    times=torch.tensor([[t.ts.timestamp() - t0 for t in tokens]], dtype=torch.float32))
+                    lengths=torch.tensor([len(items)]),
+                    actions=torch.tensor([[a for _, _, a, _ in items]]),
+                    times=torch.tensor([[ts - t0 for _, _, _, ts in items]], dtype=torch.float32))
         with torch.no_grad():
             st.vector = self.model.last_state(h)[0]
         return st
