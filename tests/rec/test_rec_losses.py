@@ -93,3 +93,17 @@ def test_event_batch_loss_trains_every_part():
     for p in (model.entity.text_proj.weight, model.head_out[1].weight, model.time_bias.weight,
               model.entity.author_emb.weight):
         assert p.grad is not None and p.grad.abs().sum() > 0
+
+
+def test_id_bias_enters_scores_and_sampled_loss():
+    model = UnifiedModel(RecConfig(n_ids=3, d_model=2, similarity="dot", id_bias=True))
+    model.init_id_bias(torch.tensor([10, 0, 5]))
+    vecs, bias = model.all_id_vectors()
+    assert bias.argsort(descending=True).tolist() == [0, 2, 1]     # popularity order
+    states = torch.zeros(1, 2)
+    assert torch.allclose(model.retrieval_scores(states, vecs, bias), bias[None])
+    loss = sampled_softmax_loss(model, torch.tensor([[1.0, 0.0]]), torch.tensor([[1.0, 0.0]]), torch.tensor([1]),
+                                torch.tensor([[0.0, 1.0]]), torch.tensor([2]), torch.zeros(1),
+                                torch.tensor([0.5]), torch.tensor([2.0]))
+    a, b = 1.0 + 0.5, 0.0 + 2.0
+    assert abs(loss.item() - (-a + math.log(math.exp(a) + math.exp(b)))) < 1e-5

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
 import torch
@@ -42,8 +42,9 @@ def ours_config(split: LeaveOneOut, **overrides: Any) -> tuple[RecConfig, TrainC
               head_hidden=16)
     tc = dict(epochs=200, patience=5, batch_size=128, lr=1e-3, weight_decay=0.0, warmup_steps=100)
     extra = dict(negatives=4096, all_windows=True)
+    rec_fields = {f.name for f in fields(RecConfig)}
     for k, v in overrides.items():
-        if k in rc:
+        if k in rc or k in rec_fields:
             rc[k] = v
         elif k in tc:
             tc[k] = v
@@ -64,7 +65,7 @@ def sasrec_config(split: LeaveOneOut) -> tuple[SASRecConfig, TrainConfig]:
 def _ids_scorer(model: UnifiedModel) -> Callable[[list[list[int]]], torch.Tensor]:
     def score(hs: list[list[int]]) -> torch.Tensor:
         h = history_from_ids(hs, model.cfg.max_len)
-        return model.retrieval_scores(model.last_state(h), model.all_id_vectors())
+        return model.retrieval_scores(model.last_state(h), *model.all_id_vectors())
     return score
 
 
@@ -126,6 +127,7 @@ def _train_one(name: str, split: LeaveOneOut, sv_hist: list[list[int]], sv_tgt: 
     else:
         cfg, tc, extra = ours_config(split, **overrides)
         ours = UnifiedModel(cfg)
+        ours.init_id_bias(torch.bincount(torch.tensor([i for s in split.train for i in s]), minlength=n + 1)[1:])
         model = ours
         windows = training_windows(split.train, cfg.max_len, all_windows=extra["all_windows"])
         score = _ids_scorer(ours)

@@ -72,6 +72,7 @@ class RecConfig:
     similarity: str = "cosine"  # "cosine" (scaled by 1/temperature) or "dot"
     temperature: float = 0.05
     id_dropout: float = 0.0     # training: hide learned ids so the content tower learns alone
+    id_bias: bool = False       # learned per-id logit bias (a popularity prior; 0 for entities without id)
     head_hidden: int = 64       # action-head MLP width
     heads: tuple[str, ...] = field(default_factory=lambda: HEADS)
 
@@ -274,6 +275,9 @@ class UnifiedModel(nn.Module):
         self.head_out = nn.Sequential(nn.GELU(), nn.Linear(hid, len(cfg.heads)))
         self.log_temp = nn.Parameter(torch.tensor(math.log(cfg.temperature)), requires_grad=False)
         self.apply(self._init)
+        self.id_bias = nn.Embedding(cfg.n_ids + 1, 1, padding_idx=0) if cfg.id_bias and cfg.n_ids else None
+        if self.id_bias is not None:
+            nn.init.zeros_(self.id_bias.weight)
 
     @staticmethod
     def _init(m: nn.Module) -> None:
@@ -326,27 +330,42 @@ class UnifiedModel(nn.Module):
         v = self.entity(f)
         return F.normalize(v, dim=-1) if self.cfg.similarity == "cosine" else v
 
+    def entity_bias(self, f: EntityFeatures) -> Tensor | None:
+        """Per-entity logit bias [...] (learned ids only; None when the model has none)."""
+        return None if self.id_bias is None else self.id_bias(f.ids).squeeze(-1)
+
+    @torch.no_grad()
+    def init_id_bias(self, counts: Tensor) -> None:
+        """Start the id bias at the log of the smoothed training frequency of each id (counts [n_ids]
+        for ids 1..n_ids), so that training begins from the popularity prior."""
+        if self.id_bias is not None:
+            c = counts.float() + 1.0
+            self.id_bias.weight[1:, 0] = torch.log(c / c.sum()) - torch.log(c / c.sum()).mean()
+
     def query(self, states: Tensor) -> Tensor:
         return F.normalize(states, dim=-1) if self.cfg.similarity == "cosine" else states
 
-    def retrieval_scores(self, states: Tensor, vectors: Tensor) -> Tensor:
-        """Scores [..., N] of states [..., d] against entity vectors [N, d] (logits of the softmax)."""
+    def retrieval_scores(self, states: Tensor, vectors: Tensor, bias: Tensor | None = None) -> Tensor:
+        """Scores [..., N] of states [..., d] against entity vectors [N, d] (+ entity bias [N]):
+        the logits of the retrieval softmax."""
         s = self.query(states) @ vectors.T
-        return s / self.log_temp.exp() if self.cfg.similarity == "cosine" else s
+        if self.cfg.similarity == "cosine":
+            s = s / self.log_temp.exp()
+        return s if bias is None else s + bias
 
-    def all_id_vectors(self) -> Tensor:
-        """Vectors of every learned id 1..n_ids (id-only models: the whole catalog)."""
-        ids = torch.arange(1, self.cfg.n_ids + 1, device=self.pos_emb.weight.device)
-        return self.entity_vectors(EntityFeatures(ids=ids))
+    def all_id_vectors(self) -> tuple[Tensor, Tensor | None]:
+        """Vectors [n_ids, d] and biases of every learned id 1..n_ids (id-only: the whole catalog)."""
+        f = EntityFeatures(ids=torch.arange(1, self.cfg.n_ids + 1, device=self.pos_emb.weight.device))
+        return self.entity_vectors(f), self.entity_bias(f)
 
     @torch.no_grad()
-    def retrieve(self, states: Tensor, vectors: Tensor, k: int,
-                 exclude: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """Top-k entities per state. states [B, d] or [d]; vectors [N, d]; exclude: bool [B, N] or
-        [N] (True = never return, e.g. already seen). Returns (scores, indices into vectors).
-        Equal scores keep catalog order (lower index first)."""
+    def retrieve(self, states: Tensor, vectors: Tensor, k: int, exclude: Tensor | None = None,
+                 bias: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Top-k entities per state. states [B, d] or [d]; vectors [N, d] (+ bias [N] from
+        ``entity_bias``); exclude: bool [B, N] or [N] (True = never return, e.g. already seen).
+        Returns (scores, indices into vectors). Equal scores keep catalog order (lower index first)."""
         single = states.dim() == 1
-        s = self.retrieval_scores(states.view(-1, states.shape[-1]), vectors)
+        s = self.retrieval_scores(states.view(-1, states.shape[-1]), vectors, bias)
         if exclude is not None:
             s = s.masked_fill(exclude.view(-1, s.shape[1]) if exclude.dim() > 1 else exclude[None], float("-inf"))
         k = min(k, s.shape[1])
@@ -376,13 +395,15 @@ class UnifiedModel(nn.Module):
 # ---------------------------------------------------------------------------------------------
 # 7. Losses.
 
-def full_softmax_loss(model: UnifiedModel, states: Tensor, targets: Tensor, vectors: Tensor) -> Tensor:
+def full_softmax_loss(model: UnifiedModel, states: Tensor, targets: Tensor, vectors: Tensor,
+                      bias: Tensor | None = None) -> Tensor:
     """Cross-entropy of the target index (into ``vectors`` [N, d]) for each state [P, d]."""
-    return F.cross_entropy(model.retrieval_scores(states, vectors), targets)
+    return F.cross_entropy(model.retrieval_scores(states, vectors, bias), targets)
 
 
 def sampled_softmax_loss(model: UnifiedModel, states: Tensor, pos_vectors: Tensor, pos_keys: Tensor,
-                         neg_vectors: Tensor, neg_keys: Tensor, neg_logq: Tensor) -> Tensor:
+                         neg_vectors: Tensor, neg_keys: Tensor, neg_logq: Tensor,
+                         pos_bias: Tensor | None = None, neg_bias: Tensor | None = None) -> Tensor:
     """Sampled softmax with shared negatives and logQ correction.
 
     states, pos_vectors: [P, d]; neg_vectors: [K, d] shared by every row; neg_logq: [K], log of each
@@ -396,6 +417,8 @@ def sampled_softmax_loss(model: UnifiedModel, states: Tensor, pos_vectors: Tenso
     if model.cfg.similarity == "cosine":
         t = model.log_temp.exp()
         pos, neg = pos / t, neg / t
+    if pos_bias is not None:
+        pos, neg = pos + pos_bias[:, None], neg + neg_bias[None, :]
     neg = neg - neg_logq[None, :]
     neg = neg.masked_fill(pos_keys[:, None] == neg_keys[None, :], float("-inf"))
     logits = torch.cat([pos, neg], dim=1)

@@ -67,20 +67,24 @@ def event_batch_loss(model: UnifiedModel, batch: EventBatch, negatives: int = 0,
     if ret.any():
         s = src[ret]
         tgt = nxt.map(lambda t: t[ret])
-        pos_vec = model.entity_vectors(tgt)
+        pos_vec, pos_bias = model.entity_vectors(tgt), model.entity_bias(tgt)
         pos_keys = keys[ret]
         # In-batch negatives: every distinct target; logQ = log of its count among the targets.
         uniq, inverse, counts = torch.unique(pos_keys, return_inverse=True, return_counts=True)
         first = torch.zeros(len(uniq), dtype=torch.long).scatter_(0, inverse, torch.arange(len(inverse)))
         neg_vec, neg_keys = pos_vec[first], uniq
+        neg_bias = None if pos_bias is None else pos_bias[first]
         neg_logq = torch.log(counts.float())
         if negatives and model.cfg.n_ids:
             rnd = torch.randint(1, model.cfg.n_ids + 1, (negatives,))
             # Random learned ids without their content: pure id negatives for the id embeddings.
-            neg_vec = torch.cat([neg_vec, model.entity_vectors(EntityFeatures(ids=rnd))])
+            rnd_f = EntityFeatures(ids=rnd)
+            neg_vec = torch.cat([neg_vec, model.entity_vectors(rnd_f)])
+            if neg_bias is not None:
+                neg_bias = torch.cat([neg_bias, model.entity_bias(rnd_f)])
             neg_keys = torch.cat([neg_keys, rnd])
             neg_logq = torch.cat([neg_logq, torch.full((negatives,), math.log(negatives / model.cfg.n_ids))])
-        r = sampled_softmax_loss(model, s, pos_vec, pos_keys, neg_vec, neg_keys, neg_logq)
+        r = sampled_softmax_loss(model, s, pos_vec, pos_keys, neg_vec, neg_keys, neg_logq, pos_bias, neg_bias)
         loss = loss + r
         parts["retrieval"] = r.item()
     if batch.labels is not None:
@@ -105,12 +109,14 @@ def id_batch_loss(model: UnifiedModel, windows: list[list[int]], negatives: int)
     valid = tg > 0
     s, t = states[valid], tg[valid]
     if negatives <= 0:
-        return full_softmax_loss(model, s, t - 1, model.all_id_vectors())
+        return full_softmax_loss(model, s, t - 1, *model.all_id_vectors())
     neg = torch.randint(1, model.cfg.n_ids + 1, (negatives,))
-    vec = model.entity_vectors(EntityFeatures(ids=torch.cat([t, neg])))
+    f = EntityFeatures(ids=torch.cat([t, neg]))
+    vec, bias = model.entity_vectors(f), model.entity_bias(f)
     # Uniform sampling: each id is expected K / n_ids times in the sample (logQ correction).
     logq = torch.full((negatives,), math.log(negatives / model.cfg.n_ids))
-    return sampled_softmax_loss(model, s, vec[:len(t)], t, vec[len(t):], neg, logq)
+    pb, nb = (None, None) if bias is None else (bias[:len(t)], bias[len(t):])
+    return sampled_softmax_loss(model, s, vec[:len(t)], t, vec[len(t):], neg, logq, pb, nb)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,6 +167,7 @@ def fit(model: torch.nn.Module, batches: Callable[[int], Iterable[Any]], loss_fn
         for epoch in range(1, tc.epochs + 1):
             model.train()
             total, n = 0.0, 0
+            last_log = time.monotonic()
             for batch in batches(epoch):
                 loss = loss_fn(batch)
                 opt.zero_grad(set_to_none=True)
@@ -171,6 +178,9 @@ def fit(model: torch.nn.Module, batches: Callable[[int], Iterable[Any]], loss_fn
                 sched.step()
                 total += loss.item()
                 n += 1
+                if log and time.monotonic() - last_log > 60:
+                    last_log = time.monotonic()
+                    log(f"{label}: epoch {epoch} batch {n} loss {total / n:.4f} [{last_log - start:.0f}s]")
                 if time.monotonic() > deadline:
                     break
             model.eval()
