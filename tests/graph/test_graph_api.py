@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from townsquare.social.models import Block, Event, Follow, FollowRequest, Mute, Notification
+from townsquare.social.models import Account, Block, Event, Follow, FollowRequest, Mute, Notification
 
 from .helpers import assert_error
 
@@ -207,3 +207,18 @@ def test_concurrent_duplicate_is_a_conflict_not_a_crash(world):
         # the savepoint rolled back alone: the transaction goes on
         s.add(Mute(muter_id=alice.id, muted_id=bob.id))
     assert world.count(Follow) == 1 and world.count(Mute) == 1
+
+
+def test_accept_all_when_going_public(world):
+    from townsquare.social import graph
+
+    carol = world.user("carol", private=True)
+    fans = [world.user(f"fan{i}") for i in range(3)]
+    with world.db.session() as s:
+        for fan in fans:
+            assert graph.follow(s, s.get(Account, fan.id), carol.id) == "requested"
+    with world.db.session() as s:
+        assert graph.accept_all_follow_requests(s, s.get(Account, carol.id)) == 3
+    assert world.count(FollowRequest) == 0 and world.count(Follow) == 3
+    assert world.account(carol).follower_count == 3
+    assert world.count(Notification, kind="follow_accepted") == 3

@@ -27,6 +27,8 @@ ROUTER_MODULES: list[str] = [
     "townsquare.api.assistant",
     "townsquare.api.openai_compat",
     "townsquare.api.studio",
+    "townsquare.api.feed",
+    "townsquare.web.routes",
 ]
 
 

@@ -155,6 +155,19 @@ def accept_follow_request(session: Session, actor: Account, requester_id: int) -
     notify(session, requester.id, "follow_accepted", actor_id=actor.id)
 
 
+def accept_all_follow_requests(session: Session, actor: Account) -> int:
+    """Accept every pending request (for when a private account goes public); returns how many."""
+    requester_ids = list(session.scalars(select(FollowRequest.requester_id).where(FollowRequest.target_id == actor.id)))
+    accepted = 0
+    for requester_id in requester_ids:
+        requester = session.get(Account, requester_id)
+        if requester is None or requester.status != "active":
+            continue  # suspended requesters keep waiting, as in the list
+        accept_follow_request(session, actor, requester_id)
+        accepted += 1
+    return accepted
+
+
 def reject_follow_request(session: Session, actor: Account, requester_id: int) -> None:
     request = session.get(FollowRequest, (requester_id, actor.id))
     if request is None:

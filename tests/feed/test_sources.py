@@ -1,0 +1,122 @@
+from townsquare.feed import sources as src
+from townsquare.feed.config import SourceConfig
+
+from . import factories as f
+from .factories import NOW
+
+
+def setup_function():
+    src.SHARED.clear()
+
+
+def ctx_for(s, viewer):
+    return src.viewer_context(s, viewer.id, NOW)
+
+
+def test_following_recent(db):
+    with db.session() as s:
+        me, a, b = f.account(s), f.account(s), f.account(s)
+        f.follow(s, me, a)
+        p1 = f.post(s, a, hours_ago=2)
+        f.post(s, a, hours_ago=24 * 30)  # too old
+        f.post(s, b)  # not followed
+        got = src.following_recent(s, ctx_for(s, me), SourceConfig(), NOW)
+        assert [pid for pid, name, _ in got] == [p1.id] and got[0][1] == "following"
+
+
+def test_trending_and_popular_rank_by_engagement(db):
+    with db.session() as s:
+        me, a = f.account(s), f.account(s)
+        low = f.post(s, a, likes=1)
+        high = f.post(s, a, likes=50)
+        old = f.post(s, a, likes=99, hours_ago=48)
+        trend = [pid for pid, _, _ in src.trending(s, ctx_for(s, me), SourceConfig(), NOW)]
+        assert trend[:2] == [high.id, low.id] and old.id not in trend
+        pop = [pid for pid, _, _ in src.popular(s, ctx_for(s, me), SourceConfig(), NOW)]
+        assert pop[0] == old.id
+
+
+def test_friends_engaged_names_who(db):
+    with db.session() as s:
+        me, friend, friend2, stranger, author = (f.account(s) for _ in range(5))
+        f.follow(s, me, friend)
+        f.follow(s, me, friend2)
+        p = f.post(s, author)
+        q = f.post(s, author)
+        f.like(s, friend, p)
+        f.like(s, friend2, p)
+        f.like(s, stranger, q)
+        got = src.friends_engaged(s, ctx_for(s, me), SourceConfig(), NOW)
+        assert [(pid, sorted(who)) for pid, _, who in got] == [(p.id, sorted([friend.id, friend2.id]))]
+
+
+def test_followed_hashtags(db):
+    with db.session() as s:
+        me, a = f.account(s), f.account(s)
+        f.follow_hashtag(s, me, "chess")
+        p = f.post(s, a, tags=["chess"])
+        f.post(s, a, tags=["golf"])
+        got = src.followed_hashtags(s, ctx_for(s, me), SourceConfig(), NOW)
+        assert got == [(p.id, "hashtag", "chess")]
+
+
+def test_topics_sample_covers_many_hashtags(db):
+    with db.session() as s:
+        me, a = f.account(s), f.account(s)
+        for t in ("a", "b", "c"):
+            for k in range(4):
+                f.post(s, a, tags=[t], likes=10 - k)
+        got = src.topics(s, ctx_for(s, me), SourceConfig(topics=3), NOW)
+        assert sorted(name for _, _, name in got) == ["a", "b", "c"]
+
+
+class FakeScorer:
+    def __init__(self, post_ids):
+        self.post_ids = post_ids
+
+    def encode(self, account_id):
+        return {"me": account_id}
+
+    def retrieve(self, state, k, kind="post", exclude=None):
+        return [(p, 1.0 / (i + 1)) for i, p in enumerate(self.post_ids) if p not in (exclude or set())][:k]
+
+
+def test_model_retrieval_uses_the_scorer_and_excludes():
+    got = src.model_retrieval(FakeScorer([5, 6, 7]), {"me": 1}, SourceConfig(), {6})
+    assert [p for p, _, _ in got] == [5, 7] and got[0][1] == "model"
+    assert src.model_retrieval(None, None, SourceConfig(), set()) == []
+
+
+def test_collect_applies_visibility_blocks_mutes_and_seen(db):
+    with db.session() as s:
+        me, friend, stranger, blocked, blocker, muted = (f.account(s) for _ in range(6))
+        f.follow(s, me, friend)
+        ok = f.post(s, friend, visibility="followers")
+        private = f.post(s, stranger, visibility="followers")
+        pb = f.post(s, blocked)
+        pbr = f.post(s, blocker)
+        pm = f.post(s, muted)
+        mine = f.post(s, me)
+        gone = f.post(s, stranger, deleted_at=NOW)
+        seen = f.post(s, stranger)
+        f.block(s, me, blocked)
+        f.block(s, blocker, me)
+        f.mute(s, me, muted)
+        f.event(s, me, "impression", seen)
+        ctx = ctx_for(s, me)
+        proposals = [(p.id, "trending", 1) for p in (ok, private, pb, pbr, pm, mine, gone, seen)]
+        got = src.collect(s, ctx, proposals + [(ok.id, "following", None)])
+        assert [c.post_id for c in got] == [ok.id]
+        assert set(got[0].sources) == {"trending", "following"} and got[0].in_network
+
+
+def test_viewer_context_reads_affinity_and_show_less(db):
+    with db.session() as s:
+        me, liked_author, hidden_author = f.account(s), f.account(s), f.account(s)
+        p = f.post(s, liked_author, tags=["jazz"])
+        h = f.post(s, hidden_author, tags=["crypto"])
+        f.event(s, me, "like", p)
+        f.event(s, me, "hide", h)
+        ctx = ctx_for(s, me)
+        assert ctx.author_affinity[liked_author.id] > 0 and ctx.topic_affinity["jazz"] > 0
+        assert hidden_author.id in ctx.show_less_authors and "crypto" in ctx.show_less_topics

@@ -1,0 +1,98 @@
+"""``townsquare bench feed`` and ``townsquare bench simulate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def _community(data_dir: Path, people: int, posts: int | None, days: int, seed: int, console):
+    """Settings and database of the benchmark community, seeded on first use."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from townsquare.commands import fail
+    from townsquare.config import load_settings
+    from townsquare.db.engine import Database
+    from townsquare.db.migrate import upgrade
+
+    settings = load_settings(data_dir=data_dir, database_url="")
+    settings.ensure_dirs()
+    upgrade(settings.sqlalchemy_url)
+    db = Database(settings.sqlalchemy_url)
+    try:
+        from townsquare.sim.seed import SeedOptions, seed_community
+    except ImportError:
+        raise fail("seeding needs the sim pillar (townsquare.sim.seed)")
+    with Progress(TextColumn("{task.description:<36}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), console=console) as progress:
+        report = seed_community(settings, db, SeedOptions(people=people, posts=posts, days=days, seed=seed),
+                                if_empty=True, progress=progress)
+    if not report.skipped:
+        console.print(f"seeded {data_dir}: " + ", ".join(f"{v} {k}" for k, v in report.counts.items()))
+    return settings, db
+
+
+def register_benches(bench: typer.Typer, table, write_json) -> None:
+    @bench.command("feed")
+    def bench_feed(
+        data_dir: Path = typer.Option(Path("./bench-data/feed"), "--data-dir",
+                                      help="A separate data folder; seeded on first use."),
+        people: int = typer.Option(10_000, "--people"),
+        posts: int = typer.Option(200_000, "--posts"),
+        days: int = typer.Option(14, "--days", help="Days of seeded history."),
+        viewers: int = typer.Option(200, "--viewers", help="Feeds timed in process."),
+        requests: int = typer.Option(200, "--requests", help="HTTP requests for throughput."),
+        concurrency: int = typer.Option(4, "--concurrency"),
+        seed: int = typer.Option(7, "--seed"),
+        json_path: Path = typer.Option(None, "--json"),
+    ) -> None:
+        """Feed latency (p50/p99 of a 30-item page, in process) and HTTP throughput."""
+        from rich.console import Console
+        from rich.progress import Progress
+
+        from townsquare.feed import feedbench
+
+        console = Console()
+        settings, db = _community(data_dir, people, posts, days, seed, console)
+        ids = feedbench.sample_viewers(db, viewers, seed)
+        with Progress(console=console) as progress:
+            task = progress.add_task("feed pages", total=len(ids))
+            rows = feedbench.latency(settings, db, ids, progress=lambda k: progress.update(task, completed=k))
+        console.print("HTTP throughput ...")
+        rows.append(feedbench.http_throughput(settings, db, ids, requests, concurrency))
+        for row in rows:
+            row.setdefault("config", {}).update(people=people, posts=posts)
+        console.print(table(f"Feed latency ({people} people, {posts} posts)", rows))
+        write_json(json_path, rows)
+
+    @bench.command("simulate")
+    def bench_simulate(
+        data_dir: Path = typer.Option(Path("./bench-data/simulate"), "--data-dir",
+                                      help="The seeded community (seeded on first use); each system runs on a copy."),
+        people: int = typer.Option(1000, "--people"),
+        posts: int = typer.Option(None, "--posts"),
+        seed_days: int = typer.Option(14, "--seed-days", help="Days of seeded history."),
+        days: int = typer.Option(30, "--days", help="Simulated days per system."),
+        systems: str = typer.Option("chronological,heuristic,model", "--systems"),
+        seed: int = typer.Option(7, "--seed"),
+        json_path: Path = typer.Option(None, "--json"),
+    ) -> None:
+        """Simulated people scroll each system's feed for D days; engagement, hides, follows, retention."""
+        from rich.console import Console
+        from rich.progress import Progress
+
+        from townsquare.feed import feedbench
+
+        console = Console()
+        settings, db = _community(data_dir, people, posts, seed_days, seed, console)
+        db.dispose()
+        rows = []
+        with Progress(console=console) as progress:
+            for system in [s.strip() for s in systems.split(",") if s.strip()]:
+                task = progress.add_task(system, total=days)
+                copy = feedbench._copy_community(settings, data_dir.parent / f"{data_dir.name}-run-{system}")
+                rows.append(feedbench.simulate_system(system, copy, days, seed,
+                                                      progress=lambda d, t=task: progress.update(t, completed=d)))
+        console.print(table(f"Simulated {days} days ({people} people)", rows))
+        write_json(json_path, rows)

@@ -1,0 +1,98 @@
+"""The blender: turns valued candidates into an ordered feed.
+
+Rules, applied greedily slot by slot (docs/feed.md):
+- never the same post twice (the first occurrence wins);
+- nothing from hidden authors (blocked either way or muted) - also filtered at collection;
+- freshness: value decays with a half-life of ``freshness_half_life_h`` hours;
+- in-network vs discovery: each slot goes to the in-network queue while the in-network share so
+  far is under the target share (set by the friends-first <-> discovery slider), else discovery;
+- author diversity: an author never re-appears within ``author_gap`` slots nor more than
+  ``max_per_author`` times per 30 slots;
+- content-type mix: at most ``max_kind_run`` items of one content type in a row.
+When no candidate satisfies every rule, the rules are relaxed one at a time (content-type mix,
+then the per-window cap, then the author gap): a short feed is worse than a repeated author.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from townsquare.feed.config import BlendConfig
+from townsquare.feed.scoring import Candidate
+
+WINDOW = 30
+
+
+@dataclass(frozen=True)
+class BlendInput:
+    candidates: Sequence[Candidate]
+    values: np.ndarray  # value-model output, already adjusted by the person's controls
+    in_network_share: float
+    hidden_authors: frozenset[int] = frozenset()
+
+
+def freshness(cands: Sequence[Candidate], now: datetime, half_life_h: float) -> np.ndarray:
+    ages = np.array([c.age_hours(now) for c in cands], dtype=np.float64)
+    return np.power(0.5, ages / max(half_life_h, 1e-6))
+
+
+def blended_value(values: np.ndarray, cands: Sequence[Candidate], now: datetime, cfg: BlendConfig) -> np.ndarray:
+    """Freshness-adjusted value. Negative values shrink toward 0 with age too, so sign is kept."""
+    f = freshness(cands, now, cfg.freshness_half_life_h)
+    return np.where(values >= 0, values * f, values * (2 - f))
+
+
+def blend(inp: BlendInput, cfg: BlendConfig, limit: int | None = None) -> list[int]:
+    """Indices into ``inp.candidates`` in feed order."""
+    limit = cfg.ranked_list_size if limit is None else limit
+    order = np.argsort(-np.asarray(inp.values, dtype=np.float64), kind="stable")
+    seen_posts: set[int] = set()
+    queues: dict[bool, list[int]] = {True: [], False: []}
+    for i in order:
+        c = inp.candidates[int(i)]
+        if c.post_id in seen_posts or c.author_id in inp.hidden_authors:
+            continue
+        seen_posts.add(c.post_id)
+        queues[c.in_network].append(int(i))
+    out: list[int] = []
+    recent_authors: deque[int] = deque(maxlen=max(cfg.author_gap - 1, 0))
+    window: deque[int] = deque(maxlen=WINDOW)  # authors of the last 30 slots
+    kind_run: tuple[str | None, int] = (None, 0)
+    n_in = 0
+    share = min(max(inp.in_network_share, 0.0), 1.0)
+    while len(out) < limit and (queues[True] or queues[False]):
+        want_in = (n_in < math.floor(share * (len(out) + 1) + 0.5)) if queues[True] and queues[False] else bool(queues[True])
+        queue, pick = queues[want_in], 0
+        # Relax the rules one at a time: content-type mix first, then the per-window cap, then the gap.
+        for level in range(4):
+            found = False
+            for q in (queues[want_in], queues[not want_in]):
+                for pos, idx in enumerate(q[:200]):
+                    c = inp.candidates[idx]
+                    if level < 3 and c.author_id in recent_authors:
+                        continue
+                    if level < 2 and window.count(c.author_id) >= cfg.max_per_author:
+                        continue
+                    if level < 1 and kind_run[0] == c.kind and kind_run[1] >= cfg.max_kind_run:
+                        continue
+                    queue, pick, found = q, pos, True
+                    break
+                if found:
+                    break
+            if found:
+                break
+        idx = queue.pop(pick)
+        c = inp.candidates[idx]
+        out.append(idx)
+        n_in += c.in_network
+        if recent_authors.maxlen:
+            recent_authors.append(c.author_id)
+        window.append(c.author_id)
+        kind_run = (c.kind, kind_run[1] + 1) if kind_run[0] == c.kind else (c.kind, 1)
+    return out

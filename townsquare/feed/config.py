@@ -1,0 +1,103 @@
+"""Feed configuration: value-model weights and blender rules, with documented defaults.
+
+Override any of them in the TOML config file (``TOWNSQUARE_CONFIG``) under ``[feed]``::
+
+    [feed.value_weights]
+    like = 3.0
+    hide = -30.0
+
+    [feed.blend]
+    author_gap = 4
+
+See docs/feed.md for what each one does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+
+# Weighted sum of predicted action probabilities (value model). Short-term terms reward what a
+# person does in the session; long-term terms reward what builds their network; negative
+# feedback weighs far more than a like so that one likely hide outweighs several likely likes.
+DEFAULT_VALUE_WEIGHTS: dict[str, float] = {
+    # short-term
+    "open": 0.5,
+    "dwell": 1.0,
+    "like": 2.0,
+    "comment": 4.0,
+    "share": 5.0,
+    # long-term
+    "follow_author": 8.0,
+    "two_way": 12.0,
+    # negative feedback
+    "hide": -20.0,
+    "report": -100.0,
+}
+
+POST_HEADS = ("open", "like", "comment", "share", "dwell", "hide", "report", "follow_author", "two_way")
+ACCOUNT_HEADS = ("follow", "two_way")
+POST_KINDS = ("text", "photo", "video", "link")
+
+
+@dataclass(frozen=True)
+class BlendConfig:
+    page_size_max: int = 50
+    ranked_list_size: int = 300  # items kept in the cached ranked list per feed
+    author_gap: int = 3  # the same author never appears twice within this many slots
+    max_per_author: int = 3  # per 30-item window
+    max_kind_run: int = 3  # at most this many items of one content type in a row
+    freshness_half_life_h: float = 36.0  # value halves every this many hours of age
+    # Share of in-network items at the slider's two ends (discovery 0.0 -> 1.0).
+    in_network_share_friends_first: float = 0.85
+    in_network_share_discovery: float = 0.25
+    show_less_author_factor: float = 0.25  # value multiplier for an author you said "show less" of
+    show_less_topic_factor: float = 0.5  # ... and for posts sharing a hashtag with it
+    seen_window_h: float = 72.0  # posts with an impression this recent are not shown again
+    cache_ttl_s: float = 30 * 60
+    cache_max_feeds: int = 5000
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    following_recent: int = 300
+    following_days: float = 7.0
+    model_retrieval: int = 200
+    trending: int = 150
+    trending_hours: float = 24.0
+    friends_engaged: int = 150
+    friends_engaged_days: float = 3.0
+    hashtags: int = 100
+    hashtags_days: float = 7.0
+    popular: int = 150  # cold start and back-fill: popular over the last week
+    popular_days: float = 7.0
+    topics: int = 100  # cold start: best recent posts across many hashtags
+    global_cache_s: float = 60.0  # trending/popular lists are shared by everyone for this long
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    value_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_VALUE_WEIGHTS))
+    blend: BlendConfig = field(default_factory=BlendConfig)
+    sources: SourceConfig = field(default_factory=SourceConfig)
+
+
+def _apply(obj, overrides: dict):
+    known = {f.name: f for f in fields(obj)}
+    clean = {}
+    for key, value in (overrides or {}).items():
+        if key not in known:
+            raise ValueError(f"unknown feed setting {key!r}")
+        clean[key] = type(getattr(obj, key))(value)
+    return replace(obj, **clean)
+
+
+def feed_config(settings=None) -> FeedConfig:
+    """The feed config: defaults, overridden by ``[feed]`` in the settings' config file."""
+    raw = (getattr(settings, "extra", None) or {}).get("feed", {}) if settings is not None else {}
+    weights = dict(DEFAULT_VALUE_WEIGHTS)
+    for key, value in (raw.get("value_weights") or {}).items():
+        if key not in POST_HEADS:
+            raise ValueError(f"unknown value weight {key!r}; heads are {', '.join(POST_HEADS)}")
+        weights[key] = float(value)
+    return FeedConfig(value_weights=weights, blend=_apply(BlendConfig(), raw.get("blend", {})),
+                      sources=_apply(SourceConfig(), raw.get("sources", {})))

@@ -1,0 +1,231 @@
+"""People you may know / accounts to follow.
+
+Candidates: the learned link model over the follow graph (two-hop people, see ``linkpred.py``),
+people who follow you, people who like the same posts, the unified model's account retrieval and,
+for cold start, popular accounts. Ranking: p(follow) x p(two-way | follow) from the unified model
+when one is trained, else the graph model's score (its softmax over the person's candidates) with
+small bonuses for the other signals. Never yourself, anyone you follow or asked to follow, anyone
+blocked either way or muted, or inactive accounts. Each suggestion carries its social proof.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import desc, func, select
+from sqlalchemy.orm import Session
+
+from townsquare.feed.linkpred import GraphIndex, LinkModel, adjacency, candidate_features
+from townsquare.social.models import Account, Block, Follow, FollowRequest, Mute, Reaction
+
+log = logging.getLogger(__name__)
+
+BUNDLED_MODEL = Path(__file__).parent / "data" / "pymk_linkmodel.npz"
+MODEL_FILE = "pymk_linkmodel.npz"
+
+
+@dataclass
+class Suggestion:
+    account: Account
+    score: float
+    reasons: list[dict]
+    mutual_count: int = 0
+    mutual_handles: list[str] = field(default_factory=list)
+    follows_you: bool = False
+    sources: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FollowGraph:
+    """The follow graph as an undirected ``GraphIndex`` over dense node numbers."""
+
+    index: GraphIndex
+    node_of: dict[int, int]
+    account_of: np.ndarray
+    built: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def build(cls, session: Session) -> FollowGraph:
+        rows = np.array(session.execute(select(Follow.follower_id, Follow.followee_id)).all(), dtype=np.int64)
+        rows = rows.reshape(-1, 2)
+        ids = np.unique(rows) if rows.size else np.zeros(0, np.int64)
+        node_of = {int(a): i for i, a in enumerate(ids)}
+        edges = np.searchsorted(ids, rows) if rows.size else rows
+        return cls(GraphIndex(adjacency(edges, len(ids))), node_of, ids)
+
+
+class _GraphCache:
+    def __init__(self, ttl_s: float = 300.0) -> None:
+        self.ttl_s = ttl_s
+        self._graphs: dict[str, FollowGraph] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session: Session) -> FollowGraph:
+        key = str(session.get_bind().url)
+        with self._lock:
+            g = self._graphs.get(key)
+            if g is None or time.monotonic() - g.built > self.ttl_s:
+                g = FollowGraph.build(session)
+                self._graphs[key] = g
+            return g
+
+    def clear(self) -> None:
+        with self._lock:
+            self._graphs.clear()
+
+
+GRAPHS = _GraphCache()
+
+
+def load_link_model(settings=None) -> LinkModel | None:
+    """The link model trained on this community (``townsquare feed train-pymk``), else the one
+    bundled with the package (trained on ego-Facebook), else None (Adamic-Adar is used)."""
+    paths = []
+    if settings is not None:
+        paths.append(Path(settings.models_dir) / MODEL_FILE)
+    paths.append(BUNDLED_MODEL)
+    for path in paths:
+        if path.exists():
+            try:
+                return LinkModel.load(path)
+            except Exception:
+                log.exception("could not load link model %s", path)
+    return None
+
+
+def excluded_ids(session: Session, viewer_id: int) -> set[int]:
+    """Everyone who must never be suggested to the viewer (the viewer included)."""
+    out = {viewer_id}
+    out.update(session.scalars(select(Follow.followee_id).where(Follow.follower_id == viewer_id)))
+    out.update(session.scalars(select(FollowRequest.target_id).where(FollowRequest.requester_id == viewer_id)))
+    out.update(session.scalars(select(Block.blocked_id).where(Block.blocker_id == viewer_id)))
+    out.update(session.scalars(select(Block.blocker_id).where(Block.blocked_id == viewer_id)))
+    out.update(session.scalars(select(Mute.muted_id).where(Mute.muter_id == viewer_id)))
+    return out
+
+
+def _graph_candidates(graph: FollowGraph, viewer_id: int, exclude: set[int], model: LinkModel | None,
+                      n: int = 100) -> dict[int, float]:
+    u = graph.node_of.get(viewer_id)
+    if u is None or graph.index.n < 3:
+        return {}
+    ex_nodes = {graph.node_of[a] for a in exclude if a in graph.node_of}
+    if model is not None:
+        f = candidate_features(graph.index, np.array([u]), model.n_candidates, exclude={u: ex_nodes})
+        s = model.score(f)[0]
+        cand = f.cand[0]
+    else:  # Adamic-Adar over two-hop people
+        row = graph.index.adj[u]
+        aa = np.asarray((row @ (graph.index.adj.multiply(graph.index.inv_log[:, None]))).todense()).ravel()
+        aa[list(ex_nodes | {u})] = 0
+        aa[row.indices] = 0
+        cand = np.argsort(-aa, kind="stable")[: n * 2]
+        s = np.where(aa[cand] > 0, aa[cand], -np.inf)
+    ok = np.isfinite(s)
+    if not ok.any():
+        return {}
+    z = s[ok] - s[ok].max()
+    p = np.exp(z) / np.exp(z).sum()
+    return {int(graph.account_of[c]): float(pi) for c, pi in zip(cand[ok], p, strict=True)
+            if int(graph.account_of[c]) not in exclude}
+
+
+def suggestions(session: Session, viewer: Account, limit: int = 10, *, scorer=None, model: LinkModel | None = None,
+                graph: FollowGraph | None = None) -> list[Suggestion]:
+    if not 1 <= limit <= 50:
+        from townsquare.errors import InvalidInput
+
+        raise InvalidInput("limit must be between 1 and 50")
+    exclude = excluded_ids(session, viewer.id)
+    graph = graph or GRAPHS.get(session)
+    scores: dict[int, float] = defaultdict(float)
+    sources: dict[int, list[str]] = defaultdict(list)
+
+    for acc, p in _graph_candidates(graph, viewer.id, exclude, model).items():
+        scores[acc] += p
+        sources[acc].append("graph")
+    followers = set(session.scalars(select(Follow.follower_id).where(Follow.followee_id == viewer.id))) - exclude
+    for acc in followers:
+        scores[acc] += 0.3
+        sources[acc].append("follows_you")
+    liked = list(session.scalars(select(Reaction.post_id).where(Reaction.account_id == viewer.id)
+                                 .order_by(desc(Reaction.created_at)).limit(100)))
+    if liked:
+        rows = session.execute(select(Reaction.account_id, func.count()).where(Reaction.post_id.in_(liked))
+                               .group_by(Reaction.account_id).order_by(desc(func.count())).limit(200))
+        for acc, cnt in rows:
+            if acc not in exclude:
+                scores[acc] += 0.05 * math.log1p(cnt)
+                sources[acc].append("same_posts")
+    state = None
+    if scorer is not None:
+        try:
+            state = scorer.encode(viewer.id)
+            for acc, _score in scorer.retrieve(state, 100, kind="account", exclude=exclude):
+                if int(acc) not in exclude:
+                    scores[int(acc)] += 0.0
+                    sources[int(acc)].append("model")
+        except Exception:
+            log.exception("scorer account retrieval failed")
+            state = None
+    if len(scores) < limit:  # cold start: popular accounts
+        for acc in session.scalars(select(Account.id).where(Account.status == "active")
+                                   .order_by(desc(Account.follower_count), Account.id).limit(limit * 3 + len(exclude))):
+            if acc not in exclude and acc not in scores:
+                scores[acc] += 1e-4
+                sources[acc].append("popular")
+    ids = [a for a in scores if a not in exclude]
+    if not ids:
+        return []
+    accounts = {a.id: a for a in session.scalars(select(Account).where(Account.id.in_(ids),
+                                                                       Account.status == "active"))}
+    ids = [a for a in ids if a in accounts]
+    if scorer is not None and state is not None and ids:
+        try:
+            heads = scorer.score_accounts(state, ids)
+            p = np.asarray(heads["follow"]) * np.asarray(heads["two_way"])
+            final = {a: float(v) for a, v in zip(ids, p, strict=True)}
+        except Exception:
+            log.exception("scorer.score_accounts failed; using the graph model")
+            final = {a: scores[a] for a in ids}
+    else:
+        final = {a: scores[a] for a in ids}
+    top = sorted(ids, key=lambda a: (-final[a], a))[:limit]
+    return [_with_proof(session, graph, viewer.id, accounts[a], final[a], sources[a], a in followers) for a in top]
+
+
+def _with_proof(session: Session, graph: FollowGraph, viewer_id: int, account: Account, score: float,
+                sources: list[str], follows_you: bool) -> Suggestion:
+    mutual: list[int] = []
+    u, v = graph.node_of.get(viewer_id), graph.node_of.get(account.id)
+    if u is not None and v is not None:
+        a = graph.index.adj
+        common = np.intersect1d(a[u].indices, a[v].indices)
+        mutual = [int(graph.account_of[c]) for c in common]
+    handles = []
+    if mutual:
+        handles = list(session.scalars(select(Account.handle).where(Account.id.in_(mutual[:50]))
+                                       .order_by(desc(Account.follower_count)).limit(3)))
+    reasons = []
+    if follows_you:
+        reasons.append({"code": "follows_you", "text": "Follows you"})
+    if mutual:
+        n = len(mutual)
+        names = ", ".join("@" + h for h in handles)
+        reasons.append({"code": "mutual", "text": f"{n} friend{'s' if n != 1 else ''} in common ({names})"})
+    if "same_posts" in sources:
+        reasons.append({"code": "same_posts", "text": "Likes the same posts as you"})
+    if "model" in sources:
+        reasons.append({"code": "model", "text": "Suggested by the Townsquare model"})
+    if "popular" in sources and not reasons:
+        reasons.append({"code": "popular", "text": "Popular in the community"})
+    if not reasons:
+        reasons.append({"code": "graph", "text": "In your extended network"})
+    return Suggestion(account, score, reasons, len(mutual), ["@" + h for h in handles], follows_you, sources)

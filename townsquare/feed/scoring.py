@@ -1,0 +1,118 @@
+"""What the feed needs from a ranking model, and the heuristic ranker used when none is trained.
+
+The unified model (``townsquare.rec.serve.Scorer``) implements ``Scorer``; ``load_scorer`` returns
+it when a trained checkpoint is active, else ``None`` and the feed falls back to ``HeuristicRanker``
+(and says so in every response).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from townsquare.feed.config import POST_HEADS
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """The in-process interface of the unified model (see docs/rec.md)."""
+
+    def encode(self, account_id: int) -> Any: ...
+
+    def retrieve(self, state: Any, k: int, kind: str = "post",
+                 exclude: set[int] | None = None) -> list[tuple[int, float]]: ...
+
+    def score(self, state: Any, post_ids: Sequence[int]) -> dict[str, np.ndarray]: ...
+
+    def score_accounts(self, state: Any, account_ids: Sequence[int]) -> dict[str, np.ndarray]: ...
+
+
+def load_scorer(settings) -> Scorer | None:
+    """The active unified-model scorer, or None when the rec package or a trained model is missing."""
+    try:
+        from townsquare.rec.serve import Scorer as RecScorer  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    try:
+        return RecScorer.load_active(settings)
+    except FileNotFoundError:
+        return None
+
+
+@dataclass
+class Candidate:
+    """A post that some source proposed, with what ranking, blending and explaining need."""
+
+    post_id: int
+    author_id: int
+    kind: str
+    created_at: datetime
+    likes: int = 0
+    comments: int = 0
+    reposts: int = 0
+    hashtags: tuple[str, ...] = ()
+    sources: dict[str, Any] = field(default_factory=dict)  # source name -> detail (ids, hashtag, score)
+    in_network: bool = False
+
+    def age_hours(self, now: datetime) -> float:
+        return max(0.0, (now - self.created_at).total_seconds() / 3600)
+
+
+@dataclass
+class ViewerContext:
+    """What the feed knows about the viewer for this request."""
+
+    viewer_id: int
+    following: set[int] = field(default_factory=set)
+    hidden_authors: set[int] = field(default_factory=set)  # blocked either way or muted: never shown
+    author_affinity: dict[int, float] = field(default_factory=dict)  # recent engagement with each author
+    topic_affinity: dict[str, float] = field(default_factory=dict)  # hashtags of posts engaged with / followed
+    followed_hashtags: set[str] = field(default_factory=set)
+    show_less_authors: set[int] = field(default_factory=set)  # hid a post of theirs
+    show_less_topics: set[str] = field(default_factory=set)
+    seen: set[int] = field(default_factory=set)  # recent impressions
+    has_history: bool = False
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+class HeuristicRanker:
+    """Hand-set logistic estimates of every head from engagement, affinity, topics and age.
+
+    Not learned: it makes the feed sensible before the unified model is trained.
+    """
+
+    name = "heuristic"
+
+    def score(self, ctx: ViewerContext, cands: Sequence[Candidate], now: datetime) -> dict[str, np.ndarray]:
+        if not cands:
+            return {h: np.zeros(0) for h in POST_HEADS}
+        pop = np.array([math.log1p(c.likes + 2 * c.comments + 3 * c.reposts) for c in cands])
+        age = np.array([c.age_hours(now) for c in cands])
+        aff = np.array([math.log1p(ctx.author_affinity.get(c.author_id, 0.0)) for c in cands])
+        follows = np.array([c.author_id in ctx.following for c in cands], float)
+        topic = np.array([math.log1p(sum(ctx.topic_affinity.get(t, 0.0) for t in c.hashtags)) for c in cands])
+        friends = np.array([math.log1p(len(c.sources.get("friends_engaged", ()))) for c in cands])
+        less_a = np.array([c.author_id in ctx.show_less_authors for c in cands], float)
+        less_t = np.array([bool(ctx.show_less_topics.intersection(c.hashtags)) for c in cands], float)
+        recency = -0.02 * np.minimum(age, 96)
+        base = 0.9 * aff + 0.7 * follows + 0.6 * topic + 0.5 * friends + 0.35 * pop + recency - 1.5 * less_a - 0.8 * less_t
+        heads = {
+            "open": _sigmoid(-1.2 + base),
+            "dwell": _sigmoid(-1.5 + base),
+            "like": _sigmoid(-2.8 + base),
+            "comment": _sigmoid(-4.5 + base),
+            "share": _sigmoid(-5.0 + base),
+            "follow_author": (1 - follows) * _sigmoid(-4.5 + 0.6 * topic + 0.5 * friends + 0.3 * pop - 2 * less_a),
+            "two_way": (1 - follows) * _sigmoid(-6.0 + 0.6 * friends + 0.4 * topic),
+            "hide": _sigmoid(-4.0 + 2.5 * less_a + 1.2 * less_t - 0.8 * aff - 0.5 * follows),
+            "report": _sigmoid(-7.0 + 1.5 * less_a),
+        }
+        return heads

@@ -1,0 +1,365 @@
+"""The feed service: sources -> ranking (unified model, or heuristics) -> value model -> blender ->
+cached ranked list -> hydrated page with reasons. Also the per-person controls.
+
+Use one ``FeedService`` per process (it holds the scorer and the ranked-feed cache)::
+
+    service = FeedService(settings)
+    with db.session() as session:
+        page = service.page(session, viewer, cursor=None, limit=30)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+from sqlalchemy import desc, or_, select
+from sqlalchemy.orm import Session
+
+from townsquare.errors import InvalidInput, NotFound
+from townsquare.feed import sources as src
+from townsquare.feed.blender import BlendInput, blend, blended_value
+from townsquare.feed.cache import FeedCache, RankedFeed, RankedItem
+from townsquare.feed.config import POST_KINDS, FeedConfig, feed_config
+from townsquare.feed.explain import reasons as build_reasons
+from townsquare.feed.models import FeedSettings
+from townsquare.feed.scoring import Candidate, HeuristicRanker, Scorer, ViewerContext, load_scorer
+from townsquare.feed.value import ValueModel
+from townsquare.social.events import log_event
+from townsquare.social.models import Account, Post
+from townsquare.social.relations import hidden_author_ids
+from townsquare.social.visibility import can_view_post, visible_posts_clause
+
+log = logging.getLogger(__name__)
+
+MODES = ("ranked", "chronological")
+KIND_WEIGHT_RANGE = (0.25, 4.0)
+MAX_LIMIT = 50
+_AUTO = object()
+
+
+@dataclass
+class FeedItem:
+    post: Post
+    position: int
+    value: float | None
+    reasons: list[dict]
+    top_actions: list[dict]
+    sources: list[str]
+    in_network: bool
+
+
+@dataclass
+class FeedPage:
+    items: list[FeedItem]
+    next_cursor: str | None
+    mode: str
+    ranked_by: str  # "model" | "heuristic" | "chronological"
+    feed_id: str | None = None
+    restarted: bool = False  # the cursor's cached ranking was gone; this is a fresh ranking
+    dropped: int = 0  # items of the cached page that can no longer be shown (deleted, now hidden)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+# -- cursors ---------------------------------------------------------------------------------------
+def _encode(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[str, str, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, a, b = raw.split("|")
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("invalid feed cursor") from None
+    if kind not in ("r", "c"):
+        raise InvalidInput("invalid feed cursor")
+    return kind, a, b
+
+
+# -- controls --------------------------------------------------------------------------------------
+def default_controls() -> dict:
+    return {"mode": "ranked", "discovery": 0.3, "kind_weights": {k: 1.0 for k in POST_KINDS}}
+
+
+def get_controls(session: Session, account_id: int) -> dict:
+    row = session.get(FeedSettings, account_id)
+    out = default_controls()
+    if row is not None:
+        out["mode"], out["discovery"] = row.mode, float(row.discovery)
+        out["kind_weights"].update({k: float(v) for k, v in (row.kind_weights or {}).items() if k in POST_KINDS})
+    return out
+
+
+def update_controls(session: Session, account: Account, changes: dict) -> dict:
+    """Validate every change first, then write once (no partial write)."""
+    unknown = set(changes) - {"mode", "discovery", "kind_weights"}
+    if unknown:
+        raise InvalidInput(f"unknown feed setting(s): {', '.join(sorted(unknown))}")
+    current = get_controls(session, account.id)
+    if "mode" in changes and changes["mode"] is not None:
+        if changes["mode"] not in MODES:
+            raise InvalidInput(f"mode must be one of {', '.join(MODES)}")
+        current["mode"] = changes["mode"]
+    if "discovery" in changes and changes["discovery"] is not None:
+        try:
+            d = float(changes["discovery"])
+        except (TypeError, ValueError):
+            raise InvalidInput("discovery must be a number between 0 and 1") from None
+        if not 0.0 <= d <= 1.0 or d != d:
+            raise InvalidInput("discovery must be between 0 (friends first) and 1 (discovery)")
+        current["discovery"] = d
+    if "kind_weights" in changes and changes["kind_weights"] is not None:
+        kw = changes["kind_weights"]
+        if not isinstance(kw, dict):
+            raise InvalidInput("kind_weights must be an object of content type -> weight")
+        for kind, w in kw.items():
+            if kind not in POST_KINDS:
+                raise InvalidInput(f"unknown content type {kind!r}; expected one of {', '.join(POST_KINDS)}")
+            try:
+                w = float(w)
+            except (TypeError, ValueError):
+                raise InvalidInput(f"weight for {kind} must be a number") from None
+            lo, hi = KIND_WEIGHT_RANGE
+            if not lo <= w <= hi:
+                raise InvalidInput(f"weight for {kind} must be between {lo} and {hi}")
+            current["kind_weights"][kind] = w
+    row = session.get(FeedSettings, account.id)
+    if row is None:
+        row = FeedSettings(account_id=account.id)
+        session.add(row)
+    row.mode, row.discovery, row.kind_weights = current["mode"], current["discovery"], dict(current["kind_weights"])
+    session.flush()
+    return current
+
+
+class FeedService:
+    def __init__(self, settings=None, *, scorer: Scorer | None | object = _AUTO, config: FeedConfig | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.settings = settings
+        self.config = config or feed_config(settings)
+        self._scorer = scorer
+        self._scorer_lock = threading.Lock()
+        self.heuristic = HeuristicRanker()
+        self.value_model = ValueModel(self.config.value_weights)
+        self.cache = FeedCache(self.config.blend.cache_ttl_s, self.config.blend.cache_max_feeds)
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    @property
+    def scorer(self) -> Scorer | None:
+        if self._scorer is _AUTO:
+            with self._scorer_lock:
+                if self._scorer is _AUTO:
+                    self._scorer = load_scorer(self.settings) if self.settings is not None else None
+        return self._scorer  # type: ignore[return-value]
+
+    def reload_model(self) -> None:
+        self._scorer = _AUTO
+        self.cache.clear()
+
+    # -- pages ----------------------------------------------------------------------------------
+    def page(self, session: Session, viewer: Account, cursor: str | None = None, limit: int = 30) -> FeedPage:
+        if not 1 <= int(limit) <= MAX_LIMIT:
+            raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
+        controls = get_controls(session, viewer.id)
+        if cursor:
+            kind, a, b = _decode(cursor)
+            if kind == "c":
+                return self._chronological(session, viewer, limit, (a, b))
+            return self._ranked_page(session, viewer, controls, limit, a, b)
+        if controls["mode"] == "chronological":
+            return self._chronological(session, viewer, limit, None)
+        return self._ranked_page(session, viewer, controls, limit, None, "0")
+
+    def _ranked_page(self, session: Session, viewer: Account, controls: dict, limit: int,
+                     feed_id: str | None, offset_raw: str) -> FeedPage:
+        try:
+            offset = int(offset_raw)
+        except ValueError:
+            raise InvalidInput("invalid feed cursor") from None
+        if offset < 0:
+            raise InvalidInput("invalid feed cursor")
+        feed = self.cache.get(feed_id, viewer.id) if feed_id else None
+        restarted = feed_id is not None and feed is None
+        timings: dict[str, float] = {}
+        if feed is None:
+            feed = self.rank(session, viewer, controls, timings)
+            self.cache.put(feed)
+            offset = 0
+        return self._hydrate(session, viewer, feed, offset, limit, restarted, timings)
+
+    def rank(self, session: Session, viewer: Account, controls: dict | None = None,
+             timings: dict[str, float] | None = None) -> RankedFeed:
+        """Build the ranked list for ``viewer`` (not cached; ``page`` caches it)."""
+        import time
+
+        timings = {} if timings is None else timings
+        t0 = time.perf_counter()
+        controls = controls or get_controls(session, viewer.id)
+        cfg = self.config
+        now = self.clock()
+        ctx = src.viewer_context(session, viewer.id, now, cfg.blend.seen_window_h)
+        scorer = self.scorer
+        state = None
+        if scorer is not None:
+            try:
+                state = scorer.encode(viewer.id)
+            except Exception:  # a broken model must not break the feed
+                log.exception("scorer.encode failed; falling back to heuristics")
+                scorer = None
+        t1 = time.perf_counter()
+        proposals: list = []
+        names = ["following", "friends_engaged", "hashtag", "trending", "popular"]
+        if not ctx.has_history:
+            names.append("topic")
+        for name in names:
+            proposals += src.SOURCES[name](session, ctx, cfg.sources, now)
+        if scorer is not None:
+            try:
+                proposals += src.model_retrieval(scorer, state, cfg.sources, ctx.seen)
+            except Exception:
+                log.exception("scorer.retrieve failed")
+        cands = src.collect(session, ctx, proposals)
+        t2 = time.perf_counter()
+        ranked_by = "heuristic"
+        heads = None
+        if scorer is not None and cands:
+            try:
+                heads = scorer.score(state, [c.post_id for c in cands])
+                ranked_by = "model"
+            except Exception:
+                log.exception("scorer.score failed; falling back to heuristics")
+        elif scorer is not None:
+            ranked_by = "model"
+        if heads is None:
+            heads = self.heuristic.score(ctx, cands, now)
+        values = self.value_model.value(heads) if cands else np.zeros(0)
+        values = apply_controls(values, cands, ctx, controls, cfg)
+        values = blended_value(values, cands, now, cfg.blend)
+        share = (cfg.blend.in_network_share_friends_first
+                 + (cfg.blend.in_network_share_discovery - cfg.blend.in_network_share_friends_first)
+                 * controls["discovery"])
+        order = blend(BlendInput(cands, values, share, frozenset(ctx.hidden_authors)), cfg.blend)
+        items = [RankedItem(cands[i].post_id, cands[i].author_id, float(values[i]), cands[i].sources,
+                            cands[i].in_network, cands[i].hashtags, self.value_model.top_actions(heads, i))
+                 for i in order]
+        t3 = time.perf_counter()
+        timings.update(context_ms=(t1 - t0) * 1e3, sources_ms=(t2 - t1) * 1e3, rank_blend_ms=(t3 - t2) * 1e3)
+        return RankedFeed(viewer.id, ranked_by, items, author_affinity=ctx.author_affinity,
+                          topic_affinity=ctx.topic_affinity)
+
+    def _hydrate(self, session: Session, viewer: Account, feed: RankedFeed, offset: int, limit: int,
+                 restarted: bool, timings: dict) -> FeedPage:
+        chunk = feed.items[offset:offset + limit]
+        ids = [it.post_id for it in chunk]
+        hidden = hidden_author_ids(session, viewer.id)  # re-checked now: a block may be minutes old
+        posts = {p.id: p for p in session.scalars(
+            select(Post).join(Post.author).where(Post.id.in_(ids), visible_posts_clause(viewer.id))
+        )} if ids else {}
+        need = {it.author_id for it in chunk}
+        for it in chunk:
+            need.update(a for a in (it.sources.get("friends_engaged") or []))
+        rows = session.execute(select(Account.id, Account.handle).where(Account.id.in_(need))).all() if need else []
+        handles = {aid: h for aid, h in rows}
+        items, dropped = [], 0
+        for pos, it in enumerate(chunk, start=offset):
+            post = posts.get(it.post_id)
+            if post is None or post.author_id in hidden:
+                dropped += 1
+                continue
+            items.append(FeedItem(
+                post=post, position=pos, value=round(it.value, 5), top_actions=it.top_actions,
+                sources=sorted(it.sources), in_network=it.in_network,
+                reasons=build_reasons(sources=it.sources, author_id=it.author_id, hashtags=it.hashtags,
+                                      in_network=it.in_network, top_actions=it.top_actions, handles=handles,
+                                      author_affinity=feed.author_affinity.get(it.author_id, 0.0),
+                                      topic_affinity=feed.topic_affinity, ranked_by=feed.ranked_by),
+            ))
+        end = offset + len(chunk)
+        next_cursor = _encode(f"r|{feed.feed_id}|{end}") if end < len(feed.items) else None
+        return FeedPage(items, next_cursor, "ranked", feed.ranked_by, feed.feed_id, restarted, dropped, timings)
+
+    def _chronological(self, session: Session, viewer: Account, limit: int, after: tuple[str, str] | None) -> FeedPage:
+        """Posts of the people you follow and your own, newest first; keyset cursor (time, id)."""
+        from townsquare.social.relations import following_ids
+
+        authors = following_ids(session, viewer.id) | {viewer.id}
+        hidden = hidden_author_ids(session, viewer.id)
+        authors -= hidden
+        q = (select(Post).join(Post.author).where(Post.author_id.in_(authors), visible_posts_clause(viewer.id))
+             .order_by(desc(Post.created_at), desc(Post.id)).limit(limit + 1))
+        if after is not None:
+            try:
+                ts = datetime.fromtimestamp(int(after[0]) / 1e6, UTC)
+                pid = int(after[1])
+            except (ValueError, OverflowError, OSError):
+                raise InvalidInput("invalid feed cursor") from None
+            q = q.where(or_(Post.created_at < ts, (Post.created_at == ts) & (Post.id < pid)))
+        posts = list(session.scalars(q))
+        more = len(posts) > limit
+        posts = posts[:limit]
+        handles = {p.author_id: p.author.handle for p in posts}
+        items = []
+        for pos, p in enumerate(posts):
+            own = p.author_id == viewer.id
+            reasons = ([{"code": "own", "text": "Your post"}] if own else
+                       [{"code": "following", "text": f"Because you follow @{handles[p.author_id]}"}])
+            reasons.append({"code": "chronological", "text": "Newest first (chronological mode)"})
+            items.append(FeedItem(p, pos, None, reasons, [], ["following"], True))
+        next_cursor = None
+        if more and posts:
+            last = posts[-1]
+            micros = int(last.created_at.timestamp() * 1_000_000)
+            next_cursor = _encode(f"c|{micros}|{last.id}")
+        return FeedPage(items, next_cursor, "chronological", "chronological")
+
+    # -- controls -------------------------------------------------------------------------------
+    def get_settings(self, session: Session, viewer: Account) -> dict:
+        return get_controls(session, viewer.id)
+
+    def update_settings(self, session: Session, viewer: Account, changes: dict) -> dict:
+        out = update_controls(session, viewer, changes)
+        self._forget(viewer.id)
+        return out
+
+    def show_less(self, session: Session, viewer: Account, post_id: int) -> dict:
+        """"Show less like this": logs a hide (the model learns from it) and lowers the post's author
+        and hashtags in this person's next feeds."""
+        post = session.get(Post, post_id)
+        if post is None or not can_view_post(session, viewer, post):
+            raise NotFound("no such post")
+        from townsquare.social.models import PostHashtag
+        from townsquare.social.preferences import record_show_less
+
+        log_event(session, viewer.id, "hide", "post", post.id, surface="home", context={"show_less": True})
+        tags = session.scalars(select(PostHashtag.hashtag_id).where(PostHashtag.post_id == post.id))
+        record_show_less(session, viewer.id, [("post", post.id), ("account", post.author_id)]
+                         + [("hashtag", t) for t in tags])
+        # The cached feed keeps its order (cursors stay stable); the next fresh ranking applies it.
+        return {"post_id": str(post.id), "hidden": True, "author_lowered": str(post.author_id)}
+
+    def _forget(self, viewer_id: int) -> None:
+        self.cache.drop_viewer(viewer_id)
+
+
+def apply_controls(values: np.ndarray, cands: list[Candidate], ctx: ViewerContext, controls: dict,
+                   cfg: FeedConfig) -> np.ndarray:
+    """Content-type weights and "show less" factors: multiply positive values, divide negative ones."""
+    if not len(cands):
+        return values
+    factor = np.ones(len(cands))
+    kw = controls.get("kind_weights", {})
+    for i, c in enumerate(cands):
+        f = float(kw.get(c.kind, 1.0))
+        if c.author_id in ctx.show_less_authors:
+            f *= cfg.blend.show_less_author_factor
+        if ctx.show_less_topics.intersection(c.hashtags):
+            f *= cfg.blend.show_less_topic_factor
+        factor[i] = f
+    return np.where(values >= 0, values * factor, values / factor)

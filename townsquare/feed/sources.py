@@ -1,0 +1,277 @@
+"""Candidate sources: each proposes post ids with a reason; ``collect`` merges them into
+``Candidate`` rows the viewer may see (visibility and blocked/muted authors applied here, and
+again at hydration).
+
+Sources: recent posts from followed accounts; model retrieval over all posts; trending in the
+last day; posts that people you follow engaged with; posts under hashtags you follow; and for
+cold start (and back-fill) popular posts of the week and the best recent posts across topics.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import desc, func, select
+from sqlalchemy.orm import Session
+
+from townsquare.feed.config import SourceConfig
+from townsquare.feed.scoring import Candidate, ViewerContext
+from townsquare.social.models import (
+    Account,
+    Event,
+    Hashtag,
+    HashtagFollow,
+    Post,
+    PostHashtag,
+    Reaction,
+    Repost,
+)
+from townsquare.social.visibility import visible_posts_clause
+
+Proposal = tuple[int, str, object]  # (post_id, source name, detail)
+
+ENGAGE_ACTIONS = ("open", "like", "comment", "share", "repost", "dwell")
+
+
+class _TTLCache:
+    """Process-wide lists everyone shares (trending, popular), recomputed every ``ttl`` seconds."""
+
+    def __init__(self) -> None:
+        self._data: dict[tuple, tuple[float, object]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, ttl: float, compute: Callable[[], object]):
+        now = time.monotonic()
+        with self._lock:
+            hit = self._data.get(key)
+        if hit and now - hit[0] < ttl:
+            return hit[1]
+        value = compute()
+        with self._lock:
+            self._data[key] = (now, value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+SHARED = _TTLCache()
+
+
+def _db_key(session: Session) -> str:
+    return str(session.get_bind().url)
+
+
+def _engagement():
+    return Post.like_count + 2 * Post.comment_count + 3 * Post.repost_count
+
+
+def following_recent(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetime) -> list[Proposal]:
+    if not ctx.following:
+        return []
+    since = now - timedelta(days=cfg.following_days)
+    ids = session.scalars(
+        select(Post.id).where(Post.author_id.in_(ctx.following), Post.created_at >= since,
+                              Post.deleted_at.is_(None))
+        .order_by(desc(Post.created_at)).limit(cfg.following_recent)
+    )
+    return [(pid, "following", None) for pid in ids]
+
+
+def trending(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetime) -> list[Proposal]:
+    def compute():
+        since = now - timedelta(hours=cfg.trending_hours)
+        return list(session.execute(
+            select(Post.id, _engagement()).where(Post.created_at >= since, Post.deleted_at.is_(None),
+                                                 Post.visibility == "public")
+            .order_by(desc(_engagement()), desc(Post.id)).limit(cfg.trending)
+        ))
+    rows = SHARED.get(("trending", _db_key(session), cfg.trending, cfg.trending_hours), cfg.global_cache_s, compute)
+    return [(pid, "trending", int(score)) for pid, score in rows if score > 0]
+
+
+def popular(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetime) -> list[Proposal]:
+    def compute():
+        since = now - timedelta(days=cfg.popular_days)
+        return list(session.execute(
+            select(Post.id, _engagement()).where(Post.created_at >= since, Post.deleted_at.is_(None),
+                                                 Post.visibility == "public")
+            .order_by(desc(_engagement()), desc(Post.id)).limit(cfg.popular)
+        ))
+    rows = SHARED.get(("popular", _db_key(session), cfg.popular, cfg.popular_days), cfg.global_cache_s, compute)
+    return [(pid, "popular", int(score)) for pid, score in rows]
+
+
+def topics(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetime) -> list[Proposal]:
+    """The best recent posts of many different hashtags: a diverse cold-start sample."""
+    def compute():
+        since = now - timedelta(days=cfg.popular_days)
+        rows = session.execute(
+            select(Hashtag.name, Post.id, _engagement())
+            .join(PostHashtag, PostHashtag.hashtag_id == Hashtag.id)
+            .join(Post, Post.id == PostHashtag.post_id)
+            .where(Post.created_at >= since, Post.deleted_at.is_(None), Post.visibility == "public")
+            .order_by(desc(_engagement()), desc(Post.id)).limit(cfg.topics * 20)
+        )
+        per_tag: dict[str, list[int]] = defaultdict(list)
+        for name, pid, _score in rows:
+            if len(per_tag[name]) < 3:
+                per_tag[name].append(pid)
+        # round-robin over hashtags so that no single topic fills the list
+        out, depth = [], 0
+        while len(out) < cfg.topics and any(len(v) > depth for v in per_tag.values()):
+            out += [(v[depth], name) for name, v in per_tag.items() if len(v) > depth]
+            depth += 1
+        return out[: cfg.topics]
+    rows = SHARED.get(("topics", _db_key(session), cfg.topics, cfg.popular_days), cfg.global_cache_s, compute)
+    return [(pid, "topic", name) for pid, name in rows]
+
+
+def friends_engaged(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetime) -> list[Proposal]:
+    """Posts that people you follow liked or reposted recently (detail: who)."""
+    if not ctx.following:
+        return []
+    since = now - timedelta(days=cfg.friends_engaged_days)
+    who: dict[int, list[int]] = defaultdict(list)
+    for table, account_col in ((Reaction, Reaction.account_id), (Repost, Repost.account_id)):
+        rows = session.execute(
+            select(table.post_id, account_col).where(account_col.in_(ctx.following), table.created_at >= since)
+            .order_by(desc(table.created_at)).limit(cfg.friends_engaged * 4)
+        )
+        for pid, acc in rows:
+            if acc not in who[pid]:
+                who[pid].append(acc)
+    ranked = sorted(who.items(), key=lambda kv: -len(kv[1]))[: cfg.friends_engaged]
+    return [(pid, "friends_engaged", accs) for pid, accs in ranked]
+
+
+def followed_hashtags(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetime) -> list[Proposal]:
+    since = now - timedelta(days=cfg.hashtags_days)
+    rows = session.execute(
+        select(Post.id, Hashtag.name)
+        .join(PostHashtag, PostHashtag.post_id == Post.id)
+        .join(Hashtag, Hashtag.id == PostHashtag.hashtag_id)
+        .join(HashtagFollow, (HashtagFollow.hashtag_id == Hashtag.id) & (HashtagFollow.account_id == ctx.viewer_id))
+        .where(Post.created_at >= since, Post.deleted_at.is_(None))
+        .order_by(desc(Post.created_at)).limit(cfg.hashtags)
+    )
+    return [(pid, "hashtag", name) for pid, name in rows]
+
+
+def model_retrieval(scorer, state, cfg: SourceConfig, exclude: set[int]) -> list[Proposal]:
+    if scorer is None or state is None:
+        return []
+    return [(int(pid), "model", float(score))
+            for pid, score in scorer.retrieve(state, cfg.model_retrieval, kind="post", exclude=exclude)]
+
+
+SOURCES = {
+    "following": following_recent,
+    "trending": trending,
+    "friends_engaged": friends_engaged,
+    "hashtag": followed_hashtags,
+    "popular": popular,
+    "topic": topics,
+}
+
+
+def collect(session: Session, ctx: ViewerContext, proposals: Iterable[Proposal]) -> list[Candidate]:
+    """Merge proposals by post and load the posts the viewer may see (hidden authors, the viewer's
+    own posts and recently seen posts are dropped)."""
+    by_post: dict[int, dict[str, object]] = {}
+    for pid, source, detail in proposals:
+        if pid in ctx.seen:
+            continue
+        by_post.setdefault(int(pid), {}).setdefault(source, detail)
+    if not by_post:
+        return []
+    ids = list(by_post)
+    rows = []
+    for start in range(0, len(ids), 900):
+        rows += session.execute(
+            select(Post.id, Post.author_id, Post.kind, Post.created_at, Post.like_count, Post.comment_count,
+                   Post.repost_count)
+            .join(Account, Account.id == Post.author_id)
+            .where(Post.id.in_(ids[start:start + 900]), visible_posts_clause(ctx.viewer_id))
+        ).all()
+    tags: dict[int, list[str]] = defaultdict(list)
+    for start in range(0, len(ids), 900):
+        for pid, name in session.execute(
+            select(PostHashtag.post_id, Hashtag.name).join(Hashtag, Hashtag.id == PostHashtag.hashtag_id)
+            .where(PostHashtag.post_id.in_(ids[start:start + 900]))
+        ):
+            tags[pid].append(name)
+    out = []
+    for pid, author, kind, created, likes, comments, reposts in rows:
+        if author in ctx.hidden_authors or author == ctx.viewer_id:
+            continue
+        out.append(Candidate(pid, author, kind, created, likes or 0, comments or 0, reposts or 0,
+                             tuple(sorted(tags.get(pid, ()))), by_post[pid], author in ctx.following))
+    out.sort(key=lambda c: c.post_id)  # deterministic order for everything downstream
+    return out
+
+
+def viewer_context(session: Session, viewer_id: int, now: datetime, seen_window_h: float = 72.0,
+                   history: int = 1000) -> ViewerContext:
+    """Following, hidden authors, affinities, show-less signals and recent impressions, from a few
+    indexed reads (the viewer's last ``history`` events)."""
+    from townsquare.social.relations import following_ids, hidden_author_ids
+
+    ctx = ViewerContext(viewer_id=viewer_id, following=following_ids(session, viewer_id),
+                        hidden_authors=hidden_author_ids(session, viewer_id))
+    rows = session.execute(
+        select(Event.action, Event.entity_id, Event.ts, Post.author_id)
+        .join(Post, Post.id == Event.entity_id)
+        .where(Event.actor_id == viewer_id, Event.entity_type == "post")
+        .order_by(desc(Event.ts)).limit(history)
+    ).all()
+    seen_since = now - timedelta(hours=seen_window_h)
+    weights = {"open": 0.5, "dwell": 0.3, "like": 1.0, "comment": 2.0, "share": 2.0, "repost": 2.0}
+    engaged: dict[int, float] = defaultdict(float)
+    hidden_posts = []
+    for action, pid, ts, author in rows:
+        if action == "impression" and ts >= seen_since:
+            ctx.seen.add(pid)
+        elif action in weights:
+            ctx.author_affinity[author] = ctx.author_affinity.get(author, 0.0) + weights[action]
+            engaged[pid] += weights[action]
+        elif action in ("hide", "report"):
+            ctx.show_less_authors.add(author)
+            hidden_posts.append(pid)
+    ctx.has_history = bool(engaged) or bool(ctx.following)
+    ctx.followed_hashtags = set(session.scalars(
+        select(Hashtag.name).join(HashtagFollow, HashtagFollow.hashtag_id == Hashtag.id)
+        .where(HashtagFollow.account_id == viewer_id)
+    ))
+    top_posts = sorted(engaged, key=lambda p: -engaged[p])[:200]
+    if top_posts or hidden_posts:
+        for pid, name in session.execute(
+            select(PostHashtag.post_id, Hashtag.name).join(Hashtag, Hashtag.id == PostHashtag.hashtag_id)
+            .where(PostHashtag.post_id.in_(top_posts + hidden_posts))
+        ):
+            if pid in engaged:
+                ctx.topic_affinity[name] = ctx.topic_affinity.get(name, 0.0) + engaged[pid]
+            if pid in hidden_posts:
+                ctx.show_less_topics.add(name)
+    for name in ctx.followed_hashtags:
+        ctx.topic_affinity[name] = ctx.topic_affinity.get(name, 0.0) + 3.0
+    # Explicit "show less" preferences (social/preferences.py): hidden posts never come back.
+    from townsquare.social.preferences import show_less
+
+    prefs = show_less(session, viewer_id)
+    ctx.seen |= prefs.get("post", set())
+    ctx.show_less_authors |= prefs.get("account", set())
+    if prefs.get("hashtag"):
+        ctx.show_less_topics |= set(session.scalars(select(Hashtag.name).where(Hashtag.id.in_(prefs["hashtag"]))))
+    # A topic you keep engaging with is not "show less" just because of one hidden post.
+    ctx.show_less_topics = {t for t in ctx.show_less_topics if ctx.topic_affinity.get(t, 0) < 3}
+    return ctx
+
+
+def count_posts(session: Session) -> int:
+    return session.scalar(select(func.count(Post.id))) or 0
