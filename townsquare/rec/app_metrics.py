@@ -210,9 +210,12 @@ def evaluate_baselines(cases: SplitCases) -> list[dict]:
     # Head scores per token.
     where = []
     no = SPLIT_NO[cases.split]
+    g = log.space.graph_tokens
     for si, a, b in cases.windows:
-        split = log.sequences[si].split
-        where += [(si, p) for p in range(max(a + 1, 1), b) if split[p] == no]
+        seq = log.sequences[si]
+        # The same positions as the model's: a window's first token counts when a graph prefix precedes it.
+        first = a if len(seq.graph_prefix(seq.times[a], g)[0]) else max(a + 1, 1)
+        where += [(si, p) for p in range(first, b) if seq.split[p] == no]
     H = len(APP_HEADS)
     labels = np.zeros((len(where), H), dtype=np.float32)
     pop = np.zeros(len(where))

@@ -104,7 +104,7 @@ class Scorer:
 
     def __init__(self, loaded, settings, db, embed: Embedder, *, max_posts: int = 50_000,
                  max_accounts: int = 100_000, state_ttl_s: float = 30.0, refresh_s: float = 10.0,
-                 history_events: int = 1000, retrieval_days: float = 3.0) -> None:
+                 history_events: int = 400, retrieval_days: float = 3.0) -> None:
         import torch
 
         self.loaded = loaded
