@@ -51,15 +51,14 @@ class TextEmbeddingCache:
         self.path = Path(path)
         self.dim = dim
         self._index: dict[str, int] = {}
-        self._blocks: list[np.ndarray] = []
-        self._matrix = np.zeros((0, dim), dtype=np.float32)
+        self._buf = np.zeros((0, dim), dtype=np.float32)  # rows [0, len(self._index)) are filled
         if self.path.exists():
             try:
                 with np.load(self.path) as z:
                     keys, vectors = list(z["keys"]), z["vectors"].astype(np.float32)
                 if vectors.ndim == 2 and vectors.shape[1] == dim and len(keys) == len(vectors):
                     self._index = {str(k): i for i, k in enumerate(keys)}
-                    self._matrix = vectors
+                    self._buf = vectors
             except (OSError, ValueError, KeyError):
                 pass  # an unreadable cache is rebuilt, never trusted
 
@@ -67,10 +66,15 @@ class TextEmbeddingCache:
         return len(self._index)
 
     def _vectors(self) -> np.ndarray:
-        if self._blocks:
-            self._matrix = np.concatenate([self._matrix, *self._blocks])
-            self._blocks = []
-        return self._matrix
+        return self._buf[:len(self._index)]
+
+    def _append(self, vecs: np.ndarray) -> None:
+        n = len(self._index)
+        if n + len(vecs) > len(self._buf):  # grow by doubling: adding one row copies one row
+            grown = np.zeros((max(n + len(vecs), 2 * len(self._buf), 64), self.dim), dtype=np.float32)
+            grown[:n] = self._buf[:n]
+            self._buf = grown
+        self._buf[n:n + len(vecs)] = vecs
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,9 +104,9 @@ class TextEmbeddingCache:
                                          f"({len(nonempty)}, {self.dim})")
                     vecs[nonempty] = out
                 start = len(self._index)
+                self._append(vecs)
                 for i, (k, _) in enumerate(batch):
                     self._index[k] = start + i
-                self._blocks.append(vecs)
                 if save and (n + 1) % self.SAVE_EVERY == 0:
                     self.save()
             if save:

@@ -61,37 +61,56 @@ class UserState:
 
 
 class _Store:
-    """Features and retrieval vectors of one kind of entity (posts or accounts), growable."""
+    """Features and retrieval vectors of one kind of entity (posts or accounts).
+
+    Columns live in buffers that double when full, so adding one new post copies one row, not the
+    whole table; ``store.<column>`` is a view of the filled part."""
+
+    COLUMNS = ("ids", "author", "followers_only", "alive", "created", "f_ids", "f_ctype", "f_author",
+               "f_text", "vectors")
 
     def __init__(self, d: int, text_dim: int) -> None:
-        self.ids = np.zeros(0, dtype=np.int64)
-        self.author = np.zeros(0, dtype=np.int64)        # author account id (accounts: themselves)
-        self.followers_only = np.zeros(0, dtype=bool)
-        self.alive = np.zeros(0, dtype=bool)             # False once deleted, removed or suspended
-        self.created = np.zeros(0, dtype=np.float64)     # UNIX seconds (accounts: 0)
-        self.f_ids = np.zeros(0, dtype=np.int64)
-        self.f_ctype = np.zeros(0, dtype=np.int64)
-        self.f_author = np.zeros(0, dtype=np.int64)
-        self.f_text = np.zeros((0, text_dim), dtype=np.float32)
-        self.vectors = np.zeros((0, d), dtype=np.float32)
-        self.row: dict[int, int] = {}
+        i64 = np.int64
+        shapes = {"ids": ((), i64), "author": ((), i64),            # author account id (accounts: themselves)
+                  "followers_only": ((), bool), "alive": ((), bool),  # alive: False once deleted/removed/suspended
+                  "created": ((), np.float64),                       # UNIX seconds (accounts: 0)
+                  "f_ids": ((), i64), "f_ctype": ((), i64), "f_author": ((), i64),
+                  "f_text": ((text_dim,), np.float32), "vectors": ((d,), np.float32)}
+        object.__setattr__(self, "_buf", {k: np.zeros((16, *shape), dtype=dt) for k, (shape, dt) in shapes.items()})
+        object.__setattr__(self, "_n", 0)
+        object.__setattr__(self, "row", {})
+
+    def __getattr__(self, name: str):
+        buf = self.__dict__["_buf"]
+        if name in buf:
+            return buf[name][:self._n]
+        raise AttributeError(name)
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in self._buf:
+            self._buf[name][:self._n] = value  # in-place updates (``store.alive &= mask``) land here
+        else:
+            object.__setattr__(self, name, value)
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return self._n
 
     def add(self, ids, author, followers_only, f_ids, f_ctype, f_author, f_text, vectors, created=None) -> None:
-        start = len(self.ids)
-        created = np.zeros(len(ids)) if created is None else np.asarray(created, dtype=np.float64)
-        self.created = np.concatenate([self.created, created])
-        self.ids = np.concatenate([self.ids, np.asarray(ids, dtype=np.int64)])
-        self.author = np.concatenate([self.author, np.asarray(author, dtype=np.int64)])
-        self.followers_only = np.concatenate([self.followers_only, np.asarray(followers_only, dtype=bool)])
-        self.alive = np.concatenate([self.alive, np.ones(len(ids), dtype=bool)])
-        self.f_ids = np.concatenate([self.f_ids, f_ids])
-        self.f_ctype = np.concatenate([self.f_ctype, f_ctype])
-        self.f_author = np.concatenate([self.f_author, f_author])
-        self.f_text = np.concatenate([self.f_text, f_text])
-        self.vectors = np.concatenate([self.vectors, vectors])
+        k = len(ids)
+        start, end = self._n, self._n + k
+        cap = len(self._buf["ids"])
+        if end > cap:
+            new_cap = max(end, 2 * cap)
+            for name, b in self._buf.items():
+                grown = np.zeros((new_cap, *b.shape[1:]), dtype=b.dtype)
+                grown[:start] = b[:start]
+                self._buf[name] = grown
+        values = {"ids": ids, "author": author, "followers_only": followers_only, "alive": np.ones(k, dtype=bool),
+                  "created": np.zeros(k) if created is None else created, "f_ids": f_ids, "f_ctype": f_ctype,
+                  "f_author": f_author, "f_text": f_text, "vectors": vectors}
+        for name, v in values.items():
+            self._buf[name][start:end] = np.asarray(v, dtype=self._buf[name].dtype)
+        object.__setattr__(self, "_n", end)
         for i, e in enumerate(ids):
             self.row[int(e)] = start + i
 
