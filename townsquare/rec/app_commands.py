@@ -29,18 +29,19 @@ def _open_db(settings):
 def _fmt(v) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
-    return f"{v:.3f}" if isinstance(v, float) else str(v)
+    return f"{v:.2f}" if isinstance(v, float) else str(v)
 
 
 def results_table(rows: list[dict], title: str):
     from rich.table import Table
 
-    table = Table(title=title)
+    table = Table(title=title, caption="AUC per head (- = not enough labels in the split), recall@50 of retrieval")
     table.add_column("system")
+    short = {"comment": "cmnt", "follow_author": "follow", "two_way": "2-way"}
     for h in HEAD_COLUMNS:
-        table.add_column(f"AUC {h}")
-    table.add_column("AUC mean")
-    table.add_column("recall@50")
+        table.add_column(short.get(h, h))
+    table.add_column("mean")
+    table.add_column("R@50")
     for r in rows:
         m = r["metrics"]
         table.add_row(r["name"], *(_fmt(m.get(f"auc_{h}")) for h in HEAD_COLUMNS), _fmt(m.get("auc_mean")),
@@ -49,7 +50,7 @@ def results_table(rows: list[dict], title: str):
 
 
 def _json_safe(obj):
-    if isinstance(obj, float) and math.isnan(obj):
+    if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, dict):
         return {k: _json_safe(v) for k, v in obj.items()}
