@@ -70,6 +70,9 @@ def register_app_commands(app: typer.Typer, bench: typer.Typer) -> None:
         seed: int = typer.Option(0, help="random seed"),
         valid_frac: float = typer.Option(0.1, help="share of the log (by time) held out for validation"),
         test_frac: float = typer.Option(0.1, help="share of the log (by time) held out as the test tail"),
+        refit: bool = typer.Option(True, "--refit/--no-refit",
+                                   help="after the evaluation, continue on the whole log (held-out tail "
+                                        "included) for the best epoch count before saving"),
         json_out: Path | None = typer.Option(None, "--json", help="write the evaluation rows here"),
     ) -> None:
         """Train the unified model on the event log, evaluate it on the held-out tail, and activate it."""
@@ -84,7 +87,7 @@ def register_app_commands(app: typer.Typer, bench: typer.Typer) -> None:
         tc = AppTrainConfig(epochs=epochs, max_minutes=max_minutes, threads=threads, seed=seed,
                             valid_frac=valid_frac, test_frac=test_frac)
         try:
-            out = run_training(settings, _open_db(settings), tc, resume=resume, progress=True,
+            out = run_training(settings, _open_db(settings), tc, resume=resume, progress=True, refit_all=refit,
                                log_fn=lambda s: console.log(s))
         except TownsquareError as exc:
             _fail(exc.message)
@@ -101,6 +104,9 @@ def register_app_commands(app: typer.Typer, bench: typer.Typer) -> None:
         fit = out.fit
         console.print(f"trained {fit['epochs']} epochs in {fit['seconds']:.0f}s (best {fit['best_epoch']}, "
                       f"stopped: {fit['stopped']}); data window {out.window['since']} .. {out.window['until']}")
+        if "refit" in fit:
+            console.print(f"then refit on the whole log: {fit['refit']['epochs']} epochs in "
+                          f"{fit['refit']['seconds']:.0f}s (the table above is the evaluated model's)")
         if out.activated:
             console.print(f"model {out.version} written and active")
         else:
