@@ -161,9 +161,3 @@ def test_account_posts_are_paginated_stably(client, signup):
     bad = client.get(f"/api/accounts/{ana.id}/posts", params={"cursor": "bogus"})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_cursor"
 
-
-def test_private_accounts_post_to_followers_by_default(client, signup):
-    ana = signup("ana")
-    client.patch("/api/me", headers=ana.headers, json={"is_private": True})
-    assert _post(client, ana, text="quiet")["visibility"] == "followers"
-    assert _post(client, ana, text="loud", visibility="public")["visibility"] == "public"

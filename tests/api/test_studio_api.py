@@ -95,3 +95,16 @@ def test_creator_models_through_the_openai_client(client, creator):
     client.patch(f"/api/studio/ais/{ai['id']}", json={"visibility": "private"}, headers=mia.headers)
     with pytest.raises(openai.NotFoundError):
         oa.chat.completions.create(model="creator/mia_ai/mia-s-ai", messages=[{"role": "user", "content": "hi"}])
+
+
+def test_discover_suggests_ais_like_accounts(client, creator, signup):
+    mia, fan, ai = creator
+    stranger = signup("stranger_ai")
+    mine = client.get("/api/studio/discover", headers=mia.headers).json()["items"]
+    assert mine == []  # never your own AI
+    items = client.get("/api/studio/discover", headers=fan.headers).json()["items"]
+    assert [i["model"] for i in items] == [ai["model"]] and items[0]["why"] == "You follow @mia_ai"
+    assert client.get("/api/studio/discover", headers=stranger.headers).json()["items"][0]["why"] == \
+        "New in the AI studio"
+    client.patch(f"/api/studio/ais/{ai['id']}", json={"paused": True}, headers=mia.headers)
+    assert client.get("/api/studio/discover", headers=fan.headers).json()["items"] == []

@@ -170,3 +170,12 @@ def test_conversations_are_private(db, community):
         assert [c.id for c in agent.list_conversations(s, account(s, community["mee"]))] == [conversation_id]
         with pytest.raises(NotFound):
             agent.get_conversation(s, account(s, community["mia"]), conversation_id)
+
+
+def test_self_check_retries_read_only_when_an_action_does_not_check_out(db, community):
+    llm = ScriptedLLM([("follow", {"handle": "I follow"})], [("suggest_follows", {})])
+    _, steps = _turn(db, community["mee"], llm, "who should I follow?")
+    assert _kinds(steps) == ["user", "tool_call", "error", "tool_call", "tool_result", "text", "done"]
+    assert "follow" not in llm.seen[1]["tools"] and "suggest_follows" in llm.seen[1]["tools"]
+    with db.session() as s:
+        assert s.scalar(select(PendingAction.id)) is None

@@ -96,6 +96,10 @@ def test_satisfaction_drives_coming_back_and_bad_feeds_churn_people():
     assert np.mean([good.return_probability(a) for a in good.account_ids[1:]]) > \
         np.mean([bad.return_probability(a) for a in bad.account_ids[1:]])
     assert bad.churned.sum() >= good.churned.sum()
+    g, b = good.metrics(), bad.metrics()
+    assert g["mean_true_affinity"] > b["mean_true_affinity"] and g["items_per_session"] > b["items_per_session"]
+    assert g["engaged_per_session"] > b["engaged_per_session"] and b["ended_by_patience"] > g["ended_by_patience"]
+    assert good.metrics(day=0)["sessions"] == 59 and good.metrics(day=99)["sessions"] == 0
     plan = good.plan_day(7, NOW + timedelta(days=7))
     assert plan and all(a != good.account_ids[0] for a, _ in plan)  # the demo login is never simulated
     assert [t for _, t in plan] == sorted(t for _, t in plan)

@@ -6,6 +6,7 @@ import io
 from collections import Counter
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select, text
 
@@ -162,6 +163,16 @@ def test_load_simulator_over_a_seeded_database(settings, db):
         person = sim.account_ids[1]
         post_ids = s.scalars(select(m.Post.id).order_by(m.Post.id).limit(25)).all()
         assert sim.follows(demo_id, sim.account_ids[next(iter(sim.following[0]))])
+        i = sim.index_of[person]
+        assert sim.seen[i] == set(s.scalars(select(m.Event.entity_id).where(m.Event.actor_id == person,
+                                                                          m.Event.action == "impression")))
+        assert sim.liked[i] == set(s.scalars(select(m.Reaction.post_id).where(m.Reaction.account_id == person)))
+        assert len(sim.requested) == count(s, m.FollowRequest)
+        truth = CommunityTruth.load(sim_dir(settings.data_dir))
+        assert np.array_equal(sim.satisfaction, truth.satisfaction) and np.array_equal(sim.churned, truth.churned)
+        assert truth.satisfaction.std() > 0  # the history moved people's satisfaction
+        # Same ground truth as during the seed (noise keyed by plan order, not by database ids).
+        assert sim.posts[post_ids[0]].noise_key == 0
         scores = [sim.true_affinity(person, p) for p in post_ids]
         assert all(0.0 <= x <= 1.0 for x in scores) and len(set(scores)) > 5
         actions = sim.session(person, lambda _a, page: post_ids[page * 10 : (page + 1) * 10], day=0, start=ANCHOR)
@@ -246,3 +257,46 @@ def test_the_app_serves_the_seeded_community(settings, db, client):
     assert (len(found.json()["items"]) > 0) == (coffee_posts > 0)
     assert client.get("/api/notifications", headers=headers).json()["items"]
     assert client.get("/api/conversations", headers=headers).json()["items"]
+
+
+def test_simulated_days_after_the_seed_write_through_the_action_writer(settings, db):
+    """The benchmark recipe of docs/sim.md: load the simulator, run days with new posts, persist."""
+    from datetime import timedelta
+
+    from townsquare.sim.feeds import ChronologicalFeed
+    from townsquare.sim.media import MediaPool
+    from townsquare.sim.runner import run_days
+    from townsquare.sim.writer import ActionWriter, recount, write_posts
+
+    seed_community(settings, db, SeedOptions(**SMALL))
+    with db.session() as s:
+        sim = load_simulator(s, settings.data_dir)
+        writer = ActionWriter(s, sim, seed=1)
+        feed = ChronologicalFeed(sim)
+        before_events, before_posts = count(s, m.Event), count(s, m.Post)
+        pool = MediaPool(settings.media_dir, 2, 1)
+        new_ids: list[int] = []
+
+        def store(plans):
+            ids, _ = write_posts(s, sim.account_ids, plans, pool)
+            new_ids.extend(ids)
+            return ids
+
+        def on_actions(actions):
+            feed.record(actions)
+            writer.write(actions)
+
+        rows = run_days(sim, feed.feed_for, ANCHOR, 2, first_day=100, posts_per_day=80, store_posts=store,
+                        on_actions=on_actions, on_day_start=lambda _d, start: feed.start_day(start))
+        recount(s)
+    assert [r["day"] for r in rows] == [100, 101] and all(r["sessions"] > 0 for r in rows)
+    with db.session() as s:
+        assert count(s, m.Post) == before_posts + 160
+        assert count(s, m.Event) == before_events + writer.counts["events"] + 160 > before_events + 160
+        new_posts = s.scalars(select(m.Post).where(m.Post.id.in_(new_ids))).all()
+        assert all(ANCHOR <= p.created_at < ANCHOR + timedelta(days=2) for p in new_posts)
+        for p in new_posts:
+            assert len(p.media) == (1 if p.kind in ("photo", "video") else 0)
+            assert p.like_count == s.scalar(select(func.count()).where(m.Reaction.post_id == p.id))
+        assert sum(p.like_count for p in new_posts) > 0
+        assert writer.action_counts["impression"] > 0

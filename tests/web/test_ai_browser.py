@@ -91,12 +91,13 @@ def test_create_an_ai_and_chat_with_it(tmp_path):
                     assert ai.name == "Mia's Climbing AI" and ai.topics_to_avoid == ["politics"]
                 fan = browser.new_context().new_page()
                 _sign_in(fan, base, "browser_me")
-                fan.goto(base + "/@mia_cl/ai")
+                fan.goto(base + "/@mia_cl")
+                fan.click("text=Chat with Mia's Climbing AI")
                 assert "Hi! Ask me about climbing." in fan.inner_text("#ai-chat-log")
                 assert fan.inner_text(".ai-badge") == "AI"
                 fan.fill("#ai-chat-input", "What's your favourite crag?")
                 fan.click("#ai-chat-form button")
-                fan.wait_for_selector("#ai-chat-log .ai-msg.ai .bubble[data-status='ok'] a")
+                fan.wait_for_selector("#ai-chat-log .ai-msg.ai .bubble[data-status='ok'] a", timeout=120_000)
                 answer = fan.inner_text("#ai-chat-log .ai-msg.ai:last-child .bubble")
                 assert "Fontainebleau" in answer
                 link = fan.get_attribute("#ai-chat-log .ai-msg.ai:last-child .bubble a", "href")

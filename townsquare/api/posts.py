@@ -28,8 +28,7 @@ router = APIRouter(tags=["posts"])
 class PostIn(StrictModel):
     kind: Literal["text", "photo", "video", "link"] = "text"
     text: str = Field("", max_length=20_000)
-    visibility: Literal["public", "followers"] | None = Field(
-        None, description="Default: followers for a private account, public otherwise.")
+    visibility: Literal["public", "followers"] = "public"
     media_ids: list[str] = Field(default_factory=list, max_length=10)
     link_url: str | None = Field(None, max_length=10_000)
     link_title: str | None = Field(None, max_length=2_000)

@@ -205,6 +205,14 @@ def ai_dashboard(ai_id: str, account: Account = Depends(current_account), sessio
 # --- fans ----------------------------------------------------------------------------------------
 
 
+@router.get("/discover")
+def discover(limit: int = Query(10, ge=1, le=50), viewer: Account | None = Depends(optional_account),
+             session: Session = Depends(get_session)):
+    """Creator AIs to chat with, suggested like accounts (people you follow first, then popular ones)."""
+    return {"items": [{**render_ai(session, ai), "why": why}
+                      for ai, _, why in service.discover_ais(session, viewer, limit)]}
+
+
 @router.get("/creators/{handle}/ais")
 def creator_ais(handle: str, viewer: Account | None = Depends(optional_account),
                 session: Session = Depends(get_session)):

@@ -174,8 +174,9 @@ class Agent:
         messages = [self._system(session, account, text), *history, {"role": "user", "content": text}]
         results: list[ToolResult] = []
         finished = False
+        refused: str | None = None  # why a proposed side effect could not be prepared
         for _ in range(self.max_iterations):
-            offered = list(TOOLS.values()) if not results else READ_ONLY
+            offered = list(TOOLS.values()) if not results and refused is None else READ_ONLY
             try:
                 reply = self.llm.chat_with_tools(messages, [t.spec() for t in offered], "auto", respond=False)
             except TownsquareError as exc:
@@ -184,6 +185,10 @@ class Agent:
                 return
             calls = list(reply.tool_calls)
             if not calls:
+                if refused is not None and not results:
+                    yield emit("text", text=f"I couldn't prepare that: {refused}")
+                    yield emit("done", reason="error")
+                    return
                 finished = True
                 break
             if not results:  # calls made straight from the person's request: ground them in its words
@@ -203,11 +208,12 @@ class Agent:
                     try:
                         action = actions.propose(session, ctx, conversation, call.name, call.arguments)
                     except (TownsquareError, TypeError) as exc:
-                        message = getattr(exc, "message", str(exc))
-                        yield emit("error", message=message, tool=call.name)
-                        yield emit("text", text=f"I couldn't prepare that: {message}")
-                        yield emit("done", reason="error")
-                        return
+                        # Self-check: an action whose target does not check out is often a misread
+                        # request ("who should I follow?"): ask again with read-only tools only.
+                        refused = getattr(exc, "message", str(exc))
+                        yield emit("error", message=refused, tool=call.name)
+                        messages = messages[:-1]
+                        break
                     yield emit("confirmation", action_id=str(action.id), tool=action.tool,
                                arguments=action.arguments, summary=action.summary)
                     yield emit("text", text=f"Please confirm: {action.summary}.")
@@ -225,6 +231,8 @@ class Agent:
                 yield emit("tool_result", id=call.id, tool=call.name, ok=True, text=result.text, data=result.data,
                            citations=[str(c) for c in result.citations])
                 messages.append(_tool_message(call.id, call.name, result.data))
+            if refused is not None and not results:
+                continue  # the self-check: ask again, read-only
             if not self.answer_with_model:
                 finished = True
                 break

@@ -66,7 +66,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         from townsquare.assistant import bench as assistant_bench
-        from townsquare.bench_output import report
+        from townsquare.benchkit import report
 
         chosen = tuple(s.strip() for s in systems.split(",") if s.strip())
         if not chosen or set(chosen) - {"embedded", "oracle"}:

@@ -178,9 +178,28 @@ def catch_me_up(ctx: ToolContext, hours: int = 0) -> ToolResult:
                        "highlights": [_post_data(p) for p in top]}, text, [p.id for p in top])
 
 
+def _feed_reasons(ctx: ToolContext, post_id: int) -> list[str] | None:
+    """The feed's own reasons for the post, when it is on the first pages of the person's feed."""
+    from townsquare.feed.service import MAX_LIMIT, FeedService
+
+    try:
+        page = FeedService(ctx.settings).page(ctx.session, ctx.account, limit=MAX_LIMIT)
+    except Exception:  # the explanation falls back to the signals below
+        return None
+    for item in page.items:
+        if item.post.id == post_id:
+            return [r["text"].rstrip(".") + "." for r in item.reasons]
+    return None
+
+
 def explain_post(ctx: ToolContext, post_id: str) -> ToolResult:
-    """Why a post shows up in the person's feed, from the same signals the feed uses."""
+    """Why a post shows up in the person's feed: the feed's own reasons when the post is on the first
+    pages of the ranked feed, otherwise the signals the feed uses."""
     post = posts.get_post(ctx.session, ctx.account, _parse_id(post_id, "post_id"))
+    from_feed = _feed_reasons(ctx, post.id)
+    if from_feed:
+        text = f"Why you see @{post.author.handle}'s post [post {post.id}]: " + " ".join(from_feed)
+        return ToolResult({"post": _post_data(post), "reasons": from_feed, "source": "feed"}, text, [post.id])
     reasons = []
     if post.author_id == ctx.account.id:
         reasons.append("It is your own post.")
@@ -220,15 +239,14 @@ def suggest_follows(ctx: ToolContext, topic: str = "", limit: int = 5) -> ToolRe
             if account.id not in skip:
                 scores[account.id] = scores.get(account.id, 0) + 1.0
                 proof.setdefault(account.id, f"mentions {topic} in their profile")
-    else:
-        friends = select(Follow.followee_id).where(Follow.follower_id == me)
-        rows = ctx.session.execute(
-            select(Follow.followee_id, func.count()).where(Follow.follower_id.in_(friends))
-            .group_by(Follow.followee_id).order_by(func.count().desc()).limit(200)).all()
-        for account_id, mutual in rows:
-            if account_id not in skip:
-                scores[account_id] = float(mutual)
-                proof[account_id] = f"followed by {mutual} {'person' if mutual == 1 else 'people'} you follow"
+    else:  # people you may know, from the feed's PYMK service (graph + model), with social proof
+        from townsquare.feed import pymk
+
+        for rank, suggestion in enumerate(pymk.suggestions(ctx.session, ctx.account, limit=limit)):
+            if suggestion.account.id not in skip:
+                scores[suggestion.account.id] = float(limit - rank)
+                proof[suggestion.account.id] = "; ".join(r.get("text", "") for r in suggestion.reasons[:2]) or (
+                    f"{suggestion.mutual_count} friends in common")
     if not scores:
         return ToolResult({"people": []}, "I have no suggestions right now" + (f" for {topic}." if topic else "."))
     ranked = sorted(scores, key=lambda a: -scores[a])

@@ -45,6 +45,7 @@ class PostInfo:
     topic: int | None = None  # None: unknown (a post the simulator did not write)
     quality: float = 0.6
     visibility: str = "public"
+    noise_key: int | None = None  # keys the per-pair noise (default: post_id); the seed uses plan order
 
 
 @dataclass(slots=True)
@@ -143,7 +144,8 @@ class Simulator:
         if author is not None and author != i and author in self.following[i]:
             social = 0.3 if i in self.following[author] else 0.2
         # A fixed per-pair wobble: people are not perfectly predictable from topics alone.
-        h = ((i + 1) * 2654435761 ^ (info.post_id + 7) * 40503) & 0xFFFF
+        key = info.post_id if info.noise_key is None else info.noise_key
+        h = ((i + 1) * 2654435761 ^ (key + 7) * 40503) & 0xFFFF
         noise = (h / 0xFFFF - 0.5) * 0.16
         return min(1.0, max(0.0, base + social + noise))
 
@@ -340,6 +342,23 @@ class Simulator:
                 self.churned[i] = True
         self.summaries.append(summary)
         return actions
+
+    def metrics(self, day: int | None = None) -> dict[str, float]:
+        """Aggregate outcome of the sessions so far (or of one day): what a feed benchmark compares."""
+        rows = [x for x in self.summaries if day is None or x.day == day]
+        items = sum(x.items_seen for x in rows)
+        people = len(self.pop) - (0 if self.simulate_demo else 1)
+        return {
+            "sessions": float(len(rows)),
+            "active_people": float(len({x.account_id for x in rows})),
+            "items_per_session": items / len(rows) if rows else 0.0,
+            "mean_true_affinity": sum(x.mean_affinity * x.items_seen for x in rows) / items if items else 0.0,
+            "engaged_per_session": sum(x.engaged for x in rows) / len(rows) if rows else 0.0,
+            "negative_per_session": sum(x.negative for x in rows) / len(rows) if rows else 0.0,
+            "ended_by_patience": sum(x.ended_by == "patience" for x in rows) / len(rows) if rows else 0.0,
+            "mean_satisfaction": float(self.satisfaction[0 if self.simulate_demo else 1:].mean()),
+            "churned_share": float(self.churned.sum()) / max(1, people),
+        }
 
     def _follow(self, i: int, j: int, ts: datetime, surface: str) -> Action:
         """Follow ``j`` (a request when ``j`` is private: pending, no access yet)."""

@@ -23,8 +23,9 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         messages, and days of simulated activity in the event log."""
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+        from sqlalchemy.exc import SQLAlchemyError
 
-        from townsquare.config import load_settings
+        from townsquare.commands import _settings, fail
         from townsquare.db.engine import Database
         from townsquare.db.migrate import upgrade
         from townsquare.errors import InvalidInput
@@ -37,26 +38,27 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             seed_community,
         )
 
-        console = Console()
         try:
             when = datetime.fromisoformat(anchor) if anchor else None
         except ValueError:
-            console.print(f"[red]error:[/red] --anchor {anchor!r} is not an ISO-8601 date")
-            raise typer.Exit(2)
-        settings = load_settings()
-        settings.ensure_dirs()
-        upgrade(settings.sqlalchemy_url)
-        db = Database(settings.sqlalchemy_url)
+            raise fail(f"--anchor {anchor!r} is not an ISO-8601 date", code=2)
+        settings = _settings()
+        console = Console()
         options = SeedOptions(people=people, posts=posts, days=days, seed=seed, anchor=when)
+        db = None
         try:
+            upgrade(settings.sqlalchemy_url)
+            db = Database(settings.sqlalchemy_url)
             with Progress(TextColumn("{task.description:<36}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                           TimeElapsedColumn(), console=console) as progress:
                 report = seed_community(settings, db, options, if_empty=if_empty, reset=reset, progress=progress)
         except InvalidInput as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1)
+            raise fail(str(exc))
+        except SQLAlchemyError as exc:
+            raise fail(f"database error: {str(exc).splitlines()[0]}")
         finally:
-            db.dispose()
+            if db is not None:
+                db.dispose()
         if report.skipped:
             console.print("The database already has accounts: nothing seeded (--if-empty).")
             return

@@ -30,13 +30,22 @@ class CommunityTruth:
     post_topics: np.ndarray
     post_quality: np.ndarray
     meta: dict
+    satisfaction: np.ndarray | None = None  # long-term state at the end of the seeded history
+    churned: np.ndarray | None = None
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.population.save(folder)
         np.savez_compressed(folder / "posts.npz", post_ids=self.post_ids, topics=self.post_topics,
                             quality=self.post_quality)
+        if self.satisfaction is not None and self.churned is not None:
+            np.savez_compressed(folder / "state.npz", satisfaction=self.satisfaction, churned=self.churned)
         (folder / "community.json").write_text(json.dumps({**self.meta, "account_ids": self.account_ids}, indent=1))
+
+    def known_posts(self) -> dict[int, tuple[int, float, int]]:
+        """post id -> (topic, quality, plan index) for every seeded post."""
+        return {int(p): (int(t), float(q), k) for k, (p, t, q) in
+                enumerate(zip(self.post_ids, self.post_topics, self.post_quality, strict=True))}
 
     @classmethod
     def load(cls, folder: Path) -> CommunityTruth:
@@ -46,7 +55,19 @@ class CommunityTruth:
         account_ids = meta.pop("account_ids")
         with np.load(folder / "posts.npz") as arrays:
             post_ids, topics, quality = arrays["post_ids"], arrays["topics"], arrays["quality"]
-        return cls(Population.load(folder), account_ids, post_ids, topics, quality, meta)
+        satisfaction = churned = None
+        if (folder / "state.npz").exists():
+            with np.load(folder / "state.npz") as state:
+                satisfaction, churned = state["satisfaction"], state["churned"]
+        return cls(Population.load(folder), account_ids, post_ids, topics, quality, meta, satisfaction, churned)
+
+
+def _post_infos(rows, known: dict[int, tuple[int, float, int]]) -> list[PostInfo]:
+    out = []
+    for pid, author, kind, created, text, visibility in rows:
+        topic, quality, key = known.get(pid, (infer_topic(text or ""), 0.6, None))
+        out.append(PostInfo(pid, author, kind, created, topic, quality, visibility, key))
+    return out
 
 
 def post_loader(session: Session, truth: CommunityTruth | None = None):
@@ -54,38 +75,46 @@ def post_loader(session: Session, truth: CommunityTruth | None = None):
     simulator did not write the post)."""
     from townsquare.social.models import Post
 
-    known = {}
-    if truth is not None:
-        known = {int(p): (int(t), float(q)) for p, t, q in zip(truth.post_ids, truth.post_topics,
-                                                                truth.post_quality, strict=True)}
+    known = truth.known_posts() if truth is not None else {}
 
     def load(ids: list[int]) -> list[PostInfo]:
-        rows = session.execute(select(Post.id, Post.author_id, Post.kind, Post.created_at, Post.text,
-                                      Post.visibility).where(Post.id.in_(ids))).all()
-        out = []
-        for pid, author, kind, created, text, visibility in rows:
-            topic, quality = known.get(pid, (infer_topic(text or ""), 0.6))
-            out.append(PostInfo(pid, author, kind, created, topic, quality, visibility))
-        return out
+        return _post_infos(session.execute(select(Post.id, Post.author_id, Post.kind, Post.created_at, Post.text,
+                                                  Post.visibility).where(Post.id.in_(ids))).all(), known)
 
     return load
 
 
-def load_simulator(session: Session, data_dir: Path, seed: int | None = None) -> Simulator:
-    """A simulator over the seeded community in this database: its people, posts and current follows."""
-    from townsquare.social.models import Follow, Post
+def load_simulator(session: Session, data_dir: Path, seed: int | None = None, *,
+                   restore_history: bool = True) -> Simulator:
+    """A simulator over the seeded community in this database: its people, posts and current follows;
+    with ``restore_history``, also what each person has already seen, liked, reposted and requested
+    (from the event log and the tables), so a feed that repeats itself is judged as it should be, and
+    their satisfaction and churn at the end of the seeded history."""
+    from townsquare.social.models import Event, Follow, FollowRequest, Post, Reaction, Repost
 
     truth = CommunityTruth.load(sim_dir(data_dir))
     sim = Simulator(truth.population, truth.account_ids, seed=truth.meta["seed"] if seed is None else seed,
                     post_loader=post_loader(session, truth))
-    known = {int(p): (int(t), float(q)) for p, t, q in zip(truth.post_ids, truth.post_topics, truth.post_quality,
-                                                            strict=True)}
     rows = session.execute(select(Post.id, Post.author_id, Post.kind, Post.created_at, Post.text, Post.visibility)
                            .where(Post.deleted_at.is_(None), Post.removed_at.is_(None)))
-    infos = []
-    for pid, author, kind, created, text, visibility in rows:
-        topic, quality = known.get(pid, (infer_topic(text or ""), 0.6))
-        infos.append(PostInfo(pid, author, kind, created, topic, quality, visibility))
+    infos = _post_infos(rows, truth.known_posts())
     sim.add_posts(infos)
     sim.set_following(session.execute(select(Follow.follower_id, Follow.followee_id)).all())
+    if restore_history:
+        if truth.satisfaction is not None and len(truth.satisfaction) == len(truth.population):
+            sim.satisfaction[:] = truth.satisfaction
+            sim.churned[:] = truth.churned
+        index = sim.index_of
+        for sets, query in (
+            (sim.seen, select(Event.actor_id, Event.entity_id).where(Event.action == "impression")),
+            (sim.liked, select(Reaction.account_id, Reaction.post_id)),
+            (sim.reposted, select(Repost.account_id, Repost.post_id)),
+        ):
+            for actor, post in session.execute(query.execution_options(yield_per=50_000)):
+                i = index.get(actor)
+                if i is not None and post is not None:
+                    sets[i].add(post)
+        for requester, target in session.execute(select(FollowRequest.requester_id, FollowRequest.target_id)):
+            if requester in index and target in index:
+                sim.requested.add((index[requester], index[target]))
     return sim

@@ -27,10 +27,12 @@ from townsquare.errors import InvalidInput
 from townsquare.sim.behaviour import Action, PostInfo, Simulator
 from townsquare.sim.community import CommunityTruth, sim_dir
 from townsquare.sim.content import PostPlan, message_text, plan_posts
+from townsquare.sim.feeds import ChronologicalFeed
 from townsquare.sim.graph import Graph, generate_graph
 from townsquare.sim.media import MediaPool
 from townsquare.sim.people import DEMO_HANDLE, Population, generate_people
-from townsquare.sim.writer import ActionWriter, recount
+from townsquare.sim.runner import run_days
+from townsquare.sim.writer import ActionWriter, recount, write_posts
 from townsquare.sim.writer import insert_returning_ids as _insert_returning_ids
 from townsquare.sim.writer import insert_rows as _insert
 from townsquare.sim.writer import log_rows as _log
@@ -40,9 +42,6 @@ from townsquare.social.accounts import hash_password
 DEMO_PASSWORD = "demo-password"
 ADMIN_HANDLE = "admin"
 ADMIN_PASSWORD = "admin-password"
-FEED_WINDOW_S = 3 * 86400  # the chronological feed looks back three days
-PAGE_SIZE = 10
-POPULAR_PER_DAY = 40
 
 
 @dataclass
@@ -182,7 +181,8 @@ class _Seeder:
             post_quality=np.asarray([p.quality for p in self.plans], dtype=np.float32),
             meta={"seed": o.seed, "people": o.people, "posts": o.post_count, "days": o.days,
                   "anchor": self.anchor.isoformat(), "admin_id": self.admin_id,
-                  "seeded_at": datetime.now(UTC).isoformat(), "complete": True})
+                  "seeded_at": datetime.now(UTC).isoformat(), "complete": True},
+            satisfaction=self.sim.satisfaction.copy(), churned=self.sim.churned.copy())
         # Written before the commit: if the commit fails, the next run rewrites it.
         truth.save(sim_dir(self.settings.data_dir))
 
@@ -225,39 +225,13 @@ class _Seeder:
         self.bar.advance(len(pop) + 1)
 
     def write_posts(self) -> None:
-        plans, aid = self.plans, self.account_ids
-        o = self.options
-        self.bar.phase("Posts and media", len(plans))
+        plans, o = self.plans, self.options
+        self.bar.phase("Posts and media", 1)
         pool = MediaPool(self.settings.media_dir, o.photo_variants, o.video_variants)
-        media_rows, media_for = [], []
-        for p, plan in enumerate(plans):
-            if plan.kind in ("photo", "video"):
-                f = pool.get(plan.kind, plan.topic, plan.media_variant)
-                media_rows.append({"owner_id": aid[plan.author], "sha256": f.sha256, "kind": f.kind,
-                                   "mime_type": f.mime_type, "size_bytes": f.size_bytes, "width": f.width,
-                                   "height": f.height, "description": f.description,
-                                   "created_at": plan.created_at})
-                media_for.append(p)
-        media_ids = _insert_returning_ids(self.session, m.Media, media_rows)
-        post_rows = [{"author_id": aid[p.author], "kind": p.kind, "text": p.text, "link_url": p.link_url,
-                      "link_title": p.link_title, "visibility": p.visibility, "created_at": p.created_at}
-                     for p in plans]
-        self.post_ids = _insert_returning_ids(self.session, m.Post, post_rows)
-        self.bar.advance(len(plans) // 2)
-        _insert(self.session, m.PostMedia, [{"post_id": self.post_ids[p], "media_id": mid, "position": 0}
-                                            for p, mid in zip(media_for, media_ids, strict=True)])
-        names = sorted({t for p in plans for t in p.hashtags})
-        tag_ids = dict(zip(names, _insert_returning_ids(self.session, m.Hashtag, [{"name": n} for n in names]),
-                           strict=True))
-        _insert(self.session, m.PostHashtag, [{"post_id": self.post_ids[i], "hashtag_id": tag_ids[t]}
-                                              for i, p in enumerate(plans) for t in dict.fromkeys(p.hashtags)])
-        _log(self.session, [{"actor_id": aid[p.author], "action": "post", "entity_type": "post",
-                             "entity_id": self.post_ids[i], "ts": p.created_at, "surface": "compose"}
-                            for i, p in enumerate(plans)])
-        self.counts["media"] += len(media_rows)
-        self.counts.update(posts=len(plans), hashtags=len(names))
-        self.counts["events"] += len(plans)
-        self.bar.advance(len(plans) - len(plans) // 2)
+        self.post_ids, counts = write_posts(self.session, self.account_ids, plans, pool)
+        for key, value in counts.items():
+            self.counts[key] += value
+        self.bar.advance()
         # (Search indexes follow by themselves: SQLite FTS triggers, PostgreSQL expression indexes.)
 
     def write_graph(self) -> None:
@@ -349,106 +323,46 @@ class _Seeder:
     # ------------------------------------------------------------------------------------------
     def simulate(self) -> None:
         pop, aid, o = self.pop, self.account_ids, self.options
-        n = len(pop)
         self.bar.phase(f"Simulating {o.days} days of activity", o.days)
         sim = Simulator(pop, aid, seed=o.seed)
+        # Noise keyed by plan order, not database ids: the same seed behaves the same on any database.
         sim.add_posts(PostInfo(self.post_ids[i], aid[p.author], p.kind, p.created_at, p.topic, p.quality,
-                               p.visibility) for i, p in enumerate(self.plans))
+                               p.visibility, noise_key=i) for i, p in enumerate(self.plans))
         for a, b in self.graph.follows:
             sim.following[a].add(b)
         for a, b in self.requests:
             sim.requested.add((a, b))
         self.sim = sim
-        # Chronological index: per author, post times (epoch seconds) and ids, ascending.
-        authors = np.array([p.author for p in self.plans], dtype=np.int64)
-        stamps = np.array([p.created_at.timestamp() for p in self.plans])
-        pids = np.asarray(self.post_ids, dtype=np.int64)
-        order = np.lexsort((pids, stamps, authors))
-        bounds = np.searchsorted(authors[order], np.arange(n + 1))
-        self.by_author_t = [stamps[order[bounds[a]:bounds[a + 1]]] for a in range(n)]
-        self.by_author_id = [pids[order[bounds[a]:bounds[a + 1]]] for a in range(n)]
-        self.hidden_authors: list[set[int]] = [set() for _ in range(n)]  # blocked either way or muted
-        for a, b in self.graph.blocks:
-            self.hidden_authors[a].add(b)
-            self.hidden_authors[b].add(a)
-        for a, b in self.graph.mutes:
-            self.hidden_authors[a].add(b)
-        self.post_index = {pid: i for i, pid in enumerate(self.post_ids)}
+        hidden: dict[int, set[int]] = defaultdict(set)  # viewer -> authors never shown: blocks both ways, mutes
+        for x, y in self.graph.blocks:
+            hidden[aid[x]].add(aid[y])
+            hidden[aid[y]].add(aid[x])
+        for x, y in self.graph.mutes:
+            hidden[aid[x]].add(aid[y])
+        feed = ChronologicalFeed(sim, hidden=hidden)
         writer = ActionWriter(self.session, sim, seed=o.seed, until=self.anchor,
                               read_before=self.anchor - timedelta(days=2), conversations=self.conversations)
-        self.likes = writer.likes
-        self.last_seen: dict[int, datetime] = {}
-        for day in range(o.days):
-            day_start = self.start + timedelta(days=day)
-            self.popular = self._popular(day_start)
-            actions: list[Action] = []
-            for account_id, start in sim.plan_day(day, day_start):
-                if start >= self.anchor - timedelta(minutes=30):
-                    continue
-                actions.extend(sim.session(account_id, self._feed_for(account_id, start), day, start))
-                self.last_seen[account_id] = start
+        last_seen: dict[int, datetime] = {}
+
+        def on_actions(actions: list[Action]) -> None:
+            feed.record(actions)
             writer.write(actions)
-            self.bar.advance()
-        if self.last_seen:
+            for a in actions:
+                if a.ts < self.anchor:
+                    last_seen[a.account_id] = max(a.ts, last_seen.get(a.account_id, a.ts))
+
+        run_days(sim, feed.feed_for, self.start, o.days, on_actions=on_actions,
+                 on_day_start=lambda _day, day_start: feed.start_day(day_start),
+                 stop_at=self.anchor - timedelta(minutes=30), progress=lambda _day: self.bar.advance())
+        if last_seen:
             table = m.Account.__table__
             stmt = update(table).where(table.c.id == bindparam("b_id")).values(last_seen_at=bindparam("b_seen"))
-            self.session.execute(stmt, [{"b_id": a, "b_seen": t} for a, t in sorted(self.last_seen.items())])
+            self.session.execute(stmt, [{"b_id": a, "b_seen": t} for a, t in sorted(last_seen.items())])
         for key, value in writer.counts.items():
             self.counts[key] += value
         self.action_counts = dict(writer.action_counts)
         self.counts["sessions"] = len(sim.summaries)
         self.counts["churned"] = int(sim.churned.sum())
-
-    def _popular(self, day_start: datetime) -> list[int]:
-        """Public posts of the last two days with the most likes so far (the discovery part of the feed)."""
-        lo, hi = (day_start - timedelta(days=2)).timestamp(), day_start.timestamp()
-        cands = [pid for pid, c in self.likes.items() if c > 0]
-        cands = [pid for pid in cands if lo <= self.plans[self.post_index[pid]].created_at.timestamp() < hi
-                 and self.plans[self.post_index[pid]].visibility == "public"]
-        cands.sort(key=lambda pid: (-self.likes[pid], pid))
-        return cands[:POPULAR_PER_DAY]
-
-    def _feed_for(self, account_id: int, at: datetime):
-        """A chronological home feed as the seeded app would show it at ``at``: followed accounts and own
-        posts from the last three days, newest first, with a popular public post from outside the
-        network in every fourth slot; 10 a page."""
-        i = self.sim.index_of[account_id]
-        cache: list[int] = []
-        built = False
-
-        def feed(_account_id: int, page: int) -> list[int]:
-            nonlocal built
-            if not built:
-                t_hi = at.timestamp()
-                t_lo = t_hi - FEED_WINDOW_S
-                hidden = self.hidden_authors[i]
-                times, ids = [], []
-                for a in (*self.sim.following[i], i):
-                    if a in hidden:
-                        continue
-                    at_t = self.by_author_t[a]
-                    lo, hi = np.searchsorted(at_t, (t_lo, t_hi), side="right")
-                    if hi > lo:
-                        times.append(at_t[lo:hi])
-                        ids.append(self.by_author_id[a][lo:hi])
-                if times:
-                    all_t, all_ids = np.concatenate(times), np.concatenate(ids)
-                    order = np.lexsort((-all_ids, -all_t))  # newest first, ties by id
-                    followed = all_ids[order].tolist()
-                else:
-                    followed = []
-                in_feed = set(followed)
-                popular = [pid for pid in self.popular
-                           if pid not in in_feed and self.plans[self.post_index[pid]].author not in hidden
-                           and self.plans[self.post_index[pid]].created_at.timestamp() <= t_hi]
-                # Every fourth slot is a popular post from outside the network ("suggested").
-                while followed or popular:
-                    take_popular = popular and (len(cache) % 4 == 3 or not followed)
-                    cache.append(popular.pop(0) if take_popular else followed.pop(0))
-                built = True
-            return cache[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-
-        return feed
 
     # ------------------------------------------------------------------------------------------
     def recount(self) -> None:

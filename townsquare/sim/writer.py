@@ -9,6 +9,7 @@ Counters on accounts and posts are not touched here: call ``recount`` once after
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -16,7 +17,8 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from townsquare.sim.behaviour import Action, Simulator
-from townsquare.sim.content import message_text, reply_text
+from townsquare.sim.content import PostPlan, message_text, reply_text
+from townsquare.sim.media import MediaPool
 from townsquare.social import models as m
 from townsquare.social.events import log_events
 
@@ -50,6 +52,38 @@ def log_rows(session: Session, rows: list[dict], chunk: int = 20000) -> int:
     for start in range(0, len(rows), chunk):
         total += log_events(session, rows[start : start + chunk])
     return total
+
+
+def write_posts(session: Session, account_ids: Sequence[int], plans: list[PostPlan], pool: MediaPool
+                ) -> tuple[list[int], dict[str, int]]:
+    """Store planned posts like the app would: posts, their media (from the pool), hashtags, and the
+    authors' "post" events. Returns the new post ids (in plan order) and counts."""
+    media_rows, media_for = [], []
+    for k, plan in enumerate(plans):
+        if plan.kind in ("photo", "video"):
+            f = pool.get(plan.kind, plan.topic, plan.media_variant)
+            media_rows.append({"owner_id": account_ids[plan.author], "sha256": f.sha256, "kind": f.kind,
+                               "mime_type": f.mime_type, "size_bytes": f.size_bytes, "width": f.width,
+                               "height": f.height, "description": f.description, "created_at": plan.created_at})
+            media_for.append(k)
+    media_ids = insert_returning_ids(session, m.Media, media_rows)
+    post_ids = insert_returning_ids(session, m.Post, [
+        {"author_id": account_ids[p.author], "kind": p.kind, "text": p.text, "link_url": p.link_url,
+         "link_title": p.link_title, "visibility": p.visibility, "created_at": p.created_at} for p in plans])
+    insert_rows(session, m.PostMedia, [{"post_id": post_ids[k], "media_id": mid, "position": 0}
+                                       for k, mid in zip(media_for, media_ids, strict=True)])
+    names = sorted({t for p in plans for t in p.hashtags})
+    tag_ids = dict(session.execute(select(m.Hashtag.name, m.Hashtag.id).where(m.Hashtag.name.in_(names))).all()) \
+        if names else {}
+    missing = [n for n in names if n not in tag_ids]
+    tag_ids.update(zip(missing, insert_returning_ids(session, m.Hashtag, [{"name": n} for n in missing]),
+                       strict=True))
+    insert_rows(session, m.PostHashtag, [{"post_id": post_ids[k], "hashtag_id": tag_ids[t]}
+                                         for k, p in enumerate(plans) for t in dict.fromkeys(p.hashtags)])
+    events = log_rows(session, [{"actor_id": account_ids[p.author], "action": "post", "entity_type": "post",
+                                 "entity_id": post_ids[k], "ts": p.created_at, "surface": "compose"}
+                                for k, p in enumerate(plans)])
+    return post_ids, {"posts": len(plans), "media": len(media_rows), "hashtags": len(missing), "events": events}
 
 
 class ActionWriter:

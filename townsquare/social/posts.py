@@ -129,9 +129,10 @@ def create_post(session: Session, author: Account, *, kind: str = "text", text: 
                 link_title: str | None = None, created_at: datetime | None = None) -> Post:
     """Publish a post. photo: 1-4 images; video: 1 video; link: an http(s) url (+ optional title).
 
-    Without an explicit visibility, a private account's posts are for followers, others' public."""
+    Visibility defaults to public, also for private accounts (as on Mastodon: a private account
+    approves its followers; each post still says who may read it)."""
     if visibility is None:
-        visibility = "followers" if author.is_private else "public"
+        visibility = "public"
     if kind not in POST_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(POST_KINDS)}")
     _check_visibility(visibility)

@@ -15,14 +15,12 @@ cited) and model-written answers from the configured LLM with the same sources.
 from __future__ import annotations
 
 import statistics
-import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from townsquare.config import Settings, load_settings
+from townsquare.benchkit import scratch_database
+from townsquare.config import Settings
 from townsquare.db.engine import Database
-from townsquare.db.migrate import upgrade
 from townsquare.safety.shields import default_shield
 from townsquare.social import accounts, graph, posts
 from townsquare.social.models import Account, Post
@@ -135,28 +133,18 @@ def run_mode(name: str, db, ids, llm, shield, settings, answer_with_model: bool,
 
 
 def run(*, people: int = 120, seed: int = 7, modes: tuple[str, ...] = ("extractive", "model"),
-        settings: Settings | None = None, progress=None) -> list[ModeResult]:
-    base = settings or load_settings()
-    with tempfile.TemporaryDirectory(prefix="townsquare-bench-studio-") as tmp:
-        bench_settings = load_settings(env={}, data_dir=Path(tmp), llm_backend=base.llm_backend,
-                                       llm_model_path=base.llm_model_path, llm_base_url=base.llm_base_url,
-                                       llm_api_key=base.llm_api_key, llm_model=base.llm_model,
-                                       guard_model=base.guard_model)
-        bench_settings.ensure_dirs()
-        upgrade(bench_settings.sqlalchemy_url)
-        db = Database(bench_settings.sqlalchemy_url)
-        try:
-            ids = build_world(bench_settings, db, people, seed)
-            shield = default_shield(bench_settings)
+        settings: Settings | None = None, progress=None, llm=None) -> list[ModeResult]:
+    with scratch_database("townsquare-bench-studio-", settings) as (bench_settings, db):
+        ids = build_world(bench_settings, db, people, seed)
+        shield = default_shield(bench_settings)
+        if llm is None:  # both modes chat with the model when no post answers
             from townsquare.llm.runtime import get_llm
 
-            llm = get_llm("creator", bench_settings)  # both modes chat with it when no post answers
-            results = []
-            for mode in modes:
-                results.append(run_mode(
-                    "quoted sources (embedded default)" if mode == "extractive" else f"model-written ({mode})",
-                    db, ids, llm, shield, bench_settings, answer_with_model=mode == "model", progress=progress))
-            return results
-        finally:
-            db.dispose()
+            llm = get_llm("creator", bench_settings)
+        results = []
+        for mode in modes:
+            results.append(run_mode(
+                "quoted sources (embedded default)" if mode == "extractive" else f"model-written ({mode})",
+                db, ids, llm, shield, bench_settings, answer_with_model=mode == "model", progress=progress))
+        return results
 

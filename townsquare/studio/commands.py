@@ -46,7 +46,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         """Grounding accuracy, refusals on avoided topics and leaks of a creator AI (see docs/studio.md)."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from townsquare.bench_output import report
+        from townsquare.benchkit import report
         from townsquare.studio import bench as studio_bench
 
         chosen = tuple(m.strip() for m in modes.split(",") if m.strip())

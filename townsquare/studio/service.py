@@ -286,3 +286,30 @@ def export_card(ai: CreatorAI, owner: Account) -> dict:
     if ours or "townsquare" in extensions:
         extensions["townsquare"] = ours
     return cards.validate_card({"spec": cards.SPEC, "spec_version": cards.SPEC_VERSION, "data": data})
+
+
+def discover_ais(session: Session, viewer: Account | None, limit: int = 10) -> list[tuple[CreatorAI, Account, str]]:
+    """Public AIs to suggest, like accounts: those of people the viewer follows first, then the most
+    talked-to. Never the viewer's own, a paused one, or one across a block. ``(ai, creator, why)``."""
+    from townsquare.social.relations import blocked_either_way_ids, following_ids
+    from townsquare.studio.models import AIChat
+
+    chats = (select(AIChat.ai_id, func.count().label("n")).group_by(AIChat.ai_id).subquery())
+    rows = session.execute(
+        select(CreatorAI, Account, func.coalesce(chats.c.n, 0))
+        .join(Account, Account.id == CreatorAI.owner_id)
+        .outerjoin(chats, chats.c.ai_id == CreatorAI.id)
+        .where(CreatorAI.visibility == "public", CreatorAI.deleted_at.is_(None), CreatorAI.paused.is_(False),
+               Account.status == "active")
+        .order_by(func.coalesce(chats.c.n, 0).desc(), CreatorAI.id).limit(500)).all()
+    followed = following_ids(session, viewer.id) if viewer else set()
+    blocked = blocked_either_way_ids(session, viewer.id) if viewer else set()
+    picks = []
+    for ai, owner, n in rows:
+        if viewer is not None and (owner.id == viewer.id or owner.id in blocked):
+            continue
+        why = f"You follow @{owner.handle}" if owner.id in followed else (
+            f"{n} {'person' if n == 1 else 'people'} chatted with it" if n else "New in the AI studio")
+        picks.append((0 if owner.id in followed else 1, len(picks), ai, owner, why))
+    picks.sort(key=lambda p: (p[0], p[1]))
+    return [(ai, owner, why) for _, _, ai, owner, why in picks[:limit]]

@@ -60,7 +60,8 @@ def _fields_from_form(form: FormData) -> AIFields:
 @router.get("/studio")
 def studio_page(ctx: Web = Depends(web_context)) -> Response:
     me = ctx.require_account()
-    return ctx.render("studio.html", nav="studio", ais=service.list_own_ais(ctx.session, me), error=None, form={})
+    return ctx.render("studio.html", nav="studio", ais=service.list_own_ais(ctx.session, me), error=None, form={},
+                      discover=service.discover_ais(ctx.session, me, 8))
 
 
 @router.post("/studio")

@@ -88,9 +88,11 @@ def profile(handle: str, request: Request, ctx: Web = Depends(web_context), curs
     if state == "self" and account.is_private:
         requests = graph.list_follow_requests(ctx.session, account, limit=50).items
     locked = account.is_private and state not in ("self", "following") and not cards
+    from townsquare.studio.service import list_public_ais
+
     return ctx.render("profile.html", account=account, account_avatar=avatar_url(ctx.session, account), rel=rel,
                       state=state, cards=cards, next_url=next_url, locked=locked, follow_requests=requests,
-                      notice=request.query_params.get("notice"))
+                      notice=request.query_params.get("notice"), ais=list_public_ais(ctx.session, account.id))
 
 
 @router.get("/@{handle}/{which}")
