@@ -134,7 +134,7 @@ def register_app_commands(app: typer.Typer, bench: typer.Typer) -> None:
             return
         table = Table(title="Recommendation models")
         for col in ("version", "active", "created", "data until", "AUC mean", "recall@50", "status"):
-            table.add_column(col)
+            table.add_column(col, no_wrap=col in ("version", "created", "data until"))
         for r in rows:
             m = r["metrics"]
             table.add_row(r["version"], "*" if r["active"] else "", (r["created_at"] or "")[:19],
