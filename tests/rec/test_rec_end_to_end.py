@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 
-import torch
 from typer.testing import CliRunner
 
 from townsquare.rec.bench import run_bench
@@ -29,7 +28,6 @@ def synthetic_log(path, users: int = 400, items: int = 120, seed: int = 0) -> No
 
 
 def test_tiny_model_beats_popularity(tmp_path):
-    torch.set_num_threads(2)
     p = tmp_path / "log.txt"
     synthetic_log(p)
     split = leave_one_out(read_interactions(p))
@@ -51,7 +49,7 @@ def test_cli_bench_writes_json_and_rejects_bad_files(tmp_path):
     out = tmp_path / "r.json"
     runner = CliRunner()
     res = runner.invoke(app, ["bench", "rec", "--data", str(p), "--json", str(out), "--epochs", "2",
-                              "--models", "pop,sasrec,ours", "--set", "d_model=16"])
+                              "--models", "pop,sasrec,ours", "--set", "d_model=16", "--threads", "1"])
     assert res.exit_code == 0, res.output
     rows = json.loads(out.read_text())
     assert [r["name"] for r in rows] == ["Popularity", "SASRec+", "Unified (ours)"]

@@ -107,3 +107,17 @@ def test_id_bias_enters_scores_and_sampled_loss():
                                 torch.tensor([0.5]), torch.tensor([2.0]))
     a, b = 1.0 + 0.5, 0.0 + 2.0
     assert abs(loss.item() - (-a + math.log(math.exp(a) + math.exp(b)))) < 1e-5
+
+
+def test_negative_sampler_mixes_popularity_and_uniform():
+    from townsquare.rec.train import NegativeSampler
+
+    sampler = NegativeSampler(torch.tensor([3.0, 1.0, 0.0, 0.0]), pop_share=0.5)
+    # p = 0.5 * (0.75, 0.25, 0, 0) + 0.5 * 0.25
+    assert torch.allclose(sampler.probs, torch.tensor([0.5, 0.25, 0.125, 0.125]))
+    torch.manual_seed(0)
+    ids, logq = sampler.sample(20_000)
+    assert ids.min() >= 1 and ids.max() <= 4                       # ids are 1-based
+    share = torch.bincount(ids, minlength=5)[1:].float() / 20_000
+    assert torch.allclose(share, sampler.probs, atol=0.02)
+    assert torch.allclose(logq, torch.log(sampler.probs[ids - 1] * 20_000), atol=1e-4)

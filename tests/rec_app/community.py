@@ -110,9 +110,9 @@ def tiny_train_config(**overrides):
     return AppTrainConfig(**base)
 
 
-def train_tiny(settings, db, resume: bool = False, **overrides):
+def train_tiny(settings, db, resume: bool = False, refit: bool = False, **overrides):
     """Train and activate a tiny model on whatever the log holds (fake embeddings, seconds)."""
     from townsquare.rec.pipeline import run_training
 
     return run_training(settings, db, tiny_train_config(**overrides), embed=fake_embed, dim=DIM, progress=False,
-                        resume=resume)
+                        resume=resume, refit_all=refit)

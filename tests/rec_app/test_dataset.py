@@ -122,3 +122,49 @@ def test_label_censoring_hides_outcomes_after_the_split():
 def test_empty_log_is_a_clear_error(db):
     with db.session() as s, pytest.raises(InvalidInput, match="event log is empty"):
         build_log_data(s)
+
+
+def test_windows_cover_every_position_once():
+    from townsquare.rec.features import windows
+
+    plain = windows(10, 4)
+    predicted = sorted(p for a, b in plain for p in range(a + 1, b))
+    assert predicted == list(range(1, 10))
+    prefixed = windows(10, 4, predict_first=True)
+    predicted = sorted(p for a, b in prefixed for p in range(a, b))
+    assert predicted == list(range(10))
+    assert all(b - a <= 4 for a, b in plain + prefixed)
+    assert windows(10, 4, start=8) == [(6, 10)]
+
+
+def test_graph_prefix_holds_only_earlier_follows(db):
+    import numpy as np
+
+    from townsquare.rec.features import EncodedLog, FeatureSpace, TextEmbeddingCache, make_batch
+
+    from .community import fake_embed
+
+    a, b, *_ = _db_log(db)
+    with db.session() as s:
+        data = build_log_data(s, valid_frac=0.2, test_frac=0.2)
+    space = FeatureSpace.from_training(data, 384, graph_tokens=4)
+    import tempfile
+    from pathlib import Path
+
+    cache = TextEmbeddingCache(Path(tempfile.mkdtemp()) / "c.npz", 384)
+    log = EncodedLog.build(data, space, cache, fake_embed)
+    si = next(i for i, sq in enumerate(log.sequences) if sq.person == a)
+    seq = log.sequences[si]
+    follow_pos = next(i for i, t in enumerate(data.sequences[a]) if t.kind == "account")
+    offsets: list[int] = []
+    # A window that starts at the follow token: a did not follow anyone before it.
+    make_batch(log, [(si, follow_pos, follow_pos + 2)], offsets)
+    assert offsets == [0]
+    # A window that starts after it: "follows b" opens the row, with no label and no target.
+    batch = make_batch(log, [(si, follow_pos + 1, follow_pos + 3)], offsets)
+    assert offsets[-1] == 1
+    assert batch.history.entities.ids.shape[1] == 3
+    assert not batch.target_mask[0, 0] and bool((batch.labels[0, 0] == -1).all())
+    assert int(batch.keys[0, 0]) == 2 * b + 1
+    assert np.all(np.diff(batch.history.times[0].numpy()) >= 0)
+    assert seq.follow_times[0] <= seq.times[follow_pos + 1]

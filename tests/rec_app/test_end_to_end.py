@@ -88,8 +88,18 @@ def test_on_a_small_seeded_community_the_feed_interface_works(db, settings):
 
     seed_community(settings, db, SeedOptions(people=40, posts=300, days=5, seed=3, photo_variants=1,
                                              video_variants=1, anchor=datetime(2026, 6, 1, tzinfo=UTC)))
-    out = train_tiny(settings, db, epochs=3, max_minutes=0.5)
+    out = train_tiny(settings, db, epochs=3, max_minutes=0.5, refit=True)
     assert out.activated, out.reason
+    # The served model was refit on the whole log: it has learned ids for test-period posts too.
+    loaded = registry.load_active(registry.rec_models_dir(settings))
+    assert loaded.manifest["refit_on_whole_log"]["epochs"] >= 1
+    assert loaded.manifest["metrics"]["model"]["auc_like"] == out.rows[0]["metrics"]["auc_like"]
+    test_start = datetime.fromisoformat(out.window["test_start"])
+    from townsquare.social.events import iter_sequences
+
+    with db.session() as s:
+        late = {e.entity_id for _, evs in iter_sequences(s, since=test_start, actions=["like"]) for e in evs}
+    assert late and all(loaded.space.id_index("post", p) > 0 for p in late)
     model = out.rows[0]["metrics"]
     assert model["n_tokens"] > 100 and 0 <= model["recall@50"] <= 1
     assert 0 < model["auc_like"] < 1

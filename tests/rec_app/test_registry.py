@@ -122,3 +122,29 @@ def test_warm_start_copies_rows_by_entity():
     assert torch.equal(new_w[new_space.id_index("account", 7)], old_w[old_space.id_index("account", 7)])
     assert not torch.equal(new_w[new_space.id_index("post", 4)], old_w[old_space.id_index("post", 3)])
     assert torch.equal(new_model.blocks[0].qkv.weight, old_model.blocks[0].qkv.weight)
+
+
+def test_text_embedding_cache_embeds_once_and_survives_a_restart(tmp_path):
+    import numpy as np
+
+    from townsquare.rec.features import TextEmbeddingCache
+
+    calls: list[int] = []
+
+    def embed(texts):
+        calls.append(len(texts))
+        return np.stack([np.full(4, float(len(t)), dtype=np.float32) for t in texts])
+
+    path = tmp_path / "rec" / "emb.npz"
+    cache = TextEmbeddingCache(path, 4)
+    keys = [f"p{i}:0" for i in range(150)]
+    texts = ["x" * (i % 7 + 1) for i in range(150)]
+    out = cache.lookup(keys, texts, embed, batch_size=64)
+    assert calls == [64, 64, 22] and np.allclose(out[:, 0], [len(t) for t in texts])
+    again = TextEmbeddingCache(path, 4)
+    assert len(again) == 150
+    out2 = again.lookup(keys[::-1] + ["p999:0", "p1000:0"], texts[::-1] + ["", "yy"], embed)
+    assert calls[-1] == 1  # only the new non-empty text; the empty one is a zero vector
+    assert np.allclose(out2[:150, 0], [len(t) for t in texts[::-1]]) and np.allclose(out2[150], 0)
+    assert out2[151, 0] == 2.0
+    assert TextEmbeddingCache(path, 8).lookup(["p1:0"], ["abc"], lambda t: np.ones((len(t), 8))).shape == (1, 8)

@@ -159,3 +159,21 @@ def test_a_post_deleted_after_load_is_retired_on_refresh(scorer, trained):
     scorer.refresh()
     assert scorer.score(state, [pid])["like"][0] == 0
     assert pid not in [i for i, _ in scorer.retrieve(state, k=10_000)]
+
+
+def test_the_feed_service_ranks_with_the_scorer(scorer, trained):
+    """The feed (townsquare.feed) takes this Scorer as is: its page says it was ranked by the model."""
+    from townsquare.feed.config import ACCOUNT_HEADS, POST_HEADS
+    from townsquare.feed.scoring import Scorer as FeedScorer
+    from townsquare.feed.service import FeedService
+    from townsquare.social.models import Account
+
+    assert tuple(Scorer.HEADS) == POST_HEADS and tuple(Scorer.ACCOUNT_HEADS) == ACCOUNT_HEADS
+    assert isinstance(scorer, FeedScorer)
+    settings, db, facts = trained
+    service = FeedService(settings, scorer=scorer)
+    with db.session() as s:
+        viewer = s.get(Account, facts["ids"][0])
+        feed = service.rank(s, viewer)
+    assert feed.ranked_by == "model"
+    assert feed.items and all(it.author_id != viewer.id for it in feed.items)

@@ -29,18 +29,19 @@ def _open_db(settings):
 def _fmt(v) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
-    return f"{v:.3f}" if isinstance(v, float) else str(v)
+    return f"{v:.2f}" if isinstance(v, float) else str(v)
 
 
 def results_table(rows: list[dict], title: str):
     from rich.table import Table
 
-    table = Table(title=title)
+    table = Table(title=title, caption="AUC per head (- = not enough labels in the split), recall@50 of retrieval")
     table.add_column("system")
+    short = {"comment": "cmnt", "follow_author": "follow", "two_way": "2-way"}
     for h in HEAD_COLUMNS:
-        table.add_column(f"AUC {h}")
-    table.add_column("AUC mean")
-    table.add_column("recall@50")
+        table.add_column(short.get(h, h))
+    table.add_column("mean")
+    table.add_column("R@50")
     for r in rows:
         m = r["metrics"]
         table.add_row(r["name"], *(_fmt(m.get(f"auc_{h}")) for h in HEAD_COLUMNS), _fmt(m.get("auc_mean")),
@@ -49,7 +50,7 @@ def results_table(rows: list[dict], title: str):
 
 
 def _json_safe(obj):
-    if isinstance(obj, float) and math.isnan(obj):
+    if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, dict):
         return {k: _json_safe(v) for k, v in obj.items()}
@@ -65,10 +66,13 @@ def register_app_commands(app: typer.Typer, bench: typer.Typer) -> None:
         max_minutes: float = typer.Option(10.0, help="wall-clock budget for training, minutes"),
         resume: bool = typer.Option(False, "--resume/--fresh",
                                     help="start from the newest loadable checkpoint, or from scratch"),
-        threads: int = typer.Option(2, help="torch CPU threads"),
+        threads: int = typer.Option(1, help="torch CPU threads (1 is fastest on a busy machine)"),
         seed: int = typer.Option(0, help="random seed"),
         valid_frac: float = typer.Option(0.1, help="share of the log (by time) held out for validation"),
         test_frac: float = typer.Option(0.1, help="share of the log (by time) held out as the test tail"),
+        refit: bool = typer.Option(True, "--refit/--no-refit",
+                                   help="after the evaluation, continue on the whole log (held-out tail "
+                                        "included) for the best epoch count before saving"),
         json_out: Path | None = typer.Option(None, "--json", help="write the evaluation rows here"),
     ) -> None:
         """Train the unified model on the event log, evaluate it on the held-out tail, and activate it."""
@@ -83,7 +87,7 @@ def register_app_commands(app: typer.Typer, bench: typer.Typer) -> None:
         tc = AppTrainConfig(epochs=epochs, max_minutes=max_minutes, threads=threads, seed=seed,
                             valid_frac=valid_frac, test_frac=test_frac)
         try:
-            out = run_training(settings, _open_db(settings), tc, resume=resume, progress=True,
+            out = run_training(settings, _open_db(settings), tc, resume=resume, progress=True, refit_all=refit,
                                log_fn=lambda s: console.log(s))
         except TownsquareError as exc:
             _fail(exc.message)
@@ -100,6 +104,9 @@ def register_app_commands(app: typer.Typer, bench: typer.Typer) -> None:
         fit = out.fit
         console.print(f"trained {fit['epochs']} epochs in {fit['seconds']:.0f}s (best {fit['best_epoch']}, "
                       f"stopped: {fit['stopped']}); data window {out.window['since']} .. {out.window['until']}")
+        if "refit" in fit:
+            console.print(f"then refit on the whole log: {fit['refit']['epochs']} epochs in "
+                          f"{fit['refit']['seconds']:.0f}s (the table above is the evaluated model's)")
         if out.activated:
             console.print(f"model {out.version} written and active")
         else:
@@ -127,7 +134,7 @@ def register_app_commands(app: typer.Typer, bench: typer.Typer) -> None:
             return
         table = Table(title="Recommendation models")
         for col in ("version", "active", "created", "data until", "AUC mean", "recall@50", "status"):
-            table.add_column(col)
+            table.add_column(col, no_wrap=col in ("version", "created", "data until"))
         for r in rows:
             m = r["metrics"]
             table.add_row(r["version"], "*" if r["active"] else "", (r["created_at"] or "")[:19],
@@ -163,7 +170,7 @@ def register_app_commands(app: typer.Typer, bench: typer.Typer) -> None:
     def bench_rec_app(
         epochs: int = typer.Option(40, help="maximum epochs"),
         max_minutes: float = typer.Option(10.0, help="training budget, minutes"),
-        threads: int = typer.Option(2, help="torch CPU threads"),
+        threads: int = typer.Option(1, help="torch CPU threads (1 is fastest on a busy machine)"),
         seed: int = typer.Option(0, help="random seed"),
         valid_frac: float = typer.Option(0.1, help="share of the log (by time) held out for validation"),
         test_frac: float = typer.Option(0.2, help="share of the log (by time) held out as the test tail "

@@ -73,7 +73,9 @@ class SplitCases:
         for si, seq in enumerate(log.sequences):
             s0, s1 = seq.split_range(no)
             if s1 > s0:
-                self.windows += [(si, a, b) for a, b in windows(s1, max_len, start=max(s0, 1))]
+                g = log.space.graph_tokens
+                self.windows += [(si, a, b) for a, b in windows(s1, max_len - g, start=max(s0, 1),
+                                                                 predict_first=g > 0)]
         # Retrieval cases.
         table, posts = log.table, log.data.posts
         catalog = [p for p in posts.values() if self.end - retrieval_window <= p.created_at < self.end]
@@ -120,16 +122,19 @@ def _head_predictions(model, cases: SplitCases, batch_size: int = 128) -> tuple[
     probs, labels, where = [], [], []
     for i in range(0, len(cases.windows), batch_size):
         items = cases.windows[i:i + batch_size]
-        batch = make_batch(log, items)
+        offsets: list[int] = []
+        batch = make_batch(log, items, offsets)
         with torch.no_grad():
             states = model.encode(batch.history)
         sel_b, sel_t = [], []
         for bi, (si, a, b) in enumerate(items):
             split = log.sequences[si].split
-            for p in range(max(a + 1, 1), b):
+            # With a graph prefix the window's first token is predicted too (from the prefix).
+            first = a if offsets[bi] else max(a + 1, 1)
+            for p in range(first, b):
                 if split[p] == no:
                     sel_b.append(bi)
-                    sel_t.append(p - a)
+                    sel_t.append(p - a + offsets[bi])
                     where.append((si, p))
         if not sel_b:
             continue
@@ -149,7 +154,8 @@ def _retrieval_states(model, cases: SplitCases, batch_size: int = 128) -> np.nda
     log = cases.log
     out = []
     for i in range(0, len(cases.retrieval), batch_size):
-        items = [(si, max(0, s0 - cases.max_len), s0) for si, s0, _, _ in cases.retrieval[i:i + batch_size]]
+        room = cases.max_len - cases.log.space.graph_tokens
+        items = [(si, max(0, s0 - room), s0) for si, s0, _, _ in cases.retrieval[i:i + batch_size]]
         batch = make_batch(log, items)
         with torch.no_grad():
             out.append(model.last_state(batch.history))
@@ -204,9 +210,12 @@ def evaluate_baselines(cases: SplitCases) -> list[dict]:
     # Head scores per token.
     where = []
     no = SPLIT_NO[cases.split]
+    g = log.space.graph_tokens
     for si, a, b in cases.windows:
-        split = log.sequences[si].split
-        where += [(si, p) for p in range(max(a + 1, 1), b) if split[p] == no]
+        seq = log.sequences[si]
+        # The same positions as the model's: a window's first token counts when a graph prefix precedes it.
+        first = a if len(seq.graph_prefix(seq.times[a], g)[0]) else max(a + 1, 1)
+        where += [(si, p) for p in range(first, b) if seq.split[p] == no]
     H = len(APP_HEADS)
     labels = np.zeros((len(where), H), dtype=np.float32)
     pop = np.zeros(len(where))

@@ -73,6 +73,13 @@ class SASRec(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(SASRecBlock(cfg) for _ in range(cfg.n_layers))
         self.ln_f = nn.LayerNorm(cfg.d_model)
+        # As the reference port: Xavier-normal for every weight matrix (N(0, 1) embeddings scaled
+        # by sqrt(d) would start the tied logits far too large).
+        for p in self.parameters():
+            if p.dim() > 1:
+                nn.init.xavier_normal_(p)
+        with torch.no_grad():
+            self.item_emb.weight[0].zero_()
 
     def encode(self, ids: Tensor) -> Tensor:
         """ids: left-padded [B, L] (0 = padding). Returns states [B, L, d]."""

@@ -23,7 +23,7 @@ from townsquare.rec.baselines import Popularity, SASRec, SASRecConfig
 from townsquare.rec.data import LeaveOneOut, batches_by_length, training_windows
 from townsquare.rec.evaluate import evaluate_histories
 from townsquare.rec.model import RecConfig, UnifiedModel, history_from_ids
-from townsquare.rec.train import FitResult, TrainConfig, fit, id_batch_loss
+from townsquare.rec.train import FitResult, NegativeSampler, TrainConfig, fit, id_batch_loss
 
 VALID_USERS = 10_000
 MODELS = ("pop", "sasrec", "ours")
@@ -32,16 +32,19 @@ MODELS = ("pop", "sasrec", "ours")
 def ours_config(split: LeaveOneOut, **overrides: Any) -> tuple[RecConfig, TrainConfig, dict]:
     """Default hyper-parameters of the unified model for an id-only file (one rule for every file).
 
-    The history window follows the data: 50 events, or 200 when the median training history is
-    longer than 50 (long histories, e.g. MovieLens)."""
+    Scale rules (the same for every file): the history window is 50 events, or 200 when the median
+    training history is longer than 50; the retrieval loss is a full softmax when the catalog has
+    at most ``negatives`` items, else a sampled softmax with ``negatives`` shared negatives drawn
+    half by popularity, half uniformly (logQ corrected). Chosen on Beauty's validation set only
+    (docs/benchmarks-rec.md lists the runs)."""
     lengths = sorted(len(s) for s in split.train)
     median = lengths[len(lengths) // 2]
     max_len = 200 if median > 50 else 50
     rc = dict(n_ids=split.n_items, max_len=max_len, d_model=64, n_layers=2, n_heads=1, dropout=0.2,
-              emb_dropout=0.2, attention="softmax", similarity="cosine", temperature=0.05, use_actions=False,
+              emb_dropout=0.2, attention="softmax", similarity="dot", temperature=0.05, use_actions=False,
               head_hidden=16)
-    tc = dict(epochs=200, patience=5, batch_size=128, lr=1e-3, weight_decay=0.0, warmup_steps=100)
-    extra = dict(negatives=4096, all_windows=True)
+    tc = dict(epochs=200, patience=5, batch_size=64, lr=2e-3, weight_decay=0.0, warmup_steps=100)
+    extra = dict(negatives=4096, pop_negatives=0.5, all_windows=True)
     rec_fields = {f.name for f in fields(RecConfig)}
     for k, v in overrides.items():
         if k in rc or k in rec_fields:
@@ -52,6 +55,8 @@ def ours_config(split: LeaveOneOut, **overrides: Any) -> tuple[RecConfig, TrainC
             extra[k] = v
         else:
             raise ValueError(f"unknown hyper-parameter {k!r}")
+    if extra["negatives"] >= split.n_items:
+        extra["negatives"] = 0
     return RecConfig(**rc), TrainConfig(**tc), extra
 
 
@@ -127,13 +132,15 @@ def _train_one(name: str, split: LeaveOneOut, sv_hist: list[list[int]], sv_tgt: 
     else:
         cfg, tc, extra = ours_config(split, **overrides)
         ours = UnifiedModel(cfg)
-        ours.init_id_bias(torch.bincount(torch.tensor([i for s in split.train for i in s]), minlength=n + 1)[1:])
+        counts = torch.bincount(torch.tensor([i for s in split.train for i in s]), minlength=n + 1)[1:]
+        ours.init_id_bias(counts)
+        sampler = NegativeSampler(counts, extra["pop_negatives"])
         model = ours
         windows = training_windows(split.train, cfg.max_len, all_windows=extra["all_windows"])
         score = _ids_scorer(ours)
 
         def loss_fn(b: list[list[int]]) -> torch.Tensor:
-            return id_batch_loss(ours, b, extra["negatives"])
+            return id_batch_loss(ours, b, extra["negatives"], sampler)
         hp = {**cfg.to_dict(), **extra}
         hp.pop("heads", None)
         label = "Unified (ours)"

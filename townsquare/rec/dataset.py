@@ -306,8 +306,10 @@ def _quantile_time(times: list[datetime], q: float) -> datetime:
 
 def build_log_data(session: Session, *, since: datetime | None = None, until: datetime | None = None,
                    valid_frac: float = 0.1, test_frac: float = 0.1, min_tokens: int = 2,
-                   progress: bool = False) -> LogData:
+                   progress: bool = False, holdout: bool = True) -> LogData:
     """Read the event log into per-person token sequences with labels and a time split.
+    ``holdout=False``: everything is training data, labelled up to the end of the log (the final
+    refit of a served model, after it has been evaluated with a holdout).
 
     Raises InvalidInput when the log holds too little to train on."""
     if not (0 < valid_frac < 1 and 0 < test_frac < 1 and valid_frac + test_frac < 1):
@@ -362,11 +364,15 @@ def build_log_data(session: Session, *, since: datetime | None = None, until: da
     if len(all_times) < 10:
         raise InvalidInput(f"the event log has only {len(all_times)} usable interactions; "
                            "at least 10 are needed to train")
-    valid_start = _quantile_time(all_times, 1 - valid_frac - test_frac)
-    test_start = _quantile_time(all_times, 1 - test_frac)
-    if not (valid_start < test_start):
-        raise InvalidInput("the event log spans too short a time to split it into train/valid/test")
-    window = DataWindow(since=first, until=last + timedelta(microseconds=1), valid_start=valid_start,
+    until_ = last + timedelta(microseconds=1)
+    if holdout:
+        valid_start = _quantile_time(all_times, 1 - valid_frac - test_frac)
+        test_start = _quantile_time(all_times, 1 - test_frac)
+        if not (valid_start < test_start):
+            raise InvalidInput("the event log spans too short a time to split it into train/valid/test")
+    else:
+        valid_start = test_start = until_
+    window = DataWindow(since=first, until=until_, valid_start=valid_start,
                         test_start=test_start, n_events=n_events, n_people=len(sequences), n_tokens={})
     counts = dict.fromkeys(SPLITS, 0)
     for actor, toks in sequences.items():
@@ -376,8 +382,8 @@ def build_log_data(session: Session, *, since: datetime | None = None, until: da
             author = posts[t.entity_id].author_id if t.kind == "post" else t.entity_id
             t.labels = label_token(actor, t, author, timeline, window.label_end(t.split))
     window.n_tokens = counts
-    if counts["train"] == 0:
-        raise InvalidInput("no training interactions before the validation cut")
+    if counts["train"] == 0 or (holdout and counts["valid"] == 0):
+        raise InvalidInput("the event log spans too short a time to split it into train/valid/test")
     return LogData(sequences=sequences, posts=posts, accounts=accounts, timeline=timeline, window=window)
 
 

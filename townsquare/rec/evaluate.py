@@ -73,8 +73,9 @@ def evaluate_histories(score_fn: Callable[[list[list[int]]], torch.Tensor], hist
             hs = histories[start:start + batch_size]
             scores = score_fn(hs).float()
             exclude = torch.zeros(len(hs), n_items, dtype=torch.bool)
-            for i, h in enumerate(hs):
-                exclude[i, torch.tensor(h, dtype=torch.long) - 1] = True
+            rows = torch.repeat_interleave(torch.arange(len(hs)), torch.tensor([len(h) for h in hs]))
+            cols = torch.tensor([i for h in hs for i in h], dtype=torch.long) - 1
+            exclude[rows, cols] = True
             tg = torch.tensor(targets[start:start + batch_size], dtype=torch.long) - 1
             ranks.append(target_ranks(scores, tg, exclude, ties))
     return metrics_from_ranks(torch.cat(ranks), ks)

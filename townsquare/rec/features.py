@@ -51,15 +51,14 @@ class TextEmbeddingCache:
         self.path = Path(path)
         self.dim = dim
         self._index: dict[str, int] = {}
-        self._blocks: list[np.ndarray] = []
-        self._matrix = np.zeros((0, dim), dtype=np.float32)
+        self._buf = np.zeros((0, dim), dtype=np.float32)  # rows [0, len(self._index)) are filled
         if self.path.exists():
             try:
                 with np.load(self.path) as z:
                     keys, vectors = list(z["keys"]), z["vectors"].astype(np.float32)
                 if vectors.ndim == 2 and vectors.shape[1] == dim and len(keys) == len(vectors):
                     self._index = {str(k): i for i, k in enumerate(keys)}
-                    self._matrix = vectors
+                    self._buf = vectors
             except (OSError, ValueError, KeyError):
                 pass  # an unreadable cache is rebuilt, never trusted
 
@@ -67,10 +66,15 @@ class TextEmbeddingCache:
         return len(self._index)
 
     def _vectors(self) -> np.ndarray:
-        if self._blocks:
-            self._matrix = np.concatenate([self._matrix, *self._blocks])
-            self._blocks = []
-        return self._matrix
+        return self._buf[:len(self._index)]
+
+    def _append(self, vecs: np.ndarray) -> None:
+        n = len(self._index)
+        if n + len(vecs) > len(self._buf):  # grow by doubling: adding one row copies one row
+            grown = np.zeros((max(n + len(vecs), 2 * len(self._buf), 64), self.dim), dtype=np.float32)
+            grown[:n] = self._buf[:n]
+            self._buf = grown
+        self._buf[n:n + len(vecs)] = vecs
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,9 +104,9 @@ class TextEmbeddingCache:
                                          f"({len(nonempty)}, {self.dim})")
                     vecs[nonempty] = out
                 start = len(self._index)
+                self._append(vecs)
                 for i, (k, _) in enumerate(batch):
                     self._index[k] = start + i
-                self._blocks.append(vecs)
                 if save and (n + 1) % self.SAVE_EVERY == 0:
                     self.save()
             if save:
@@ -135,6 +139,7 @@ class FeatureSpace:
     author_ids: list[int]
     origin: float           # UNIX seconds; model times are seconds since the origin
     text_dim: int
+    graph_tokens: int = 0   # each history starts with up to this many "follows X" tokens
     _post: dict[int, int] = field(default_factory=dict, repr=False)
     _account: dict[int, int] = field(default_factory=dict, repr=False)
     _author: dict[int, int] = field(default_factory=dict, repr=False)
@@ -164,15 +169,16 @@ class FeatureSpace:
 
     def to_dict(self) -> dict:
         return {"post_ids": self.post_ids, "account_ids": self.account_ids, "author_ids": self.author_ids,
-                "origin": self.origin, "text_dim": self.text_dim}
+                "origin": self.origin, "text_dim": self.text_dim, "graph_tokens": self.graph_tokens}
 
     @classmethod
     def from_dict(cls, d: dict) -> FeatureSpace:
         return cls(post_ids=list(d["post_ids"]), account_ids=list(d["account_ids"]),
-                   author_ids=list(d["author_ids"]), origin=float(d["origin"]), text_dim=int(d["text_dim"]))
+                   author_ids=list(d["author_ids"]), origin=float(d["origin"]), text_dim=int(d["text_dim"]),
+                   graph_tokens=int(d.get("graph_tokens", 0)))
 
     @classmethod
-    def from_training(cls, data: LogData, text_dim: int, min_count: int = 1) -> FeatureSpace:
+    def from_training(cls, data: LogData, text_dim: int, min_count: int = 1, graph_tokens: int = 0) -> FeatureSpace:
         """Learned ids for entities met in the training split only (later ones are content-only)."""
         posts: dict[int, int] = {}
         accounts: dict[int, int] = {}
@@ -188,7 +194,8 @@ class FeatureSpace:
         authors.discard(None)
         return cls(post_ids=sorted(p for p, c in posts.items() if c >= min_count),
                    account_ids=sorted(a for a, c in accounts.items() if c >= min_count),
-                   author_ids=sorted(authors), origin=data.window.since.timestamp(), text_dim=text_dim)
+                   author_ids=sorted(authors), origin=data.window.since.timestamp(), text_dim=text_dim,
+                   graph_tokens=graph_tokens)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -260,6 +267,15 @@ class EncodedSequence:
     target: np.ndarray    # bool [T]
     labels: np.ndarray    # float32 [T, H]
     split: np.ndarray     # int8 [T]: 0 train, 1 valid, 2 test
+    follow_times: np.ndarray = field(default_factory=lambda: np.zeros(0))   # float64 [F], sorted
+    follow_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # [F] table rows
+
+    def graph_prefix(self, before: float, g: int) -> tuple[np.ndarray, np.ndarray]:
+        """The last ``g`` accounts followed strictly before time ``before``: (rows, times)."""
+        if g <= 0 or len(self.follow_times) == 0:
+            return self.follow_rows[:0], self.follow_times[:0]
+        end = int(np.searchsorted(self.follow_times, before, side="left"))
+        return self.follow_rows[max(0, end - g):end], self.follow_times[max(0, end - g):end]
 
     def split_range(self, split: int) -> tuple[int, int]:
         """[start, end) of the tokens of a split (splits are contiguous: time order)."""
@@ -298,33 +314,49 @@ class EncodedLog:
               progress: bool = False) -> EncodedLog:
         table = EntityTable.build(space, data.posts.values(), data.accounts.values(), cache, embed, progress)
         seqs = [encode_tokens(p, toks, table, space) for p, toks in data.sequences.items()]
+        if space.graph_tokens:
+            by_person: dict[int, list[tuple[float, int]]] = {}
+            for (a, b), times in data.timeline.follow_times.items():
+                r = table.row.get(entity_key("account", b))
+                if r is not None and times:
+                    by_person.setdefault(a, []).append((space.time(times[0]), r))
+            for sq in seqs:
+                f = sorted(by_person.get(sq.person, []))
+                sq.follow_times = np.asarray([t for t, _ in f], dtype=np.float64)
+                sq.follow_rows = np.asarray([r for _, r in f], dtype=np.int64)
         return cls(data=data, space=space, table=table, sequences=[s for s in seqs if len(s.rows)])
 
 
-def windows(end: int, max_len: int, start: int = 0) -> list[tuple[int, int]]:
-    """Windows [a, b) of up to ``max_len`` tokens over [0, end), cut from the end and overlapping by
-    one token, so that every position p >= 1 is predicted (from p - 1) in exactly one window.
-    Only windows that predict a position >= ``start`` are returned."""
+def windows(end: int, max_len: int, start: int = 0, predict_first: bool = False) -> list[tuple[int, int]]:
+    """Windows [a, b) of up to ``max_len`` tokens over [0, end), cut from the end. Without a graph
+    prefix they overlap by one token, so that every position p >= 1 is predicted (from p - 1) in
+    exactly one window; with one (``predict_first``) a window's first token is predicted from the
+    prefix, so they do not overlap. Only windows that predict a position >= ``start`` are returned."""
     out = []
     b = end
-    while b >= 2 and b > start:
+    while b >= (1 if predict_first else 2) and b > start:
         a = max(0, b - max_len)
         out.append((a, b))
         if a == 0:
             break
-        b = a + 1
+        b = a if predict_first else a + 1
     return out
 
 
-def make_batch(log: EncodedLog, items: list[tuple[int, int, int]]):
-    """EventBatch from ``(sequence index, a, b)`` windows, right-padded."""
+def make_batch(log: EncodedLog, items: list[tuple[int, int, int]], offsets: list[int] | None = None):
+    """EventBatch from ``(sequence index, a, b)`` windows, right-padded. With ``graph_tokens``, each
+    row starts with "follows X" tokens (the accounts followed before the window: no labels, never a
+    target); ``offsets`` (if given) receives each row's prefix length."""
     import torch
 
     from townsquare.rec.model import History
     from townsquare.rec.train import EventBatch
 
+    g = log.space.graph_tokens
+    follow = action_index("follow")
+    prefixes = [log.sequences[s].graph_prefix(log.sequences[s].times[a], g) for s, a, _ in items]
     B = len(items)
-    L = max(b - a for _, a, b in items)
+    L = max(len(pr[0]) + b - a for pr, (_, a, b) in zip(prefixes, items, strict=True))
     H = len(APP_HEADS)
     rows = np.full((B, L), -1, dtype=np.int64)
     acts = np.zeros((B, L), dtype=np.int64)
@@ -334,14 +366,22 @@ def make_batch(log: EncodedLog, items: list[tuple[int, int, int]]):
     lengths = np.zeros(B, dtype=np.int64)
     for i, (s, a, b) in enumerate(items):
         seq = log.sequences[s]
+        p_rows, p_times = prefixes[i]
+        o = len(p_rows)
         n = b - a
-        rows[i, :n] = seq.rows[a:b]
-        acts[i, :n] = seq.actions[a:b]
-        # Times relative to the window start keep float32 precise.
-        times[i, :n] = seq.times[a:b] - seq.times[a]
-        target[i, :n] = seq.target[a:b]
-        labels[i, :n] = seq.labels[a:b]
-        lengths[i] = n
+        t0 = p_times[0] if o else seq.times[a]
+        rows[i, :o] = p_rows
+        acts[i, :o] = follow
+        times[i, :o] = p_times - t0
+        rows[i, o:o + n] = seq.rows[a:b]
+        acts[i, o:o + n] = seq.actions[a:b]
+        # Times relative to the row's first token keep float32 precise.
+        times[i, o:o + n] = seq.times[a:b] - t0
+        target[i, o:o + n] = seq.target[a:b]
+        labels[i, o:o + n] = seq.labels[a:b]
+        lengths[i] = o + n
+        if offsets is not None:
+            offsets.append(o)
     ents = log.table.features(rows)
     keys = np.where(rows >= 0, log.table.keys[np.maximum(rows, 0)], -1)
     history = History(entities=ents, lengths=torch.from_numpy(lengths), actions=torch.from_numpy(acts),

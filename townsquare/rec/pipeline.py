@@ -39,6 +39,7 @@ class AppTrainConfig:
     n_heads: int = 2
     max_len: int = 64
     time_buckets: int = 24
+    graph_tokens: int = 16        # "follows X" tokens that open every history (the social graph)
     dropout: float = 0.1
     id_dropout: float = 0.3
     epochs: int = 40
@@ -52,7 +53,8 @@ class AppTrainConfig:
     valid_frac: float = 0.1
     test_frac: float = 0.1
     seed: int = 0
-    threads: int = 2
+    # One thread: on a busy shared CPU, two OpenMP threads were 10x slower per step than one.
+    threads: int = 1
 
 
 def model_config(space: FeatureSpace, tc: AppTrainConfig):
@@ -67,9 +69,10 @@ def model_config(space: FeatureSpace, tc: AppTrainConfig):
 def train_windows(log: EncodedLog, max_len: int) -> list[tuple[int, int, int]]:
     """Windows over each person's train prefix (never a valid/test token)."""
     out = []
+    g = log.space.graph_tokens
     for si, seq in enumerate(log.sequences):
         _, end = seq.split_range(0)
-        out += [(si, a, b) for a, b in windows(end, max_len)]
+        out += [(si, a, b) for a, b in windows(end, max_len - g, predict_first=g > 0)]
     return out
 
 
@@ -116,7 +119,7 @@ class TrainedModel:
 
 
 def train_model(log: EncodedLog, tc: AppTrainConfig, init=None, log_fn: Callable[[str], None] | None = None,
-                progress_label: str = "training") -> TrainedModel:
+                progress_label: str = "training", validate_fn: Callable | None = None) -> TrainedModel:
     """Train a fresh model (or one warm-started from ``init``: a registry.LoadedModel) on ``log``."""
     import torch
 
@@ -134,7 +137,7 @@ def train_model(log: EncodedLog, tc: AppTrainConfig, init=None, log_fn: Callable
         raise InvalidInput("no person has two or more interactions before the validation cut: nothing to learn")
     rng = random.Random(tc.seed)
     batch_size = max(4, min(tc.batch_size, len(items) // tc.min_steps))
-    valid_cases = SplitCases(log, "valid", tc.max_len)
+    valid_cases = SplitCases(log, "valid", tc.max_len) if validate_fn is None else None
     last_valid: dict = {}
 
     def batches(epoch: int):
@@ -147,6 +150,8 @@ def train_model(log: EncodedLog, tc: AppTrainConfig, init=None, log_fn: Callable
         return event_batch_loss(model, batch, negatives=tc.negatives, action_weight=tc.action_weight)[0]
 
     def validate() -> float:
+        if validate_fn is not None:
+            return validate_fn(model)
         m = evaluate_model(model, valid_cases)
         last_valid[len(last_valid)] = m
         return validation_score(m)
@@ -160,6 +165,20 @@ def train_model(log: EncodedLog, tc: AppTrainConfig, init=None, log_fn: Callable
     best = last_valid.get(res.best_epoch - 1, {})
     return TrainedModel(model=model, fit=res, valid_metrics=best, seconds=time.monotonic() - start,
                         warm_started=warm)
+
+
+def refit(log_all: EncodedLog, tc: AppTrainConfig, model, space: FeatureSpace, epochs: int,
+          log_fn: Callable[[str], None] | None = None) -> TrainedModel:
+    """Continue the evaluated model on the whole log (no holdout) for ``epochs`` epochs, so the served
+    model has learned ids for the newest posts and people too. Nothing is held out, so the last
+    epoch is kept (the epoch count comes from the evaluated run's early stopping)."""
+    from townsquare.rec.registry import LoadedModel
+
+    init = LoadedModel(version="evaluated", model=model, space=space, manifest={}, path=Path("."))
+    counter = iter(range(1, 10**9))
+    return train_model(log_all, AppTrainConfig(**{**asdict(tc), "epochs": max(1, epochs), "patience": 10**9}),
+                       init=init, log_fn=log_fn, progress_label="refit on the whole log",
+                       validate_fn=lambda _m: next(counter) * 1e-9)  # prints as 0: there is no validation
 
 
 def evaluate_on_test(model, log: EncodedLog, max_len: int) -> list[dict]:
@@ -196,11 +215,12 @@ class TrainOutcome:
 
 
 def prepare(settings, db, tc: AppTrainConfig, embed: Embedder | None = None, dim: int | None = None,
-            progress: bool = False, log_fn: Callable[[str], None] | None = None) -> EncodedLog:
+            progress: bool = False, log_fn: Callable[[str], None] | None = None, holdout: bool = True) -> EncodedLog:
     """Event log -> encoded training data (labels, split, features, embeddings)."""
     t0 = time.monotonic()
     with db.session() as session:
-        data: LogData = build_log_data(session, valid_frac=tc.valid_frac, test_frac=tc.test_frac, progress=progress)
+        data: LogData = build_log_data(session, valid_frac=tc.valid_frac, test_frac=tc.test_frac, progress=progress,
+                                       holdout=holdout)
     if log_fn:
         w = data.window
         log_fn(f"event log: {w.n_events} events, {w.n_people} people, tokens {w.n_tokens}, "
@@ -212,20 +232,25 @@ def prepare(settings, db, tc: AppTrainConfig, embed: Embedder | None = None, dim
     elif dim is None:
         dim = int(embed(["dimension probe"]).shape[1])
     cache = embedding_cache(settings, dim)
-    space = FeatureSpace.from_training(data, dim)
+    if not 0 <= tc.graph_tokens < tc.max_len:
+        raise InvalidInput("graph_tokens must be >= 0 and smaller than max_len")
+    space = FeatureSpace.from_training(data, dim, graph_tokens=tc.graph_tokens)
     return EncodedLog.build(data, space, cache, embed, progress=progress)
 
 
 def run_training(settings, db, tc: AppTrainConfig, *, resume: bool = False, embed: Embedder | None = None,
                  dim: int | None = None, progress: bool = True, activate_model: bool = True,
-                 log_fn: Callable[[str], None] | None = None) -> TrainOutcome:
+                 refit_all: bool = True, log_fn: Callable[[str], None] | None = None) -> TrainOutcome:
     """The whole of ``townsquare train``; raises InvalidInput for an empty or too-small log."""
     import torch
 
     from townsquare.rec import registry
 
     torch.set_num_threads(max(1, tc.threads))
-    log = prepare(settings, db, tc, embed, dim, progress, log_fn)
+    log_embed: list = [embed]
+    if embed is None:
+        log_embed[0], dim = default_embedder(settings)
+    log = prepare(settings, db, tc, log_embed[0], dim, progress, log_fn)
     root = registry.rec_models_dir(settings)
     init = None
     if resume:
@@ -249,7 +274,16 @@ def run_training(settings, db, tc: AppTrainConfig, *, resume: bool = False, embe
                 "fit": fit_info,
                 "embeddings": {"backend": settings.embeddings_backend, "model": settings.embeddings_model,
                                "dim": log.space.text_dim}}
-    version = registry.save_version(root, trained.model, log.space, manifest)
+    served, space = trained.model, log.space
+    if refit_all:
+        # The metrics above are the evaluated model's; the served one continues it on the whole log.
+        log_all = prepare(settings, db, tc, embed or log_embed[0], log.space.text_dim, False, None, holdout=False)
+        again = refit(log_all, tc, trained.model, log.space, trained.fit.best_epoch, log_fn=log_fn)
+        served, space = again.model, log_all.space
+        fit_info["refit"] = {"epochs": again.fit.epochs, "seconds": round(again.seconds, 1),
+                             "until": log_all.data.window.until.isoformat()}
+        manifest["refit_on_whole_log"] = fit_info["refit"]
+    version = registry.save_version(root, served, space, manifest)
     activated, reason = False, ""
     if activate_model:
         try:

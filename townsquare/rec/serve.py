@@ -61,37 +61,56 @@ class UserState:
 
 
 class _Store:
-    """Features and retrieval vectors of one kind of entity (posts or accounts), growable."""
+    """Features and retrieval vectors of one kind of entity (posts or accounts).
+
+    Columns live in buffers that double when full, so adding one new post copies one row, not the
+    whole table; ``store.<column>`` is a view of the filled part."""
+
+    COLUMNS = ("ids", "author", "followers_only", "alive", "created", "f_ids", "f_ctype", "f_author",
+               "f_text", "vectors")
 
     def __init__(self, d: int, text_dim: int) -> None:
-        self.ids = np.zeros(0, dtype=np.int64)
-        self.author = np.zeros(0, dtype=np.int64)        # author account id (accounts: themselves)
-        self.followers_only = np.zeros(0, dtype=bool)
-        self.alive = np.zeros(0, dtype=bool)             # False once deleted, removed or suspended
-        self.created = np.zeros(0, dtype=np.float64)     # UNIX seconds (accounts: 0)
-        self.f_ids = np.zeros(0, dtype=np.int64)
-        self.f_ctype = np.zeros(0, dtype=np.int64)
-        self.f_author = np.zeros(0, dtype=np.int64)
-        self.f_text = np.zeros((0, text_dim), dtype=np.float32)
-        self.vectors = np.zeros((0, d), dtype=np.float32)
-        self.row: dict[int, int] = {}
+        i64 = np.int64
+        shapes = {"ids": ((), i64), "author": ((), i64),            # author account id (accounts: themselves)
+                  "followers_only": ((), bool), "alive": ((), bool),  # alive: False once deleted/removed/suspended
+                  "created": ((), np.float64),                       # UNIX seconds (accounts: 0)
+                  "f_ids": ((), i64), "f_ctype": ((), i64), "f_author": ((), i64),
+                  "f_text": ((text_dim,), np.float32), "vectors": ((d,), np.float32)}
+        object.__setattr__(self, "_buf", {k: np.zeros((16, *shape), dtype=dt) for k, (shape, dt) in shapes.items()})
+        object.__setattr__(self, "_n", 0)
+        object.__setattr__(self, "row", {})
+
+    def __getattr__(self, name: str):
+        buf = self.__dict__["_buf"]
+        if name in buf:
+            return buf[name][:self._n]
+        raise AttributeError(name)
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in self._buf:
+            self._buf[name][:self._n] = value  # in-place updates (``store.alive &= mask``) land here
+        else:
+            object.__setattr__(self, name, value)
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return self._n
 
     def add(self, ids, author, followers_only, f_ids, f_ctype, f_author, f_text, vectors, created=None) -> None:
-        start = len(self.ids)
-        created = np.zeros(len(ids)) if created is None else np.asarray(created, dtype=np.float64)
-        self.created = np.concatenate([self.created, created])
-        self.ids = np.concatenate([self.ids, np.asarray(ids, dtype=np.int64)])
-        self.author = np.concatenate([self.author, np.asarray(author, dtype=np.int64)])
-        self.followers_only = np.concatenate([self.followers_only, np.asarray(followers_only, dtype=bool)])
-        self.alive = np.concatenate([self.alive, np.ones(len(ids), dtype=bool)])
-        self.f_ids = np.concatenate([self.f_ids, f_ids])
-        self.f_ctype = np.concatenate([self.f_ctype, f_ctype])
-        self.f_author = np.concatenate([self.f_author, f_author])
-        self.f_text = np.concatenate([self.f_text, f_text])
-        self.vectors = np.concatenate([self.vectors, vectors])
+        k = len(ids)
+        start, end = self._n, self._n + k
+        cap = len(self._buf["ids"])
+        if end > cap:
+            new_cap = max(end, 2 * cap)
+            for name, b in self._buf.items():
+                grown = np.zeros((new_cap, *b.shape[1:]), dtype=b.dtype)
+                grown[:start] = b[:start]
+                self._buf[name] = grown
+        values = {"ids": ids, "author": author, "followers_only": followers_only, "alive": np.ones(k, dtype=bool),
+                  "created": np.zeros(k) if created is None else created, "f_ids": f_ids, "f_ctype": f_ctype,
+                  "f_author": f_author, "f_text": f_text, "vectors": vectors}
+        for name, v in values.items():
+            self._buf[name][start:end] = np.asarray(v, dtype=self._buf[name].dtype)
+        object.__setattr__(self, "_n", end)
         for i, e in enumerate(ids):
             self.row[int(e)] = start + i
 
@@ -104,7 +123,7 @@ class Scorer:
 
     def __init__(self, loaded, settings, db, embed: Embedder, *, max_posts: int = 50_000,
                  max_accounts: int = 100_000, state_ttl_s: float = 30.0, refresh_s: float = 10.0,
-                 history_events: int = 1000, retrieval_days: float = 3.0) -> None:
+                 history_events: int = 400, retrieval_days: float = 3.0) -> None:
         import torch
 
         self.loaded = loaded
@@ -339,30 +358,47 @@ class Scorer:
         self._ensure_posts([t.entity_id for t in tokens if t.kind == "post"])
         self._ensure_accounts([t.entity_id for t in tokens if t.kind == "account"])
         tokens = [t for t in tokens if t.entity_id in (self.posts.row if t.kind == "post" else self.accounts.row)]
-        tokens = tokens[-self.max_len:]
+        g = self.space.graph_tokens
+        tokens = tokens[-(self.max_len - g):]
         st = UserState(account_id=account_id, vector=None, following=following, hidden_authors=hidden,
                        history_posts={t.entity_id for t in tokens if t.kind == "post"}, history_len=len(tokens),
                        created=time.monotonic())
-        d = self.model.cfg.d_model
-        if not tokens:
-            st.vector = torch.zeros(d)  # no history: the model's prior (a zero state)
+        # The social graph opens the history, as in training: the last ``g`` accounts followed
+        # before the first token (or before now, for someone with no history yet).
+        prefix: list[tuple[int, float]] = []
+        if g:
+            from townsquare.social.models import Follow
+
+            before = tokens[0].ts if tokens else None
+            with self.db.session() as s:
+                q = select(Follow.followee_id, Follow.created_at).where(Follow.follower_id == account_id)
+                if before is not None:
+                    q = q.where(Follow.created_at < before)
+                rows_f = s.execute(q.order_by(Follow.created_at.desc()).limit(g)).all()
+            self._ensure_accounts([r.followee_id for r in rows_f])
+            prefix = [(r.followee_id, r.created_at.timestamp()) for r in reversed(rows_f)
+                      if r.followee_id in self.accounts.row]
+        items = [(self.accounts, self.accounts.row[a], action_index("follow"), ts) for a, ts in prefix]
+        items += [(self.posts if t.kind == "post" else self.accounts,
+                   (self.posts if t.kind == "post" else self.accounts).row[t.entity_id],
+                   action_index(t.action), t.ts.timestamp()) for t in tokens]
+        if not items:
+            st.vector = torch.zeros(self.model.cfg.d_model)  # nothing known: the model's prior
             with torch.no_grad():
                 st.vector = self.model.ln_f(st.vector)
             return st
-        stores = [self.posts if t.kind == "post" else self.accounts for t in tokens]
-        rows_ = [store.row[t.entity_id] for store, t in zip(stores, tokens, strict=True)]
 
         def col(attr: str) -> np.ndarray:
-            return np.stack([getattr(store, attr)[r] for store, r in zip(stores, rows_, strict=True)])[None]
+            return np.stack([getattr(store, attr)[r] for store, r, _, _ in items])[None]
 
-        t0 = tokens[0].ts.timestamp()
+        t0 = items[0][3]
         h = History(entities=EntityFeatures(ids=torch.from_numpy(col("f_ids")),
                                             content_type=torch.from_numpy(col("f_ctype")),
                                             author=torch.from_numpy(col("f_author")),
                                             text=torch.from_numpy(col("f_text"))),
-                    lengths=torch.tensor([len(tokens)]),
-                    actions=torch.tensor([[action_index(t.action) for t in tokens]]),
-                    times=torch.tensor([[t.ts.timestamp() - t0 for t in tokens]], dtype=torch.float32))
+                    lengths=torch.tensor([len(items)]),
+                    actions=torch.tensor([[a for _, _, a, _ in items]]),
+                    times=torch.tensor([[ts - t0 for _, _, _, ts in items]], dtype=torch.float32))
         with torch.no_grad():
             st.vector = self.model.last_state(h)[0]
         return st

@@ -97,9 +97,27 @@ def event_batch_loss(model: UnifiedModel, batch: EventBatch, negatives: int = 0,
     return loss, parts
 
 
-def id_batch_loss(model: UnifiedModel, windows: list[list[int]], negatives: int) -> Tensor:
+class NegativeSampler:
+    """Draws shared negatives among ids 1..n from a mix of the popularity distribution and the
+    uniform one; returns their logQ (log of the expected count in the sample) for the correction.
+    Popular items are the hard negatives that compete for the top of a ranking."""
+
+    def __init__(self, counts: Tensor, pop_share: float = 0.5) -> None:
+        c = counts.double().clamp(min=0)
+        p = pop_share * c / c.sum().clamp(min=1) + (1 - pop_share) / len(c)
+        self.probs = p.float()
+        self.log_probs = torch.log(p).float()
+
+    def sample(self, k: int) -> tuple[Tensor, Tensor]:
+        idx = torch.multinomial(self.probs, k, replacement=True)
+        return idx + 1, self.log_probs[idx] + math.log(k)
+
+
+def id_batch_loss(model: UnifiedModel, windows: list[list[int]], negatives: int,
+                  sampler: NegativeSampler | None = None) -> Tensor:
     """Next-item loss on id-only windows (inputs w[:-1], targets w[1:]), every position.
-    ``negatives == 0``: full softmax over all ids; else ``negatives`` shared uniform negatives."""
+    ``negatives == 0``: full softmax over all ids; else ``negatives`` shared negatives drawn by
+    ``sampler`` (default: uniform), logQ corrected."""
     h = history_from_ids([w[:-1] for w in windows], model.cfg.max_len)
     L = h.entities.shape[1]
     tg = torch.zeros(len(windows), L, dtype=torch.long)
@@ -110,11 +128,14 @@ def id_batch_loss(model: UnifiedModel, windows: list[list[int]], negatives: int)
     s, t = states[valid], tg[valid]
     if negatives <= 0:
         return full_softmax_loss(model, s, t - 1, *model.all_id_vectors())
-    neg = torch.randint(1, model.cfg.n_ids + 1, (negatives,))
+    if sampler is None:
+        neg = torch.randint(1, model.cfg.n_ids + 1, (negatives,))
+        # Uniform sampling: each id is expected K / n_ids times in the sample.
+        logq = torch.full((negatives,), math.log(negatives / model.cfg.n_ids))
+    else:
+        neg, logq = sampler.sample(negatives)
     f = EntityFeatures(ids=torch.cat([t, neg]))
     vec, bias = model.entity_vectors(f), model.entity_bias(f)
-    # Uniform sampling: each id is expected K / n_ids times in the sample (logQ correction).
-    logq = torch.full((negatives,), math.log(negatives / model.cfg.n_ids))
     pb, nb = (None, None) if bias is None else (bias[:len(t)], bias[len(t):])
     return sampled_softmax_loss(model, s, vec[:len(t)], t, vec[len(t):], neg, logq, pb, nb)
 
