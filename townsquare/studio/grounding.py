@@ -3,7 +3,9 @@
 Only posts that anyone signed out could read are ever used: public, not deleted, not removed,
 by an active account. Followers-only posts never reach a creator AI, whoever is asking.
 Vectors are the bundled MiniLM embeddings, cached per post in ``post_embeddings`` and
-recomputed when the post was edited after they were computed.
+recomputed when the post was edited after they were computed. On PostgreSQL with the pgvector
+extension (migration 0005 adds an ``embedding vector(384)`` column with an HNSW index where the
+server has it), the nearest posts are found in the database with ``<=>``; elsewhere in numpy.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from townsquare.db.base import utcnow
@@ -70,7 +72,29 @@ def post_vectors(session: Session, posts: list[Post], settings=None) -> np.ndarr
             session.add(row)
             cached[post.id] = row
         session.flush()
+        if has_pgvector(session):
+            for post in stale:
+                session.execute(text("UPDATE post_embeddings SET embedding = CAST(:v AS vector) WHERE post_id = :id"),
+                                {"v": _pg_vector(np.frombuffer(cached[post.id].vector, dtype="<f4")), "id": post.id})
     return np.stack([np.frombuffer(cached[p.id].vector, dtype="<f4") for p in posts])
+
+
+def has_pgvector(session: Session) -> bool:
+    """True on PostgreSQL when migration 0005 could add the pgvector column."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return False
+    cached = session.info.get("pgvector")
+    if cached is None:
+        cached = bool(session.scalar(text(
+            "SELECT 1 FROM information_schema.columns WHERE table_name = 'post_embeddings' "
+            "AND column_name = 'embedding'")))
+        session.info["pgvector"] = cached
+    return cached
+
+
+def _pg_vector(vector: np.ndarray) -> str:
+    return "[" + ",".join(f"{x:.7g}" for x in vector.tolist()) + "]"
 
 
 def find_sources(session: Session, author_id: int, question: str, *, k: int = 3, min_score: float = 0.2,
@@ -81,6 +105,14 @@ def find_sources(session: Session, author_id: int, question: str, *, k: int = 3,
         return []
     vectors = post_vectors(session, posts, settings)
     query = _embed([question], settings)[0]
+    if has_pgvector(session):
+        by_id = {p.id: p for p in posts}
+        rows = session.execute(text(
+            "SELECT post_id, 1 - (embedding <=> CAST(:q AS vector)) AS score FROM post_embeddings "
+            "WHERE post_id = ANY(:ids) ORDER BY embedding <=> CAST(:q AS vector), post_id LIMIT :k"),
+            {"q": _pg_vector(query), "ids": list(by_id), "k": k}).all()
+        return [Source(pid, post_text(by_id[pid]), float(score), by_id[pid].created_at)
+                for pid, score in rows if score >= min_score]
     scores = vectors @ query
     order = np.argsort(-scores, kind="stable")[:k]
     return [Source(posts[i].id, post_text(posts[i]), float(scores[i]), posts[i].created_at)
