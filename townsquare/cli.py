@@ -21,6 +21,11 @@ COMMAND_MODULES = [
     "townsquare.commands",
     "townsquare.sim.commands",
     "townsquare.api.commands",
+    "townsquare.social.commands",
+    "townsquare.studio.commands",
+    "townsquare.assistant.commands",
+    "townsquare.llm.commands",
+    "townsquare.rec.commands",
     "townsquare.feed.commands",
 ]
 

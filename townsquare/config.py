@@ -40,9 +40,19 @@ class Settings:
     llm_api_key: str = ""
     llm_model: str = ""  # model name on the remote server
     llm_context: int = 4096
-    llm_threads: int = 0  # 0 = all cores
+    llm_threads: int = 0  # 0 = half the cores, at most 4 (see llm/embedded.py)
     llm_queue_size: int = 8
     llm_timeout_s: float = 120.0
+    llm_max_tokens: int = 512  # default reply length when a caller does not say
+    llm_max_retries: int = 2  # remote: retries of connection errors, HTTP 429 and 5xx, with backoff
+    # Remote tool calls: "native" (the server's `tools`), "prompt" (our grammar-constrained layer,
+    # llama.cpp servers), "auto" (native, and our layer when the server rejects `tools`).
+    llm_tool_mode: str = "auto"
+    llm_tool_threshold: float = 0.33  # MiniLM relevance below which tool_choice=auto answers in text
+    # Models per role: empty = the default model above; a path ending in .gguf = that file, embedded;
+    # anything else = that model name on the remote server at llm_base_url.
+    assistant_model: str = ""
+    creator_model: str = ""
     guard_model: str = ""  # e.g. a Llama Guard 3 model on the remote server; empty = built-in shield
     embeddings_backend: str = "bundled"  # "bundled" (all-MiniLM-L6-v2) or "remote"
     embeddings_model: str = ""

@@ -130,3 +130,10 @@ def test_openapi_renders(client):
     paths = spec.json()["paths"]
     for path in ("/api/auth/signup", "/api/posts", "/api/timeline/home", "/api/events", "/api/media"):
         assert path in paths
+
+
+def test_signup_with_session_sets_the_cookie(client):
+    response = client.post("/api/auth/signup", json={"handle": "kim", "password": "longenough", "session": True})
+    assert response.status_code == 201
+    assert "ts_session=" in response.headers["set-cookie"]
+    assert client.get("/api/me").json()["handle"] == "kim"

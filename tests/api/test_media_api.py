@@ -56,6 +56,8 @@ def test_bad_uploads_are_refused_and_nothing_is_written(client, signup, app, row
     assert truncated.status_code == 415
     empty = client.post("/api/media", headers=dan.headers, files={"file": ("e.png", b"", "image/png")})
     assert empty.status_code == 422
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
+    assert client.post("/api/media", headers=dan.headers, files={"file": ("h.mp4", heic, "video/mp4")}).status_code == 415
     bmp = client.post("/api/media", headers=dan.headers, files={"file": ("b.bmp", png(fmt="BMP"), "image/bmp")})
     assert bmp.status_code == 415
     app.state.settings.max_upload_bytes = 50
@@ -74,3 +76,25 @@ def test_serving_unknown_or_odd_names_is_404(client):
     assert client.get("/media/..%2F..%2Fsecret_key").status_code == 404
     assert client.get("/media/abc.exe").status_code == 404
     assert client.get("/api/media/12345").status_code == 404
+
+
+def test_chunked_upload_over_the_limit_is_cut_off(client, signup, app, rows):
+    eve = signup("eve")
+    app.state.settings.max_upload_bytes = 1000  # + 1 MiB envelope allowance
+    boundary = "xyz"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode()
+
+    def body():  # a generator: sent chunked, without Content-Length
+        yield head
+        for _ in range(40):
+            yield b"\0" * 65536
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    response = client.post("/api/media", headers={**eve.headers, "content-type": f"multipart/form-data; boundary={boundary}"},
+                           content=body())
+    assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
+    assert rows(Media) == 0
+    declared = client.post("/api/posts", headers={**eve.headers, "content-type": "application/json",
+                                                  "content-length": str(5 * 1024 * 1024)}, content=b"{}" )
+    assert declared.status_code == 413

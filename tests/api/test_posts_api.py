@@ -160,3 +160,4 @@ def test_account_posts_are_paginated_stably(client, signup):
     assert third["next_cursor"] is None
     bad = client.get(f"/api/accounts/{ana.id}/posts", params={"cursor": "bogus"})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_cursor"
+

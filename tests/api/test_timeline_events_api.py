@@ -124,3 +124,15 @@ def test_my_events_paginated(client, signup):
     only = client.get("/api/events/me", headers=me.headers, params={"action": "like"}).json()["items"]
     assert [e["action"] for e in only] == ["like"]
     assert client.get("/api/events/me").status_code == 401
+
+
+def test_hiding_an_account_records_show_less_for_it(client, signup, db):
+    me, other = signup("me_"), signup("other")
+    response = client.post("/api/events", headers=me.headers, json={"events": [
+        {"action": "hide", "entity_type": "account", "entity_id": other.id, "surface": "pymk"},
+        {"action": "hide", "entity_type": "account", "entity_id": other.id, "surface": "pymk"}]})
+    assert response.status_code == 201 and response.json() == {"stored": 2}
+    from townsquare.social.preferences import show_less
+
+    with db.session() as session:
+        assert show_less(session, int(me.id))["account"] == {int(other.id)}

@@ -30,7 +30,8 @@ def test_full_social_loop(client, db):
     secret = client.post("/api/posts", json={"text": "Sunrise hike tomorrow #trailrun", "visibility": "followers"},
                          headers=alice)
     assert secret.status_code == 201, secret.text
-    public = client.post("/api/posts", json={"text": "Trail shoes review #trailrun"}, headers=alice).json()
+    public = client.post("/api/posts", json={"text": "Trail shoes review #trailrun", "visibility": "public"},
+                         headers=alice).json()
 
     def search_ids(headers, q="trailrun"):
         return {p["id"] for p in client.get("/api/search", params={"q": q}, headers=headers).json()["items"]}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from townsquare.social.models import Block, Event, Follow, FollowRequest, Mute, Notification
+from townsquare.social.models import Account, Block, Event, Follow, FollowRequest, Mute, Notification
 
 from .helpers import assert_error
 
@@ -91,6 +91,8 @@ def test_reject_and_withdraw_requests(client, world):
     assert client.post(f"/api/follow_requests/{alice.sid}/reject", headers=carol.headers).status_code == 200
     r = client.delete(f"/api/accounts/{carol.sid}/follow", headers=bob.headers)
     assert r.json()["state"] == "withdrawn"
+    [event] = _events(world, bob, "unfollow")
+    assert event.entity_id == carol.id and event.context == {"requested": True}
     assert world.count(FollowRequest) == 0 and world.count(Follow) == 0
 
 
@@ -207,3 +209,55 @@ def test_concurrent_duplicate_is_a_conflict_not_a_crash(world):
         # the savepoint rolled back alone: the transaction goes on
         s.add(Mute(muter_id=alice.id, muted_id=bob.id))
     assert world.count(Follow) == 1 and world.count(Mute) == 1
+
+
+def test_accept_all_when_going_public(world):
+    from townsquare.social import graph
+
+    carol = world.user("carol", private=True)
+    fans = [world.user(f"fan{i}") for i in range(3)]
+    with world.db.session() as s:
+        for fan in fans:
+            assert graph.follow(s, s.get(Account, fan.id), carol.id) == "requested"
+    with world.db.session() as s:
+        assert graph.accept_all_follow_requests(s, s.get(Account, carol.id)) == 3
+    assert world.count(FollowRequest) == 0 and world.count(Follow) == 3
+    assert world.account(carol).follower_count == 3
+    assert world.count(Notification, kind="follow_accepted") == 3
+
+
+def test_counts_match_rows_after_a_random_mix_of_operations(world):
+    """Whatever happens (follows, requests, accepts, unfollows, removals, blocks), the counters on
+    accounts equal the follow rows; refused operations change nothing."""
+    import random
+
+    from sqlalchemy import func
+
+    from townsquare.errors import TownsquareError
+    from townsquare.social import graph
+
+    users = [world.user(f"u{i}", private=(i % 3 == 0)) for i in range(6)]
+    rng = random.Random(5)
+    ops = ["follow"] * 5 + ["unfollow", "accept", "reject", "remove", "block", "unblock", "mute"]
+    for _ in range(150):
+        op, a, b = rng.choice(ops), rng.choice(users), rng.choice(users)
+        try:
+            with world.db.session() as s:
+                me = s.get(Account, a.id)
+                {"follow": graph.follow, "unfollow": graph.unfollow, "accept": graph.accept_follow_request,
+                 "reject": graph.reject_follow_request, "remove": graph.remove_follower, "block": graph.block,
+                 "unblock": graph.unblock, "mute": graph.mute}[op](s, me, b.id)
+        except TownsquareError:
+            pass
+    with world.db.session() as s:
+        for user in users:
+            account = s.get(Account, user.id)
+            followers = s.scalar(select(func.count()).select_from(Follow).where(Follow.followee_id == user.id))
+            following = s.scalar(select(func.count()).select_from(Follow).where(Follow.follower_id == user.id))
+            assert (account.follower_count, account.following_count) == (followers, following), user.handle
+        # no follow or request survives a block
+        for block in s.scalars(select(Block)):
+            pair = {block.blocker_id, block.blocked_id}
+            assert not [f for f in s.scalars(select(Follow)) if {f.follower_id, f.followee_id} == pair]
+            assert not [r for r in s.scalars(select(FollowRequest)) if {r.requester_id, r.target_id} == pair]
+    assert world.count(Follow) > 0

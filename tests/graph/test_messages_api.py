@@ -113,3 +113,16 @@ def test_private_accounts_take_messages_from_people_they_follow(client, world):
     # carol writes first to the stranger: the stranger can then answer
     assert _send(client, carol, stranger, "hi, you wrote?").status_code == 201
     assert _send(client, stranger, carol, "yes!").status_code == 201
+
+
+def test_ai_written_messages_are_marked_in_the_log(world):
+    from townsquare.social import messages
+    from townsquare.social.models import Account
+
+    creator, fan = world.user("creator"), world.user("fan")
+    with world.db.session() as s:
+        message = messages.send_message(s, s.get(Account, creator.id), fan.id, "thanks for writing!", is_ai=True)
+        assert message.is_ai
+    with world.db.session() as s:
+        [event] = list(s.scalars(select(Event).where(Event.action == "message")))
+    assert event.context == {"is_ai": True}

@@ -144,3 +144,16 @@ def test_dismiss_remove_comment_and_bad_actions(client, world):
     with world.db.session() as s:
         assert s.get(Account, troll.id).status == "active"
     assert_error(client.get("/api/admin/reports", params={"status": "weird"}, headers=admin.headers), 422)
+
+
+def test_suspend_directly(client, world):
+    admin, alice, troll = world.user("root", admin=True), world.user("alice"), world.user("troll")
+    _report(client, alice, "account", troll.id)
+    assert_error(client.post(f"/api/admin/accounts/{troll.sid}/suspend", headers=alice.headers), 403)
+    assert_error(client.post(f"/api/admin/accounts/{admin.sid}/suspend", headers=admin.headers), 422)
+    assert_error(client.post("/api/admin/accounts/4242/suspend", headers=admin.headers), 404)
+    r = client.post(f"/api/admin/accounts/{troll.sid}/suspend", headers=admin.headers)
+    assert r.status_code == 200 and r.json()["status"] == "suspended"
+    assert client.get("/api/admin/reports", headers=admin.headers).json()["items"] == []  # settled with it
+    assert_error(client.post(f"/api/admin/accounts/{troll.sid}/suspend", headers=admin.headers), 409)
+    assert_error(client.get("/api/notifications", headers=troll.headers), 401)

@@ -149,3 +149,11 @@ def test_hashtag_search_by_prefix_most_used_first(client, world):
     # '_' is a character here, not a LIKE wildcard
     assert [h["name"] for h in _search(client, "py_", alice, type="hashtags")["items"]] == ["py_games"]
     assert_error(client.get("/api/search", params={"q": "py thon", "type": "hashtags"}), 422)
+
+
+def test_unicode_words(client, world):
+    alice = world.user("alice", display_name="Zoë Brontë")
+    world.post(alice, "Le meilleur café de Zürich, près du lac")
+    assert len(_search(client, "zürich")["items"]) == 1
+    assert len(_search(client, "café lac")["items"]) == 1
+    assert [a["handle"] for a in _search(client, "zoë", type="people")["items"]] == ["alice"]

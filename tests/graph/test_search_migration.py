@@ -29,7 +29,8 @@ def test_models_match_migrations_without_touching_search_indexes(db):
 def test_search_migration_downgrades_and_upgrades(tmp_path):
     from alembic.script import ScriptDirectory
 
-    from townsquare.db.engine import make_engine
+    from townsquare.db.engine import Database, make_engine
+    from townsquare.social import search
 
     url = f"sqlite:///{tmp_path / 'roundtrip.db'}"
     before_search = ScriptDirectory.from_config(migrate.alembic_config(url)).get_revision("0002_search").down_revision
@@ -45,5 +46,24 @@ def test_search_migration_downgrades_and_upgrades(tmp_path):
     assert fts_tables() == {"posts_fts", "accounts_fts"}
     migrate.downgrade(url, before_search)
     assert fts_tables() == set()
+    # rows written while there was no index are indexed by the upgrade ('rebuild')
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO accounts (handle, display_name, bio, is_private, is_admin, is_bot, status, "
+                             "created_at, follower_count, following_count, post_count) VALUES "
+                             "('old_timer', 'Old Timer', 'here before search', 0, 0, 0, 'active', "
+                             "'2026-01-01 00:00:00', 0, 0, 1)")
+        conn.exec_driver_sql("INSERT INTO posts (author_id, kind, text, visibility, created_at, like_count, "
+                             "comment_count, repost_count) VALUES (1, 'text', 'an archived lighthouse photo', "
+                             "'public', '2026-01-01 00:00:00', 0, 0, 0)")
+    engine.dispose()
     migrate.upgrade(url)
     assert fts_tables() == {"posts_fts", "accounts_fts"}
+    database = Database(url)
+    try:
+        with database.session() as session:
+            assert [p.text for p in search.search_posts(session, None, "lighthouse").items] == [
+                "an archived lighthouse photo"]
+            assert [a.handle for a in search.search_people(session, None, "timer").items] == ["old_timer"]
+    finally:
+        database.dispose()

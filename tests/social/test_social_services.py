@@ -125,3 +125,47 @@ def test_password_and_passwordless_accounts(db):
             authenticate(session, "botty", "anything at all")  # no password: cannot sign in
         with pytest.raises(Conflict):
             create_account(session, "Pat", None)
+
+
+def test_timeline_pages_walk_posts_and_reposts_without_gaps(db):
+    from datetime import UTC, datetime
+
+    from townsquare.social.models import Repost
+
+    same = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    with db.session() as session:
+        me, a, b = _people(session, "me_", "aaa", "bbb")
+        session.add_all([Follow(follower_id=me.id, followee_id=a.id), Follow(follower_id=me.id, followee_id=b.id)])
+        made = [posts.create_post(session, a if i % 2 else b, text=f"p{i}", created_at=same) for i in range(4)]
+        other = _people(session, "zzz")[0]
+        theirs = [posts.create_post(session, other, text=f"o{i}", created_at=same) for i in range(3)]
+        for i, post in enumerate(theirs):  # reposts at the very same instant as the posts
+            session.add(Repost(account_id=(a if i % 2 else b).id, post_id=post.id, created_at=same))
+        session.flush()
+        everything = [e.key for e in home_timeline(session, me, limit=100)]
+        assert len(everything) == len(made) + len(theirs)
+        walked, before = [], None
+        while True:
+            page = home_timeline(session, me, before=before, limit=2)
+            walked += [e.key for e in page]
+            if len(page) < 2:
+                break
+            before = page[-1].key
+        assert walked == everything
+
+
+def test_duplicate_reposts_neither_cut_a_page_short_nor_skip_entries(db):
+    with db.session() as session:
+        me, a, b, c, author = _people(session, "me_", "aaa", "bbb", "ccc", "author")
+        session.add_all([Follow(follower_id=me.id, followee_id=x.id) for x in (a, b, c)])
+        older = posts.create_post(session, a, text="older")
+        shared = posts.create_post(session, author, text="shared once")
+        popular = posts.create_post(session, author, text="popular")
+        reactions.repost(session, c, shared.id)
+        for x in (a, b):
+            reactions.repost(session, x, popular.id)
+        session.flush()
+        first = home_timeline(session, me, limit=2)
+        assert [e.post.id for e in first] == [popular.id, shared.id]
+        rest = home_timeline(session, me, before=first[-1].key, limit=2)
+        assert [e.post.id for e in rest] == [older.id]

@@ -167,3 +167,19 @@ def test_creator_reviews_edits_and_deletes_replies(db, world):
         assert s.get(Comment, reply.reply_id).text == edited.text
         autoreply.delete_reply(s, s.get(Account, world["mia"]), reply.id)
         assert s.get(Comment, reply.reply_id).deleted_at is not None
+
+
+@pytest.mark.parametrize("topics, message, expected", [
+    (["politics"], "Who are you voting for next week?", "politics"),
+    (["politics"], "Thoughts on the prime minister?", "politics"),
+    (["my relationship"], "Are you dating anyone?", "my relationship"),
+    (["money"], "What's your salary?", "money"),
+    (["religion"], "Do you go to church?", "religion"),
+    (["politics", "religion"], "What's your favourite crag?", None),
+    (["politics"], "Where is the party tonight?", None),
+    (["diets"], "What do you snack on while hiking?", None),
+])
+def test_avoided_topics_widen_to_their_family(topics, message, expected):
+    from townsquare.studio.topics import matching_topic
+
+    assert matching_topic(topics, message) == expected

@@ -7,6 +7,8 @@ import importlib
 from fastapi import FastAPI
 
 from townsquare import __version__
+from townsquare.api.body_limit import BodyLimitMiddleware
+from townsquare.api.commit_guard import CommitGuardMiddleware
 from townsquare.api.errors import install_error_handlers
 from townsquare.config import Settings, load_settings
 from townsquare.db.engine import Database
@@ -28,6 +30,7 @@ ROUTER_MODULES: list[str] = [
     "townsquare.api.openai_compat",
     "townsquare.api.studio",
     "townsquare.api.feed",
+    "townsquare.web.routes",
 ]
 
 
@@ -47,6 +50,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.llms = {}  # role -> LLM, created on first use (see api/models_state.py)
     app.state.shield = None
     install_error_handlers(app)
+    # Responses wait for the request's commit (see commit_guard): no 200 for a write that failed.
+    app.add_middleware(CommitGuardMiddleware)
+    # Bodies beyond the upload limit are cut off while they arrive (chunked uploads included).
+    app.add_middleware(BodyLimitMiddleware, limit_of=lambda: app.state.settings.max_upload_bytes)
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router)
     return app

@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from townsquare.errors import TownsquareError
@@ -39,22 +40,41 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def _html_page(request: Request, status: int, message: str):
+    """Web pages (and browsers asking for unknown addresses) get the friendly HTML error page."""
+    from townsquare.web.errors import render_error_page, wants_html
+
+    return render_error_page(request, status, message) if wants_html(request) else None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TownsquareError)
     async def _domain_error(request: Request, exc: TownsquareError):
-        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status)
+        return _html_page(request, exc.status, exc.message) or JSONResponse(
+            error_body(exc.code, exc.message), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
-        return JSONResponse(error_body("invalid_input", _validation_message(exc)), status_code=422)
+        message = _validation_message(exc)
+        return _html_page(request, 422, message) or JSONResponse(
+            error_body("invalid_input", message), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
         code = _HTTP_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code
-        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+        return _html_page(request, exc.status_code, message) or JSONResponse(
+            error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity_error(request: Request, exc: IntegrityError):
+        # A unique/foreign-key race that a service's checks could not see coming: the request's
+        # transaction is rolled back by get_session, so nothing was written.
+        log.info("integrity error on %s %s: %s", request.method, request.url.path, str(exc.orig)[:200])
+        return JSONResponse(error_body("conflict", "this conflicts with existing data; try again"), status_code=409)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(error_body("internal", "something went wrong on our side"), status_code=500)
+        return _html_page(request, 500, "something went wrong on our side") or JSONResponse(
+            error_body("internal", "something went wrong on our side"), status_code=500)

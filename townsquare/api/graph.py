@@ -8,9 +8,16 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
 from townsquare.api.deps import current_account, get_session, optional_account
-from townsquare.api.pagination import PageQuery, page_query
+from townsquare.api.pagination import Page, PageQuery, page_query
 from townsquare.api.schemas import parse_id, render_account
-from townsquare.api.shapes import render_page
+from townsquare.api.shapes import (
+    ConnectionOut,
+    CountOut,
+    RelationshipChangeOut,
+    RelationshipOut,
+    RelationshipsOut,
+    render_page,
+)
 from townsquare.social import graph
 from townsquare.social.models import Account
 
@@ -27,14 +34,14 @@ def _relationship(session: Session, me: Account, other_id: int) -> dict:
     return rel
 
 
-@router.get("/accounts/{account_id}/relationship")
+@router.get("/accounts/{account_id}/relationship", response_model=RelationshipOut)
 def get_relationship(account_id: str, me: Account = Depends(current_account),
                      session: Session = Depends(get_session)) -> dict:
     """How I relate to this account: following, followed_by, requested, blocking, muting..."""
     return _relationship(session, me, parse_id(account_id, what="account"))
 
 
-@router.get("/relationships")
+@router.get("/relationships", response_model=RelationshipsOut)
 def get_relationships(id: list[str] = Query(..., max_length=graph.MAX_RELATIONSHIPS),
                       me: Account = Depends(current_account), session: Session = Depends(get_session)) -> dict:
     """Relationships with many accounts at once: ``?id=1&id=2``; unknown ids are left out."""
@@ -43,7 +50,7 @@ def get_relationships(id: list[str] = Query(..., max_length=graph.MAX_RELATIONSH
     return {"items": rels}
 
 
-@router.post("/accounts/{account_id}/follow")
+@router.post("/accounts/{account_id}/follow", response_model=RelationshipChangeOut, response_model_exclude_none=True)
 def follow(account_id: str, me: Account = Depends(current_account), session: Session = Depends(get_session)) -> dict:
     """Follow now (public account) or send a follow request (private account)."""
     target_id = parse_id(account_id, what="account")
@@ -51,7 +58,7 @@ def follow(account_id: str, me: Account = Depends(current_account), session: Ses
     return {"state": state, "relationship": _relationship(session, me, target_id)}
 
 
-@router.delete("/accounts/{account_id}/follow")
+@router.delete("/accounts/{account_id}/follow", response_model=RelationshipChangeOut, response_model_exclude_none=True)
 def unfollow(account_id: str, me: Account = Depends(current_account),
              session: Session = Depends(get_session)) -> dict:
     """Unfollow, or withdraw a pending follow request."""
@@ -60,21 +67,21 @@ def unfollow(account_id: str, me: Account = Depends(current_account),
     return {"state": state, "relationship": _relationship(session, me, target_id)}
 
 
-@router.get("/accounts/{account_id}/followers")
+@router.get("/accounts/{account_id}/followers", response_model=Page[ConnectionOut])
 def followers(account_id: str, page: PageQuery = Depends(page_query), me: Account | None = Depends(optional_account),
               session: Session = Depends(get_session)) -> dict:
     result = graph.list_followers(session, me, parse_id(account_id, what="account"), cursor=page.cursor, limit=page.limit)
     return render_page(result, _entry)
 
 
-@router.get("/accounts/{account_id}/following")
+@router.get("/accounts/{account_id}/following", response_model=Page[ConnectionOut])
 def following(account_id: str, page: PageQuery = Depends(page_query), me: Account | None = Depends(optional_account),
               session: Session = Depends(get_session)) -> dict:
     result = graph.list_following(session, me, parse_id(account_id, what="account"), cursor=page.cursor, limit=page.limit)
     return render_page(result, _entry)
 
 
-@router.delete("/followers/{account_id}")
+@router.delete("/followers/{account_id}", response_model=RelationshipChangeOut, response_model_exclude_none=True)
 def remove_follower(account_id: str, me: Account = Depends(current_account),
                     session: Session = Depends(get_session)) -> dict:
     """Make this account stop following me."""
@@ -83,19 +90,19 @@ def remove_follower(account_id: str, me: Account = Depends(current_account),
     return {"removed": True, "relationship": _relationship(session, me, follower_id)}
 
 
-@router.get("/follow_requests")
+@router.get("/follow_requests", response_model=Page[ConnectionOut])
 def follow_requests(page: PageQuery = Depends(page_query), me: Account = Depends(current_account),
                     session: Session = Depends(get_session)) -> dict:
     """People waiting for me to accept their follow request, newest first."""
     return render_page(graph.list_follow_requests(session, me, cursor=page.cursor, limit=page.limit), _entry)
 
 
-@router.get("/follow_requests/count")
+@router.get("/follow_requests/count", response_model=CountOut)
 def follow_request_count(me: Account = Depends(current_account), session: Session = Depends(get_session)) -> dict:
     return {"count": graph.pending_request_count(session, me)}
 
 
-@router.post("/follow_requests/{account_id}/accept")
+@router.post("/follow_requests/{account_id}/accept", response_model=RelationshipChangeOut, response_model_exclude_none=True)
 def accept_request(account_id: str, me: Account = Depends(current_account),
                    session: Session = Depends(get_session)) -> dict:
     requester_id = parse_id(account_id, what="follow request")
@@ -103,7 +110,7 @@ def accept_request(account_id: str, me: Account = Depends(current_account),
     return {"accepted": True, "relationship": _relationship(session, me, requester_id)}
 
 
-@router.post("/follow_requests/{account_id}/reject")
+@router.post("/follow_requests/{account_id}/reject", response_model=RelationshipChangeOut, response_model_exclude_none=True)
 def reject_request(account_id: str, me: Account = Depends(current_account),
                    session: Session = Depends(get_session)) -> dict:
     requester_id = parse_id(account_id, what="follow request")
@@ -111,7 +118,7 @@ def reject_request(account_id: str, me: Account = Depends(current_account),
     return {"rejected": True, "relationship": _relationship(session, me, requester_id)}
 
 
-@router.post("/accounts/{account_id}/block")
+@router.post("/accounts/{account_id}/block", response_model=RelationshipChangeOut, response_model_exclude_none=True)
 def block(account_id: str, me: Account = Depends(current_account), session: Session = Depends(get_session)) -> dict:
     """Block: removes follows both ways and pending requests; neither side sees the other's content."""
     target_id = parse_id(account_id, what="account")
@@ -119,7 +126,7 @@ def block(account_id: str, me: Account = Depends(current_account), session: Sess
     return {"relationship": _relationship(session, me, target_id)}
 
 
-@router.delete("/accounts/{account_id}/block")
+@router.delete("/accounts/{account_id}/block", response_model=RelationshipChangeOut, response_model_exclude_none=True)
 def unblock(account_id: str, me: Account = Depends(current_account),
             session: Session = Depends(get_session)) -> dict:
     target_id = parse_id(account_id, what="account")
@@ -127,7 +134,7 @@ def unblock(account_id: str, me: Account = Depends(current_account),
     return {"relationship": _relationship(session, me, target_id)}
 
 
-@router.post("/accounts/{account_id}/mute")
+@router.post("/accounts/{account_id}/mute", response_model=RelationshipChangeOut, response_model_exclude_none=True)
 def mute(account_id: str, me: Account = Depends(current_account), session: Session = Depends(get_session)) -> dict:
     """Mute: their posts leave my feeds and search; they are not told."""
     target_id = parse_id(account_id, what="account")
@@ -135,20 +142,20 @@ def mute(account_id: str, me: Account = Depends(current_account), session: Sessi
     return {"relationship": _relationship(session, me, target_id)}
 
 
-@router.delete("/accounts/{account_id}/mute")
+@router.delete("/accounts/{account_id}/mute", response_model=RelationshipChangeOut, response_model_exclude_none=True)
 def unmute(account_id: str, me: Account = Depends(current_account), session: Session = Depends(get_session)) -> dict:
     target_id = parse_id(account_id, what="account")
     graph.unmute(session, me, target_id)
     return {"relationship": _relationship(session, me, target_id)}
 
 
-@router.get("/blocks")
+@router.get("/blocks", response_model=Page[ConnectionOut])
 def blocks(page: PageQuery = Depends(page_query), me: Account = Depends(current_account),
            session: Session = Depends(get_session)) -> dict:
     return render_page(graph.list_blocks(session, me, cursor=page.cursor, limit=page.limit), _entry)
 
 
-@router.get("/mutes")
+@router.get("/mutes", response_model=Page[ConnectionOut])
 def mutes(page: PageQuery = Depends(page_query), me: Account = Depends(current_account),
           session: Session = Depends(get_session)) -> dict:
     return render_page(graph.list_mutes(session, me, cursor=page.cursor, limit=page.limit), _entry)

@@ -7,9 +7,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from townsquare.api.deps import current_account, get_session
-from townsquare.api.pagination import PageQuery, page_query
+from townsquare.api.pagination import Page, PageQuery, page_query
 from townsquare.api.schemas import parse_id, render_account
-from townsquare.api.shapes import render_page
+from townsquare.api.shapes import (
+    ConversationOut,
+    ConversationSummaryOut,
+    MarkedOut,
+    MessageOut,
+    SentOut,
+    UnreadOut,
+    render_page,
+)
 from townsquare.errors import NotFound
 from townsquare.social import messages
 from townsquare.social.models import Account, Conversation, Message
@@ -59,14 +67,14 @@ def _summary(summary: messages.ConversationSummary) -> dict:
     }
 
 
-@router.get("/conversations")
+@router.get("/conversations", response_model=Page[ConversationSummaryOut])
 def list_conversations(page: PageQuery = Depends(page_query), me: Account = Depends(current_account),
                        session: Session = Depends(get_session)) -> dict:
     """My conversations, most recent activity first, with the other person, last message, unread count."""
     return render_page(messages.list_conversations(session, me, cursor=page.cursor, limit=page.limit), _summary)
 
 
-@router.post("/conversations", status_code=201)
+@router.post("/conversations", response_model=SentOut, status_code=201)
 def start_conversation(body: NewConversationIn, me: Account = Depends(current_account),
                        session: Session = Depends(get_session)) -> dict:
     """Send a first (or next) message to someone; the conversation is created when needed."""
@@ -75,12 +83,12 @@ def start_conversation(body: NewConversationIn, me: Account = Depends(current_ac
     return {"conversation": _conversation(session, me, conversation), "message": _message(message)}
 
 
-@router.get("/conversations/unread_count")
+@router.get("/conversations/unread_count", response_model=UnreadOut)
 def unread_count(me: Account = Depends(current_account), session: Session = Depends(get_session)) -> dict:
     return {"unread_count": messages.unread_message_count(session, me)}
 
 
-@router.get("/conversations/with/{account_id}")
+@router.get("/conversations/with/{account_id}", response_model=ConversationOut)
 def conversation_with(account_id: str, me: Account = Depends(current_account),
                       session: Session = Depends(get_session)) -> dict:
     """My conversation with this account, if there is one (404 otherwise)."""
@@ -90,14 +98,14 @@ def conversation_with(account_id: str, me: Account = Depends(current_account),
     return _conversation(session, me, conversation)
 
 
-@router.get("/conversations/{conversation_id}")
+@router.get("/conversations/{conversation_id}", response_model=ConversationOut)
 def get_conversation(conversation_id: str, me: Account = Depends(current_account),
                      session: Session = Depends(get_session)) -> dict:
     conversation = messages.get_conversation(session, me, parse_id(conversation_id, what="conversation"))
     return _conversation(session, me, conversation)
 
 
-@router.get("/conversations/{conversation_id}/messages")
+@router.get("/conversations/{conversation_id}/messages", response_model=Page[MessageOut])
 def list_messages(conversation_id: str, page: PageQuery = Depends(page_query), me: Account = Depends(current_account),
                   session: Session = Depends(get_session)) -> dict:
     """Messages newest first; follow next_cursor to go back in time. Participants only."""
@@ -106,13 +114,13 @@ def list_messages(conversation_id: str, page: PageQuery = Depends(page_query), m
     return render_page(result, _message)
 
 
-@router.post("/conversations/{conversation_id}/messages", status_code=201)
+@router.post("/conversations/{conversation_id}/messages", response_model=MessageOut, status_code=201)
 def send(conversation_id: str, body: MessageIn, me: Account = Depends(current_account),
          session: Session = Depends(get_session)) -> dict:
     return _message(messages.reply(session, me, parse_id(conversation_id, what="conversation"), body.text))
 
 
-@router.post("/conversations/{conversation_id}/read")
+@router.post("/conversations/{conversation_id}/read", response_model=MarkedOut)
 def mark_read(conversation_id: str, me: Account = Depends(current_account),
               session: Session = Depends(get_session)) -> dict:
     """Mark the other person's messages read."""

@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from townsquare.api.deps import admin_account, current_account, get_session
-from townsquare.api.pagination import PageQuery, page_query
+from townsquare.api.pagination import Page, PageQuery, page_query
 from townsquare.api.schemas import parse_id, render_account, render_post
-from townsquare.api.shapes import render_page
+from townsquare.api.shapes import ModeratedAccountOut, MyReportOut, QueueItemOut, ReasonsOut, render_page
 from townsquare.social import moderation
 from townsquare.social.models import Account, Comment, Post, Report
 
@@ -61,12 +61,12 @@ def _queue_item(session: Session, report: Report) -> dict:
     }
 
 
-@router.get("/reports/reasons")
+@router.get("/reports/reasons", response_model=ReasonsOut)
 def reasons() -> dict:
     return {"reasons": list(moderation.REPORT_REASONS), "max_details_chars": moderation.MAX_DETAILS_CHARS}
 
 
-@router.post("/reports", status_code=201)
+@router.post("/reports", response_model=MyReportOut, status_code=201)
 def create_report(body: ReportIn, me: Account = Depends(current_account),
                   session: Session = Depends(get_session)) -> dict:
     """Report a post, a comment or an account to the moderators."""
@@ -75,7 +75,7 @@ def create_report(body: ReportIn, me: Account = Depends(current_account),
     return _my_report(report)
 
 
-@router.get("/admin/reports")
+@router.get("/admin/reports", response_model=Page[QueueItemOut])
 def queue(status: str = Query("open"), page: PageQuery = Depends(page_query), admin: Account = Depends(admin_account),
           session: Session = Depends(get_session)) -> dict:
     """The moderation queue, oldest first. Admins only."""
@@ -83,13 +83,13 @@ def queue(status: str = Query("open"), page: PageQuery = Depends(page_query), ad
     return render_page(result, lambda r: _queue_item(session, r))
 
 
-@router.get("/admin/reports/{report_id}")
+@router.get("/admin/reports/{report_id}", response_model=QueueItemOut)
 def get_report(report_id: str, admin: Account = Depends(admin_account),
                session: Session = Depends(get_session)) -> dict:
     return _queue_item(session, moderation.get_report(session, admin, parse_id(report_id, what="report")))
 
 
-@router.post("/admin/reports/{report_id}/resolve")
+@router.post("/admin/reports/{report_id}/resolve", response_model=QueueItemOut)
 def resolve(report_id: str, body: ResolveIn, admin: Account = Depends(admin_account),
             session: Session = Depends(get_session)) -> dict:
     """Resolve with ``remove_post``, ``remove_comment``, ``suspend_account`` or ``dismiss``."""
@@ -97,7 +97,14 @@ def resolve(report_id: str, body: ResolveIn, admin: Account = Depends(admin_acco
     return _queue_item(session, report)
 
 
-@router.post("/admin/accounts/{account_id}/unsuspend")
+@router.post("/admin/accounts/{account_id}/suspend", response_model=ModeratedAccountOut)
+def suspend(account_id: str, admin: Account = Depends(admin_account), session: Session = Depends(get_session)) -> dict:
+    """Suspend an account without a report (its open reports are resolved with it)."""
+    account = moderation.suspend_account(session, admin, parse_id(account_id, what="account"))
+    return {**render_account(account), "status": account.status}
+
+
+@router.post("/admin/accounts/{account_id}/unsuspend", response_model=ModeratedAccountOut)
 def unsuspend(account_id: str, admin: Account = Depends(admin_account),
               session: Session = Depends(get_session)) -> dict:
     account = moderation.unsuspend_account(session, admin, parse_id(account_id, what="account"))

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from townsquare.assistant import actions, memory
 from townsquare.assistant.models import AssistantConversation, AssistantStep
-from townsquare.assistant.tools import READ_ONLY, TOOLS, ToolContext, ToolResult, run_tool
+from townsquare.assistant.tools import READ_ONLY, TOOLS, ToolContext, ToolResult, repair_arguments, run_tool
 from townsquare.db.base import utcnow
 from townsquare.errors import InvalidInput, NotFound, TownsquareError
 from townsquare.social.models import Account
@@ -186,6 +186,10 @@ class Agent:
             if not calls:
                 finished = True
                 break
+            if not results:  # calls made straight from the person's request: ground them in its words
+                for call in calls:
+                    if call.name in TOOLS:
+                        call.arguments = repair_arguments(TOOLS[call.name], call.arguments, text)
             messages.append({"role": "assistant", "content": None,
                              "tool_calls": [c.to_openai() for c in calls]})
             for call in calls:

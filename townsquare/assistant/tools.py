@@ -11,6 +11,7 @@ answer can use as is) and ``citations`` (post ids it draws on).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -99,12 +100,37 @@ def _account_by_handle(ctx: ToolContext, handle: str) -> Account:
 # --- read-only tools ---------------------------------------------------------------------------
 
 
+_FILLER = {"find", "search", "show", "me", "posts", "post", "about", "for", "from", "people", "i", "follow",
+           "following", "any", "some", "the", "a", "an", "on", "of", "with", "related", "to", "recent", "latest",
+           "new", "please", "what", "are", "is", "saying", "anything", "stuff", "things", "topic", "look", "up"}
+
+
+def clean_query(query: str) -> str:
+    """The words that carry the subject: "posts about climbing" -> "climbing"."""
+    words = re.findall(r"[\w#@'-]+", str(query or ""))
+    kept = [w for w in words if w.lower() not in _FILLER]
+    return " ".join(kept or words)
+
+
+def _search_any(ctx: ToolContext, query: str, limit: int) -> list[Post]:
+    """Posts matching all the words, or else the best of each word alone (longest words first)."""
+    found = search.search_posts(ctx.session, ctx.account, query, limit=limit).items
+    words = sorted(set(query.split()), key=len, reverse=True)
+    if found or len(words) < 2:
+        return found
+    seen: dict[int, Post] = {}
+    for word in words:
+        for post in search.search_posts(ctx.session, ctx.account, word, limit=limit, log=False).items:
+            seen.setdefault(post.id, post)
+    return list(seen.values())
+
+
 def search_posts(ctx: ToolContext, query: str, from_people_i_follow: bool = False, limit: int = 5) -> ToolResult:
-    if not str(query).strip():
+    query = clean_query(query)
+    if not query.strip():
         raise InvalidInput("say what to search for")
     limit = max(1, min(int(limit), 10))
-    page = search.search_posts(ctx.session, ctx.account, query, limit=50)
-    found = page.items
+    found = _search_any(ctx, query, 50)
     if from_people_i_follow:
         followed = following_ids(ctx.session, ctx.account.id)
         found = [p for p in found if p.author_id in followed]
@@ -118,7 +144,8 @@ def search_posts(ctx: ToolContext, query: str, from_people_i_follow: bool = Fals
 
 
 def search_people(ctx: ToolContext, query: str, limit: int = 5) -> ToolResult:
-    if not str(query).strip():
+    query = clean_query(query)
+    if not query.strip():
         raise InvalidInput("say who to look for")
     people = search.search_people(ctx.session, ctx.account, query, limit=max(1, min(int(limit), 10))).items
     if not people:
@@ -183,8 +210,9 @@ def suggest_follows(ctx: ToolContext, topic: str = "", limit: int = 5) -> ToolRe
     skip = following_ids(ctx.session, me) | blocked_either_way_ids(ctx.session, me) | {me}
     scores: dict[int, float] = {}
     proof: dict[int, str] = {}
-    if str(topic).strip():
-        for rank, post in enumerate(search.search_posts(ctx.session, ctx.account, topic, limit=100, log=False).items):
+    topic = clean_query(topic) if str(topic or "").strip() else ""
+    if topic:
+        for rank, post in enumerate(_search_any(ctx, topic, 100)):
             if post.author_id not in skip:
                 scores[post.author_id] = scores.get(post.author_id, 0) + 1.0 / (1 + rank) + 0.5
                 proof[post.author_id] = f"posts about {topic}"
@@ -213,6 +241,12 @@ def suggest_follows(ctx: ToolContext, topic: str = "", limit: int = 5) -> ToolRe
                                   for a in chosen]}, f"People you could follow{about}:\n{lines}")
 
 
+def _two_sentences(text: str, limit: int = 280) -> str:
+    sentences = re.split(r"(?<=[.!?])\s+", text)
+    out = " ".join(sentences[:2]).strip()
+    return out if len(out) <= limit else out[: limit - 1].rstrip() + "…"
+
+
 def draft_post(ctx: ToolContext, about: str) -> ToolResult:
     """A draft for the person to edit; nothing is published."""
     about = str(about or "").strip()
@@ -225,7 +259,7 @@ def draft_post(ctx: ToolContext, about: str) -> ToolResult:
                 {"role": "system", "content": "You write short, friendly social media posts. "
                                               "Reply with the post text only, at most 2 sentences."},
                 {"role": "user", "content": f"Write a post: {about}"}], max_tokens=80)
-            draft = " ".join(str(reply.text).split()).strip().strip('"')
+            draft = _two_sentences(" ".join(str(reply.text).split()).strip().strip('"'))
         except Exception:  # a draft is a convenience: fall back to a template
             draft = ""
     if len(draft) < 10:
@@ -353,40 +387,92 @@ def _schema(properties: dict, required: list[str]) -> dict:
     return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
 
 
-_STR = {"type": "string"}
+def _str(description: str) -> dict:
+    return {"type": "string", "description": description}
+
+
+_QUERY = _str("the words to search for, e.g. 'climbing' in 'find posts about climbing'")
+_POST_ID = _str("the number of the post, e.g. '42' in 'post 42'")
+_HANDLE = _str("the account's handle, the word after @, e.g. 'mia' in '@mia'")
 
 TOOLS: dict[str, Tool] = {t.name: t for t in [
     Tool("search_posts", "Search posts by topic or words, e.g. posts about climbing. Can keep only posts from "
-         "people I follow.", _schema({"query": _STR, "from_people_i_follow": {"type": "boolean"}}, ["query"]),
+         "people I follow.", _schema({"query": _QUERY, "from_people_i_follow": {
+             "type": "boolean", "description": "true when the request says 'from people I follow'"}}, ["query"]),
          search_posts),
     Tool("search_people", "Find people or accounts by name, handle or what their profile says.",
-         _schema({"query": _STR}, ["query"]), search_people),
+         _schema({"query": _str("a name, a handle or a subject, e.g. 'Mia' or 'photography'")}, ["query"]),
+         search_people),
     Tool("catch_me_up", "Catch me up: summarise what is new in my feed since I was last here.",
-         _schema({"hours": {"type": "integer"}}, []), catch_me_up),
-    Tool("explain_post", "Explain why a post is in my feed.", _schema({"post_id": _STR}, ["post_id"]), explain_post),
+         _schema({"hours": {"type": "integer", "description": "how many hours back, if the person says"}}, []),
+         catch_me_up),
+    Tool("explain_post", "Explain why a post is in my feed.", _schema({"post_id": _POST_ID}, ["post_id"]),
+         explain_post),
     Tool("suggest_follows", "Suggest people I should follow, optionally for a topic like photography.",
-         _schema({"topic": _STR}, []), suggest_follows),
-    Tool("draft_post", "Draft a post for me to review (does not publish).", _schema({"about": _STR}, ["about"]),
-         draft_post),
+         _schema({"topic": _str("the subject, e.g. 'photography' in 'who should I follow for photography?'")}, []),
+         suggest_follows),
+    Tool("draft_post", "Draft a post for me to review (does not publish).",
+         _schema({"about": _str("what the post is about, e.g. 'a run on Saturday'")}, ["about"]), draft_post),
     Tool("read_notifications", "Read my latest notifications.", _schema({}, []), read_notifications),
     Tool("ask_about_post", "Answer a question about a post and its comments.",
-         _schema({"post_id": _STR, "question": _STR}, ["post_id"]), ask_about_post),
+         _schema({"post_id": _POST_ID, "question": _str("the question about the post")}, ["post_id"]),
+         ask_about_post),
     Tool("publish_post", "Publish a new post with the given text (asks me to confirm first).",
-         _schema({"text": _STR, "visibility": {"type": "string", "enum": ["public", "followers"]}}, ["text"]),
+         _schema({"text": _str("the exact text to publish"),
+                  "visibility": {"type": "string", "enum": ["public", "followers"]}}, ["text"]),
          publish_post, side_effect=True, prepare=_prepare_publish),
     Tool("comment_on_post", "Write a comment on a post (asks me to confirm first).",
-         _schema({"post_id": _STR, "text": _STR}, ["post_id", "text"]), comment_on_post, side_effect=True,
-         prepare=_prepare_comment),
-    Tool("follow", "Follow an account by handle (asks me to confirm first).", _schema({"handle": _STR}, ["handle"]),
+         _schema({"post_id": _POST_ID, "text": _str("the exact comment text")}, ["post_id", "text"]),
+         comment_on_post, side_effect=True, prepare=_prepare_comment),
+    Tool("follow", "Follow an account by handle (asks me to confirm first).", _schema({"handle": _HANDLE}, ["handle"]),
          follow, side_effect=True, prepare=_prepare_follow),
     Tool("unfollow", "Unfollow an account by handle (asks me to confirm first).",
-         _schema({"handle": _STR}, ["handle"]), unfollow, side_effect=True, prepare=_prepare_unfollow),
+         _schema({"handle": _HANDLE}, ["handle"]), unfollow, side_effect=True, prepare=_prepare_unfollow),
     Tool("react_to_post", "Like or react to a post (asks me to confirm first).",
-         _schema({"post_id": _STR, "reaction": {"type": "string", "enum": list(reactions.REACTION_KINDS)}},
+         _schema({"post_id": _POST_ID, "reaction": {"type": "string", "enum": list(reactions.REACTION_KINDS)}},
                  ["post_id"]), react_to_post, side_effect=True, prepare=_prepare_react),
 ]}
 
 READ_ONLY = [t for t in TOOLS.values() if not t.side_effect]
+
+_MENTION = re.compile(r"@(\w{1,30})")
+_POST_REF = re.compile(r"\bpost\s*#?(\d+)\b", re.IGNORECASE)
+_QUOTED = re.compile(r"[\"“'‘](.+?)[\"”'’](?:\s|$|[.,!?])")
+_AFTER_COLON = re.compile(r":\s*(.+)$", re.DOTALL)
+_TOPIC = re.compile(r"\b(?:for|about|into|on)\s+([\w][\w\s'-]{1,40}?)\s*[?.!]*$", re.IGNORECASE)
+
+
+def repair_arguments(tool: Tool, arguments: dict, request: str) -> dict:
+    """Ground a small model's arguments in the person's own words.
+
+    When the request names exactly one @handle, one "post N", or one quoted text, and the model's
+    argument is not it, the request wins: it is what the person asked for. Missing optional
+    subjects ("who should I follow for photography?") are read off the request the same way.
+    """
+    args = dict(arguments)
+    props = tool.parameters.get("properties", {})
+    mentions = list(dict.fromkeys(m.lower() for m in _MENTION.findall(request)))
+    if "handle" in props and len(mentions) == 1 and str(args.get("handle", "")).lstrip("@").lower() != mentions[0]:
+        args["handle"] = mentions[0]
+    refs = list(dict.fromkeys(_POST_REF.findall(request)))
+    if "post_id" in props and len(refs) == 1 and str(args.get("post_id", "")).strip().lstrip("#") != refs[0]:
+        args["post_id"] = refs[0]
+    if "text" in props:
+        given = str(args.get("text", "")).strip()
+        quoted = _QUOTED.findall(request)
+        colon = _AFTER_COLON.search(request)
+        if len(quoted) == 1 and given != quoted[0]:
+            args["text"] = quoted[0]
+        elif not quoted and colon and given != colon.group(1).strip():
+            args["text"] = colon.group(1).strip()
+    if tool.name == "search_posts" and re.search(r"\bpeople I follow\b|\bI follow\b", request, re.IGNORECASE):
+        args["from_people_i_follow"] = True
+    for key in ("topic", "query", "about"):
+        if key in props and not str(args.get(key, "")).strip():
+            match = _TOPIC.search(request.strip())
+            if match:
+                args[key] = match.group(1).strip()
+    return args
 
 
 def run_tool(ctx: ToolContext, name: str, arguments: dict) -> ToolResult:

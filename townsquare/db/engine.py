@@ -19,10 +19,24 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _sqlite_begin_before_savepoint(conn, name) -> None:
+    """Open the transaction before a SAVEPOINT on SQLite.
+
+    Python's sqlite3 (before 3.12's autocommit attribute) issues BEGIN lazily, just before the
+    first INSERT/UPDATE/DELETE. A SAVEPOINT run before any of those starts the transaction
+    itself, and its RELEASE then *commits* everything: a later error could no longer roll the
+    savepoint's writes back (a partial write). Beginning explicitly keeps the outer transaction.
+    """
+    dbapi_connection = conn.connection.dbapi_connection
+    if not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN")
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "savepoint", _sqlite_begin_before_savepoint)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]

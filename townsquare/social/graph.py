@@ -9,13 +9,15 @@ Rules:
   by SQL increments (no read-modify-write race).
 - A private account's follower/following lists are visible to itself and its followers only.
 
-Events: ``follow`` (context ``{"requested": true}`` for a request to a private account), ``unfollow``,
+Events: ``follow`` and ``unfollow`` (context ``{"requested": true}`` for a request to a private account
+and its withdrawal),
 and ``hide`` on an account for blocks and mutes (negative feedback for the model; context says which).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -46,7 +48,7 @@ class FollowEntry:
     """An account in a followers/following/requests/blocks/mutes list, with when the row was made."""
 
     account: Account
-    since: object  # datetime
+    since: datetime
 
 
 def get_account(session: Session, account_id: int, *, active_only: bool = True) -> Account:
@@ -119,6 +121,7 @@ def unfollow(session: Session, actor: Account, target_id: int) -> str:
         delete(FollowRequest).where(FollowRequest.requester_id == actor.id, FollowRequest.target_id == target_id)
     ).rowcount
     if withdrawn:
+        log_event(session, actor.id, "unfollow", "account", target_id, context={"requested": True})
         return "withdrawn"
     raise NotFound("you do not follow this account")
 
@@ -153,6 +156,19 @@ def accept_follow_request(session: Session, actor: Account, requester_id: int) -
     if not is_following(session, requester.id, actor.id):
         _add_follow(session, requester, actor)
     notify(session, requester.id, "follow_accepted", actor_id=actor.id)
+
+
+def accept_all_follow_requests(session: Session, actor: Account) -> int:
+    """Accept every pending request (for when a private account goes public); returns how many."""
+    requester_ids = list(session.scalars(select(FollowRequest.requester_id).where(FollowRequest.target_id == actor.id)))
+    accepted = 0
+    for requester_id in requester_ids:
+        requester = session.get(Account, requester_id)
+        if requester is None or requester.status != "active":
+            continue  # suspended requesters keep waiting, as in the list
+        accept_follow_request(session, actor, requester_id)
+        accepted += 1
+    return accepted
 
 
 def reject_follow_request(session: Session, actor: Account, requester_id: int) -> None:

@@ -51,8 +51,13 @@ class Sniffed:
     height: int | None = None
 
 
+# ISO base media brands that are MP4 video (HEIC/AVIF images share the container and are refused).
+MP4_BRANDS = {b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"dash", b"M4V ",
+              b"mmp4", b"MSNV", b"3gp4", b"3gp5", b"3gp6", b"f4v "}
+
+
 def _sniff_video(data: bytes) -> tuple[str, str] | None:
-    if len(data) >= 12 and data[4:8] == b"ftyp":
+    if len(data) >= 12 and data[4:8] == b"ftyp" and data[8:12] in MP4_BRANDS:
         return "video/mp4", "mp4"
     if data[:4] == b"\x1a\x45\xdf\xa3" and b"webm" in data[:64]:
         return "video/webm", "webm"

@@ -60,7 +60,8 @@ def get_conversation(session: Session, actor: Account, conversation_id: int) -> 
     return conversation
 
 
-def _clean_text(text: str) -> str:
+def clean_text(text: str) -> str:
+    """The message text, trimmed; InvalidInput unless it is 1..MAX_MESSAGE_CHARS characters."""
     if not isinstance(text, str):
         raise InvalidInput("text must be a string")
     text = text.strip()
@@ -69,6 +70,9 @@ def _clean_text(text: str) -> str:
     if len(text) > MAX_MESSAGE_CHARS:
         raise InvalidInput(f"a message is at most {MAX_MESSAGE_CHARS} characters")
     return text
+
+
+_clean_text = clean_text  # the name studio/autoreply.py first used
 
 
 def _check_can_message(session: Session, sender: Account, recipient: Account,
@@ -87,7 +91,7 @@ def _check_can_message(session: Session, sender: Account, recipient: Account,
 def send_message(session: Session, sender: Account, recipient_id: int, text: str, *,
                  is_ai: bool = False) -> Message:
     """Send ``text`` to ``recipient_id``, creating their conversation on the first message."""
-    text = _clean_text(text)
+    text = clean_text(text)
     if recipient_id == sender.id:
         raise InvalidInput("you cannot message yourself")
     recipient = session.get(Account, recipient_id)
@@ -106,7 +110,8 @@ def send_message(session: Session, sender: Account, recipient_id: int, text: str
     session.add(message)
     session.flush()
     notify(session, recipient.id, "message", actor_id=sender.id)
-    log_event(session, sender.id, "message", "account", recipient.id)
+    # An AI-written reply is marked, so training can tell it from what the person did.
+    log_event(session, sender.id, "message", "account", recipient.id, context={"is_ai": True} if is_ai else None)
     return message
 
 

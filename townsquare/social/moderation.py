@@ -159,6 +159,22 @@ def resolve_report(session: Session, admin: Account, report_id: int, action: str
     return row
 
 
+def suspend_account(session: Session, admin: Account, account_id: int) -> Account:
+    """Suspend an account directly (without a report); its open reports are resolved with it."""
+    _require_admin(admin)
+    account = session.get(Account, account_id)
+    if account is None or account.status == "deleted":
+        raise NotFound("no such account")
+    if account.id == admin.id:
+        raise InvalidInput("you cannot suspend yourself")
+    if account.status == "suspended":
+        raise Conflict("this account is already suspended")
+    account.status = "suspended"
+    _close(session, Report.target_account_id == account.id, admin, "suspend_account", "resolved")
+    session.flush()
+    return account
+
+
 def unsuspend_account(session: Session, admin: Account, account_id: int) -> Account:
     _require_admin(admin)
     account = session.get(Account, account_id)

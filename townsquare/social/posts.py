@@ -125,9 +125,14 @@ def notify_mentions(session: Session, author: Account, text: str, *, post: Post,
 
 
 def create_post(session: Session, author: Account, *, kind: str = "text", text: str = "",
-                visibility: str = "public", media_ids: list[int] | None = None, link_url: str | None = None,
+                visibility: str | None = None, media_ids: list[int] | None = None, link_url: str | None = None,
                 link_title: str | None = None, created_at: datetime | None = None) -> Post:
-    """Publish a post. photo: 1-4 images; video: 1 video; link: an http(s) url (+ optional title)."""
+    """Publish a post. photo: 1-4 images; video: 1 video; link: an http(s) url (+ optional title).
+
+    Visibility defaults to public, also for private accounts (as on Mastodon: a private account
+    approves its followers; each post still says who may read it)."""
+    if visibility is None:
+        visibility = "public"
     if kind not in POST_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(POST_KINDS)}")
     _check_visibility(visibility)

@@ -75,7 +75,7 @@ def home_timeline(session: Session, viewer: Account, *, before: tuple[datetime, 
     condition = _after_key(Post.created_at, Post.id, POST, before)
     if condition is not None:
         posts_q = posts_q.where(condition)
-    posts = session.scalars(posts_q.order_by(Post.created_at.desc(), Post.id.desc()).limit(limit)).unique().all()
+    posts_q = posts_q.order_by(Post.created_at.desc(), Post.id.desc())
 
     reposter = aliased(Account)
     reposts_q = (select(Repost, Post, reposter)
@@ -87,16 +87,27 @@ def home_timeline(session: Session, viewer: Account, *, before: tuple[datetime, 
     condition = _after_key(Repost.created_at, Repost.id, REPOST, before)
     if condition is not None:
         reposts_q = reposts_q.where(condition)
-    reposts = session.execute(reposts_q.order_by(Repost.created_at.desc(), Repost.id.desc()).limit(limit)).unique().all()
+    reposts_q = reposts_q.order_by(Repost.created_at.desc(), Repost.id.desc())
 
-    entries = [TimelineEntry(p, p.created_at, POST, p.id) for p in posts]
-    entries += [TimelineEntry(post, r.created_at, REPOST, r.id, who) for r, post, who in reposts]
-    entries.sort(key=lambda e: e.key, reverse=True)
-    # A post shown once per page: the newest entry for it wins.
-    seen: set[int] = set()
-    unique = []
-    for entry in entries:
-        if entry.post.id not in seen:
-            seen.add(entry.post.id)
-            unique.append(entry)
+    # A post appears once per page (its newest entry wins), so duplicates may leave a page short:
+    # fetch more until the page is full or both sources are exhausted.
+    fetch = limit
+    for _ in range(6):
+        posts = session.scalars(posts_q.limit(fetch)).unique().all()
+        reposts = session.execute(reposts_q.limit(fetch)).unique().all()
+        entries = [TimelineEntry(p, p.created_at, POST, p.id) for p in posts]
+        entries += [TimelineEntry(post, r.created_at, REPOST, r.id, who) for r, post, who in reposts]
+        entries.sort(key=lambda e: e.key, reverse=True)
+        exhausted = len(posts) < fetch and len(reposts) < fetch
+        if not exhausted:
+            entries = entries[:fetch]  # beyond this, one source may have been cut short
+        seen: set[int] = set()
+        unique = []
+        for entry in entries:
+            if entry.post.id not in seen:
+                seen.add(entry.post.id)
+                unique.append(entry)
+        if len(unique) >= limit or exhausted:
+            break
+        fetch *= 2
     return unique[:limit]

@@ -25,11 +25,8 @@ from townsquare.studio.models import AIChat, AIMessage, CreatorAI
 
 MAX_MESSAGE_CHARS = 2000
 HISTORY_MESSAGES = 6
-AVOID_SIMILARITY = 0.55
 AI_LABEL = "AI"
 FLAGGED_REPLY = "I can't help with that."
-_STOPWORDS = {"about", "with", "that", "this", "your", "their", "what", "from", "have", "into", "anything",
-              "things", "stuff", "topic", "topics", "talk", "other", "people"}
 
 
 @dataclass
@@ -40,26 +37,11 @@ class Reply:
     verdict: dict | None = None
 
 
-def _keywords(topic: str) -> list[str]:
-    return [w for w in re.findall(r"[a-z0-9]+", topic.lower()) if len(w) >= 4 and w not in _STOPWORDS]
-
-
 def avoided_topic(ai: CreatorAI, text: str, settings=None) -> str | None:
     """The first of the AI's topics to avoid that ``text`` is about, or None."""
-    topics = list(ai.topics_to_avoid or [])
-    if not topics:
-        return None
-    words = set(re.findall(r"[a-z0-9]+", text.lower()))
-    for topic in topics:
-        keys = _keywords(topic)
-        if topic.lower() in text.lower() or any(any(w.startswith(k) for w in words) for k in keys):
-            return topic
-    from townsquare.llm.embeddings import embed_texts
+    from townsquare.studio.topics import matching_topic
 
-    vectors = embed_texts([text, *topics], settings=settings)
-    scores = vectors[1:] @ vectors[0]
-    best = int(scores.argmax())
-    return topics[best] if scores[best] >= AVOID_SIMILARITY else None
+    return matching_topic(list(ai.topics_to_avoid or []), text, settings)
 
 
 def decline_text(ai: CreatorAI, topic: str) -> str:

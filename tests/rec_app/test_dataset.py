@@ -1,0 +1,124 @@
+"""Training data from a small hand-made log: tokens, labels, the time split, no leakage."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from townsquare.errors import InvalidInput
+from townsquare.rec.dataset import HEAD_COL, build_log_data, label_token, tokenize
+from townsquare.social.events import EventRecord, log_events
+from townsquare.social.models import Account, Post
+
+T = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+def ev(action, entity_id, minutes, entity_type="post", dwell_ms=None, actor=1):
+    return EventRecord(id=0, ts=T + timedelta(minutes=minutes), actor_id=actor, action=action,
+                       entity_type=entity_type, entity_id=entity_id, surface=None, position=None, dwell_ms=dwell_ms)
+
+
+def test_tokenize_folds_an_episode_and_keeps_later_visits_apart():
+    toks = tokenize([
+        ev("impression", 10, 0), ev("dwell", 10, 0.1, dwell_ms=9000), ev("open", 10, 0.2), ev("like", 10, 0.3),
+        ev("impression", 11, 1), ev("hide", 11, 1.1),
+        ev("follow", 5, 2, entity_type="account"),
+        ev("impression", 10, 120),  # two hours later: a new episode
+        ev("search", None, 3, entity_type="none"),
+    ])
+    assert [(t.kind, t.entity_id, t.action) for t in toks] == [
+        ("post", 10, "like"), ("post", 11, "hide"), ("account", 5, "follow"), ("post", 10, "impression")]
+    assert toks[0].dwell_ms == 9000 and toks[0].target
+    assert not toks[1].target  # hidden: never a retrieval positive
+    assert not toks[3].target  # a bare impression
+
+
+def _db_log(db):
+    """Person A (viewer), B and C (authors). A likes B's post, follows B, B follows back; A hides C's post."""
+    with db.session() as s:
+        a, b, c = (Account(handle=h, created_at=T) for h in ("a", "b", "c"))
+        s.add_all([a, b, c])
+        s.flush()
+        pb = Post(author_id=b.id, text="hello from b", created_at=T)
+        pc = Post(author_id=c.id, text="c writes", created_at=T)
+        extra = [Post(author_id=c.id, text=f"filler {i}", created_at=T) for i in range(12)]
+        s.add_all([pb, pc, *extra])
+        s.flush()
+        rows = [
+            {"actor_id": a.id, "action": "impression", "entity_id": pb.id, "ts": T + timedelta(hours=1)},
+            {"actor_id": a.id, "action": "dwell", "entity_id": pb.id, "ts": T + timedelta(hours=1, seconds=5),
+             "dwell_ms": 12000},
+            {"actor_id": a.id, "action": "like", "entity_id": pb.id, "ts": T + timedelta(hours=1, seconds=6)},
+            {"actor_id": a.id, "action": "follow", "entity_type": "account", "entity_id": b.id,
+             "ts": T + timedelta(hours=2)},
+            {"actor_id": b.id, "action": "follow", "entity_type": "account", "entity_id": a.id,
+             "ts": T + timedelta(hours=20)},
+            {"actor_id": a.id, "action": "impression", "entity_id": pc.id, "ts": T + timedelta(hours=3)},
+            {"actor_id": a.id, "action": "hide", "entity_id": pc.id, "ts": T + timedelta(hours=3, seconds=2)},
+        ]
+        # Later filler impressions spread over four days give the split room.
+        for i, p in enumerate(extra):
+            rows.append({"actor_id": a.id, "action": "impression", "entity_id": p.id,
+                         "ts": T + timedelta(hours=6 + 8 * i)})
+            rows.append({"actor_id": b.id, "action": "impression", "entity_id": p.id,
+                         "ts": T + timedelta(hours=7 + 8 * i)})
+        log_events(s, rows)
+        return a.id, b.id, c.id, pb.id, pc.id
+
+
+def test_labels_from_a_hand_made_log(db):
+    a, b, c, pb, pc = _db_log(db)
+    with db.session() as s:
+        data = build_log_data(s, valid_frac=0.2, test_frac=0.2)
+    toks = data.sequences[a]
+    liked = next(t for t in toks if t.kind == "post" and t.entity_id == pb)
+    y = liked.labels
+    assert liked.split == "train"
+    assert y[HEAD_COL["like"]] == 1 and y[HEAD_COL["dwell"]] == 1 and y[HEAD_COL["open"]] == 0
+    assert y[HEAD_COL["hide"]] == 0
+    assert y[HEAD_COL["follow_author"]] == 1 and y[HEAD_COL["two_way"]] == 1  # b followed back within 36 h
+    hidden = next(t for t in toks if t.kind == "post" and t.entity_id == pc)
+    assert hidden.labels[HEAD_COL["hide"]] == 1 and hidden.labels[HEAD_COL["like"]] == 0
+    assert hidden.labels[HEAD_COL["follow_author"]] == 0
+    follow = next(t for t in toks if t.kind == "account")
+    assert follow.entity_id == b and follow.labels[HEAD_COL["follow_author"]] == 1
+    assert follow.labels[HEAD_COL["like"]] == -1  # short-term heads are for posts
+    # After following b, a's later tokens about b's content would be "already following": unknown.
+    assert data.window.n_tokens["train"] > 0 and data.window.n_tokens["test"] > 0
+
+
+def test_split_is_by_time_and_labels_never_look_past_it(db):
+    a, *_ = _db_log(db)
+    with db.session() as s:
+        data = build_log_data(s, valid_frac=0.2, test_frac=0.2)
+    w = data.window
+    assert w.since < w.valid_start < w.test_start < w.until
+    for toks in data.sequences.values():
+        order = {"train": 0, "valid": 1, "test": 2}
+        assert [order[t.split] for t in toks] == sorted(order[t.split] for t in toks)  # a prefix, a middle, a tail
+        for t in toks:
+            assert t.split == w.split_of(t.ts)
+            end = w.label_end(t.split)
+            # A long-term label is known only when its horizon ends before its split does.
+            if t.labels[HEAD_COL["follow_author"]] >= 0:
+                from townsquare.rec.dataset import FOLLOW_HORIZON
+
+                assert t.ts + FOLLOW_HORIZON <= end
+
+
+def test_label_censoring_hides_outcomes_after_the_split():
+    from townsquare.rec.dataset import SocialTimeline, Token
+
+    tl = SocialTimeline()
+    tl.add_follow(1, 2, T + timedelta(hours=5))
+    tl.finish()
+    tok = Token("post", 9, T, actions={"impression"})
+    # The follow happens after the split ends: the outcome must not be visible.
+    assert label_token(1, tok, 2, tl, T + timedelta(hours=4))[HEAD_COL["follow_author"]] == -1
+    assert label_token(1, tok, 2, tl, T + timedelta(days=3))[HEAD_COL["follow_author"]] == 1
+
+
+def test_empty_log_is_a_clear_error(db):
+    with db.session() as s, pytest.raises(InvalidInput, match="event log is empty"):
+        build_log_data(s)

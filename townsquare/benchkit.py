@@ -1,0 +1,60 @@
+"""What benchmarks share: a scratch database with the configured models, and the report (a Rich
+table on the terminal and, on request, the same rows as JSON)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+
+@contextmanager
+def scratch_database(prefix: str, base=None) -> Iterator[tuple]:
+    """``(settings, db)`` for a migrated, empty SQLite database in a temporary folder, with the model
+    settings of ``base`` (the configured ones by default). Everything is removed afterwards."""
+    from townsquare.config import load_settings
+    from townsquare.db.engine import Database
+    from townsquare.db.migrate import upgrade
+
+    base = base or load_settings()
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        settings = load_settings(env={}, data_dir=Path(tmp), llm_backend=base.llm_backend,
+                                 llm_model_path=base.llm_model_path, llm_base_url=base.llm_base_url,
+                                 llm_api_key=base.llm_api_key, llm_model=base.llm_model,
+                                 assistant_model=base.assistant_model, creator_model=base.creator_model,
+                                 guard_model=base.guard_model)
+        settings.ensure_dirs()
+        upgrade(settings.sqlalchemy_url)
+        db = Database(settings.sqlalchemy_url)
+        try:
+            yield settings, db
+        finally:
+            db.dispose()
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}"
+    return str(value)
+
+
+def report(title: str, rows: list[dict], json_path: Path | None = None, console: Console | None = None) -> None:
+    """``rows``: ``[{"name": ..., "metrics": {...}, ...}]`` — one per system compared."""
+    console = console or Console()
+    metrics = list(dict.fromkeys(k for row in rows for k in row.get("metrics", {})))
+    table = Table(title=title)
+    table.add_column("system")
+    for name in metrics:
+        table.add_column(name, justify="right")
+    for row in rows:
+        table.add_row(row["name"], *[_fmt(row["metrics"].get(m, "")) for m in metrics])
+    console.print(table)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(rows, indent=2, default=str))
+        console.print(f"wrote {json_path}")

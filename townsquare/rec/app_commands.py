@@ -1,0 +1,225 @@
+"""CLI: ``townsquare train``, ``townsquare models [list|activate VERSION]``, ``townsquare bench rec-app``.
+
+Registered from ``townsquare/rec/commands.py`` (``register_app_commands``). Heavy imports happen
+inside the commands so that ``townsquare --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import typer
+
+HEAD_COLUMNS = ("open", "like", "comment", "share", "dwell", "hide", "report", "follow_author", "two_way")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _open_db(settings):
+    from townsquare.db.engine import Database
+
+    return Database(settings.sqlalchemy_url)
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+def results_table(rows: list[dict], title: str):
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("system")
+    for h in HEAD_COLUMNS:
+        table.add_column(f"AUC {h}")
+    table.add_column("AUC mean")
+    table.add_column("recall@50")
+    for r in rows:
+        m = r["metrics"]
+        table.add_row(r["name"], *(_fmt(m.get(f"auc_{h}")) for h in HEAD_COLUMNS), _fmt(m.get("auc_mean")),
+                      _fmt(m.get("recall@50")))
+    return table
+
+
+def _json_safe(obj):
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+def register_app_commands(app: typer.Typer, bench: typer.Typer) -> None:
+    @app.command("train")
+    def train(
+        epochs: int = typer.Option(40, help="maximum epochs (early stopping on the validation split)"),
+        max_minutes: float = typer.Option(10.0, help="wall-clock budget for training, minutes"),
+        resume: bool = typer.Option(False, "--resume/--fresh",
+                                    help="start from the newest loadable checkpoint, or from scratch"),
+        threads: int = typer.Option(2, help="torch CPU threads"),
+        seed: int = typer.Option(0, help="random seed"),
+        valid_frac: float = typer.Option(0.1, help="share of the log (by time) held out for validation"),
+        test_frac: float = typer.Option(0.1, help="share of the log (by time) held out as the test tail"),
+        json_out: Path | None = typer.Option(None, "--json", help="write the evaluation rows here"),
+    ) -> None:
+        """Train the unified model on the event log, evaluate it on the held-out tail, and activate it."""
+        from rich.console import Console
+
+        from townsquare.config import load_settings
+        from townsquare.errors import TownsquareError
+        from townsquare.rec.pipeline import AppTrainConfig, run_training
+
+        console = Console(stderr=True)
+        settings = load_settings()
+        tc = AppTrainConfig(epochs=epochs, max_minutes=max_minutes, threads=threads, seed=seed,
+                            valid_frac=valid_frac, test_frac=test_frac)
+        try:
+            out = run_training(settings, _open_db(settings), tc, resume=resume, progress=True,
+                               log_fn=lambda s: console.log(s))
+        except TownsquareError as exc:
+            _fail(exc.message)
+        except KeyboardInterrupt:
+            _fail("interrupted: no checkpoint was written and the active model is unchanged", 130)
+        except Exception as exc:
+            from sqlalchemy.exc import OperationalError, ProgrammingError
+
+            if isinstance(exc, OperationalError | ProgrammingError):
+                _fail(f"cannot read the database ({str(exc.orig).splitlines()[0]}); run `townsquare migrate` "
+                      "and `townsquare seed` first")
+            raise
+        Console().print(results_table(out.rows, "Unified model vs baselines on the held-out tail (test split)"))
+        fit = out.fit
+        console.print(f"trained {fit['epochs']} epochs in {fit['seconds']:.0f}s (best {fit['best_epoch']}, "
+                      f"stopped: {fit['stopped']}); data window {out.window['since']} .. {out.window['until']}")
+        if out.activated:
+            console.print(f"model {out.version} written and active")
+        else:
+            console.print(f"model {out.version} written but NOT activated: {out.reason}")
+        if json_out:
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            json_out.write_text(json.dumps(_json_safe(out.rows), indent=2))
+        if not out.activated:
+            raise typer.Exit(1)
+
+    models = typer.Typer(help="Trained recommendation models: list them, choose the active one.",
+                         invoke_without_command=True)
+    app.add_typer(models, name="models")
+
+    def _list() -> None:
+        from rich.console import Console
+        from rich.table import Table
+
+        from townsquare.config import load_settings
+        from townsquare.rec.registry import list_models, rec_models_dir
+
+        rows = list_models(rec_models_dir(load_settings()))
+        if not rows:
+            typer.echo("no trained models yet: run `townsquare train`")
+            return
+        table = Table(title="Recommendation models")
+        for col in ("version", "active", "created", "data until", "AUC mean", "recall@50", "status"):
+            table.add_column(col)
+        for r in rows:
+            m = r["metrics"]
+            table.add_row(r["version"], "*" if r["active"] else "", (r["created_at"] or "")[:19],
+                          (r["data_window"].get("until") or "")[:19], _fmt(m.get("auc_mean")),
+                          _fmt(m.get("recall@50")), r["status"])
+        Console().print(table)
+
+    @models.callback()
+    def models_default(ctx: typer.Context) -> None:
+        """List models when no subcommand is given."""
+        if ctx.invoked_subcommand is None:
+            _list()
+
+    @models.command("list")
+    def models_list() -> None:
+        """List every trained version (newest first) and which one is active."""
+        _list()
+
+    @models.command("activate")
+    def models_activate(version: str = typer.Argument(..., help="a version from `townsquare models list`")) -> None:
+        """Make VERSION the active model (checked first; on error the active model is unchanged)."""
+        from townsquare.config import load_settings
+        from townsquare.errors import TownsquareError
+        from townsquare.rec.registry import activate, rec_models_dir
+
+        try:
+            activate(rec_models_dir(load_settings()), version)
+        except TownsquareError as exc:
+            _fail(exc.message)
+        typer.echo(f"model {version} is active")
+
+    @bench.command("rec-app")
+    def bench_rec_app(
+        epochs: int = typer.Option(40, help="maximum epochs"),
+        max_minutes: float = typer.Option(10.0, help="training budget, minutes"),
+        threads: int = typer.Option(2, help="torch CPU threads"),
+        seed: int = typer.Option(0, help="random seed"),
+        valid_frac: float = typer.Option(0.1, help="share of the log (by time) held out for validation"),
+        test_frac: float = typer.Option(0.2, help="share of the log (by time) held out as the test tail "
+                                                  "(long enough for the 48 h two-way horizon)"),
+        json_out: Path | None = typer.Option(None, "--json", help="write the result rows here"),
+        timing_people: int = typer.Option(100, help="people to time the Scorer on (0 = skip)"),
+    ) -> None:
+        """Train on the event log's train split (nothing is registered) and compare with popularity and
+        recent-from-followed on the held-out test tail: per-head AUC and recall@50."""
+        import time
+
+        import torch
+        from rich.console import Console
+
+        from townsquare.config import load_settings
+        from townsquare.errors import TownsquareError
+        from townsquare.rec.pipeline import (
+            AppTrainConfig,
+            default_embedder,
+            evaluate_on_test,
+            prepare,
+            train_model,
+        )
+        from townsquare.rec.serve_timing import measure_serving
+
+        console = Console(stderr=True)
+        settings = load_settings()
+        tc = AppTrainConfig(epochs=epochs, max_minutes=max_minutes, threads=threads, seed=seed,
+                            valid_frac=valid_frac, test_frac=test_frac)
+        torch.set_num_threads(threads)
+        try:
+            t0 = time.monotonic()
+            db = _open_db(settings)
+            embed, dim = default_embedder(settings)
+            log = prepare(settings, db, tc, embed=embed, dim=dim, progress=True, log_fn=lambda s: console.log(s))
+            prep_s = time.monotonic() - t0
+            trained = train_model(log, tc, log_fn=lambda s: console.log(s))
+            rows = evaluate_on_test(trained.model, log, tc.max_len)
+        except TownsquareError as exc:
+            _fail(exc.message)
+        w = log.data.window
+        Console().print(results_table(rows, f"rec-app: {w.n_people} people, {w.n_events} events, "
+                                            f"test tail from {w.test_start:%Y-%m-%d %H:%M}"))
+        meta = {"window": w.to_dict(), "train_seconds": round(trained.seconds, 1), "prepare_seconds": round(prep_s, 1),
+                "epochs": trained.fit.epochs, "best_epoch": trained.fit.best_epoch, "threads": threads,
+                "seed": seed, "n_params": sum(p.numel() for p in trained.model.parameters())}
+        if timing_people > 0:
+            people = [s.person for s in log.sequences][:timing_people]
+            timing = measure_serving(trained.model, log.space, settings, db, embed, people)
+            meta["serving"] = timing
+            console.print(f"Scorer on 1 thread, {timing['people']} people, {timing['candidates']} candidates: "
+                          f"encode p50/p99 {timing['encode_ms_p50']:.1f}/{timing['encode_ms_p99']:.1f} ms, "
+                          f"retrieve {timing['retrieve_ms_p50']:.1f}/{timing['retrieve_ms_p99']:.1f} ms, "
+                          f"score {timing['score_ms_p50']:.1f}/{timing['score_ms_p99']:.1f} ms, "
+                          f"total {timing['total_ms_p50']:.1f}/{timing['total_ms_p99']:.1f} ms")
+        console.print(json.dumps(meta))
+        if json_out:
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            json_out.write_text(json.dumps(_json_safe([{**r, "config": meta} for r in rows]), indent=2))

@@ -1,0 +1,350 @@
+"""From tokens to tensors: text embeddings (cached), the entity vocabulary, batches.
+
+* ``TextEmbeddingCache``: ``<data_dir>/rec/text-embeddings.npz``, one unit vector per key. A post's
+  key is its id + ``edited_at`` (an edit re-embeds it); an account's key is its id + a hash of its
+  name and bio. Missing texts are embedded in batches with a progress bar; the file is rewritten
+  atomically every few batches, so a stopped run keeps what it computed.
+* ``FeatureSpace``: the learned-id vocabulary (posts and accounts seen in training), the author
+  vocabulary and the time origin. Saved in every checkpoint; anything outside it (a post written a
+  minute ago, a new author) gets index 0 and is represented by its content alone.
+* ``EntityTable`` / ``EncodedLog``: every entity's features in flat arrays and every person's
+  token sequence as indices into them, so a batch is a handful of gathers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from townsquare.rec.dataset import APP_HEADS, AccountInfo, LogData, PostInfo, Token
+
+Embedder = Callable[[list[str]], np.ndarray]
+
+CONTENT_TYPE_NAMES = ("none", "text", "photo", "video", "link", "account")  # = model.CONTENT_TYPES
+
+
+def post_key(p: PostInfo) -> str:
+    return f"p{p.id}:{p.edited_at.timestamp() if p.edited_at else 0:.0f}"
+
+
+def account_key(a: AccountInfo) -> str:
+    return f"a{a.id}:{hashlib.sha1(a.text.encode()).hexdigest()[:16]}"
+
+
+def entity_key(kind: str, entity_id: int) -> int:
+    """A stable integer per entity (posts even, accounts odd): tells entities apart in a batch."""
+    return 2 * entity_id + (kind == "account")
+
+
+class TextEmbeddingCache:
+    """Unit text vectors by key, stored in one ``.npz`` file written atomically."""
+
+    SAVE_EVERY = 20  # batches
+
+    def __init__(self, path: Path, dim: int) -> None:
+        self.path = Path(path)
+        self.dim = dim
+        self._index: dict[str, int] = {}
+        self._blocks: list[np.ndarray] = []
+        self._matrix = np.zeros((0, dim), dtype=np.float32)
+        if self.path.exists():
+            try:
+                with np.load(self.path) as z:
+                    keys, vectors = list(z["keys"]), z["vectors"].astype(np.float32)
+                if vectors.ndim == 2 and vectors.shape[1] == dim and len(keys) == len(vectors):
+                    self._index = {str(k): i for i, k in enumerate(keys)}
+                    self._matrix = vectors
+            except (OSError, ValueError, KeyError):
+                pass  # an unreadable cache is rebuilt, never trusted
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def _vectors(self) -> np.ndarray:
+        if self._blocks:
+            self._matrix = np.concatenate([self._matrix, *self._blocks])
+            self._blocks = []
+        return self._matrix
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keys = np.array(sorted(self._index, key=self._index.get), dtype=str)
+        tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, keys=keys, vectors=self._vectors())
+        os.replace(tmp, self.path)
+
+    def lookup(self, keys: list[str], texts: list[str], embed: Embedder, *, batch_size: int = 256,
+               progress: bool = False, save: bool = True) -> np.ndarray:
+        """Vectors [len(keys), dim] for these keys, embedding the texts of the missing ones.
+        Empty texts get a zero vector (nothing to say about them)."""
+        missing: dict[str, str] = {}
+        for k, t in zip(keys, texts, strict=True):
+            if k not in self._index and k not in missing:
+                missing[k] = t
+        if missing:
+            items = list(missing.items())
+            batches = [items[i:i + batch_size] for i in range(0, len(items), batch_size)]
+            for n, batch in enumerate(_bar(batches, progress, f"embedding {len(items)} texts", len(items))):
+                vecs = np.zeros((len(batch), self.dim), dtype=np.float32)
+                nonempty = [i for i, (_, t) in enumerate(batch) if t.strip()]
+                if nonempty:
+                    out = np.asarray(embed([batch[i][1] for i in nonempty]), dtype=np.float32)
+                    if out.shape != (len(nonempty), self.dim):
+                        raise ValueError(f"the embedder returned shape {out.shape}, expected "
+                                         f"({len(nonempty)}, {self.dim})")
+                    vecs[nonempty] = out
+                start = len(self._index)
+                for i, (k, _) in enumerate(batch):
+                    self._index[k] = start + i
+                self._blocks.append(vecs)
+                if save and (n + 1) % self.SAVE_EVERY == 0:
+                    self.save()
+            if save:
+                self.save()
+        matrix = self._vectors()
+        return matrix[[self._index[k] for k in keys]] if keys else np.zeros((0, self.dim), dtype=np.float32)
+
+
+def _bar(items: list, enabled: bool, label: str, total_texts: int):
+    if not enabled or len(items) <= 1:
+        yield from items
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn()) as bar:
+        task = bar.add_task(label, total=len(items))
+        for item in items:
+            yield item
+            bar.advance(task)
+
+
+# ---------------------------------------------------------------------------------------------
+# Vocabulary.
+
+@dataclass
+class FeatureSpace:
+    post_ids: list[int]
+    account_ids: list[int]
+    author_ids: list[int]
+    origin: float           # UNIX seconds; model times are seconds since the origin
+    text_dim: int
+    _post: dict[int, int] = field(default_factory=dict, repr=False)
+    _account: dict[int, int] = field(default_factory=dict, repr=False)
+    _author: dict[int, int] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._post = {p: i + 1 for i, p in enumerate(self.post_ids)}
+        base = len(self.post_ids)
+        self._account = {a: base + i + 1 for i, a in enumerate(self.account_ids)}
+        self._author = {a: i + 1 for i, a in enumerate(self.author_ids)}
+
+    @property
+    def n_ids(self) -> int:
+        return len(self.post_ids) + len(self.account_ids)
+
+    @property
+    def n_authors(self) -> int:
+        return len(self.author_ids)
+
+    def id_index(self, kind: str, entity_id: int) -> int:
+        return (self._post if kind == "post" else self._account).get(entity_id, 0)
+
+    def author_index(self, account_id: int | None) -> int:
+        return self._author.get(account_id, 0) if account_id is not None else 0
+
+    def time(self, ts: datetime) -> float:
+        return ts.timestamp() - self.origin
+
+    def to_dict(self) -> dict:
+        return {"post_ids": self.post_ids, "account_ids": self.account_ids, "author_ids": self.author_ids,
+                "origin": self.origin, "text_dim": self.text_dim}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> FeatureSpace:
+        return cls(post_ids=list(d["post_ids"]), account_ids=list(d["account_ids"]),
+                   author_ids=list(d["author_ids"]), origin=float(d["origin"]), text_dim=int(d["text_dim"]))
+
+    @classmethod
+    def from_training(cls, data: LogData, text_dim: int, min_count: int = 1) -> FeatureSpace:
+        """Learned ids for entities met in the training split only (later ones are content-only)."""
+        posts: dict[int, int] = {}
+        accounts: dict[int, int] = {}
+        authors: set[int] = set()
+        for person, toks in data.sequences.items():
+            authors.add(person)
+            for t in toks:
+                if t.split != "train":
+                    break
+                d = posts if t.kind == "post" else accounts
+                d[t.entity_id] = d.get(t.entity_id, 0) + 1
+                authors.add(data.author_of(t))
+        authors.discard(None)
+        return cls(post_ids=sorted(p for p, c in posts.items() if c >= min_count),
+                   account_ids=sorted(a for a, c in accounts.items() if c >= min_count),
+                   author_ids=sorted(authors), origin=data.window.since.timestamp(), text_dim=text_dim)
+
+
+# ---------------------------------------------------------------------------------------------
+# Entities and sequences as arrays.
+
+def content_type_index(kind: str) -> int:
+    return CONTENT_TYPE_NAMES.index(kind) if kind in CONTENT_TYPE_NAMES else 0
+
+
+@dataclass
+class EntityTable:
+    """Features of a set of entities; row r describes ``keys[r]``."""
+
+    keys: np.ndarray         # int64 [N] entity_key
+    ids: np.ndarray          # int64 [N] learned-id index
+    ctype: np.ndarray        # int64 [N]
+    author: np.ndarray       # int64 [N]
+    text: np.ndarray         # float32 [N, text_dim]
+    row: dict[int, int]      # entity_key -> row
+
+    @classmethod
+    def build(cls, space: FeatureSpace, posts: Iterable[PostInfo], accounts: Iterable[AccountInfo],
+              cache: TextEmbeddingCache, embed: Embedder, progress: bool = False) -> EntityTable:
+        posts, accounts = list(posts), list(accounts)
+        keys = [entity_key("post", p.id) for p in posts] + [entity_key("account", a.id) for a in accounts]
+        ids = [space.id_index("post", p.id) for p in posts] + [space.id_index("account", a.id) for a in accounts]
+        ctype = [content_type_index(p.kind) for p in posts] + [content_type_index("account")] * len(accounts)
+        author = [space.author_index(p.author_id) for p in posts] + [space.author_index(a.id) for a in accounts]
+        text = cache.lookup([post_key(p) for p in posts] + [account_key(a) for a in accounts],
+                            [p.text for p in posts] + [a.text for a in accounts], embed, progress=progress)
+        return cls(keys=np.asarray(keys, dtype=np.int64), ids=np.asarray(ids, dtype=np.int64),
+                   ctype=np.asarray(ctype, dtype=np.int64), author=np.asarray(author, dtype=np.int64),
+                   text=text.astype(np.float32), row={k: i for i, k in enumerate(keys)})
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def features(self, rows: np.ndarray):
+        """EntityFeatures for rows of any shape (row -1 = padding: all zeros)."""
+        import torch
+
+        from townsquare.rec.model import EntityFeatures
+
+        rows = np.asarray(rows, dtype=np.int64)
+        pad = rows < 0
+        r = np.where(pad, 0, rows)
+
+        def take(a: np.ndarray) -> np.ndarray:
+            out = a[r]
+            out[pad] = 0
+            return out
+
+        return EntityFeatures(ids=torch.from_numpy(take(self.ids)), content_type=torch.from_numpy(take(self.ctype)),
+                              author=torch.from_numpy(take(self.author)), text=torch.from_numpy(take(self.text)))
+
+
+def action_index(name: str) -> int:
+    from townsquare.rec.model import ACTION_INDEX
+
+    return ACTION_INDEX.get(name, ACTION_INDEX["interact"])
+
+
+@dataclass
+class EncodedSequence:
+    person: int
+    rows: np.ndarray      # int64 [T] rows of the entity table
+    actions: np.ndarray   # int64 [T]
+    times: np.ndarray     # float64 [T] seconds since the origin
+    target: np.ndarray    # bool [T]
+    labels: np.ndarray    # float32 [T, H]
+    split: np.ndarray     # int8 [T]: 0 train, 1 valid, 2 test
+
+    def split_range(self, split: int) -> tuple[int, int]:
+        """[start, end) of the tokens of a split (splits are contiguous: time order)."""
+        start = int(np.searchsorted(self.split, split, side="left"))
+        end = int(np.searchsorted(self.split, split, side="right"))
+        return start, end
+
+
+def encode_tokens(person: int, tokens: list[Token], table: EntityTable, space: FeatureSpace) -> EncodedSequence:
+    rows = np.asarray([table.row.get(entity_key(t.kind, t.entity_id), -1) for t in tokens], dtype=np.int64)
+    keep = rows >= 0
+    tokens = [t for t, k in zip(tokens, keep, strict=True) if k]
+    rows = rows[keep]
+    split_no = {"train": 0, "valid": 1, "test": 2}
+    labels = np.asarray([t.labels if t.labels is not None else [-1.0] * len(APP_HEADS) for t in tokens],
+                        dtype=np.float32).reshape(len(tokens), len(APP_HEADS))
+    return EncodedSequence(
+        person=person, rows=rows,
+        actions=np.asarray([action_index(t.action) for t in tokens], dtype=np.int64),
+        times=np.asarray([space.time(t.ts) for t in tokens], dtype=np.float64),
+        target=np.asarray([t.target for t in tokens], dtype=bool),
+        labels=labels,
+        split=np.asarray([split_no[t.split] for t in tokens], dtype=np.int8),
+    )
+
+
+@dataclass
+class EncodedLog:
+    data: LogData
+    space: FeatureSpace
+    table: EntityTable
+    sequences: list[EncodedSequence]
+
+    @classmethod
+    def build(cls, data: LogData, space: FeatureSpace, cache: TextEmbeddingCache, embed: Embedder,
+              progress: bool = False) -> EncodedLog:
+        table = EntityTable.build(space, data.posts.values(), data.accounts.values(), cache, embed, progress)
+        seqs = [encode_tokens(p, toks, table, space) for p, toks in data.sequences.items()]
+        return cls(data=data, space=space, table=table, sequences=[s for s in seqs if len(s.rows)])
+
+
+def windows(end: int, max_len: int, start: int = 0) -> list[tuple[int, int]]:
+    """Windows [a, b) of up to ``max_len`` tokens over [0, end), cut from the end and overlapping by
+    one token, so that every position p >= 1 is predicted (from p - 1) in exactly one window.
+    Only windows that predict a position >= ``start`` are returned."""
+    out = []
+    b = end
+    while b >= 2 and b > start:
+        a = max(0, b - max_len)
+        out.append((a, b))
+        if a == 0:
+            break
+        b = a + 1
+    return out
+
+
+def make_batch(log: EncodedLog, items: list[tuple[int, int, int]]):
+    """EventBatch from ``(sequence index, a, b)`` windows, right-padded."""
+    import torch
+
+    from townsquare.rec.model import History
+    from townsquare.rec.train import EventBatch
+
+    B = len(items)
+    L = max(b - a for _, a, b in items)
+    H = len(APP_HEADS)
+    rows = np.full((B, L), -1, dtype=np.int64)
+    acts = np.zeros((B, L), dtype=np.int64)
+    times = np.zeros((B, L), dtype=np.float32)
+    target = np.zeros((B, L), dtype=bool)
+    labels = np.full((B, L, H), -1.0, dtype=np.float32)
+    lengths = np.zeros(B, dtype=np.int64)
+    for i, (s, a, b) in enumerate(items):
+        seq = log.sequences[s]
+        n = b - a
+        rows[i, :n] = seq.rows[a:b]
+        acts[i, :n] = seq.actions[a:b]
+        # Times relative to the window start keep float32 precise.
+        times[i, :n] = seq.times[a:b] - seq.times[a]
+        target[i, :n] = seq.target[a:b]
+        labels[i, :n] = seq.labels[a:b]
+        lengths[i] = n
+    ents = log.table.features(rows)
+    keys = np.where(rows >= 0, log.table.keys[np.maximum(rows, 0)], -1)
+    history = History(entities=ents, lengths=torch.from_numpy(lengths), actions=torch.from_numpy(acts),
+                      times=torch.from_numpy(times))
+    return EventBatch(history=history, target_mask=torch.from_numpy(target), labels=torch.from_numpy(labels),
+                      keys=torch.from_numpy(keys))

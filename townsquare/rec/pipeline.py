@@ -1,0 +1,261 @@
+"""From the event log to a served model: build data, train, evaluate, register, activate.
+
+``run_training`` is what ``townsquare train`` runs:
+
+1. ``build_log_data``: tokens, labels and the time split from the event log (dataset.py).
+2. Text embeddings of every post and account (cached in the data folder, features.py).
+3. The model (rec/model.py) trained with rec's loop (``train.fit``) on the train prefix of every
+   person's history; the epoch with the best validation score is kept. ``resume`` starts from the
+   newest loadable checkpoint: weights that still fit are copied, learned ids by entity.
+4. Evaluation on the held-out test tail against two baselines (app_metrics.py).
+5. A versioned checkpoint (registry.py), made active only when it loads back and passes the checks.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from townsquare.errors import InvalidInput
+from townsquare.rec.dataset import APP_HEADS, LogData, build_log_data
+from townsquare.rec.features import (
+    Embedder,
+    EncodedLog,
+    FeatureSpace,
+    TextEmbeddingCache,
+    make_batch,
+    windows,
+)
+
+
+@dataclass
+class AppTrainConfig:
+    d_model: int = 64
+    n_layers: int = 2
+    n_heads: int = 2
+    max_len: int = 64
+    time_buckets: int = 24
+    dropout: float = 0.1
+    id_dropout: float = 0.3
+    epochs: int = 40
+    max_minutes: float | None = 10.0
+    batch_size: int = 64          # smaller on small logs: at least ``min_steps`` steps an epoch
+    min_steps: int = 20
+    lr: float = 3e-3
+    patience: int = 5
+    negatives: int = 128
+    action_weight: float = 1.0
+    valid_frac: float = 0.1
+    test_frac: float = 0.1
+    seed: int = 0
+    threads: int = 2
+
+
+def model_config(space: FeatureSpace, tc: AppTrainConfig):
+    from townsquare.rec.model import RecConfig
+
+    return RecConfig(n_ids=space.n_ids, n_authors=space.n_authors, text_dim=space.text_dim, content_types=True,
+                     use_actions=True, time_buckets=tc.time_buckets, max_len=tc.max_len, d_model=tc.d_model,
+                     n_layers=tc.n_layers, n_heads=tc.n_heads, dropout=tc.dropout, emb_dropout=tc.dropout,
+                     id_dropout=tc.id_dropout, heads=APP_HEADS)
+
+
+def train_windows(log: EncodedLog, max_len: int) -> list[tuple[int, int, int]]:
+    """Windows over each person's train prefix (never a valid/test token)."""
+    out = []
+    for si, seq in enumerate(log.sequences):
+        _, end = seq.split_range(0)
+        out += [(si, a, b) for a, b in windows(end, max_len)]
+    return out
+
+
+def warm_start(model, old_model, old_space: FeatureSpace, new_space: FeatureSpace) -> int:
+    """Copy the weights of ``old_model`` that still fit; learned ids and authors row by entity.
+    Returns the number of tensors copied."""
+    import torch
+
+    new_sd, old_sd = model.state_dict(), old_model.state_dict()
+    copied = 0
+    with torch.no_grad():
+        for name, t in new_sd.items():
+            o = old_sd.get(name)
+            if o is None:
+                continue
+            if name == "entity.id_emb.weight":
+                pairs = [(new_space.id_index("post", p), old_space.id_index("post", p)) for p in new_space.post_ids]
+                pairs += [(new_space.id_index("account", a), old_space.id_index("account", a))
+                          for a in new_space.account_ids]
+            elif name == "entity.author_emb.weight":
+                pairs = [(new_space.author_index(a), old_space.author_index(a)) for a in new_space.author_ids]
+            elif o.shape == t.shape:
+                t.copy_(o)
+                copied += 1
+                continue
+            else:
+                continue
+            pairs = [(n, o_) for n, o_ in pairs if o_ > 0]
+            if pairs:
+                idx_new = torch.tensor([n for n, _ in pairs])
+                idx_old = torch.tensor([o_ for _, o_ in pairs])
+                t[idx_new] = o[idx_old]
+                copied += 1
+    return copied
+
+
+@dataclass
+class TrainedModel:
+    model: object
+    fit: object                  # train.FitResult
+    valid_metrics: dict
+    seconds: float
+    warm_started: bool = False
+
+
+def train_model(log: EncodedLog, tc: AppTrainConfig, init=None, log_fn: Callable[[str], None] | None = None,
+                progress_label: str = "training") -> TrainedModel:
+    """Train a fresh model (or one warm-started from ``init``: a registry.LoadedModel) on ``log``."""
+    import torch
+
+    from townsquare.rec.app_metrics import SplitCases, evaluate_model, validation_score
+    from townsquare.rec.model import UnifiedModel
+    from townsquare.rec.train import TrainConfig, event_batch_loss, fit
+
+    torch.manual_seed(tc.seed)
+    model = UnifiedModel(model_config(log.space, tc))
+    warm = False
+    if init is not None:
+        warm = warm_start(model, init.model, init.space, log.space) > 0
+    items = train_windows(log, tc.max_len)
+    if not items:
+        raise InvalidInput("no person has two or more interactions before the validation cut: nothing to learn")
+    rng = random.Random(tc.seed)
+    batch_size = max(4, min(tc.batch_size, len(items) // tc.min_steps))
+    valid_cases = SplitCases(log, "valid", tc.max_len)
+    last_valid: dict = {}
+
+    def batches(epoch: int):
+        order = list(items)
+        rng.shuffle(order)
+        for i in range(0, len(order), batch_size):
+            yield make_batch(log, order[i:i + batch_size])
+
+    def loss_fn(batch):
+        return event_batch_loss(model, batch, negatives=tc.negatives, action_weight=tc.action_weight)[0]
+
+    def validate() -> float:
+        m = evaluate_model(model, valid_cases)
+        last_valid[len(last_valid)] = m
+        return validation_score(m)
+
+    steps = math.ceil(len(items) / batch_size)
+    train_cfg = TrainConfig(epochs=tc.epochs, max_minutes=tc.max_minutes, patience=tc.patience,
+                            batch_size=batch_size, lr=tc.lr, warmup_steps=min(100, steps), seed=tc.seed)
+    start = time.monotonic()
+    res = fit(model, batches, loss_fn, validate, train_cfg, label=progress_label, log=log_fn)
+    model.eval()
+    best = last_valid.get(res.best_epoch - 1, {})
+    return TrainedModel(model=model, fit=res, valid_metrics=best, seconds=time.monotonic() - start,
+                        warm_started=warm)
+
+
+def evaluate_on_test(model, log: EncodedLog, max_len: int) -> list[dict]:
+    """Rows (model first, then the baselines) on the held-out test tail."""
+    from townsquare.rec.app_metrics import SplitCases, evaluate_baselines, evaluate_model
+
+    cases = SplitCases(log, "test", max_len)
+    return [{"name": "unified model", "metrics": evaluate_model(model, cases)}, *evaluate_baselines(cases)]
+
+
+def default_embedder(settings) -> tuple[Embedder, int]:
+    """The configured text embedder and its width (one probe call)."""
+    from townsquare.llm.embeddings import embed_texts
+
+    def embed(texts: list[str]):
+        return embed_texts(texts, settings=settings)
+
+    return embed, int(embed(["dimension probe"]).shape[1])
+
+
+def embedding_cache(settings, dim: int) -> TextEmbeddingCache:
+    return TextEmbeddingCache(Path(settings.data_dir) / "rec" / "text-embeddings.npz", dim)
+
+
+@dataclass
+class TrainOutcome:
+    version: str | None
+    activated: bool
+    rows: list[dict]
+    window: dict
+    fit: dict
+    reason: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def prepare(settings, db, tc: AppTrainConfig, embed: Embedder | None = None, dim: int | None = None,
+            progress: bool = False, log_fn: Callable[[str], None] | None = None) -> EncodedLog:
+    """Event log -> encoded training data (labels, split, features, embeddings)."""
+    t0 = time.monotonic()
+    with db.session() as session:
+        data: LogData = build_log_data(session, valid_frac=tc.valid_frac, test_frac=tc.test_frac, progress=progress)
+    if log_fn:
+        w = data.window
+        log_fn(f"event log: {w.n_events} events, {w.n_people} people, tokens {w.n_tokens}, "
+               f"{len(data.posts)} posts; window {w.since:%Y-%m-%d %H:%M} .. {w.until:%Y-%m-%d %H:%M}, "
+               f"valid from {w.valid_start:%Y-%m-%d %H:%M}, test from {w.test_start:%Y-%m-%d %H:%M} "
+               f"[{time.monotonic() - t0:.1f}s]")
+    if embed is None:
+        embed, dim = default_embedder(settings)
+    elif dim is None:
+        dim = int(embed(["dimension probe"]).shape[1])
+    cache = embedding_cache(settings, dim)
+    space = FeatureSpace.from_training(data, dim)
+    return EncodedLog.build(data, space, cache, embed, progress=progress)
+
+
+def run_training(settings, db, tc: AppTrainConfig, *, resume: bool = False, embed: Embedder | None = None,
+                 dim: int | None = None, progress: bool = True, activate_model: bool = True,
+                 log_fn: Callable[[str], None] | None = None) -> TrainOutcome:
+    """The whole of ``townsquare train``; raises InvalidInput for an empty or too-small log."""
+    import torch
+
+    from townsquare.rec import registry
+
+    torch.set_num_threads(max(1, tc.threads))
+    log = prepare(settings, db, tc, embed, dim, progress, log_fn)
+    root = registry.rec_models_dir(settings)
+    init = None
+    if resume:
+        for row in registry.list_models(root):
+            if row["status"] == "ok":
+                try:
+                    init = registry.load_version(root, row["version"], log.space.text_dim)
+                    break
+                except InvalidInput:
+                    continue
+        if log_fn:
+            log_fn(f"resuming from {init.version}" if init else "no earlier model to resume from: starting fresh")
+    trained = train_model(log, tc, init=init, log_fn=log_fn)
+    rows = evaluate_on_test(trained.model, log, tc.max_len)
+    fit_info = {"best_epoch": trained.fit.best_epoch, "epochs": trained.fit.epochs, "stopped": trained.fit.stopped,
+                "seconds": round(trained.seconds, 1), "best_valid_score": trained.fit.best_score,
+                "warm_started_from": init.version if init else None}
+    manifest = {"train_config": asdict(tc), "data_window": log.data.window.to_dict(),
+                "metrics": {"model": rows[0]["metrics"], "valid": trained.valid_metrics,
+                            "baselines": {r["name"]: r["metrics"] for r in rows[1:]}},
+                "fit": fit_info,
+                "embeddings": {"backend": settings.embeddings_backend, "model": settings.embeddings_model,
+                               "dim": log.space.text_dim}}
+    version = registry.save_version(root, trained.model, log.space, manifest)
+    activated, reason = False, ""
+    if activate_model:
+        try:
+            registry.activate(root, version, log.space.text_dim)
+            activated = True
+        except InvalidInput as exc:
+            reason = exc.message
+    return TrainOutcome(version=version, activated=activated, rows=rows, window=log.data.window.to_dict(),
+                        fit=fit_info, reason=reason)

@@ -1,0 +1,460 @@
+"""Serving the active unified model to the feed: ``Scorer``.
+
+    scorer = Scorer.load_active(settings)            # None (and a log line why) when no usable model
+    state = scorer.encode(account_id)                 # the person's recent history, encoded once
+    scorer.retrieve(state, k=200, kind="post", exclude=seen)    # [(post_id, score)], best first
+    scorer.score(state, post_ids)                     # {head: np.ndarray[len(post_ids)]} probabilities
+    scorer.score_accounts(state, account_ids)         # {"follow": ..., "two_way": ...}
+
+What it keeps in memory: the model, and the features + retrieval vectors of the most recent
+``max_posts`` live posts and every active account, computed at load in batches. A post or account
+it has not seen (created after the load, or older than the window) is added on demand from the
+database through the content tower (text embedding + content type + author), so a post made a
+minute ago is scorable. ``retrieve`` also pulls posts created since the last pull every
+``refresh_s`` seconds (and retires posts deleted or removed since, and accounts no longer active).
+User states are cached for ``state_ttl_s`` seconds.
+
+Skips, never errors: an id that does not exist, is deleted or removed, belongs to a suspended
+account, or that the person may not see (followers-only without following, blocked or muted
+author) scores 0 on every head in ``score``/``score_accounts`` and is never retrieved.
+``retrieve`` also leaves out the person's own posts, posts already in their encoded history,
+posts older than ``retrieval_days`` (3) before the newest post, accounts they already follow, and
+themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import select
+
+from townsquare.rec.dataset import ACCOUNT_HEADS, APP_HEADS, AccountInfo, PostInfo, load_accounts, tokenize
+from townsquare.rec.features import (
+    Embedder,
+    FeatureSpace,
+    TextEmbeddingCache,
+    account_key,
+    action_index,
+    content_type_index,
+    post_key,
+)
+
+log = logging.getLogger("townsquare.rec.serve")
+
+
+@dataclass
+class UserState:
+    """One person's encoded history (what ``encode`` returns; pass it back to the scoring calls)."""
+
+    account_id: int
+    vector: object                      # torch [d]: the state after their latest token
+    following: set[int] = field(default_factory=set)
+    hidden_authors: set[int] = field(default_factory=set)   # blocked either way or muted
+    history_posts: set[int] = field(default_factory=set)
+    history_len: int = 0
+    created: float = 0.0
+
+
+class _Store:
+    """Features and retrieval vectors of one kind of entity (posts or accounts), growable."""
+
+    def __init__(self, d: int, text_dim: int) -> None:
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.author = np.zeros(0, dtype=np.int64)        # author account id (accounts: themselves)
+        self.followers_only = np.zeros(0, dtype=bool)
+        self.alive = np.zeros(0, dtype=bool)             # False once deleted, removed or suspended
+        self.created = np.zeros(0, dtype=np.float64)     # UNIX seconds (accounts: 0)
+        self.f_ids = np.zeros(0, dtype=np.int64)
+        self.f_ctype = np.zeros(0, dtype=np.int64)
+        self.f_author = np.zeros(0, dtype=np.int64)
+        self.f_text = np.zeros((0, text_dim), dtype=np.float32)
+        self.vectors = np.zeros((0, d), dtype=np.float32)
+        self.row: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def add(self, ids, author, followers_only, f_ids, f_ctype, f_author, f_text, vectors, created=None) -> None:
+        start = len(self.ids)
+        created = np.zeros(len(ids)) if created is None else np.asarray(created, dtype=np.float64)
+        self.created = np.concatenate([self.created, created])
+        self.ids = np.concatenate([self.ids, np.asarray(ids, dtype=np.int64)])
+        self.author = np.concatenate([self.author, np.asarray(author, dtype=np.int64)])
+        self.followers_only = np.concatenate([self.followers_only, np.asarray(followers_only, dtype=bool)])
+        self.alive = np.concatenate([self.alive, np.ones(len(ids), dtype=bool)])
+        self.f_ids = np.concatenate([self.f_ids, f_ids])
+        self.f_ctype = np.concatenate([self.f_ctype, f_ctype])
+        self.f_author = np.concatenate([self.f_author, f_author])
+        self.f_text = np.concatenate([self.f_text, f_text])
+        self.vectors = np.concatenate([self.vectors, vectors])
+        for i, e in enumerate(ids):
+            self.row[int(e)] = start + i
+
+
+class Scorer:
+    """The active model, ready to retrieve and score for the feed (see the module docstring)."""
+
+    HEADS = APP_HEADS
+    ACCOUNT_HEADS = tuple(ACCOUNT_HEADS)
+
+    def __init__(self, loaded, settings, db, embed: Embedder, *, max_posts: int = 50_000,
+                 max_accounts: int = 100_000, state_ttl_s: float = 30.0, refresh_s: float = 10.0,
+                 history_events: int = 1000, retrieval_days: float = 3.0) -> None:
+        import torch
+
+        self.loaded = loaded
+        self.version: str = loaded.version
+        self.model = loaded.model
+        self.model.eval()
+        self.space: FeatureSpace = loaded.space
+        self.settings, self.db, self.embed = settings, db, embed
+        self.max_len = self.model.cfg.max_len
+        self.max_posts, self.max_accounts = max_posts, max_accounts
+        self.state_ttl_s, self.refresh_s, self.history_events = state_ttl_s, refresh_s, history_events
+        self.retrieval_days = retrieval_days
+        self.cache = TextEmbeddingCache(settings.data_dir / "rec" / "text-embeddings.npz", self.space.text_dim)
+        d = self.model.cfg.d_model
+        self.posts = _Store(d, self.space.text_dim)
+        self.accounts = _Store(d, self.space.text_dim)
+        self._lock = threading.RLock()
+        self._states: OrderedDict[int, UserState] = OrderedDict()
+        self._max_post_id = 0
+        self._absent: dict[tuple[str, int], float] = {}  # ids looked up and not found, when
+        self._last_refresh = time.monotonic()
+        self._torch = torch
+        self._load_catalog()
+
+    # -- loading -------------------------------------------------------------------------------
+    @classmethod
+    def load_active(cls, settings, db=None, embed: Embedder | None = None, **kwargs) -> Scorer | None:
+        """The active model ready to serve, or None (with a log line saying why)."""
+        from townsquare.errors import TownsquareError
+        from townsquare.rec import registry
+
+        root = registry.rec_models_dir(settings)
+        try:
+            loaded = registry.load_active(root)
+        except TownsquareError as exc:
+            log.warning("no recommendation model served: %s", exc.message)
+            return None
+        except Exception as exc:  # a broken model must never take the feed down
+            log.warning("no recommendation model served: %s: %s", exc.__class__.__name__, exc)
+            return None
+        try:
+            if db is None:
+                from townsquare.db.engine import Database
+
+                db = Database(settings.sqlalchemy_url)
+            if embed is None:
+                from townsquare.rec.pipeline import default_embedder
+
+                embed, dim = default_embedder(settings)
+                if dim != loaded.space.text_dim:
+                    log.warning("no recommendation model served: model %s uses %d-d text embeddings, the "
+                                "configured embedder gives %d-d; retrain", loaded.version, loaded.space.text_dim, dim)
+                    return None
+            scorer = cls(loaded, settings, db, embed, **kwargs)
+        except Exception as exc:
+            log.warning("no recommendation model served: loading model %s failed: %s: %s", loaded.version,
+                        exc.__class__.__name__, exc)
+            return None
+        log.info("serving recommendation model %s (%d posts, %d accounts precomputed)", scorer.version,
+                 len(scorer.posts), len(scorer.accounts))
+        return scorer
+
+    def _post_rows(self, session, where, limit: int | None = None) -> list[tuple[PostInfo, bool]]:
+        from townsquare.social.models import Account, Post
+
+        q = (select(Post.id, Post.author_id, Post.kind, Post.text, Post.link_title, Post.created_at, Post.edited_at,
+                    Post.visibility)
+             .join(Account, Account.id == Post.author_id)
+             .where(Post.deleted_at.is_(None), Post.removed_at.is_(None), Account.status == "active", *where)
+             .order_by(Post.created_at.desc(), Post.id.desc()))
+        if limit:
+            q = q.limit(limit)
+        from townsquare.rec.dataset import post_text
+
+        return [(PostInfo(r.id, r.author_id, r.kind, post_text(r.text, r.link_title), r.created_at, r.edited_at,
+                          r.visibility, True), r.visibility == "followers") for r in session.execute(q)]
+
+    def _vectors(self, f_ids, f_ctype, f_author, f_text) -> np.ndarray:
+        from townsquare.rec.model import EntityFeatures
+
+        torch = self._torch
+        out = []
+        for i in range(0, len(f_ids), 4096):
+            feats = EntityFeatures(ids=torch.from_numpy(f_ids[i:i + 4096]),
+                                   content_type=torch.from_numpy(f_ctype[i:i + 4096]),
+                                   author=torch.from_numpy(f_author[i:i + 4096]),
+                                   text=torch.from_numpy(f_text[i:i + 4096]))
+            with torch.no_grad():
+                out.append(self.model.entity_vectors(feats).numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.model.cfg.d_model), dtype=np.float32)
+
+    def _add_posts(self, rows: list[tuple[PostInfo, bool]]) -> None:
+        rows = [r for r in rows if r[0].id not in self.posts.row]
+        if not rows:
+            return
+        infos = [p for p, _ in rows]
+        sp = self.space
+        f_ids = np.asarray([sp.id_index("post", p.id) for p in infos], dtype=np.int64)
+        f_ctype = np.asarray([content_type_index(p.kind) for p in infos], dtype=np.int64)
+        f_author = np.asarray([sp.author_index(p.author_id) for p in infos], dtype=np.int64)
+        f_text = self.cache.lookup([post_key(p) for p in infos], [p.text for p in infos], self.embed,
+                                   save=len(infos) > 32)
+        vecs = self._vectors(f_ids, f_ctype, f_author, f_text)
+        self.posts.add([p.id for p in infos], [p.author_id for p in infos], [fo for _, fo in rows], f_ids,
+                       f_ctype, f_author, f_text, vecs, created=[p.created_at.timestamp() for p in infos])
+        self._max_post_id = max(self._max_post_id, max(p.id for p in infos))
+
+    def _add_accounts(self, infos: list[AccountInfo]) -> None:
+        infos = [a for a in infos if a.active and a.id not in self.accounts.row]
+        if not infos:
+            return
+        sp = self.space
+        f_ids = np.asarray([sp.id_index("account", a.id) for a in infos], dtype=np.int64)
+        f_ctype = np.full(len(infos), content_type_index("account"), dtype=np.int64)
+        f_author = np.asarray([sp.author_index(a.id) for a in infos], dtype=np.int64)
+        f_text = self.cache.lookup([account_key(a) for a in infos], [a.text for a in infos], self.embed,
+                                   save=len(infos) > 32)
+        vecs = self._vectors(f_ids, f_ctype, f_author, f_text)
+        self.accounts.add([a.id for a in infos], [a.id for a in infos], np.zeros(len(infos), dtype=bool), f_ids,
+                          f_ctype, f_author, f_text, vecs)
+
+    def _load_catalog(self) -> None:
+        from townsquare.social.models import Account
+
+        with self.db.session() as s:
+            self._add_posts(self._post_rows(s, (), self.max_posts))
+            ids = s.scalars(select(Account.id).where(Account.status == "active")
+                            .order_by(Account.id.desc()).limit(self.max_accounts))
+            self._add_accounts(list(load_accounts(s, list(ids)).values()))
+
+    def refresh(self) -> int:
+        """Add the posts created since the last look, and retire posts deleted or removed since (and
+        accounts no longer active); returns how many posts were added."""
+        from sqlalchemy import or_
+
+        from townsquare.social.models import Account, Post
+
+        with self._lock:
+            before = len(self.posts)
+            with self.db.session() as s:
+                self._add_posts(self._post_rows(s, (Post.id > self._max_post_id,), self.max_posts))
+                gone = set(s.scalars(select(Post.id).where(or_(Post.deleted_at.is_not(None),
+                                                                Post.removed_at.is_not(None)))))
+                inactive = set(s.scalars(select(Account.id).where(Account.status != "active")))
+            for i in gone:
+                r = self.posts.row.get(i)
+                if r is not None:
+                    self.posts.alive[r] = False
+            if inactive:
+                bad = np.fromiter(inactive, dtype=np.int64)
+                self.posts.alive &= ~np.isin(self.posts.author, bad)
+                self.accounts.alive &= ~np.isin(self.accounts.ids, bad)
+            self._last_refresh = time.monotonic()
+            return len(self.posts) - before
+
+    def _maybe_refresh(self) -> None:
+        if time.monotonic() - self._last_refresh > self.refresh_s:
+            self.refresh()
+
+    def _missing(self, kind: str, ids: list[int], store: _Store) -> list[int]:
+        """Ids not in ``store`` and not looked up in vain within the last ``refresh_s`` seconds."""
+        now = time.monotonic()
+        return [i for i in set(ids) if i not in store.row
+                and now - self._absent.get((kind, i), -1e18) > self.refresh_s]
+
+    def _remember_absent(self, kind: str, ids: list[int], store: _Store) -> None:
+        now = time.monotonic()
+        if len(self._absent) > 100_000:
+            self._absent.clear()
+        for i in ids:
+            if i not in store.row:
+                self._absent[(kind, i)] = now
+
+    def _ensure_posts(self, ids: list[int]) -> None:
+        from townsquare.social.models import Post
+
+        missing = self._missing("post", ids, self.posts)
+        if missing:
+            with self._lock, self.db.session() as s:
+                for i in range(0, len(missing), 1000):
+                    self._add_posts(self._post_rows(s, (Post.id.in_(missing[i:i + 1000]),)))
+                self._remember_absent("post", missing, self.posts)
+
+    def _ensure_accounts(self, ids: list[int]) -> None:
+        missing = self._missing("account", ids, self.accounts)
+        if missing:
+            with self._lock, self.db.session() as s:
+                self._add_accounts(list(load_accounts(s, missing).values()))
+                self._remember_absent("account", missing, self.accounts)
+
+    # -- encoding ------------------------------------------------------------------------------
+    def encode(self, account_id: int) -> UserState:
+        """Encode the person's most recent history (cached for ``state_ttl_s`` seconds)."""
+        now = time.monotonic()
+        with self._lock:
+            st = self._states.get(account_id)
+            if st is not None and now - st.created < self.state_ttl_s:
+                self._states.move_to_end(account_id)
+                return st
+        st = self._encode(account_id)
+        with self._lock:
+            self._states[account_id] = st
+            self._states.move_to_end(account_id)
+            while len(self._states) > 10_000:
+                self._states.popitem(last=False)
+        return st
+
+    def invalidate(self, account_id: int | None = None) -> None:
+        """Forget cached states (one person's, or everyone's)."""
+        with self._lock:
+            if account_id is None:
+                self._states.clear()
+            else:
+                self._states.pop(account_id, None)
+
+    def _encode(self, account_id: int) -> UserState:
+        from townsquare.rec.model import EntityFeatures, History
+        from townsquare.social.events import EventRecord
+        from townsquare.social.models import Event
+        from townsquare.social.relations import following_ids, hidden_author_ids
+
+        torch = self._torch
+        with self.db.session() as s:
+            rows = s.execute(select(Event.id, Event.ts, Event.actor_id, Event.action, Event.entity_type,
+                                    Event.entity_id, Event.surface, Event.position, Event.dwell_ms)
+                             .where(Event.actor_id == account_id)
+                             .order_by(Event.ts.desc(), Event.id.desc()).limit(self.history_events)).all()
+            following = following_ids(s, account_id)
+            hidden = hidden_author_ids(s, account_id)
+        events = [EventRecord(*r) for r in reversed(rows)]
+        tokens = tokenize(events)
+        self._ensure_posts([t.entity_id for t in tokens if t.kind == "post"])
+        self._ensure_accounts([t.entity_id for t in tokens if t.kind == "account"])
+        tokens = [t for t in tokens if t.entity_id in (self.posts.row if t.kind == "post" else self.accounts.row)]
+        tokens = tokens[-self.max_len:]
+        st = UserState(account_id=account_id, vector=None, following=following, hidden_authors=hidden,
+                       history_posts={t.entity_id for t in tokens if t.kind == "post"}, history_len=len(tokens),
+                       created=time.monotonic())
+        d = self.model.cfg.d_model
+        if not tokens:
+            st.vector = torch.zeros(d)  # no history: the model's prior (a zero state)
+            with torch.no_grad():
+                st.vector = self.model.ln_f(st.vector)
+            return st
+        stores = [self.posts if t.kind == "post" else self.accounts for t in tokens]
+        rows_ = [store.row[t.entity_id] for store, t in zip(stores, tokens, strict=True)]
+
+        def col(attr: str) -> np.ndarray:
+            return np.stack([getattr(store, attr)[r] for store, r in zip(stores, rows_, strict=True)])[None]
+
+        t0 = tokens[0].ts.timestamp()
+        h = History(entities=EntityFeatures(ids=torch.from_numpy(col("f_ids")),
+                                            content_type=torch.from_numpy(col("f_ctype")),
+                                            author=torch.from_numpy(col("f_author")),
+                                            text=torch.from_numpy(col("f_text"))),
+                    lengths=torch.tensor([len(tokens)]),
+                    actions=torch.tensor([[action_index(t.action) for t in tokens]]),
+                    times=torch.tensor([[t.ts.timestamp() - t0 for t in tokens]], dtype=torch.float32))
+        with torch.no_grad():
+            st.vector = self.model.last_state(h)[0]
+        return st
+
+    # -- retrieval -----------------------------------------------------------------------------
+    def _visible_mask(self, state: UserState, store: _Store) -> np.ndarray:
+        ok = store.alive.copy()
+        if state.hidden_authors:
+            ok &= ~np.isin(store.author, np.fromiter(state.hidden_authors, dtype=np.int64))
+        if store.followers_only.any():
+            followed = np.isin(store.author, np.fromiter(state.following | {state.account_id}, dtype=np.int64))
+            ok &= ~store.followers_only | followed
+        return ok
+
+    def retrieve(self, state: UserState, k: int, kind: str = "post",
+                 exclude: set[int] | frozenset[int] | None = None) -> list[tuple[int, float]]:
+        """The ``k`` best entities of ``kind`` ("post" or "account") for this person, best first."""
+        torch = self._torch
+        if kind not in ("post", "account"):
+            from townsquare.errors import InvalidInput
+
+            raise InvalidInput(f"kind must be 'post' or 'account', not {kind!r}")
+        self._maybe_refresh()
+        store = self.posts if kind == "post" else self.accounts
+        with self._lock:
+            ids, author, vectors, created = store.ids, store.author, store.vectors, store.created
+            ok = self._visible_mask(state, store)
+        if k <= 0 or len(ids) == 0:
+            return []
+        if kind == "post":
+            ok &= author != state.account_id
+            if self.retrieval_days:
+                # The inventory: posts of the last ``retrieval_days`` before the newest post (the
+                # community's clock, so a demo seeded last week still has one).
+                ok &= created >= created.max() - self.retrieval_days * 86400
+            drop = set(exclude or ()) | state.history_posts
+        else:
+            drop = set(exclude or ()) | state.following | {state.account_id}
+        if drop:
+            ok &= ~np.isin(ids, np.fromiter(drop, dtype=np.int64))
+        cand = np.nonzero(ok)[0]
+        if len(cand) == 0:
+            return []
+        with torch.no_grad():
+            scores = self.model.retrieval_scores(state.vector[None], torch.from_numpy(vectors[cand]))[0]
+        top = torch.topk(scores, min(k, len(cand)))
+        return [(int(ids[cand[i]]), float(v)) for v, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)]
+
+    # -- action heads --------------------------------------------------------------------------
+    def _head_probs(self, state: UserState, store: _Store, ids: list[int], ok: np.ndarray) -> dict[str, np.ndarray]:
+        torch = self._torch
+        n = len(ids)
+        out = {h: np.zeros(n, dtype=np.float32) for h in self.HEADS}
+        idx = np.nonzero(ok)[0]
+        if len(idx) == 0:
+            return out
+        rows = np.asarray([store.row[ids[i]] for i in idx], dtype=np.int64)
+        with torch.no_grad():
+            probs = self.model.score_actions(state.vector, torch.from_numpy(store.vectors[rows]))
+        for h in self.HEADS:
+            out[h][idx] = probs[h].numpy()
+        return out
+
+    def score(self, state: UserState, post_ids: list[int]) -> dict[str, np.ndarray]:
+        """Probabilities of every head (``Scorer.HEADS``) for each post, in the order given."""
+        ids = [int(i) for i in post_ids]
+        self._maybe_refresh()
+        self._ensure_posts(ids)
+        store = self.posts
+        with self._lock:
+            known = np.asarray([i in store.row and store.alive[store.row[i]] for i in ids], dtype=bool)
+            ok = known.copy()
+            if ok.any():
+                rows = np.asarray([store.row[i] for i in np.asarray(ids)[ok]], dtype=np.int64)
+                author = store.author[rows]
+                vis = np.ones(len(rows), dtype=bool)
+                if state.hidden_authors:
+                    vis &= ~np.isin(author, np.fromiter(state.hidden_authors, dtype=np.int64))
+                fo = store.followers_only[rows]
+                if fo.any():
+                    vis &= ~fo | np.isin(author, np.fromiter(state.following | {state.account_id}, dtype=np.int64))
+                ok[np.nonzero(ok)[0]] = vis
+            return self._head_probs(state, store, ids, ok)
+
+    def score_accounts(self, state: UserState, account_ids: list[int]) -> dict[str, np.ndarray]:
+        """``follow`` and ``two_way`` probabilities for each account, in the order given."""
+        ids = [int(i) for i in account_ids]
+        self._maybe_refresh()
+        self._ensure_accounts(ids)
+        acc = self.accounts
+        with self._lock:
+            ok = np.asarray([i in acc.row and acc.alive[acc.row[i]] and i != state.account_id
+                             and i not in state.hidden_authors for i in ids], dtype=bool)
+            probs = self._head_probs(state, self.accounts, ids, ok)
+        return {name: probs[head] for name, head in ACCOUNT_HEADS.items()}

@@ -1,0 +1,51 @@
+"""Friendly error pages. The app's error handlers (api/errors.py) ask ``wants_html`` first: errors raised
+by page routes, and by unknown addresses a browser asks for, render this page with the right status;
+the API keeps its JSON errors."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from townsquare.web.context import render_page
+
+_TITLES = {
+    400: "That didn't work",
+    401: "Sign in to continue",
+    403: "You can't do that",
+    404: "Nothing here",
+    405: "That didn't work",
+    409: "Already done",
+    413: "That file is too big",
+    415: "That file type isn't supported",
+    422: "Please check what you entered",
+    429: "Slow down a little",
+    500: "Something went wrong on our side",
+    503: "Busy right now",
+}
+
+# Paths that belong to machine clients (JSON APIs), never to the HTML error page.
+_API_PREFIXES = ("/api/", "/oauth/", "/v1/", "/.well-known/", "/nodeinfo")
+
+
+def wants_html(request: Request) -> bool:
+    if getattr(request.state, "html_errors", False):
+        return True
+    path = request.url.path
+    if path == "/api" or path.startswith(_API_PREFIXES):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def render_error_page(request: Request, status: int, message: str) -> Response:
+    if status == 401:
+        target = request.url.path if request.method == "GET" else "/"
+        if request.url.query and request.method == "GET":
+            target += "?" + request.url.query
+        return RedirectResponse("/signin?next=" + quote(target, safe="/"), status_code=303)
+    title = _TITLES.get(status, "That didn't work")
+    if status >= 500:
+        message = "Please try again in a moment."
+    return render_page(request, "error.html", status=status, status_code=status, title=title, message=message)

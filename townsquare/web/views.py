@@ -1,0 +1,114 @@
+"""View models for templates: post cards with the viewer's state, avatars, media URLs.
+
+Pure reads built on the social services (``posts.viewer_states``, ``media.media_url``); no rules here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from townsquare.social import media as media_service
+from townsquare.social.models import Account, Media, Post
+from townsquare.social.posts import viewer_states
+
+
+@dataclass(frozen=True)
+class MediaView:
+    url: str
+    kind: str
+    width: int | None
+    height: int | None
+    alt: str
+
+
+@dataclass(frozen=True)
+class PostCard:
+    post: Post
+    avatar_url: str | None
+    media: list[MediaView]
+    liked: bool
+    reposted: bool
+    reaction: str | None
+    mine: bool
+    position: int
+    reposted_by: Account | None = None
+
+
+def avatar_url(session: Session, account: Account) -> str | None:
+    if account.avatar_media_id is None:
+        return None
+    media = session.get(Media, account.avatar_media_id)
+    return media_service.media_url(media) if media is not None else None
+
+
+def avatar_urls(session: Session, accounts: Iterable[Account]) -> dict[int, str]:
+    """Account id -> avatar URL, for every account that has an avatar, in one query."""
+    wanted = {a.avatar_media_id: a.id for a in accounts if a is not None and a.avatar_media_id is not None}
+    if not wanted:
+        return {}
+    rows = session.scalars(select(Media).where(Media.id.in_(list(wanted)))).all()
+    by_media = {m.id: media_service.media_url(m) for m in rows}
+    result: dict[int, str] = {}
+    for a in accounts:
+        if a is not None and a.avatar_media_id in by_media:
+            result[a.id] = by_media[a.avatar_media_id]
+    return result
+
+
+def media_views(post: Post) -> list[MediaView]:
+    return [MediaView(url=media_service.media_url(pm.item), kind=pm.item.kind, width=pm.item.width,
+                      height=pm.item.height, alt=pm.item.description or "") for pm in post.media]
+
+
+def post_cards(session: Session, viewer: Account | None, posts: Sequence[Post], *, start: int = 0,
+               reposted_by: Sequence[Account | None] | None = None) -> list[PostCard]:
+    """Cards for ``posts`` in order; ``start`` is the feed position of the first (for impression logging)."""
+    states = viewer_states(session, viewer, [p.id for p in posts])
+    avatars = avatar_urls(session, [p.author for p in posts])
+    cards = []
+    for i, post in enumerate(posts):
+        state = states.get(post.id)
+        cards.append(PostCard(
+            post=post, avatar_url=avatars.get(post.author_id), media=media_views(post),
+            liked=bool(state and state.reaction), reposted=bool(state and state.reposted),
+            reaction=state.reaction if state else None,
+            mine=viewer is not None and post.author_id == viewer.id, position=start + i,
+            reposted_by=reposted_by[i] if reposted_by else None,
+        ))
+    return cards
+
+
+# Emoji shown for each reaction kind the reactions service accepts ("like" shows the heart icon).
+REACTION_EMOJI = {"like": "❤️", "love": "😍", "haha": "😂", "wow": "😮", "sad": "😢", "angry": "😡"}
+
+
+def reaction_choices() -> list[tuple[str, str]]:
+    from townsquare.social.reactions import REACTION_KINDS
+
+    return [(k, REACTION_EMOJI.get(k, k)) for k in REACTION_KINDS]
+
+
+_REASON_LABELS = {
+    "spam": "Spam or scam", "harassment": "Harassment or bullying", "hate": "Hate speech",
+    "violence": "Violence or threats", "nudity": "Nudity or sexual content", "self_harm": "Self-harm",
+    "misinformation": "False information", "other": "Something else",
+}
+
+
+def report_reasons() -> list[tuple[str, str]]:
+    """(value, label) for each reason the moderation service accepts, in its order."""
+    from townsquare.social.moderation import REPORT_REASONS
+
+    return [(r, _REASON_LABELS.get(r, r.replace("_", " ").capitalize())) for r in REPORT_REASONS]
+
+
+def unread_counts(session: Session, account: Account) -> tuple[int, int]:
+    """(unread notifications, unread messages) for the navigation badges."""
+    from townsquare.social.messages import unread_message_count
+    from townsquare.social.notifications import unread_count
+
+    return unread_count(session, account), unread_message_count(session, account)
