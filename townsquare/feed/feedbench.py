@@ -149,6 +149,8 @@ def _copy_community(src: Settings, dest_dir: Path) -> Settings:
     with sqlite3.connect(db_file) as source, sqlite3.connect(dest_dir / "townsquare.db") as dest:
         source.backup(dest)
     shutil.copytree(sim_dir(src.data_dir), sim_dir(dest_dir))
+    if src.models_dir.exists():  # the trained unified model, for the "model" system
+        shutil.copytree(src.models_dir, dest_dir / "models")
     return replace(src, data_dir=dest_dir, database_url="")
 
 
@@ -201,11 +203,10 @@ def simulate_system(system: str, settings: Settings, days: int, seed: int, page_
         existing = {(a, b) for a, b in ((i, j) for i, fs in enumerate(sim.following) for j in fs)}
         n_people = len(sim.account_ids)
         accounts = {}
-        if system != "chronological":
-            from townsquare.feed.service import update_controls  # noqa: F401  (ranked is the default mode)
         for day in range(days):
             day_start = start + timedelta(days=day)
             _write_posts(session, sim, sim.plan_new_posts(day, day_start, per_day))
+            session.commit()
             actions = []
             for account_id, t in sim.plan_day(day, day_start):
                 if sim.is_churned(account_id):
@@ -235,7 +236,9 @@ def simulate_system(system: str, settings: Settings, days: int, seed: int, page_
 
                 session_actions = sim.session(account_id, feed_fn, day, t)
                 writer.write(session_actions)  # the next person's feed sees these
-                session.flush()
+                session.commit()  # the model scorer reads through its own connection
+                if scorer is not None and hasattr(scorer, "invalidate"):
+                    scorer.invalidate(account_id)
                 actions += session_actions
             session.commit()
             if progress:

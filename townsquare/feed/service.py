@@ -292,7 +292,8 @@ class FeedService:
         authors = following_ids(session, viewer.id) | {viewer.id}
         hidden = hidden_author_ids(session, viewer.id)
         authors -= hidden
-        q = (select(Post).join(Post.author).where(Post.author_id.in_(authors), visible_posts_clause(viewer.id))
+        q = (select(Post).join(Post.author).where(Post.author_id.in_(authors), visible_posts_clause(viewer.id),
+                                                  Post.created_at <= self.clock())
              .order_by(desc(Post.created_at), desc(Post.id)).limit(limit + 1))
         if after is not None:
             try:
