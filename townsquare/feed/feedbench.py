@@ -107,6 +107,8 @@ def http_throughput(settings: Settings, db: Database, viewers: list[int], reques
         time.sleep(0.05)
     lat: list[float] = []
     errors = 0
+    statuses: Counter = Counter()
+    first_error: list[str] = []
     lock = threading.Lock()
 
     def one(k: int) -> None:
@@ -118,6 +120,9 @@ def http_throughput(settings: Settings, db: Database, viewers: list[int], reques
         with lock:
             lat.append(dt)
             errors += r.status_code != 200
+            statuses[r.status_code] += 1
+            if r.status_code != 200 and not first_error:
+                first_error.append(r.text[:300])
 
     try:
         one(0)  # warm-up
@@ -131,7 +136,8 @@ def http_throughput(settings: Settings, db: Database, viewers: list[int], reques
         thread.join(timeout=10)
     return {"name": "feed_http", "metrics": {"requests_per_s": requests / wall, **percentiles(lat),
                                             "errors": errors, "requests": requests},
-            "config": {"concurrency": concurrency, "limit": limit, "server": "uvicorn, 1 worker"}}
+            "config": {"concurrency": concurrency, "limit": limit, "server": "uvicorn, 1 worker",
+                       "statuses": dict(statuses), "first_error": first_error[0] if first_error else None}}
 
 
 # -- simulation ------------------------------------------------------------------------------------
