@@ -182,6 +182,26 @@ def _write_posts(session, sim, plans) -> None:
     sim.add_posts(sim.post_info(p, r.id) for r, p in zip(rows, plans, strict=True))
 
 
+def _restore_history(session, sim) -> None:
+    """What each person already saw, liked, reposted and requested (so nothing is done twice)."""
+    from townsquare.social.models import Event, FollowRequest, Reaction, Repost
+
+    index = sim.index_of
+    for sets, query in (
+        (sim.seen, select(Event.actor_id, Event.entity_id).where(Event.action == "impression")),
+        (sim.liked, select(Reaction.account_id, Reaction.post_id)),
+        (sim.reposted, select(Repost.account_id, Repost.post_id)),
+    ):
+        for actor, post in session.execute(query):
+            i = index.get(actor)
+            if i is not None and post is not None:
+                sets[i].add(post)
+    for a, b in session.execute(select(FollowRequest.requester_id, FollowRequest.target_id)):
+        ia, ib = index.get(a), index.get(b)
+        if ia is not None and ib is not None:
+            sim.requested.add((ia, ib))
+
+
 def simulate_system(system: str, settings: Settings, days: int, seed: int, page_size: int = 10,
                     progress=None) -> dict:
     """Run ``days`` simulated days in which people scroll the ``system`` feed; returns the metrics."""
@@ -201,6 +221,7 @@ def simulate_system(system: str, settings: Settings, days: int, seed: int, page_
     session = db.sessionmaker()
     try:
         sim = load_simulator(session, settings.data_dir, seed=seed)
+        _restore_history(session, sim)
         writer = ActionWriter(session, sim, seed=seed)
         start = session.scalar(select(func.max(Post.created_at))) or datetime.now(UTC)
         start = start.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
