@@ -16,7 +16,7 @@ then the per-window cap, then the author gap): a short feed is worse than a repe
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +27,7 @@ from townsquare.feed.config import BlendConfig
 from townsquare.feed.scoring import Candidate
 
 WINDOW = 30
+SCAN = 60  # how deep into a queue the rules look before relaxing
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ def blend(inp: BlendInput, cfg: BlendConfig, limit: int | None = None) -> list[i
     out: list[int] = []
     recent_authors: deque[int] = deque(maxlen=max(cfg.author_gap - 1, 0))
     window: deque[int] = deque(maxlen=WINDOW)  # authors of the last 30 slots
+    in_window: Counter[int] = Counter()
     kind_run: tuple[str | None, int] = (None, 0)
     n_in = 0
     share = min(max(inp.in_network_share, 0.0), 1.0)
@@ -73,11 +75,11 @@ def blend(inp: BlendInput, cfg: BlendConfig, limit: int | None = None) -> list[i
         for level in range(4):
             found = False
             for q in (queues[want_in], queues[not want_in]):
-                for pos, idx in enumerate(q[:200]):
+                for pos, idx in enumerate(q[:SCAN]):
                     c = inp.candidates[idx]
                     if level < 3 and c.author_id in recent_authors:
                         continue
-                    if level < 2 and window.count(c.author_id) >= cfg.max_per_author:
+                    if level < 2 and in_window[c.author_id] >= cfg.max_per_author:
                         continue
                     if level < 1 and kind_run[0] == c.kind and kind_run[1] >= cfg.max_kind_run:
                         continue
@@ -93,6 +95,9 @@ def blend(inp: BlendInput, cfg: BlendConfig, limit: int | None = None) -> list[i
         n_in += c.in_network
         if recent_authors.maxlen:
             recent_authors.append(c.author_id)
+        if len(window) == WINDOW:
+            in_window[window[0]] -= 1
         window.append(c.author_id)
+        in_window[c.author_id] += 1
         kind_run = (c.kind, kind_run[1] + 1) if kind_run[0] == c.kind else (c.kind, 1)
     return out

@@ -44,6 +44,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         json_path: Path = typer.Option(None, "--json", help="Write the rows as JSON here."),
         seed: int = typer.Option(0, "--seed", help="Seed of the 10% test hold-out (and of training)."),
         epochs: int = typer.Option(20, "--epochs", help="Ranker epochs (best on validation is kept)."),
+        splits: int = typer.Option(2, "--splits", help="Training hold-outs carved from the training edges."),
+        train_holdout: float = typer.Option(0.1, "--train-holdout", help="Share of training edges each split holds out."),
         threads: int = typer.Option(2, "--threads", help="torch threads."),
         save_model: Path = typer.Option(None, "--save-model", help="Save the trained link model (.npz)."),
     ) -> None:
@@ -62,7 +64,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         console = Console()
         with console.status("PYMK benchmark") as status:
             rows = pymk_bench.run(data, seed=seed, progress=lambda m: status.update(f"PYMK benchmark: {m}"),
-                                  model_kwargs={"epochs": epochs}, save_model=save_model)
+                                  model_kwargs={"epochs": epochs, "splits": splits, "holdout": train_holdout}, save_model=save_model)
         console.print(_table(f"PYMK on {data.name} (seed {seed})", rows))
         _write_json(json_path, rows)
 

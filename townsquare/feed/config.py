@@ -42,7 +42,7 @@ POST_KINDS = ("text", "photo", "video", "link")
 @dataclass(frozen=True)
 class BlendConfig:
     page_size_max: int = 50
-    ranked_list_size: int = 300  # items kept in the cached ranked list per feed
+    ranked_list_size: int = 200  # items kept in the cached ranked list per feed
     author_gap: int = 3  # the same author never appears twice within this many slots
     max_per_author: int = 3  # per 30-item window
     max_kind_run: int = 3  # at most this many items of one content type in a row
@@ -59,16 +59,16 @@ class BlendConfig:
 
 @dataclass(frozen=True)
 class SourceConfig:
-    following_recent: int = 300
+    following_recent: int = 200
     following_days: float = 7.0
     model_retrieval: int = 200
-    trending: int = 150
+    trending: int = 100
     trending_hours: float = 24.0
-    friends_engaged: int = 150
+    friends_engaged: int = 100
     friends_engaged_days: float = 3.0
     hashtags: int = 100
     hashtags_days: float = 7.0
-    popular: int = 150  # cold start and back-fill: popular over the last week
+    popular: int = 80  # cold start and back-fill: popular over the last week
     popular_days: float = 7.0
     topics: int = 100  # cold start: best recent posts across many hashtags
     global_cache_s: float = 60.0  # trending/popular lists are shared by everyone for this long

@@ -107,6 +107,8 @@ def http_throughput(settings: Settings, db: Database, viewers: list[int], reques
         time.sleep(0.05)
     lat: list[float] = []
     errors = 0
+    statuses: Counter = Counter()
+    first_error: list[str] = []
     lock = threading.Lock()
 
     def one(k: int) -> None:
@@ -118,6 +120,9 @@ def http_throughput(settings: Settings, db: Database, viewers: list[int], reques
         with lock:
             lat.append(dt)
             errors += r.status_code != 200
+            statuses[r.status_code] += 1
+            if r.status_code != 200 and not first_error:
+                first_error.append(r.text[:300])
 
     try:
         one(0)  # warm-up
@@ -131,7 +136,8 @@ def http_throughput(settings: Settings, db: Database, viewers: list[int], reques
         thread.join(timeout=10)
     return {"name": "feed_http", "metrics": {"requests_per_s": requests / wall, **percentiles(lat),
                                             "errors": errors, "requests": requests},
-            "config": {"concurrency": concurrency, "limit": limit, "server": "uvicorn, 1 worker"}}
+            "config": {"concurrency": concurrency, "limit": limit, "server": "uvicorn, 1 worker",
+                       "statuses": dict(statuses), "first_error": first_error[0] if first_error else None}}
 
 
 # -- simulation ------------------------------------------------------------------------------------
@@ -149,6 +155,8 @@ def _copy_community(src: Settings, dest_dir: Path) -> Settings:
     with sqlite3.connect(db_file) as source, sqlite3.connect(dest_dir / "townsquare.db") as dest:
         source.backup(dest)
     shutil.copytree(sim_dir(src.data_dir), sim_dir(dest_dir))
+    if src.models_dir.exists():  # the trained unified model, for the "model" system
+        shutil.copytree(src.models_dir, dest_dir / "models")
     return replace(src, data_dir=dest_dir, database_url="")
 
 
@@ -174,6 +182,26 @@ def _write_posts(session, sim, plans) -> None:
     sim.add_posts(sim.post_info(p, r.id) for r, p in zip(rows, plans, strict=True))
 
 
+def _restore_history(session, sim) -> None:
+    """What each person already saw, liked, reposted and requested (so nothing is done twice)."""
+    from townsquare.social.models import Event, FollowRequest, Reaction, Repost
+
+    index = sim.index_of
+    for sets, query in (
+        (sim.seen, select(Event.actor_id, Event.entity_id).where(Event.action == "impression")),
+        (sim.liked, select(Reaction.account_id, Reaction.post_id)),
+        (sim.reposted, select(Repost.account_id, Repost.post_id)),
+    ):
+        for actor, post in session.execute(query):
+            i = index.get(actor)
+            if i is not None and post is not None:
+                sets[i].add(post)
+    for a, b in session.execute(select(FollowRequest.requester_id, FollowRequest.target_id)):
+        ia, ib = index.get(a), index.get(b)
+        if ia is not None and ib is not None:
+            sim.requested.add((ia, ib))
+
+
 def simulate_system(system: str, settings: Settings, days: int, seed: int, page_size: int = 10,
                     progress=None) -> dict:
     """Run ``days`` simulated days in which people scroll the ``system`` feed; returns the metrics."""
@@ -193,6 +221,7 @@ def simulate_system(system: str, settings: Settings, days: int, seed: int, page_
     session = db.sessionmaker()
     try:
         sim = load_simulator(session, settings.data_dir, seed=seed)
+        _restore_history(session, sim)
         writer = ActionWriter(session, sim, seed=seed)
         start = session.scalar(select(func.max(Post.created_at))) or datetime.now(UTC)
         start = start.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
@@ -201,11 +230,10 @@ def simulate_system(system: str, settings: Settings, days: int, seed: int, page_
         existing = {(a, b) for a, b in ((i, j) for i, fs in enumerate(sim.following) for j in fs)}
         n_people = len(sim.account_ids)
         accounts = {}
-        if system != "chronological":
-            from townsquare.feed.service import update_controls  # noqa: F401  (ranked is the default mode)
         for day in range(days):
             day_start = start + timedelta(days=day)
             _write_posts(session, sim, sim.plan_new_posts(day, day_start, per_day))
+            session.commit()
             actions = []
             for account_id, t in sim.plan_day(day, day_start):
                 if sim.is_churned(account_id):
@@ -235,7 +263,9 @@ def simulate_system(system: str, settings: Settings, days: int, seed: int, page_
 
                 session_actions = sim.session(account_id, feed_fn, day, t)
                 writer.write(session_actions)  # the next person's feed sees these
-                session.flush()
+                session.commit()  # the model scorer reads through its own connection
+                if scorer is not None and hasattr(scorer, "invalidate"):
+                    scorer.invalidate(account_id)
                 actions += session_actions
             session.commit()
             if progress:

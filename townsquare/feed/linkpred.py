@@ -27,6 +27,7 @@ FEATURE_NAMES = (
     "cn", "aa", "ra", "jaccard", "cosine", "log_deg_u", "log_deg_v", "ra3", "paths3_norm", "log_paths3",
     "ppr", "spec1", "spec3", "ra_over_best", "log_rank", "cn_over_best", "cn_over_deg_u", "cn_over_deg_v",
     "ra_over_cand_best", "cn_edges", "cn_density", "tie_u", "tie_v", "tie_uv", "tie_uv_ra",
+    "same_comm", "same_comm_fine", "u_nbrs_in_v_comm", "v_nbrs_in_u_comm",
 )
 
 
@@ -55,6 +56,7 @@ class GraphIndex:
     eigvals: np.ndarray = field(init=False)
     best_ra: np.ndarray = field(init=False)  # each node's best RA score to a non-neighbour
     ties: sp.csr_matrix = field(init=False)  # tie strength: common neighbours of each edge's ends
+    communities: np.ndarray = field(init=False)  # (2, n) Louvain labels at resolution 1 and 3
     emb_dim: int = 64
 
     def __post_init__(self) -> None:
@@ -66,6 +68,7 @@ class GraphIndex:
         self.ties = a.multiply(a @ a).tocsr().astype(np.float32)
         self._spectral()
         self.best_ra = self._best_ra()
+        self.communities = self._communities()
 
     @property
     def n(self) -> int:
@@ -89,6 +92,22 @@ class GraphIndex:
             vals, vecs = eigsh(norm, k=k, which="LA", v0=np.ones(n) / np.sqrt(n))
         self.spectral = vecs.astype(np.float32)
         self.eigvals = vals.astype(np.float32)
+
+    def _communities(self) -> np.ndarray:
+        """Louvain communities (circles of friends) at two resolutions; isolated nodes alone."""
+        import networkx as nx
+
+        labels = np.tile(np.arange(self.n), (2, 1))
+        if self.adj.nnz == 0:
+            return labels
+        coo = sp.triu(self.adj, 1).tocoo()
+        graph = nx.Graph()
+        graph.add_nodes_from(range(self.n))
+        graph.add_edges_from(zip(coo.row.tolist(), coo.col.tolist(), strict=True))
+        for level, resolution in enumerate((1.0, 3.0)):
+            for label, members in enumerate(nx.community.louvain_communities(graph, resolution=resolution, seed=0)):
+                labels[level, list(members)] = self.n + label
+        return labels
 
     def _best_ra(self, batch: int = 512) -> np.ndarray:
         out = np.zeros(self.n, np.float32)
@@ -187,6 +206,20 @@ def _batch_features(g: GraphIndex, users: np.ndarray, n_cand: int, exclude):
     tie_v = np.asarray((au @ g.ties).todense(), np.float32)[r, cand]
     tie_uv = np.asarray((wu @ g.ties).todense(), np.float32)[r, cand]
     tie_uv_ra = np.asarray((wu @ sp.diags(g.inv) @ g.ties).todense(), np.float32)[r, cand]
+    # community structure: same circle, and how much of each one's friends sit in the other's circle
+    comm = g.communities
+    same = (comm[0][users][:, None] == comm[0][cand]).astype(np.float32)
+    same_fine = (comm[1][users][:, None] == comm[1][cand]).astype(np.float32)
+    u_in_v = np.zeros_like(c)
+    v_in_u = np.zeros_like(c)
+    for i in range(len(users)):
+        nu = au[i].indices
+        if len(nu):
+            u_in_v[i] = (comm[0][nu][None, :] == comm[0][cand[i]][:, None]).mean(1)
+        nv_comm = comm[0][users[i]]
+        rows_v = a[cand[i]]
+        hits = np.asarray(rows_v.multiply((comm[0] == nv_comm)[None, :].astype(np.float32)).sum(1)).ravel()
+        v_in_u[i] = hits / np.maximum(g.deg[cand[i]], 1)
     eps = 1e-9
     feats = [
         c, aa[r, cand], rac, c / (du + dv - c + eps), c / np.sqrt(du * dv + eps),
@@ -196,6 +229,7 @@ def _batch_features(g: GraphIndex, users: np.ndarray, n_cand: int, exclude):
         c / (c.max(1, keepdims=True) + eps), c / np.maximum(du, 1), c / np.maximum(dv, 1),
         rac / (g.best_ra[cand] + eps), cn_edges, cn_edges / (c * (c - 1) / 2 + 1),
         tie_u / (du * du + eps), tie_v / (dv * dv + eps), np.log1p(tie_uv), tie_uv_ra,
+        same, same_fine, u_in_v, v_in_u,
     ]
     x = np.stack(feats, -1).astype(np.float32)
     x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)

@@ -246,9 +246,10 @@ class FeedService:
                  + (cfg.blend.in_network_share_discovery - cfg.blend.in_network_share_friends_first)
                  * controls["discovery"])
         order = blend(BlendInput(cands, values, share, frozenset(ctx.hidden_authors)), cfg.blend)
+        tops = self.value_model.top_actions_all(heads, order)
         items = [RankedItem(cands[i].post_id, cands[i].author_id, float(values[i]), cands[i].sources,
-                            cands[i].in_network, cands[i].hashtags, self.value_model.top_actions(heads, i))
-                 for i in order]
+                            cands[i].in_network, cands[i].hashtags, top)
+                 for i, top in zip(order, tops, strict=True)]
         t3 = time.perf_counter()
         timings.update(context_ms=(t1 - t0) * 1e3, sources_ms=(t2 - t1) * 1e3, rank_blend_ms=(t3 - t2) * 1e3)
         return RankedFeed(viewer.id, ranked_by, items, author_affinity=ctx.author_affinity,
@@ -292,7 +293,8 @@ class FeedService:
         authors = following_ids(session, viewer.id) | {viewer.id}
         hidden = hidden_author_ids(session, viewer.id)
         authors -= hidden
-        q = (select(Post).join(Post.author).where(Post.author_id.in_(authors), visible_posts_clause(viewer.id))
+        q = (select(Post).join(Post.author).where(Post.author_id.in_(authors), visible_posts_clause(viewer.id),
+                                                  Post.created_at <= self.clock())
              .order_by(desc(Post.created_at), desc(Post.id)).limit(limit + 1))
         if after is not None:
             try:

@@ -63,8 +63,10 @@ class _TTLCache:
 SHARED = _TTLCache()
 
 
-def _db_key(session: Session) -> str:
-    return str(session.get_bind().url)
+def _db_key(session: Session, now: datetime | None = None) -> str:
+    # keyed by the hour too: a clock that jumps (the simulator) must not reuse an old list
+    hour = now.strftime("%Y%m%d%H") if now is not None else ""
+    return f"{session.get_bind().url}|{hour}"
 
 
 def _engagement():
@@ -76,7 +78,7 @@ def following_recent(session: Session, ctx: ViewerContext, cfg: SourceConfig, no
         return []
     since = now - timedelta(days=cfg.following_days)
     ids = session.scalars(
-        select(Post.id).where(Post.author_id.in_(ctx.following), Post.created_at >= since,
+        select(Post.id).where(Post.author_id.in_(ctx.following), Post.created_at >= since, Post.created_at <= now,
                               Post.deleted_at.is_(None))
         .order_by(desc(Post.created_at)).limit(cfg.following_recent)
     )
@@ -87,11 +89,11 @@ def trending(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datet
     def compute():
         since = now - timedelta(hours=cfg.trending_hours)
         return list(session.execute(
-            select(Post.id, _engagement()).where(Post.created_at >= since, Post.deleted_at.is_(None),
+            select(Post.id, _engagement()).where(Post.created_at >= since, Post.created_at <= now, Post.deleted_at.is_(None),
                                                  Post.visibility == "public")
             .order_by(desc(_engagement()), desc(Post.id)).limit(cfg.trending)
         ))
-    rows = SHARED.get(("trending", _db_key(session), cfg.trending, cfg.trending_hours), cfg.global_cache_s, compute)
+    rows = SHARED.get(("trending", _db_key(session, now), cfg.trending, cfg.trending_hours), cfg.global_cache_s, compute)
     return [(pid, "trending", int(score)) for pid, score in rows if score > 0]
 
 
@@ -99,11 +101,11 @@ def popular(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: dateti
     def compute():
         since = now - timedelta(days=cfg.popular_days)
         return list(session.execute(
-            select(Post.id, _engagement()).where(Post.created_at >= since, Post.deleted_at.is_(None),
+            select(Post.id, _engagement()).where(Post.created_at >= since, Post.created_at <= now, Post.deleted_at.is_(None),
                                                  Post.visibility == "public")
             .order_by(desc(_engagement()), desc(Post.id)).limit(cfg.popular)
         ))
-    rows = SHARED.get(("popular", _db_key(session), cfg.popular, cfg.popular_days), cfg.global_cache_s, compute)
+    rows = SHARED.get(("popular", _db_key(session, now), cfg.popular, cfg.popular_days), cfg.global_cache_s, compute)
     return [(pid, "popular", int(score)) for pid, score in rows]
 
 
@@ -115,7 +117,7 @@ def topics(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetim
             select(Hashtag.name, Post.id, _engagement())
             .join(PostHashtag, PostHashtag.hashtag_id == Hashtag.id)
             .join(Post, Post.id == PostHashtag.post_id)
-            .where(Post.created_at >= since, Post.deleted_at.is_(None), Post.visibility == "public")
+            .where(Post.created_at >= since, Post.created_at <= now, Post.deleted_at.is_(None), Post.visibility == "public")
             .order_by(desc(_engagement()), desc(Post.id)).limit(cfg.topics * 20)
         )
         per_tag: dict[str, list[int]] = defaultdict(list)
@@ -128,7 +130,7 @@ def topics(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetim
             out += [(v[depth], name) for name, v in per_tag.items() if len(v) > depth]
             depth += 1
         return out[: cfg.topics]
-    rows = SHARED.get(("topics", _db_key(session), cfg.topics, cfg.popular_days), cfg.global_cache_s, compute)
+    rows = SHARED.get(("topics", _db_key(session, now), cfg.topics, cfg.popular_days), cfg.global_cache_s, compute)
     return [(pid, "topic", name) for pid, name in rows]
 
 
@@ -140,7 +142,8 @@ def friends_engaged(session: Session, ctx: ViewerContext, cfg: SourceConfig, now
     who: dict[int, list[int]] = defaultdict(list)
     for table, account_col in ((Reaction, Reaction.account_id), (Repost, Repost.account_id)):
         rows = session.execute(
-            select(table.post_id, account_col).where(account_col.in_(ctx.following), table.created_at >= since)
+            select(table.post_id, account_col).where(account_col.in_(ctx.following), table.created_at >= since,
+                                                     table.created_at <= now)
             .order_by(desc(table.created_at)).limit(cfg.friends_engaged * 4)
         )
         for pid, acc in rows:
@@ -157,7 +160,7 @@ def followed_hashtags(session: Session, ctx: ViewerContext, cfg: SourceConfig, n
         .join(PostHashtag, PostHashtag.post_id == Post.id)
         .join(Hashtag, Hashtag.id == PostHashtag.hashtag_id)
         .join(HashtagFollow, (HashtagFollow.hashtag_id == Hashtag.id) & (HashtagFollow.account_id == ctx.viewer_id))
-        .where(Post.created_at >= since, Post.deleted_at.is_(None))
+        .where(Post.created_at >= since, Post.created_at <= now, Post.deleted_at.is_(None))
         .order_by(desc(Post.created_at)).limit(cfg.hashtags)
     )
     return [(pid, "hashtag", name) for pid, name in rows]

@@ -31,6 +31,21 @@ class ValueModel:
             return np.zeros(0)
         return np.sum(np.stack(list(parts.values())), axis=0)
 
+    def top_actions_all(self, heads: Mapping[str, np.ndarray], indices, n: int = 2) -> list[list[dict]]:
+        """``top_actions`` for many items at once (contributions computed once)."""
+        parts = self.contributions(heads)
+        names = list(parts)
+        if not names:
+            return [[] for _ in indices]
+        mat = np.stack([parts[h] for h in names])  # [heads, items]
+        out = []
+        for i in indices:
+            col = mat[:, i]
+            order = np.argsort(-col, kind="stable")[:n]
+            out.append([{"action": names[k], "p": round(float(heads[names[k]][i]), 4),
+                         "contribution": round(float(col[k]), 4)} for k in order if col[k] > 0])
+        return out
+
     def top_actions(self, heads: Mapping[str, np.ndarray], index: int, n: int = 2) -> list[dict]:
         """The n predicted actions that add the most value to item ``index`` (positive ones only)."""
         parts = self.contributions(heads)
