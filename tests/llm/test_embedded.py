@@ -134,3 +134,13 @@ def test_tool_choice_none_auto_irrelevant_and_named(llm):
     assert result.tool_calls[0].name == "get_weather"
     with pytest.raises(UnknownTool):
         llm.chat_with_tools(HELLO, TOOLS, tool_choice="launch_rockets")
+
+
+def test_parallel_calls_are_distinct_and_valid(llm):
+    result = llm.chat_with_tools([{"role": "user", "content": "Weather in Paris and in Rome?"}], TOOLS,
+                                 tool_choice="required", parallel_tool_calls=True)
+    assert 1 <= len(result.tool_calls) <= 4
+    assert all(call.name == "get_weather" for call in result.tool_calls)
+    arguments = [call.arguments for call in result.tool_calls]
+    assert all(args["city"] in ("Paris", "Rome", "Paris and in Rome") for args in arguments)
+    assert len({str(sorted(a.items())) for a in arguments}) == len(arguments)
