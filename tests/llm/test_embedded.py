@@ -144,3 +144,14 @@ def test_parallel_calls_are_distinct_and_valid(llm):
     arguments = [call.arguments for call in result.tool_calls]
     assert all(args["city"] in ("Paris", "Rome", "Paris and in Rome") for args in arguments)
     assert len({str(sorted(a.items())) for a in arguments}) == len(arguments)
+
+
+def test_default_reply_length_is_clipped_to_the_context(settings):
+    from townsquare.llm.runtime import LLM as Runtime
+
+    small = Runtime(EmbeddedLLM(n_ctx=64, queue_size=1), settings.__class__(**{**settings.__dict__,
+                                                                                "llm_max_tokens": 512}))
+    result = small.chat(HELLO)  # 512 default tokens do not fit in 64: clipped, not an error
+    assert result.usage.prompt_tokens + result.usage.completion_tokens <= 64
+    with pytest.raises(InvalidInput, match="context window"):
+        small.chat(HELLO, max_tokens=512)
