@@ -134,3 +134,24 @@ def test_tool_choice_none_auto_irrelevant_and_named(llm):
     assert result.tool_calls[0].name == "get_weather"
     with pytest.raises(UnknownTool):
         llm.chat_with_tools(HELLO, TOOLS, tool_choice="launch_rockets")
+
+
+def test_parallel_calls_are_distinct_and_valid(llm):
+    result = llm.chat_with_tools([{"role": "user", "content": "Weather in Paris and in Rome?"}], TOOLS,
+                                 tool_choice="required", parallel_tool_calls=True)
+    assert 1 <= len(result.tool_calls) <= 4
+    assert all(call.name == "get_weather" for call in result.tool_calls)
+    arguments = [call.arguments for call in result.tool_calls]
+    assert all(args["city"] in ("Paris", "Rome", "Paris and in Rome") for args in arguments)
+    assert len({str(sorted(a.items())) for a in arguments}) == len(arguments)
+
+
+def test_default_reply_length_is_clipped_to_the_context(settings):
+    from townsquare.llm.runtime import LLM as Runtime
+
+    small = Runtime(EmbeddedLLM(n_ctx=64, queue_size=1), settings.__class__(**{**settings.__dict__,
+                                                                                "llm_max_tokens": 512}))
+    result = small.chat(HELLO)  # 512 default tokens do not fit in 64: clipped, not an error
+    assert result.usage.prompt_tokens + result.usage.completion_tokens <= 64
+    with pytest.raises(InvalidInput, match="context window"):
+        small.chat(HELLO, max_tokens=512)

@@ -174,11 +174,12 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         except TownsquareError as exc:
             _fail(exc)
         table = Table(title=f"LLM speed, {llm.name}, {runs} runs x {max_tokens} tokens (medians)")
-        for column in ("system", "tokens/s", "TTFT ms", "total ms"):
+        for column in ("system", "tokens/s", "TTFT ms", "total ms", "runtime prep ms"):
             table.add_column(column, justify="right" if column != "system" else "left")
         for row in rows:
             m = row["metrics"]
-            table.add_row(row["name"], f"{m['tokens_per_s']:.1f}", f"{m['ttft_ms']:.1f}", f"{m['total_ms']:.0f}")
+            table.add_row(row["name"], f"{m['tokens_per_s']:.1f}", f"{m['ttft_ms']:.1f}", f"{m['total_ms']:.0f}",
+                          f"{m['prep_ms']:.2f}")
         Console().print(table)
         ours, direct = rows[1]["metrics"], rows[0]["metrics"]
         typer.echo(f"ratio tokens/s {ours['tokens_per_s'] / direct['tokens_per_s']:.3f}x, "

@@ -105,9 +105,13 @@ class LLM:
     def chat(self, messages: list[Message], *, max_tokens: int | None = None, temperature: float = 0.0,
              stop: list[str] | None = None, stream: bool = False, seed: int | None = None
              ) -> ChatResult | Iterator[str]:
-        """A reply to ``messages`` (OpenAI chat format); ``stream=True`` returns an iterator of text pieces."""
+        """A reply to ``messages`` (OpenAI chat format); ``stream=True`` returns an iterator of text pieces.
+
+        Without ``max_tokens`` the reply may use up to ``llm_max_tokens``, shortened to fit the context
+        window; an explicit ``max_tokens`` that does not fit is ``InvalidInput``."""
         return self.backend.chat(messages, max_tokens=max_tokens or self.settings.llm_max_tokens,
-                                 temperature=temperature, stop=stop, stream=stream, seed=seed)
+                                 temperature=temperature, stop=stop, stream=stream, seed=seed,
+                                 clip=max_tokens is None)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         from townsquare.llm.embeddings import embed_texts
@@ -175,9 +179,10 @@ class LLM:
         """
         normalised = normalise_tools(tools)
         mode, forced = parse_tool_choice(tool_choice, normalised)
-        max_tokens = max_tokens or self.settings.llm_max_tokens
         if mode == "none":
             return self.chat(messages, max_tokens=max_tokens, temperature=temperature)  # type: ignore[return-value]
+        clip = max_tokens is None
+        max_tokens = max_tokens or self.settings.llm_max_tokens
         if isinstance(self.backend, RemoteLLM) and self.settings.llm_tool_mode in ("native", "auto"):
             try:
                 result = self._native_tools(messages, normalised, tool_choice, parallel_tool_calls, max_tokens,
@@ -191,7 +196,7 @@ class LLM:
                 return result
         caller = ToolCaller(self.backend, self._router, ToolLayerConfig(self.settings.llm_tool_threshold))
         return caller.call(messages, normalised, mode, forced, parallel=parallel_tool_calls, respond=respond,
-                           max_tokens=max_tokens, temperature=temperature)
+                           max_tokens=max_tokens, temperature=temperature, clip=clip)
 
     def _native_tools(self, messages: list[Message], tools: list, tool_choice: Any, parallel: bool,
                       max_tokens: int, temperature: float) -> ChatResult:

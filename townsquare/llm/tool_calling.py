@@ -224,12 +224,12 @@ class ToolCaller:
 
     def call(self, messages: list[Message], tools: list[Tool], mode: str = "auto", forced: str | None = None,
              parallel: bool = True, respond: bool = True, max_tokens: int | None = None,
-             temperature: float = 0.0) -> ChatResult:
+             temperature: float = 0.0, clip: bool = False) -> ChatResult:
         tool, _ranking = self.select(messages, tools, mode, forced)
         if tool is None:
             if not respond:
                 return ChatResult(text="", finish_reason="stop", model=self.backend.name)
-            return self.backend.chat(messages, max_tokens=max_tokens, temperature=temperature)
+            return self.backend.chat(messages, max_tokens=max_tokens, temperature=temperature, clip=clip)
         request = last_user_text(messages)
         arguments, usage = self.arguments(tool, request, parallel)
         calls = []
