@@ -248,3 +248,20 @@ def test_openai_creator_model_is_grounded_on_public_posts_only(app, client, scen
         assert response.status_code == 200, response.text
         assert not _leaks(response)
     assert llm.prompts and all(SECRET not in p for p in llm.prompts)
+
+
+def test_client_events_cannot_probe_for_it(client, scene):
+    """Events about a post eve may not read are refused exactly like events about a post that never
+    existed, so the events endpoint is no existence oracle (and no way to feed the model about it)."""
+    def send(post_id: str):
+        return client.post("/api/events", json={"events": [{"action": "impression", "entity_id": post_id,
+                                                            "surface": "home", "position": 0}]},
+                           headers=scene.eve.headers)
+
+    hidden, missing = send(scene.post_id), send("987654")
+    assert missing.status_code == 422
+    assert hidden.status_code == 422 and hidden.json()["error"]["code"] == missing.json()["error"]["code"]
+    followed = client.post("/api/events", json={"events": [{"action": "impression", "entity_id": scene.post_id,
+                                                            "surface": "home", "position": 0}]},
+                           headers=scene.bob.headers)
+    assert followed.status_code in (200, 201, 202), followed.text
