@@ -22,7 +22,9 @@ def test_upload_image_and_serve_it(client, signup, png, settings):
     served = client.get(body["url"])
     assert served.status_code == 200 and served.content == data
     assert served.headers["content-type"] == "image/png"
-    assert client.get(f"/api/media/{body['id']}").json()["url"] == body["url"]
+    assert client.get(f"/api/media/{body['id']}", headers=ana.headers).json()["url"] == body["url"]
+    # Not attached to anything yet: nobody else can look it up.
+    assert client.get(f"/api/media/{body['id']}").status_code == 404
     # Same bytes again: the same row, one file.
     again = client.post("/api/media", headers=ana.headers, files={"file": ("x.png", data, "image/png")})
     assert again.json()["id"] == body["id"]

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
-from townsquare.api.deps import current_account, get_session
+from townsquare.api.deps import current_account, get_session, optional_account
 from townsquare.api.schemas import MediaOut, parse_id, render_media
 from townsquare.social import media as media_service
 from townsquare.social.models import Account
@@ -33,8 +33,10 @@ def upload(request: Request, file: UploadFile = File(..., description="JPEG, PNG
 
 
 @router.get("/api/media/{media_id}", response_model=MediaOut)
-def get_media(media_id: str, session: Session = Depends(get_session)):
-    return render_media(media_service.get_media(session, parse_id(media_id, what="media")))
+def get_media(media_id: str, viewer: Account | None = Depends(optional_account),
+              session: Session = Depends(get_session)):
+    """An upload: yours, an avatar, or attached to a post you may read (404 otherwise)."""
+    return render_media(media_service.get_media(session, viewer, parse_id(media_id, what="media")))
 
 
 @router.get("/media/{name}", include_in_schema=False)

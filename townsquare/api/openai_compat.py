@@ -94,11 +94,23 @@ def list_models(account: Account = Depends(current_account), session: Session = 
     return {"object": "list", "data": data}
 
 
-def _assistant_turn(request: Request, session: Session, account: Account, body: ChatCompletionIn):
-    """Run the last user message as a turn of a new stored conversation seeded with the earlier ones."""
+def _check_assistant_request(body: ChatCompletionIn) -> None:
+    """Reject what the turn would reject, before anything is stored or a stream has started (a 422,
+    not a 200 stream that carries the error)."""
     history = [m for m in body.messages if m.role in ("user", "assistant")]
     if not history or history[-1].role != "user":
         raise InvalidInput("the last message must be from the user")
+    text = _text_of(history[-1]).strip()
+    if not text:
+        raise InvalidInput("say something to the assistant")
+    if len(text) > agent.MAX_MESSAGE_CHARS:
+        raise InvalidInput(f"messages to the assistant are at most {agent.MAX_MESSAGE_CHARS} characters")
+
+
+def _assistant_turn(request: Request, session: Session, account: Account, body: ChatCompletionIn):
+    """Run the last user message as a turn of a new stored conversation seeded with the earlier ones."""
+    _check_assistant_request(body)
+    history = [m for m in body.messages if m.role in ("user", "assistant")]
     conversation = agent.start_conversation(session, account, title="API: " + _text_of(history[-1])[:100])
     for message in history[:-1]:
         kind = "user" if message.role == "user" else "text"
@@ -122,6 +134,7 @@ def _extra(conversation: AssistantConversation, steps: list[dict]) -> dict:
 def chat_completions(body: ChatCompletionIn, request: Request, account: Account = Depends(current_account),
                      session: Session = Depends(get_session)):
     if body.model == ASSISTANT_MODEL:
+        _check_assistant_request(body)
         if not body.stream:
             conversation, steps_iter = _assistant_turn(request, session, account, body)
             steps = [s.as_dict() for s in steps_iter]

@@ -32,15 +32,41 @@ def _sqlite_begin_before_savepoint(conn, name) -> None:
         dbapi_connection.execute("BEGIN")
 
 
+def _has_nul(parameters) -> bool:
+    if isinstance(parameters, str):
+        return "\x00" in parameters
+    if isinstance(parameters, dict):
+        return any(_has_nul(v) for v in parameters.values())
+    if isinstance(parameters, list | tuple):
+        return any(_has_nul(v) for v in parameters)
+    return False
+
+
+def _reject_nul_text(conn, cursor, statement, parameters, context, executemany) -> None:
+    """No text holds a NUL character, on every backend.
+
+    PostgreSQL refuses NUL in text (the driver raises DataError: a 500 on any form, JSON field, query
+    parameter or search that carries one), while SQLite would store it. Checking the bound values
+    here covers every way text reaches the database (API, web forms, CLI) with one rule and a 422;
+    bytes (media, vectors) are not text and pass untouched.
+    """
+    if _has_nul(parameters):
+        from townsquare.errors import InvalidInput
+
+        raise InvalidInput("text must not contain NUL characters", code="invalid_text")
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "savepoint", _sqlite_begin_before_savepoint)
-        return engine
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    else:
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    event.listen(engine, "before_cursor_execute", _reject_nul_text)
+    return engine
 
 
 class Database:

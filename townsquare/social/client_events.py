@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from townsquare.db.base import utcnow
@@ -18,6 +18,7 @@ from townsquare.social.events import log_events
 from townsquare.social.keyset import older_than
 from townsquare.social.models import Account, Event, Hashtag, Post
 from townsquare.social.preferences import record_show_less
+from townsquare.social.visibility import visible_posts_clause
 
 CLIENT_ACTIONS = ("impression", "dwell", "open", "share", "hide", "profile_visit")
 CLIENT_ENTITY_TYPES = ("post", "account", "hashtag")
@@ -68,10 +69,18 @@ def _check(index: int, event: ClientEvent, now: datetime) -> None:
         raise InvalidInput(f"{where}.context is too large")
 
 
-def _existing(session: Session, entity_type: str, ids: set[int]) -> set[int]:
+def _existing(session: Session, actor: Account, entity_type: str, ids: set[int]) -> set[int]:
+    """The ids the actor may log events about. A post they may not read counts as unknown (the same
+    answer as for an id that never existed, so a batch cannot probe for followers-only posts); a post
+    gone since it was shown (deleted, removed) is still accepted."""
     if not ids:
         return set()
-    model = {"post": Post, "account": Account, "hashtag": Hashtag}[entity_type]
+    if entity_type == "post":
+        gone = or_(Post.deleted_at.is_not(None), Post.removed_at.is_not(None), Account.status != "active")
+        query = (select(Post.id).join(Post.author)
+                 .where(Post.id.in_(ids), or_(gone, visible_posts_clause(actor.id))))
+        return set(session.scalars(query))
+    model = {"account": Account, "hashtag": Hashtag}[entity_type]
     return set(session.scalars(select(model.id).where(model.id.in_(ids))))
 
 
@@ -86,7 +95,7 @@ def ingest(session: Session, actor: Account, events: list[ClientEvent]) -> int:
         _check(i, event, now)
     for entity_type in CLIENT_ENTITY_TYPES:
         wanted = {e.entity_id for e in events if e.entity_type == entity_type}
-        missing = wanted - _existing(session, entity_type, wanted)
+        missing = wanted - _existing(session, actor, entity_type, wanted)
         if missing:
             raise InvalidInput(f"unknown {entity_type} id(s): {', '.join(str(m) for m in sorted(missing)[:5])}",
                                code="unknown_entity")

@@ -16,11 +16,12 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from townsquare.errors import Forbidden, InvalidInput, NotFound, TownsquareError
-from townsquare.social.models import Account, Media
+from townsquare.social.models import Account, Media, Post, PostMedia
+from townsquare.social.visibility import visible_posts_query
 
 IMAGE_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp"),
                  "GIF": ("image/gif", "gif")}
@@ -197,8 +198,22 @@ def owned_media(session: Session, owner: Account, media_ids: list[int]) -> list[
     return result
 
 
-def get_media(session: Session, media_id: int) -> Media:
+def can_view_media(session: Session, viewer: Account | None, media: Media) -> bool:
+    """The owner sees their uploads; anyone else only an active account's avatar or media attached to a
+    post they may read (so a followers-only photo and its alt text stay with the followers)."""
+    if viewer is not None and viewer.id == media.owner_id:
+        return True
+    avatar_of = select(Account.id).where(Account.avatar_media_id == media.id, Account.status == "active")
+    if session.scalar(avatar_of.limit(1)) is not None:
+        return True
+    on_visible_post = (visible_posts_query(viewer.id if viewer else None).with_only_columns(Post.id)
+                       .where(exists().where(PostMedia.post_id == Post.id, PostMedia.media_id == media.id)))
+    return session.scalar(on_visible_post.limit(1)) is not None
+
+
+def get_media(session: Session, viewer: Account | None, media_id: int) -> Media:
+    """A media row the viewer may see; NotFound otherwise (whether it exists or not)."""
     media = session.get(Media, media_id)
-    if media is None:
+    if media is None or not can_view_media(session, viewer, media):
         raise NotFound("no such media")
     return media
