@@ -19,8 +19,6 @@ def test_odd_public_paths_never_answer_500(client, path):
     assert response.headers["content-type"].startswith("text/html"), path
 
 
-@pytest.mark.xfail(strict=True, reason="townsquare/web/routes.py static_file: Path.resolve() raises "
-                   "ValueError('embedded null byte') -> 500; owned by the web helper")
 def test_static_path_with_a_nul_byte_answers_404(client):
     response = client.get("/static/%00", headers=HTML)
     assert response.status_code == 404

@@ -26,6 +26,8 @@ _STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; cha
 @router.get("/static/{name}")
 def static_file(name: str) -> FileResponse:
     """The stylesheet, the script and the icon: one flat folder, nothing outside it can be named."""
+    if "\x00" in name:
+        raise NotFound("no such file")
     path = (STATIC_DIR / name).resolve()
     if path.parent != STATIC_DIR.resolve() or not path.is_file() or path.suffix not in _STATIC_TYPES:
         raise NotFound("no such file")
