@@ -212,7 +212,7 @@ class Agent:
                         # request ("who should I follow?"): ask again with read-only tools only.
                         refused = getattr(exc, "message", str(exc))
                         yield emit("error", message=refused, tool=call.name)
-                        messages = messages[:-1]
+                        messages.append(_tool_message(call.id, call.name, {"error": refused}))
                         break
                     yield emit("confirmation", action_id=str(action.id), tool=action.tool,
                                arguments=action.arguments, summary=action.summary)
