@@ -79,3 +79,15 @@ def test_tool_choice_forms():
     assert parse_tool_choice("required", []) == ("none", None)
     with pytest.raises(UnknownTool):
         parse_tool_choice("nope", tools)
+
+
+def test_number_lists_are_runs_of_the_message_numbers():
+    grounding = Grounding.from_text("NPV of cash_flows=[200,300,400,500] at 10%, plus 50 million")
+    assert grounding.sequence == [200, 300, 400, 500, 10, 50_000_000]
+    assert 50 not in grounding.numbers  # "50 million" is offered as scaled only
+    builder = ArgumentsGrammar(grounding)
+    rule = builder.value({"type": "array", "items": {"type": "integer"}}, "flows")
+    assert '"[200, 300, 400, 500]"' in rule and '"[300, 400]"' in rule
+    assert '"[200, 200]"' not in rule  # no repeats that the message does not have
+    _parses(builder.render(builder.arguments({"type": "object", "properties": {
+        "flows": {"type": "array", "items": {"type": "number"}}}, "required": ["flows"]})))

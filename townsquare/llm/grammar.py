@@ -100,17 +100,42 @@ def _format_number(value: float) -> str:
     return repr(float(value))
 
 
+def _matches(text: str):
+    """Number matches; "[200,300,400]" is a list, not two hundred billion: split digit groups
+    that directly follow a bracket."""
+    for match in _NUMBER_RE.finditer(text):
+        digits = match.group(2)
+        if "," in digits and match.start() > 0 and text[match.start() - 1] in "[(":
+            offset = match.start(2)
+            for part in digits.split(","):
+                yield from _NUMBER_RE.finditer(text, offset, offset + len(part))
+                offset += len(part) + 1
+        else:
+            yield match
+
+
+def number_sequence(text: str) -> list[float]:
+    """The numbers written in ``text`` (digits only), in order, repeats kept: what a list is made of."""
+    values = []
+    for match in _matches(text):
+        sign, digits, decimals, _percent, suffix, word = match.groups()
+        value = float(digits.replace(",", "") + (decimals or "")) * (_SCALE[suffix or word] if suffix or word else 1)
+        values.append(-value if sign else value)
+    return values
+
+
 def numbers_in(text: str) -> list[float]:
     """Numbers written in ``text``, in order, with their obvious readings (``5%`` -> 5 and 0.05)."""
     found: list[float] = []
-    for match in _NUMBER_RE.finditer(text):
+    for match in _matches(text):
         sign, digits, decimals, percent, suffix, word = match.groups()
         value = float(digits.replace(",", "") + (decimals or ""))
         if sign:
             value = -value
         scale = suffix or word
-        if scale:  # "1.2M", "3 million": the scaled value first, the written one too
+        if scale:  # "1.2M", "3 million": the scaled value only
             found.append(value * _SCALE[scale])
+            continue
         found.append(value)
         if percent:
             found.append(value / 100)
@@ -131,6 +156,7 @@ class Grounding:
     text: str
     words: list[str] = field(default_factory=list)
     numbers: list[float] = field(default_factory=list)
+    sequence: list[float] = field(default_factory=list)
 
     @classmethod
     def from_text(cls, text: str) -> Grounding:
@@ -139,7 +165,7 @@ class Grounding:
             word = word.strip(".,:'")
             if word:
                 words.append(word)
-        return cls(text=text, words=words, numbers=numbers_in(text))
+        return cls(text=text, words=words, numbers=numbers_in(text), sequence=number_sequence(text))
 
 
 # --- tool arguments ---------------------------------------------------------------------------------
@@ -192,6 +218,22 @@ class ArgumentsGrammar:
             return None
         return " | ".join(gbnf_literal(_format_number(v)) for v in values)
 
+    def _number_runs(self, items: Any) -> str | None:
+        """A list of numbers as a contiguous run of the numbers written in the message, in order
+        (a small model left free repeats one number); None when that does not apply."""
+        if not self.grounding or not isinstance(items, dict) or items.get("type") not in ("integer", "number"):
+            return None
+        sequence = self.grounding.sequence
+        if items["type"] == "integer":
+            sequence = [v for v in sequence if float(v).is_integer()]
+        if not sequence:
+            return None
+        runs = set()
+        for start in range(len(sequence)):
+            for end in range(start + 1, min(len(sequence), start + 10) + 1):
+                runs.add("[" + ", ".join(_format_number(v) for v in sequence[start:end]) + "]")
+        return " | ".join(gbnf_literal(run) for run in sorted(runs))
+
     def value(self, schema: Any, hint: str) -> str:
         """The right-hand side of a rule matching ``schema``."""
         if not isinstance(schema, dict):
@@ -218,6 +260,9 @@ class ArgumentsGrammar:
         if kind == "null":
             return "null"
         if kind == "array":
+            runs = self._number_runs(schema.get("items", {}))
+            if runs:
+                return runs
             item = self._add(f"{hint}-item", self.value(schema.get("items", {}), f"{hint}-item"))
             return f'"[" ( {item} (", " {item}){{0,9}} )? "]"'
         if kind == "object" or "properties" in schema:
