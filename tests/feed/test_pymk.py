@@ -184,3 +184,22 @@ def test_bench_run_on_a_small_file(tmp_path):
     assert all(0 <= r["metrics"]["recall@10"] <= 1 and 0 <= r["metrics"]["ndcg@10"] <= 1 for r in rows)
     assert rows[1]["metrics"]["recall@10_vs_adamic_adar"] == 1.0
     assert (tmp_path / "m.npz").exists()
+
+
+def test_stale_graph_is_served_while_rebuilt_in_background(db):
+    import time as _time
+
+    with db.session() as s:
+        me, friends, fof = make_app_graph(s)
+    cache = pymk._GraphCache(ttl_s=0.0)
+    with db.session() as s:
+        first = cache.get(s)
+        again = cache.get(s)  # stale at once: served, a rebuild starts in the background
+        assert again is first
+    for _ in range(100):
+        with db.session() as s:
+            if cache.get(s) is not first:
+                break
+        _time.sleep(0.05)
+    with db.session() as s:
+        assert cache.get(s).index.n == first.index.n

@@ -62,19 +62,43 @@ class FollowGraph:
 
 
 class _GraphCache:
-    def __init__(self, ttl_s: float = 300.0) -> None:
+    """The follow graph per database. The first request builds it (on 10k people it takes a minute on
+    a loaded 2-core machine: Louvain + spectral); afterwards a stale graph keeps being served while a
+    background thread rebuilds it, so no request waits for a rebuild."""
+
+    def __init__(self, ttl_s: float = 900.0) -> None:
         self.ttl_s = ttl_s
         self._graphs: dict[str, FollowGraph] = {}
+        self._building: set[str] = set()
         self._lock = threading.Lock()
 
     def get(self, session: Session) -> FollowGraph:
-        key = str(session.get_bind().url)
+        bind = session.get_bind()
+        key = str(bind.url)
         with self._lock:
             g = self._graphs.get(key)
-            if g is None or time.monotonic() - g.built > self.ttl_s:
-                g = FollowGraph.build(session)
-                self._graphs[key] = g
+            stale = g is not None and time.monotonic() - g.built > self.ttl_s
+            if stale and key not in self._building:
+                self._building.add(key)
+                threading.Thread(target=self._rebuild, args=(key, bind), daemon=True).start()
+        if g is not None:
             return g
+        g = FollowGraph.build(session)
+        with self._lock:
+            self._graphs[key] = g
+        return g
+
+    def _rebuild(self, key: str, bind) -> None:
+        try:
+            with Session(bind=bind) as session:
+                g = FollowGraph.build(session)
+            with self._lock:
+                self._graphs[key] = g
+        except Exception:
+            log.exception("rebuilding the follow graph failed; serving the previous one")
+        finally:
+            with self._lock:
+                self._building.discard(key)
 
     def clear(self) -> None:
         with self._lock:
