@@ -91,3 +91,8 @@ def test_number_lists_are_runs_of_the_message_numbers():
     assert '"[200, 200]"' not in rule  # no repeats that the message does not have
     _parses(builder.render(builder.arguments({"type": "object", "properties": {
         "flows": {"type": "array", "items": {"type": "number"}}}, "required": ["flows"]})))
+
+
+def test_letter_suffixes_keep_the_written_reading():
+    assert numbers_in("heat it from 298K to 400K") == [298_000, 298, 400_000, 400]
+    assert Grounding.from_text("from 298K to 400K").sequence == [298, 400]

@@ -119,7 +119,7 @@ def number_sequence(text: str) -> list[float]:
     values = []
     for match in _matches(text):
         sign, digits, decimals, _percent, suffix, word = match.groups()
-        value = float(digits.replace(",", "") + (decimals or "")) * (_SCALE[suffix or word] if suffix or word else 1)
+        value = float(digits.replace(",", "") + (decimals or "")) * (_SCALE[word] if word else 1)
         values.append(-value if sign else value)
     return values
 
@@ -132,10 +132,11 @@ def numbers_in(text: str) -> list[float]:
         value = float(digits.replace(",", "") + (decimals or ""))
         if sign:
             value = -value
-        scale = suffix or word
-        if scale:  # "1.2M", "3 million": the scaled value only
-            found.append(value * _SCALE[scale])
+        if word:  # "3 million": the scaled value only
+            found.append(value * _SCALE[word])
             continue
+        if suffix:  # "1.2M" is scaled, but "298K" may be kelvin: both readings
+            found.append(value * _SCALE[suffix])
         found.append(value)
         if percent:
             found.append(value / 100)
