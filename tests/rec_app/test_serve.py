@@ -141,7 +141,7 @@ def test_scoring_500_candidates_is_one_fast_batched_pass(scorer, trained):
         out = scorer.score(state, ids)
     per_call = (time.perf_counter() - t) / 5
     assert len(out["like"]) == 500
-    assert per_call < 0.5  # generous: the shared test machine is busy; see docs/benchmarks-recapp.md
+    assert per_call < 0.5  # generous: the shared test machine is busy; see docs/benchmarks.md
 
 
 def test_a_post_deleted_after_load_is_retired_on_refresh(scorer, trained):

@@ -36,7 +36,7 @@ def ours_config(split: LeaveOneOut, **overrides: Any) -> tuple[RecConfig, TrainC
     training history is longer than 50; the retrieval loss is a full softmax when the catalog has
     at most ``negatives`` items, else a sampled softmax with ``negatives`` shared negatives drawn
     half by popularity, half uniformly (logQ corrected). Chosen on Beauty's validation set only
-    (docs/benchmarks-rec.md lists the runs)."""
+    (docs/benchmarks.md lists the runs)."""
     lengths = sorted(len(s) for s in split.train)
     median = lengths[len(lengths) // 2]
     max_len = 200 if median > 50 else 50
