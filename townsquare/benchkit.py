@@ -3,6 +3,7 @@ table on the terminal and, on request, the same rows as JSON)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 from collections.abc import Iterator
@@ -23,11 +24,8 @@ def scratch_database(prefix: str, base=None) -> Iterator[tuple]:
 
     base = base or load_settings()
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
-        settings = load_settings(env={}, data_dir=Path(tmp), llm_backend=base.llm_backend,
-                                 llm_model_path=base.llm_model_path, llm_base_url=base.llm_base_url,
-                                 llm_api_key=base.llm_api_key, llm_model=base.llm_model,
-                                 assistant_model=base.assistant_model, creator_model=base.creator_model,
-                                 guard_model=base.guard_model)
+        # Everything as configured (models, runtime limits, tool mode), but a database of its own.
+        settings = dataclasses.replace(base, data_dir=Path(tmp), database_url="", secret_key="bench")
         settings.ensure_dirs()
         upgrade(settings.sqlalchemy_url)
         db = Database(settings.sqlalchemy_url)
