@@ -128,10 +128,6 @@ class Agent:
             session.flush()
         return step
 
-    def _answer(self, messages: list[dict]) -> Iterator[str]:
-        stream = self.llm.chat(messages, stream=True)
-        yield from stream
-
     # --- the turn -------------------------------------------------------------------------------
     def run_turn(self, session: Session, account: Account, conversation: AssistantConversation,
                  text: str) -> Iterator[Step]:
@@ -249,7 +245,7 @@ class Agent:
         # The model writes the answer (from the tool results, if any), streamed.
         pieces: list[str] = []
         try:
-            for piece in self._answer(messages):
+            for piece in self.llm.chat(messages, stream=True):
                 pieces.append(piece)
                 yield Step("text_delta", {"text": piece})
         except TownsquareError as exc:

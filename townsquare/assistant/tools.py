@@ -22,11 +22,16 @@ from sqlalchemy.orm import Session
 
 from townsquare.db.base import utcnow
 from townsquare.errors import InvalidInput, NotFound
+from townsquare.social import accounts, graph, posts, reactions, search, timeline
 from townsquare.social import comments as comments_service
-from townsquare.social import graph, posts, reactions, search, timeline
 from townsquare.social import notifications as notifications_service
 from townsquare.social.models import Account, Follow, HashtagFollow, Post, PostHashtag, Reaction
-from townsquare.social.relations import blocked_either_way_ids, following_ids, is_following
+from townsquare.social.relations import (
+    blocked_either_way_ids,
+    following_ids,
+    is_blocked_either_way,
+    is_following,
+)
 
 EXCERPT = 140
 
@@ -88,12 +93,12 @@ def _parse_id(value: Any, what: str) -> int:
 
 
 def _account_by_handle(ctx: ToolContext, handle: str) -> Account:
-    handle = str(handle or "").strip().lstrip("@").lower()
-    if not handle:
+    """The active account ``@handle``, unless a block stands between it and the person."""
+    if not str(handle or "").strip().lstrip("@"):
         raise InvalidInput("say whose account: a handle like @mia")
-    account = ctx.session.scalar(select(Account).where(Account.handle == handle, Account.status == "active"))
-    if account is None or account.id in blocked_either_way_ids(ctx.session, ctx.account.id):
-        raise NotFound(f"there is no account @{handle}")
+    account = accounts.get_account_by_handle(ctx.session, str(handle).strip().lstrip("@"))
+    if is_blocked_either_way(ctx.session, ctx.account.id, account.id):
+        raise NotFound(f"no account @{account.handle}")
     return account
 
 

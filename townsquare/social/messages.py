@@ -72,7 +72,6 @@ def clean_text(text: str) -> str:
     return text
 
 
-_clean_text = clean_text  # the name studio/autoreply.py first used
 
 
 def _check_can_message(session: Session, sender: Account, recipient: Account,

@@ -227,7 +227,7 @@ def edit_reply(session: Session, owner: Account, reply_id: int, text: str) -> Au
         message = session.get(Message, reply.reply_id)
         if message is None:
             raise NotFound("the reply message is gone")
-        message.text = messages_service._clean_text(labelled)
+        message.text = messages_service.clean_text(labelled)
     reply.text, reply.status = labelled, "edited"
     return reply
 
