@@ -67,3 +67,21 @@ def test_cli_bench_writes_json_and_rejects_bad_files(tmp_path):
     assert res.exit_code == 1 and "expected 'user item'" in res.output
     res = runner.invoke(app, ["bench", "rec", "--data", str(p), "--models", "bert"])
     assert res.exit_code == 1 and "unknown model" in res.output
+    res = runner.invoke(app, ["bench", "rec", "--data", str(p), "--max-minutes", "bert=3"])
+    assert res.exit_code == 1 and "not among --models" in res.output
+
+
+def test_budget_per_model():
+    from townsquare.rec.commands import parse_budget
+
+    models = ["pop", "sasrec", "ours"]
+    assert parse_budget(None, models) is None
+    assert parse_budget("12", models) == 12.0
+    assert parse_budget("sasrec=30,ours=10", models) == {"sasrec": 30.0, "ours": 10.0}
+    for bad, msg in (("soon", "expects minutes"), ("ours=ten", "expects minutes"), ("bert=3", "not among")):
+        try:
+            parse_budget(bad, models)
+        except ValueError as exc:
+            assert msg in str(exc)
+        else:
+            raise AssertionError(f"{bad!r} was accepted")

@@ -111,11 +111,13 @@ def test_no_position_sees_a_later_one(attention, with_time):
         assert not torch.allclose(out[:, j], base[:, j], atol=1e-4)
 
 
-def test_id_only_model_and_sasrec_layout_are_causal():
+@pytest.mark.parametrize("emb_scale", [False, True])
+def test_id_only_model_and_sasrec_layout_are_causal(emb_scale):
     from townsquare.rec.baselines import SASRec, SASRecConfig
 
     torch.manual_seed(0)
-    model = UnifiedModel(RecConfig(n_ids=30, max_len=10, d_model=8, dropout=0.0, emb_dropout=0.0)).eval()
+    model = UnifiedModel(RecConfig(n_ids=30, max_len=10, d_model=8, dropout=0.0, emb_dropout=0.0,
+                                   emb_scale=emb_scale)).eval()
     a = history_from_ids([[1, 2, 3, 4, 5, 6]], 10)
     b = history_from_ids([[1, 2, 3, 9, 9, 9]], 10)
     sa, sb = model.encode(a), model.encode(b)

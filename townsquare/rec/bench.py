@@ -42,8 +42,9 @@ def ours_config(split: LeaveOneOut, **overrides: Any) -> tuple[RecConfig, TrainC
     max_len = 200 if median > 50 else 50
     rc = dict(n_ids=split.n_items, max_len=max_len, d_model=64, n_layers=2, n_heads=1, dropout=0.2,
               emb_dropout=0.2, attention="softmax", similarity="dot", temperature=0.05, use_actions=False,
-              head_hidden=16)
-    tc = dict(epochs=200, patience=5, batch_size=64, lr=2e-3, weight_decay=0.0, warmup_steps=100)
+              head_hidden=16, emb_scale=True)
+    tc = dict(epochs=200, patience=5, batch_size=64, lr=2e-3, weight_decay=0.0, warmup_steps=100,
+              plateau_decay=0.3)
     extra = dict(negatives=4096, pop_negatives=0.5, all_windows=True)
     rec_fields = {f.name for f in fields(RecConfig)}
     for k, v in overrides.items():
@@ -74,10 +75,11 @@ def _ids_scorer(model: UnifiedModel) -> Callable[[list[list[int]]], torch.Tensor
     return score
 
 
-def run_bench(split: LeaveOneOut, models: list[str], epochs: int | None = None, max_minutes: float | None = None,
-              seed: int = 0, overrides: dict[str, Any] | None = None,
-              log: Callable[[str], None] | None = None) -> list[dict]:
-    """Train and evaluate each model; returns JSON-able rows."""
+def run_bench(split: LeaveOneOut, models: list[str], epochs: int | None = None,
+              max_minutes: float | dict[str, float] | None = None, seed: int = 0,
+              overrides: dict[str, Any] | None = None, log: Callable[[str], None] | None = None) -> list[dict]:
+    """Train and evaluate each model; returns JSON-able rows. ``max_minutes``: one wall-clock budget
+    for every learned model, or a budget per model name (a model without one has no budget)."""
     rng = random.Random(seed)
     v_hist, v_tgt = split.valid_case()
     t_hist, t_tgt = split.test_case()
@@ -103,7 +105,8 @@ def run_bench(split: LeaveOneOut, models: list[str], epochs: int | None = None, 
             test = evaluate_histories(pop_t.scores, t_hist, t_tgt, n)
             rows.append(_row("Popularity", test, valid, time.monotonic() - t0, 0, 0, {}))
             continue
-        label, score, res, hp = _train_one(name, split, sv_hist, sv_tgt, epochs, max_minutes, seed,
+        budget = max_minutes.get(name) if isinstance(max_minutes, dict) else max_minutes
+        label, score, res, hp = _train_one(name, split, sv_hist, sv_tgt, epochs, budget, seed,
                                            overrides or {}, log)
         valid = evaluate_histories(score, v_hist, v_tgt, n)
         test = evaluate_histories(score, t_hist, t_tgt, n)

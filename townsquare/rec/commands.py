@@ -21,6 +21,26 @@ def _parse_overrides(items: list[str]) -> dict:
     return out
 
 
+def parse_budget(text: str | None, models: list[str]) -> float | dict[str, float] | None:
+    """``--max-minutes``: "12" (every learned model) or "sasrec=30,ours=10" (per model)."""
+    if text is None or not text.strip():
+        return None
+    try:
+        if "=" not in text:
+            return float(text)
+        out = {}
+        for part in text.split(","):
+            name, minutes = part.split("=", 1)
+            if name.strip() not in models:
+                raise ValueError(f"--max-minutes names {name.strip()!r}, which is not among --models")
+            out[name.strip()] = float(minutes)
+        return out
+    except ValueError as exc:
+        if "--max-minutes" in str(exc):
+            raise
+        raise ValueError(f"--max-minutes expects minutes or MODEL=MINUTES,..., got {text!r}")
+
+
 def register(app: typer.Typer, bench: typer.Typer) -> None:
     from townsquare.rec.app_commands import register_app_commands
 
@@ -31,7 +51,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         data: Path = typer.Option(..., "--data", help="whitespace-separated 'user item' file, time order"),
         json_out: Path | None = typer.Option(None, "--json", help="write the result rows here"),
         epochs: int | None = typer.Option(None, help="maximum epochs per model (default: until early stop)"),
-        max_minutes: float | None = typer.Option(None, help="wall-clock budget per model, minutes"),
+        max_minutes: str | None = typer.Option(None, help="wall-clock budget per learned model, minutes: "
+                                               "'12', or per model 'sasrec=30,ours=10'"),
         models: str = typer.Option("pop,sasrec,ours", help="comma-separated: pop, sasrec, ours"),
         seed: int = typer.Option(0, help="random seed"),
         threads: int = typer.Option(2, help="torch CPU threads"),
@@ -54,11 +75,12 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             if unknown or not names:
                 raise ValueError(f"unknown model(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(MODELS)}")
             overrides = _parse_overrides(set_)
+            budget = parse_budget(max_minutes, names)
             inter = read_interactions(data)
             split = leave_one_out(inter)
             console.print(f"{data}: {len(inter.users)} users, {inter.n_items} items, {inter.n_interactions} "
                           f"interactions; {len(split.eval_users())} users evaluated")
-            rows = run_bench(split, names, epochs=epochs, max_minutes=max_minutes, seed=seed,
+            rows = run_bench(split, names, epochs=epochs, max_minutes=budget, seed=seed,
                              overrides=overrides, log=lambda s: console.log(s))
         except (TownsquareError, ValueError) as exc:
             typer.echo(f"error: {getattr(exc, 'message', str(exc))}", err=True)

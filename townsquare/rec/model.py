@@ -74,6 +74,7 @@ class RecConfig:
     id_dropout: float = 0.0     # training: hide learned ids so the content tower learns alone
     id_bias: bool = False       # learned per-id logit bias (a popularity prior; 0 for entities without id)
     head_hidden: int = 64       # action-head MLP width
+    emb_scale: bool = False     # scale input entity vectors by sqrt(d_model) (SASRec); output vectors unscaled
     heads: tuple[str, ...] = field(default_factory=lambda: HEADS)
 
     def __post_init__(self) -> None:
@@ -297,6 +298,8 @@ class UnifiedModel(nn.Module):
         if L > cfg.max_len:
             raise ValueError(f"history length {L} is over max_len {cfg.max_len}; keep the last events")
         x = self.entity(h.entities)
+        if cfg.emb_scale:
+            x = x * math.sqrt(cfg.d_model)
         if self.action_emb is not None:
             acts = h.actions if h.actions is not None else torch.full_like(h.entities.ids, ACTIONS.index("interact"))
             x = x + self.action_emb(acts)

@@ -153,6 +153,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     warmup_steps: int = 100
     grad_clip: float = 1.0
+    plateau_decay: float = 1.0         # multiply the learning rate by this after an epoch without a better validation score
     seed: int = 0
 
 
@@ -208,12 +209,13 @@ def fit(model: torch.nn.Module, batches: Callable[[int], Iterable[Any]], loss_fn
             score = validate()
             res.epochs = epoch
             res.history.append({"epoch": epoch, "loss": total / max(1, n), "valid": score,
-                                "seconds": time.monotonic() - start})
+                                "lr": opt.param_groups[0]["lr"], "seconds": time.monotonic() - start})
             if score > res.best_score:
                 res.best_score, res.best_epoch, bad = score, epoch, 0
                 best_state = copy.deepcopy(model.state_dict())
             else:
                 bad += 1
+                sched.base_lrs = [lr * tc.plateau_decay for lr in sched.base_lrs]
             info = f"epoch {epoch} loss {total / max(1, n):.4f} valid {score:.4f} (best {res.best_score:.4f} @ {res.best_epoch})"
             progress.update(task, advance=1, info=info)
             if log:
