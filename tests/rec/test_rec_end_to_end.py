@@ -85,3 +85,19 @@ def test_budget_per_model():
             assert msg in str(exc)
         else:
             raise AssertionError(f"{bad!r} was accepted")
+
+
+def test_items_never_trained_on_are_read_as_unknown_in_histories():
+    import torch
+
+    from townsquare.rec.bench import _ids_scorer
+    from townsquare.rec.model import RecConfig, UnifiedModel
+
+    torch.manual_seed(0)
+    model = UnifiedModel(RecConfig(n_ids=6, max_len=8, d_model=8, emb_scale=True)).eval()
+    trained = torch.tensor([False, True, True, True, True, False, True])   # item 5 never in training
+    score = _ids_scorer(model, trained)
+    unknown_last = score([[1, 2, 5]])
+    assert torch.allclose(unknown_last, score([[1, 2, 0]]))          # read as "no learned id"
+    assert not torch.allclose(unknown_last, score([[1, 2, 4]]))       # a trained item is read as itself
+    assert not torch.allclose(unknown_last, score([[1, 2]]))          # the event still counts

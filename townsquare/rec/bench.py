@@ -68,9 +68,14 @@ def sasrec_config(split: LeaveOneOut) -> tuple[SASRecConfig, TrainConfig]:
             TrainConfig(epochs=200, patience=10, batch_size=128, lr=1e-3, warmup_steps=1))
 
 
-def _ids_scorer(model: UnifiedModel) -> Callable[[list[list[int]]], torch.Tensor]:
+def _ids_scorer(model: UnifiedModel, trained: torch.Tensor) -> Callable[[list[list[int]]], torch.Tensor]:
+    """Scores over all items for id histories. An item that never occurs in the training data has no
+    learned vector (only its initial noise), so in a history it is read as id 0, an entity without a
+    learned id, as the app reads a post newer than the model (``trained``: bool [n_ids + 1])."""
     def score(hs: list[list[int]]) -> torch.Tensor:
         h = history_from_ids(hs, model.cfg.max_len)
+        ids = h.entities.ids
+        h.entities.ids = torch.where(trained[ids], ids, 0)
         return model.retrieval_scores(model.last_state(h), *model.all_id_vectors())
     return score
 
@@ -140,7 +145,7 @@ def _train_one(name: str, split: LeaveOneOut, sv_hist: list[list[int]], sv_tgt: 
         sampler = NegativeSampler(counts, extra["pop_negatives"])
         model = ours
         windows = training_windows(split.train, cfg.max_len, all_windows=extra["all_windows"])
-        score = _ids_scorer(ours)
+        score = _ids_scorer(ours, torch.cat([torch.zeros(1, dtype=torch.bool), counts > 0]))
 
         def loss_fn(b: list[list[int]]) -> torch.Tensor:
             return id_batch_loss(ours, b, extra["negatives"], sampler)

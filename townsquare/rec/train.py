@@ -4,7 +4,8 @@
   with per-event retrieval targets and action-head labels; position t predicts event t + 1.
 * ``id_batch_loss``: the public benchmarks' path (id-only sequences).
 * ``fit``: epochs of shuffled batches, AdamW with linear warm-up, validation after every epoch,
-  keeps the best weights, early stopping (patience) and a wall-clock budget, Rich progress bar.
+  keeps the best weights, learning-rate decay after an epoch without a better validation score
+  (``plateau_decay``), early stopping (patience) and a wall-clock budget, Rich progress bar.
 * ``save_checkpoint`` / ``load_checkpoint``: weights + config dict (+ any extra JSON-able dict),
   written atomically so that an interrupted save never leaves a broken file.
 """
