@@ -22,12 +22,14 @@ import numpy as np
 from sqlalchemy import desc, func, select
 from sqlalchemy.orm import Session
 
-from townsquare.feed.linkpred import GraphIndex, LinkModel, adjacency, candidate_features
+from townsquare.feed.linkpred import EMBEDDING_MAX_NODES, GraphIndex, LinkModel, adjacency, candidate_features
 from townsquare.social.models import Account, Block, Follow, FollowRequest, Mute, Reaction
 
 log = logging.getLogger(__name__)
 
 BUNDLED_MODEL = Path(__file__).parent / "data" / "pymk_linkmodel.npz"
+# neighbourhood features only: served where a graph is too big for the node-embedding step
+BUNDLED_PLAIN_MODEL = Path(__file__).parent / "data" / "pymk_linkmodel_plain.npz"
 MODEL_FILE = "pymk_linkmodel.npz"
 
 
@@ -72,7 +74,8 @@ class _GraphCache:
         self._building: set[str] = set()
         self._lock = threading.Lock()
 
-    def get(self, session: Session) -> FollowGraph:
+    def get(self, session: Session, embedding: dict | None = None) -> FollowGraph:
+        """The cached graph; ``embedding`` (the link model's config) is fitted with every rebuild."""
         bind = session.get_bind()
         key = str(bind.url)
         with self._lock:
@@ -80,18 +83,20 @@ class _GraphCache:
             stale = g is not None and time.monotonic() - g.built > self.ttl_s
             if stale and key not in self._building:
                 self._building.add(key)
-                threading.Thread(target=self._rebuild, args=(key, bind), daemon=True).start()
+                threading.Thread(target=self._rebuild, args=(key, bind, embedding), daemon=True).start()
         if g is not None:
             return g
         g = FollowGraph.build(session)
+        _warm_embedding(g, embedding)
         with self._lock:
             self._graphs[key] = g
         return g
 
-    def _rebuild(self, key: str, bind) -> None:
+    def _rebuild(self, key: str, bind, embedding: dict | None = None) -> None:
         try:
             with Session(bind=bind) as session:
                 g = FollowGraph.build(session)
+            _warm_embedding(g, embedding)
             with self._lock:
                 self._graphs[key] = g
         except Exception:
@@ -106,6 +111,33 @@ class _GraphCache:
 
 
 GRAPHS = _GraphCache()
+
+
+def _warm_embedding(graph: FollowGraph, embedding: dict | None) -> None:
+    if embedding and 3 <= graph.index.n <= EMBEDDING_MAX_NODES:
+        try:
+            graph.index.node_embedding(embedding)
+        except Exception:  # served by the fallback model instead (see _servable)
+            log.exception("fitting the node embedding failed")
+
+
+_PLAIN: list[LinkModel | None] = []
+
+
+def _servable(model: LinkModel | None, graph: FollowGraph) -> LinkModel | None:
+    """``model`` where it can run on this graph; a model with the node-embedding step falls back to the
+    bundled neighbourhood-only model on graphs above ``EMBEDDING_MAX_NODES`` or if fitting fails."""
+    if model is None or not model.embedding:
+        return model
+    if graph.index.n <= EMBEDDING_MAX_NODES:
+        try:
+            graph.index.node_embedding(model.embedding)
+            return model
+        except Exception:
+            log.exception("fitting the node embedding failed; serving the neighbourhood-only model")
+    if not _PLAIN:
+        _PLAIN.append(LinkModel.load(BUNDLED_PLAIN_MODEL) if BUNDLED_PLAIN_MODEL.exists() else None)
+    return _PLAIN[0]
 
 
 def load_link_model(settings=None) -> LinkModel | None:
@@ -141,8 +173,10 @@ def _graph_candidates(graph: FollowGraph, viewer_id: int, exclude: set[int], mod
     if u is None or graph.index.n < 3:
         return {}
     ex_nodes = {graph.node_of[a] for a in exclude if a in graph.node_of}
+    model = _servable(model, graph)
     if model is not None:
-        f = candidate_features(graph.index, np.array([u]), model.n_candidates, exclude={u: ex_nodes})
+        f = candidate_features(graph.index, np.array([u]), model.n_candidates, exclude={u: ex_nodes},
+                               embedding=model.embedding)
         s = model.score(f)[0]
         cand = f.cand[0]
     else:  # Adamic-Adar over two-hop people
@@ -168,7 +202,7 @@ def suggestions(session: Session, viewer: Account, limit: int = 10, *, scorer=No
 
         raise InvalidInput("limit must be between 1 and 50")
     exclude = excluded_ids(session, viewer.id)
-    graph = graph or GRAPHS.get(session)
+    graph = graph or GRAPHS.get(session, embedding=model.embedding if model is not None else None)
     scores: dict[int, float] = defaultdict(float)
     sources: dict[int, list[str]] = defaultdict(list)
 
