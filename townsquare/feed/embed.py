@@ -45,18 +45,18 @@ def train_embedding(adj: sp.csr_matrix, dim: int = 64, steps: int = 150, lr: flo
     deg = np.asarray(adj.sum(1)).ravel().astype(np.float32)
     total = max(float(deg.sum()), 1.0)
     b1, b2, eps = 0.9, 0.999, 1e-8
+    blocks = [(start, adj[start:start + block].tocoo()) for start in range(0, n, block)]
     for step in range(1, steps + 1):
         e, f, b = params
         ge, gf, gb = np.zeros_like(e), np.zeros_like(f), np.zeros_like(b)
-        for start in range(0, n, block):
-            rows = slice(start, min(n, start + block))
+        for start, nbrs in blocks:
+            rows = slice(start, start + nbrs.shape[0])
             z = e[rows] @ f.T + b
             z -= z.max(1, keepdims=True)
-            p = np.exp(z)
-            p /= p.sum(1, keepdims=True)
+            g = np.exp(z)
             # d(-sum log p(v|u)) / dz = deg_u * p - A_u  (averaged over all edges)
-            g = p * deg[rows, None]
-            g -= adj[rows].toarray()
+            g *= (deg[rows] / g.sum(1))[:, None]
+            g[nbrs.row, nbrs.col] -= 1
             g /= total
             ge[rows] = g @ f
             gf += g.T @ e[rows]
@@ -73,7 +73,25 @@ def train_embedding(adj: sp.csr_matrix, dim: int = 64, steps: int = 150, lr: flo
     return NodeEmbedding(*params)
 
 
-EMBEDDING_FEATURES = ("emb_logp_uv", "emb_logp_vu", "emb_logit_uv", "emb_logit_vu")
+EMBEDDING_FEATURES = ("emb_logp_uv", "emb_logp_vu", "emb_logit_uv", "emb_logit_vu", "emb_logp_uv_over_best",
+                      "emb_friends_logp_uv", "emb_friends_logp_vu")
+
+
+@dataclass
+class EmbeddingView:
+    """A fitted embedding with what its features need, computed once per graph."""
+
+    emb: NodeEmbedding
+    lse: np.ndarray  # (n,) log normaliser of each node's softmax
+    friends_inp: np.ndarray  # (n, dim) mean input vector of each node's friends
+    friends_lse: np.ndarray  # (n,) mean log normaliser of each node's friends
+
+    @classmethod
+    def of(cls, emb: NodeEmbedding, adj: sp.csr_matrix) -> EmbeddingView:
+        lse = log_normalisers(emb)
+        deg = np.asarray(adj.sum(1)).ravel()
+        mean = sp.diags((1 / np.maximum(deg, 1)).astype(np.float32)) @ adj
+        return cls(emb, lse, np.asarray(mean @ emb.inp, np.float32), np.asarray(mean @ lse, np.float32))
 
 
 def log_normalisers(emb: NodeEmbedding, block: int = 2048) -> np.ndarray:
@@ -87,8 +105,19 @@ def log_normalisers(emb: NodeEmbedding, block: int = 2048) -> np.ndarray:
     return out
 
 
-def embedding_features(emb: NodeEmbedding, lse: np.ndarray, users: np.ndarray, cand: np.ndarray) -> np.ndarray:
-    """(U, C, 4): log p(candidate | person), log p(person | candidate), and the raw logits."""
+def embedding_features(view: EmbeddingView, users: np.ndarray, cand: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(U, C, 7) per person u and candidate v: log p(v | u), log p(u | v), both raw logits, log p(v | u)
+    over u's best valid candidate's, and the mean over u's friends z of log p(v | z) (and over v's
+    friends of log p(u | z)): the embedding's view of "my friends would know them"."""
+    emb = view.emb
     uv = emb.pair_logits(users, cand)
     vu = np.einsum("ucd,ud->uc", emb.inp[cand], emb.out[users]) + emb.bias[users][:, None]
-    return np.stack([uv - lse[users][:, None], vu - lse[cand], uv, vu], -1).astype(np.float32)
+    logp_uv = uv - view.lse[users][:, None]
+    best = np.where(valid, logp_uv, -np.inf).max(1, keepdims=True)
+    over_best = np.where(np.isfinite(best), logp_uv - best, 0)
+    friends_uv = (np.einsum("ud,ucd->uc", view.friends_inp[users], emb.out[cand]) + emb.bias[cand]
+                  - view.friends_lse[users][:, None])
+    friends_vu = (np.einsum("ucd,ud->uc", view.friends_inp[cand], emb.out[users]) + emb.bias[users][:, None]
+                  - view.friends_lse[cand])
+    x = np.stack([logp_uv, vu - view.lse[cand], uv, vu, over_best, friends_uv, friends_vu], -1)
+    return np.where(valid[..., None], x, 0).astype(np.float32)

@@ -9,9 +9,10 @@ One scorer serves the ego-Facebook benchmark (``townsquare bench pymk``) and the
    how tightly the common neighbours know each other (edges among them: same circle), and
    list-relative features (the score over the person's best candidate, and the reverse view: how
    the candidate ranks the person).
-   With ``embedding`` set (the default), four more: the log-probabilities of a learned node
-   embedding (``embed.py``: a factorised softmax over all nodes, fitted on the same graph) in both
-   directions, and its raw scores.
+   With ``embedding`` set (the default), seven more from a learned node embedding (``embed.py``: a
+   factorised softmax over all nodes, fitted on the same graph): its log-probabilities both ways,
+   its raw scores, the score over the person's best candidate's, and the friends' view (mean over
+   the person's friends of log p(candidate | friend), and the reverse).
 3. **Ranker**: a small MLP trained listwise (softmax over each person's candidate list) on edges
    held out from the *training* graph itself (self-supervised), so it never sees test edges and
    can be refit on any graph (the app's follow graph included).
@@ -30,9 +31,8 @@ import scipy.sparse as sp
 
 from townsquare.feed.embed import (
     EMBEDDING_FEATURES,
-    NodeEmbedding,
+    EmbeddingView,
     embedding_features,
-    log_normalisers,
     train_embedding,
 )
 
@@ -145,14 +145,13 @@ class GraphIndex:
             out[rows] = ra.max(1) if ra.shape[1] else 0
         return out
 
-    def node_embedding(self, config: dict, progress=None) -> tuple[NodeEmbedding, np.ndarray]:
-        """The node embedding of this graph for ``config`` (trained once, then cached) and its
-        per-node log normalisers."""
+    def node_embedding(self, config: dict, progress=None) -> EmbeddingView:
+        """The node embedding of this graph for ``config`` (trained once, then cached)."""
         key = json.dumps(config, sort_keys=True)
         with self._emb_lock:
             if key not in self._embeddings:
-                emb = train_embedding(self.adj, progress=progress, **config)
-                self._embeddings[key] = (emb, log_normalisers(emb))
+                self._embeddings[key] = EmbeddingView.of(train_embedding(self.adj, progress=progress, **config),
+                                                         self.adj)
             return self._embeddings[key]
 
     def ra_rows(self, rows: np.ndarray) -> np.ndarray:
@@ -181,7 +180,7 @@ def candidate_features(g: GraphIndex, users: np.ndarray, n_candidates: int = 150
         u = users[start:start + batch]
         c, v, x = _batch_features(g, u, n_candidates, exclude)
         if emb is not None:
-            x = np.concatenate([x, np.where(v[..., None], embedding_features(*emb, u, c), 0)], -1)
+            x = np.concatenate([x, embedding_features(emb, u, c, v)], -1)
         cands.append(c)
         valids.append(v)
         xs.append(x)
