@@ -1,5 +1,7 @@
 """The node-embedding step of the PYMK link model (feed/embed.py) and how the model and app use it."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -122,6 +124,12 @@ def test_app_falls_back_to_the_plain_model_on_big_graphs(monkeypatch):
     e, n, _ = planted(groups=2, size=10)
     graph = pymk.FollowGraph(GraphIndex(adjacency(e, n)), {i: i for i in range(n)}, np.arange(n))
     model = LinkModel(epochs=1, splits=1, hidden=8, n_candidates=10, embedding=SMALL).fit(e, n)
+    first = pymk._servable(model, graph)  # the embedding is being fitted in the background
+    assert first is model or first.embedding is None
+    for _ in range(200):
+        if graph.index.has_embedding(SMALL):
+            break
+        time.sleep(0.05)
     assert pymk._servable(model, graph) is model
     monkeypatch.setattr(pymk, "EMBEDDING_MAX_NODES", n - 1)
     plain = pymk._servable(model, graph)

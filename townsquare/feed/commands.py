@@ -77,7 +77,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     def train_pymk(epochs: int = typer.Option(20, "--epochs"),
                    embedding: bool = typer.Option(True, "--embedding/--no-embedding",
                                                   help="Add the node-embedding features (graphs up to "
-                                                       "12,000 people; bigger ones train without).")) -> None:
+                                                       "10,000 people; bigger ones train without).")) -> None:
         """Fit the people-you-may-know link model on this community's follow graph."""
         import numpy as np
         import torch

@@ -45,9 +45,9 @@ FEATURE_NAMES = (
 # The node-embedding step: settings chosen on a validation split carved from ego-Facebook's training
 # graph (recall@10 of the embedding alone on that split: wd 1e-5/100 steps 0.429, 3e-5/150 steps 0.472).
 DEFAULT_EMBEDDING = {"dim": 64, "steps": 150, "lr": 0.05, "weight_decay": 3e-5}
-# The full softmax costs O(n^2) a step: above this many people the app falls back to the ranker
-# without embedding features (``pymk.load_link_model``).
-EMBEDDING_MAX_NODES = 12000
+# The full softmax costs O(n^2) a step (150 steps: ~25 s for 4k people, ~150 s for 10k, one core):
+# above this many people the app serves the ranker without embedding features (``pymk._servable``).
+EMBEDDING_MAX_NODES = 10000
 
 
 def feature_names(embedding: dict | None) -> tuple[str, ...]:
@@ -144,6 +144,9 @@ class GraphIndex:
             ra[np.arange(len(rows)), rows] = 0
             out[rows] = ra.max(1) if ra.shape[1] else 0
         return out
+
+    def has_embedding(self, config: dict) -> bool:
+        return json.dumps(config, sort_keys=True) in self._embeddings
 
     def node_embedding(self, config: dict, progress=None) -> EmbeddingView:
         """The node embedding of this graph for ``config`` (trained once, then cached)."""
