@@ -142,3 +142,25 @@ def test_zero_steps_is_a_valid_untrained_embedding(steps):
     e, n, _ = planted(groups=2, size=10)
     emb = train_embedding(adjacency(e, n), dim=4, steps=steps)
     assert emb.inp.shape == (n, 4) and np.isfinite(emb.inp).all()
+
+
+def test_train_pymk_command_saves_a_model_with_the_embedding(db, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from townsquare.cli import app
+
+    from . import factories as f
+
+    monkeypatch.setenv("TOWNSQUARE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TOWNSQUARE_DATABASE_URL", db.url)
+    e, n, _ = planted(groups=2, size=14, p_in=0.5)
+    with db.session() as s:
+        people = [f.account(s) for _ in range(n)]
+        for a, b in e:
+            f.follow(s, people[a], people[b])
+    out = CliRunner().invoke(app, ["feed", "train-pymk", "--epochs", "1"])
+    assert out.exit_code == 0, out.output
+    saved = next((tmp_path / "data").rglob("pymk_linkmodel.npz"))
+    assert LinkModel.load(saved).embedding is not None
+    plain = CliRunner().invoke(app, ["feed", "train-pymk", "--epochs", "1", "--no-embedding"])
+    assert plain.exit_code == 0 and LinkModel.load(saved).embedding is None
