@@ -82,9 +82,12 @@ def test_link_model_save_and_load(tmp_path):
     model = LinkModel(epochs=1, splits=1, hidden=8, n_candidates=10).fit(e, n)
     model.save(tmp_path / "m.npz")
     again = LinkModel.load(tmp_path / "m.npz")
+    assert again.embedding == model.embedding
     g = GraphIndex(adjacency(e, n))
-    f1 = candidate_features(g, np.array([0, 5]), 10)
+    f1 = candidate_features(g, np.array([0, 5]), 10, embedding=model.embedding)
     assert np.allclose(model.score(f1), again.score(f1), equal_nan=True)
+    with pytest.raises(ValueError):  # features without the embedding columns do not fit this model
+        model.score(candidate_features(g, np.array([0, 5]), 10))
 
 
 @pytest.fixture(autouse=True)

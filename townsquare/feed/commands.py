@@ -48,6 +48,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         train_holdout: float = typer.Option(0.1, "--train-holdout", help="Share of training edges each split holds out."),
         threads: int = typer.Option(2, "--threads", help="torch threads."),
         save_model: Path = typer.Option(None, "--save-model", help="Save the trained link model (.npz)."),
+        embedding: bool = typer.Option(True, "--embedding/--no-embedding",
+                                       help="Add the learned node-embedding features (embed.py)."),
     ) -> None:
         """People you may know on ego-Facebook: ours vs common neighbours, Adamic-Adar, resource allocation."""
         from rich.console import Console
@@ -60,23 +62,29 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
 
         torch.set_num_threads(max(1, threads))
         from townsquare.feed import pymk_bench
+        from townsquare.feed.linkpred import DEFAULT_EMBEDDING
 
         console = Console()
         with console.status("PYMK benchmark") as status:
             rows = pymk_bench.run(data, seed=seed, progress=lambda m: status.update(f"PYMK benchmark: {m}"),
-                                  model_kwargs={"epochs": epochs, "splits": splits, "holdout": train_holdout}, save_model=save_model)
+                                  model_kwargs={"epochs": epochs, "splits": splits, "holdout": train_holdout,
+                                                "embedding": DEFAULT_EMBEDDING if embedding else None},
+                                  save_model=save_model)
         console.print(_table(f"PYMK on {data.name} (seed {seed})", rows))
         _write_json(json_path, rows)
 
     @feed_app.command("train-pymk")
-    def train_pymk(epochs: int = typer.Option(20, "--epochs")) -> None:
+    def train_pymk(epochs: int = typer.Option(20, "--epochs"),
+                   embedding: bool = typer.Option(True, "--embedding/--no-embedding",
+                                                  help="Add the node-embedding features (graphs up to "
+                                                       "10,000 people; bigger ones train without).")) -> None:
         """Fit the people-you-may-know link model on this community's follow graph."""
         import numpy as np
         import torch
 
         from townsquare.commands import _settings, fail
         from townsquare.db.engine import Database
-        from townsquare.feed.linkpred import LinkModel
+        from townsquare.feed.linkpred import DEFAULT_EMBEDDING, EMBEDDING_MAX_NODES, LinkModel
         from townsquare.feed.pymk import MODEL_FILE, FollowGraph
 
         torch.set_num_threads(2)
@@ -89,7 +97,11 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         edges = edges[edges[:, 0] < edges[:, 1]]
         if len(edges) < 50:
             raise fail("the follow graph is too small to train on (fewer than 50 connections)")
-        model = LinkModel(epochs=epochs).fit(edges, graph.index.n, progress=typer.echo)
+        use_embedding = embedding and graph.index.n <= EMBEDDING_MAX_NODES
+        if embedding and not use_embedding:
+            typer.echo(f"{graph.index.n} people: above {EMBEDDING_MAX_NODES}, training without the node embedding")
+        model = LinkModel(epochs=epochs, embedding=DEFAULT_EMBEDDING if use_embedding else None)
+        model.fit(edges, graph.index.n, progress=typer.echo)
         path = settings.models_dir / MODEL_FILE
         model.save(path)
         typer.echo(f"saved {path}")

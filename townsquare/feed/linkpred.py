@@ -9,6 +9,10 @@ One scorer serves the ego-Facebook benchmark (``townsquare bench pymk``) and the
    how tightly the common neighbours know each other (edges among them: same circle), and
    list-relative features (the score over the person's best candidate, and the reverse view: how
    the candidate ranks the person).
+   With ``embedding`` set (the default), seven more from a learned node embedding (``embed.py``: a
+   factorised softmax over all nodes, fitted on the same graph): its log-probabilities both ways,
+   its raw scores, the score over the person's best candidate's, and the friends' view (mean over
+   the person's friends of log p(candidate | friend), and the reverse).
 3. **Ranker**: a small MLP trained listwise (softmax over each person's candidate list) on edges
    held out from the *training* graph itself (self-supervised), so it never sees test edges and
    can be refit on any graph (the app's follow graph included).
@@ -18,10 +22,19 @@ Everything works on a ``scipy.sparse`` adjacency; per-user blocks are dense only
 
 from __future__ import annotations
 
+import json
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+
+from townsquare.feed.embed import (
+    EMBEDDING_FEATURES,
+    EmbeddingView,
+    embedding_features,
+    train_embedding,
+)
 
 FEATURE_NAMES = (
     "cn", "aa", "ra", "jaccard", "cosine", "log_deg_u", "log_deg_v", "ra3", "paths3_norm", "log_paths3",
@@ -29,6 +42,16 @@ FEATURE_NAMES = (
     "ra_over_cand_best", "cn_edges", "cn_density", "tie_u", "tie_v", "tie_uv", "tie_uv_ra",
     "same_comm", "same_comm_fine", "u_nbrs_in_v_comm", "v_nbrs_in_u_comm",
 )
+# The node-embedding step: settings chosen on a validation split carved from ego-Facebook's training
+# graph (recall@10 of the embedding alone on that split: wd 1e-5/100 steps 0.429, 3e-5/150 steps 0.472).
+DEFAULT_EMBEDDING = {"dim": 64, "steps": 150, "lr": 0.05, "weight_decay": 3e-5}
+# The full softmax costs O(n^2) a step (150 steps: ~25 s for 4k people, ~150 s for 10k, one core):
+# above this many people the app serves the ranker without embedding features (``pymk._servable``).
+EMBEDDING_MAX_NODES = 10000
+
+
+def feature_names(embedding: dict | None) -> tuple[str, ...]:
+    return FEATURE_NAMES + (EMBEDDING_FEATURES if embedding else ())
 
 
 def adjacency(edges: np.ndarray, n: int) -> sp.csr_matrix:
@@ -58,6 +81,8 @@ class GraphIndex:
     ties: sp.csr_matrix = field(init=False)  # tie strength: common neighbours of each edge's ends
     communities: np.ndarray = field(init=False)  # (2, n) Louvain labels at resolution 1 and 3
     emb_dim: int = 64
+    _embeddings: dict = field(init=False, default_factory=dict, repr=False)
+    _emb_lock: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         a = self.adj
@@ -120,6 +145,18 @@ class GraphIndex:
             out[rows] = ra.max(1) if ra.shape[1] else 0
         return out
 
+    def has_embedding(self, config: dict) -> bool:
+        return json.dumps(config, sort_keys=True) in self._embeddings
+
+    def node_embedding(self, config: dict, progress=None) -> EmbeddingView:
+        """The node embedding of this graph for ``config`` (trained once, then cached)."""
+        key = json.dumps(config, sort_keys=True)
+        with self._emb_lock:
+            if key not in self._embeddings:
+                self._embeddings[key] = EmbeddingView.of(train_embedding(self.adj, progress=progress, **config),
+                                                         self.adj)
+            return self._embeddings[key]
+
     def ra_rows(self, rows: np.ndarray) -> np.ndarray:
         au = self.adj[rows]
         return np.asarray((au @ sp.diags(self.inv) @ self.adj).todense(), dtype=np.float32)
@@ -134,20 +171,25 @@ class CandidateFeatures:
 
 
 def candidate_features(g: GraphIndex, users: np.ndarray, n_candidates: int = 150,
-                       exclude: dict[int, set[int]] | None = None, batch: int = 256) -> CandidateFeatures:
-    """Candidates (two-hop non-neighbours by RA) and their features for each user."""
+                       exclude: dict[int, set[int]] | None = None, batch: int = 256,
+                       embedding: dict | None = None) -> CandidateFeatures:
+    """Candidates (two-hop non-neighbours by RA) and their features for each user; with
+    ``embedding`` (a ``train_embedding`` config) the node-embedding features are appended."""
     users = np.asarray(users, dtype=np.int64)
     n_candidates = max(1, min(n_candidates, g.n))
+    emb = g.node_embedding(embedding) if embedding and users.size else None
     cands, valids, xs = [], [], []
     for start in range(0, len(users), batch):
         u = users[start:start + batch]
         c, v, x = _batch_features(g, u, n_candidates, exclude)
+        if emb is not None:
+            x = np.concatenate([x, embedding_features(emb, u, c, v)], -1)
         cands.append(c)
         valids.append(v)
         xs.append(x)
     if not users.size:
         return CandidateFeatures(users, np.zeros((0, n_candidates), np.int64), np.zeros((0, n_candidates), bool),
-                                 np.zeros((0, n_candidates, len(FEATURE_NAMES)), np.float32))
+                                 np.zeros((0, n_candidates, len(feature_names(embedding))), np.float32))
     return CandidateFeatures(users, np.concatenate(cands), np.concatenate(valids), np.concatenate(xs))
 
 
@@ -261,21 +303,26 @@ class LinkModel:
     """The learned PYMK ranker over ``candidate_features`` (see module docstring)."""
 
     def __init__(self, hidden: int = 64, n_candidates: int = 150, epochs: int = 30, lr: float = 3e-3,
-                 splits: int = 2, holdout: float = 0.1, seed: int = 0) -> None:
+                 splits: int = 2, holdout: float = 0.1, seed: int = 0,
+                 embedding: dict | None = DEFAULT_EMBEDDING) -> None:
         self.hidden, self.n_candidates, self.epochs, self.lr = hidden, n_candidates, epochs, lr
         self.splits, self.holdout, self.seed = splits, holdout, seed
+        self.embedding = dict(embedding) if embedding else None
         self.params: list[np.ndarray] | None = None
         self.mean: np.ndarray | None = None
         self.std: np.ndarray | None = None
         self.history: list[dict] = []
 
     # -- training -------------------------------------------------------------------------------
-    def _labelled(self, edges: np.ndarray, n: int, seed: int):
+    def _labelled(self, edges: np.ndarray, n: int, seed: int, progress=None):
+        # The split's graph lacks its held-out edges, and so does the embedding fitted on it: no label leaks.
         kept, held = split_edges(edges, self.holdout, seed)
         truth = held_out_by_user(held)
         g = GraphIndex(adjacency(kept, n))
         users = np.array(sorted(truth), dtype=np.int64)
-        f = candidate_features(g, users, self.n_candidates)
+        if self.embedding:
+            g.node_embedding(self.embedding, progress=progress)
+        f = candidate_features(g, users, self.n_candidates, embedding=self.embedding)
         y = np.array([[int(c) in truth[int(u)] for c in row] for u, row in zip(users, f.cand, strict=True)],
                      np.float32)
         return f, y, truth
@@ -285,13 +332,13 @@ class LinkModel:
         import torch
 
         torch.manual_seed(self.seed)
-        train = [self._labelled(edges, n, self.seed + 1 + s) for s in range(self.splits)]
+        train = [self._labelled(edges, n, self.seed + 1 + s, progress) for s in range(self.splits)]
         if progress:
             progress("features")
-        val_f, _, val_truth = self._labelled(edges, n, self.seed + 1000)
+        val_f, _, val_truth = self._labelled(edges, n, self.seed + 1000, progress)
         xs = np.concatenate([signed_log(f.x).reshape(-1, f.x.shape[-1]) for f, _, _ in train])
         self.mean, self.std = xs.mean(0), xs.std(0) + 1e-6
-        d = len(FEATURE_NAMES)
+        d = len(feature_names(self.embedding))
         net = torch.nn.Sequential(torch.nn.Linear(d, self.hidden), torch.nn.ReLU(),
                                   torch.nn.Linear(self.hidden, self.hidden), torch.nn.ReLU(),
                                   torch.nn.Linear(self.hidden, 1))
@@ -328,6 +375,9 @@ class LinkModel:
     def score(self, f: CandidateFeatures) -> np.ndarray:
         if self.params is None:
             raise RuntimeError("LinkModel is not trained")
+        if f.x.shape[-1] != len(self.mean):
+            raise ValueError(f"{f.x.shape[-1]} features, the model takes {len(self.mean)} "
+                             f"(compute them with embedding={self.embedding})")
         h = self._norm(f.x)
         w1, b1, w2, b2, w3, b3 = self.params
         h = np.maximum(h @ w1.T + b1, 0)
@@ -342,7 +392,7 @@ class LinkModel:
 
     def recommend(self, g: GraphIndex, users: np.ndarray, k: int = 10,
                   exclude: dict[int, set[int]] | None = None) -> list[list[tuple[int, float]]]:
-        f = candidate_features(g, users, self.n_candidates, exclude=exclude)
+        f = candidate_features(g, users, self.n_candidates, exclude=exclude, embedding=self.embedding)
         s = self.score(f)
         out = []
         for row_c, row_s in zip(f.cand, s, strict=True):
@@ -352,12 +402,15 @@ class LinkModel:
 
     def save(self, path) -> None:
         np.savez(path, mean=self.mean, std=self.std, n_candidates=self.n_candidates,
+                 embedding=np.array(json.dumps(self.embedding)),
                  **{f"p{i}": p for i, p in enumerate(self.params or [])})
 
     @classmethod
     def load(cls, path) -> LinkModel:
         data = np.load(path)
-        model = cls(n_candidates=int(data["n_candidates"]))
+        # files written before the embedding step have no "embedding" entry: neighbourhood features only
+        embedding = json.loads(str(data["embedding"])) if "embedding" in data.files else None
+        model = cls(n_candidates=int(data["n_candidates"]), embedding=embedding)
         model.mean, model.std = data["mean"], data["std"]
         model.params = [data[f"p{i}"] for i in range(6)]
         return model

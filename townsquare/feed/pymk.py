@@ -22,12 +22,14 @@ import numpy as np
 from sqlalchemy import desc, func, select
 from sqlalchemy.orm import Session
 
-from townsquare.feed.linkpred import GraphIndex, LinkModel, adjacency, candidate_features
+from townsquare.feed.linkpred import EMBEDDING_MAX_NODES, GraphIndex, LinkModel, adjacency, candidate_features
 from townsquare.social.models import Account, Block, Follow, FollowRequest, Mute, Reaction
 
 log = logging.getLogger(__name__)
 
 BUNDLED_MODEL = Path(__file__).parent / "data" / "pymk_linkmodel.npz"
+# neighbourhood features only: served where a graph is too big for the node-embedding step
+BUNDLED_PLAIN_MODEL = Path(__file__).parent / "data" / "pymk_linkmodel_plain.npz"
 MODEL_FILE = "pymk_linkmodel.npz"
 
 
@@ -50,6 +52,7 @@ class FollowGraph:
     node_of: dict[int, int]
     account_of: np.ndarray
     built: float = field(default_factory=time.monotonic)
+    warming: bool = False  # a background thread fits its node embedding
 
     @classmethod
     def build(cls, session: Session) -> FollowGraph:
@@ -72,7 +75,8 @@ class _GraphCache:
         self._building: set[str] = set()
         self._lock = threading.Lock()
 
-    def get(self, session: Session) -> FollowGraph:
+    def get(self, session: Session, embedding: dict | None = None) -> FollowGraph:
+        """The cached graph; ``embedding`` (the link model's config) is fitted with every rebuild."""
         bind = session.get_bind()
         key = str(bind.url)
         with self._lock:
@@ -80,18 +84,21 @@ class _GraphCache:
             stale = g is not None and time.monotonic() - g.built > self.ttl_s
             if stale and key not in self._building:
                 self._building.add(key)
-                threading.Thread(target=self._rebuild, args=(key, bind), daemon=True).start()
+                threading.Thread(target=self._rebuild, args=(key, bind, embedding), daemon=True).start()
         if g is not None:
             return g
         g = FollowGraph.build(session)
+        if embedding:
+            _warm_in_background(g, embedding)
         with self._lock:
             self._graphs[key] = g
         return g
 
-    def _rebuild(self, key: str, bind) -> None:
+    def _rebuild(self, key: str, bind, embedding: dict | None = None) -> None:
         try:
             with Session(bind=bind) as session:
                 g = FollowGraph.build(session)
+            _warm_embedding(g, embedding)
             with self._lock:
                 self._graphs[key] = g
         except Exception:
@@ -106,6 +113,44 @@ class _GraphCache:
 
 
 GRAPHS = _GraphCache()
+
+
+def _warm_embedding(graph: FollowGraph, embedding: dict | None) -> None:
+    if embedding and 3 <= graph.index.n <= EMBEDDING_MAX_NODES:
+        try:
+            graph.index.node_embedding(embedding)
+        except Exception:  # served by the fallback model instead (see _servable)
+            log.exception("fitting the node embedding failed")
+
+
+_fitting_lock = threading.Lock()
+
+
+def _warm_in_background(graph: FollowGraph, embedding: dict) -> None:
+    with _fitting_lock:
+        if graph.warming:
+            return
+        graph.warming = True
+    threading.Thread(target=_warm_embedding, args=(graph, embedding), daemon=True).start()
+
+
+_PLAIN: list[LinkModel | None] = []
+
+
+def _servable(model: LinkModel | None, graph: FollowGraph) -> LinkModel | None:
+    """``model`` where it can run on this graph now. A model with the node-embedding step needs the
+    graph's embedding (fitted in the background: ~25 s for 4k people, ~150 s for 10k on one core);
+    until it is ready, on graphs above ``EMBEDDING_MAX_NODES`` or if fitting failed, the bundled
+    neighbourhood-only model serves, so no request waits for a fit."""
+    if model is None or not model.embedding:
+        return model
+    if graph.index.n <= EMBEDDING_MAX_NODES:
+        if graph.index.has_embedding(model.embedding):
+            return model
+        _warm_in_background(graph, model.embedding)
+    if not _PLAIN:
+        _PLAIN.append(LinkModel.load(BUNDLED_PLAIN_MODEL) if BUNDLED_PLAIN_MODEL.exists() else None)
+    return _PLAIN[0]
 
 
 def load_link_model(settings=None) -> LinkModel | None:
@@ -141,8 +186,10 @@ def _graph_candidates(graph: FollowGraph, viewer_id: int, exclude: set[int], mod
     if u is None or graph.index.n < 3:
         return {}
     ex_nodes = {graph.node_of[a] for a in exclude if a in graph.node_of}
+    model = _servable(model, graph)
     if model is not None:
-        f = candidate_features(graph.index, np.array([u]), model.n_candidates, exclude={u: ex_nodes})
+        f = candidate_features(graph.index, np.array([u]), model.n_candidates, exclude={u: ex_nodes},
+                               embedding=model.embedding)
         s = model.score(f)[0]
         cand = f.cand[0]
     else:  # Adamic-Adar over two-hop people
@@ -168,7 +215,7 @@ def suggestions(session: Session, viewer: Account, limit: int = 10, *, scorer=No
 
         raise InvalidInput("limit must be between 1 and 50")
     exclude = excluded_ids(session, viewer.id)
-    graph = graph or GRAPHS.get(session)
+    graph = graph or GRAPHS.get(session, embedding=model.embedding if model is not None else None)
     scores: dict[int, float] = defaultdict(float)
     sources: dict[int, list[str]] = defaultdict(list)
 

@@ -3,7 +3,9 @@
 Hold out 10% of the edges with a fixed seed; for every person with a held-out edge recommend 10
 people who are not friends in the training graph; recall@10 and NDCG@10 of common neighbours,
 Adamic-Adar, resource allocation and our learned ``LinkModel``, all computed in the same run.
-Our model trains only on edges held out from the training graph (never on the test edges).
+Our model trains only on edges held out from the training graph (never on the test edges); its node
+embedding for each split is fitted on that split's graph, and the one used on the test people on the
+training graph.
 """
 
 from __future__ import annotations
@@ -91,7 +93,8 @@ def run(path: str | Path, seed: int = 0, holdout: float = 0.1, k: int = 10, prog
                                                              "seconds": time.perf_counter() - t0,
                                                              "fit_seconds": fit_s},
                  "config": {**config, "model": {"hidden": model.hidden, "n_candidates": model.n_candidates,
-                                                "splits": model.splits, "epochs": model.epochs},
+                                                "splits": model.splits, "epochs": model.epochs,
+                                                "embedding": model.embedding},
                             "val_history": model.history}})
     aa = rows[1]["metrics"][f"recall@{k}"]
     for row in rows:
