@@ -110,3 +110,17 @@ def test_a_number_written_once_fills_one_argument():
     builder = ArgumentsGrammar(grounding, avoid={"initial_velocity": [100]})
     rule = builder.value({"type": "number"}, "v", "initial_velocity")
     assert '"100"' not in rule and '"3"' in rule
+
+
+def test_optional_lists_of_named_examples_and_defaults_said_for_the_argument():
+    tool = _tool({"city": {"type": "string"},
+                  "diet": {"type": "array", "items": {"type": "string"},
+                           "description": "Dietary needs, e.g. vegan, gluten-free. Default is empty list."},
+                  "model": {"type": "string", "description": "The model to use. Default is 'Darwin'."}}, ["city"])
+    offered = grounded_optional(tool, Grounding.from_text("Thai food in Oslo with a vegan menu, using Darwin model"))
+    assert offered == {"diet": ["vegan"], "model": ["Darwin"]}
+    assert grounded_optional(tool, Grounding.from_text("Thai food in Oslo, Darwin said")) == {}
+    builder = ArgumentsGrammar(Grounding.from_text("vegan food in Oslo"))
+    text = builder.render(builder.arguments(tool.parameters, include=["diet"], choices={"diet": ["vegan"]}))
+    _parses(text)
+    assert '"\\"vegan\\""' in text

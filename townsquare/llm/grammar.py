@@ -343,6 +343,9 @@ class ArgumentsGrammar:
         def pair(name: str) -> str:
             if name in fixed:
                 value = json_literal(fixed[name])
+            elif choices.get(name) and props[name].get("type") == "array":
+                item = self._add(f"{hint}-{name}-item", " | ".join(json_literal(v) for v in choices[name]))
+                value = f'"[" {item} (", " {item}){{0,{len(choices[name]) - 1}}} "]"'
             elif choices.get(name):
                 value = " | ".join(json_literal(v) for v in choices[name])
             else:

@@ -108,11 +108,19 @@ UNIT_WORDS = {
 _QUOTED = re.compile(r"""['"‘“]([^'"’”]{1,40})['"’”]""")
 
 
+_EXAMPLES = re.compile(r"\b(?:e\.g\.|eg\.|such as|for example|like)[,:]?\s+([^.;()]{1,80})", re.I)
+
+
 def described_values(prop: dict[str, Any]) -> list[str]:
-    """Values an argument's schema names: its enum, and values quoted in its description."""
-    values = [str(v) for v in prop.get("enum") or []]
-    values += _QUOTED.findall(str(prop.get("description", "")))
-    return values
+    """Values an argument's schema names: its enum (or its items' enum), values quoted in its
+    description, and examples it lists ("e.g. vegan, gluten-free")."""
+    items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
+    values = [str(v) for v in prop.get("enum") or items.get("enum") or []]
+    description = str(prop.get("description", ""))
+    values += _QUOTED.findall(description)
+    for examples in _EXAMPLES.findall(description):
+        values += [v.strip(" '\"") for v in re.split(r",|\bor\b|\band\b|\betc\b", examples) if v.strip(" '\"")]
+    return list(dict.fromkeys(values))
 
 
 _DEFAULT = re.compile(r"default(?:s)?(?: value)?(?: is| to| of)?:?\s*['\"]?([\w .\-/]+?)['\"]?\s*(?:[.,;)]|$)", re.I)
@@ -122,6 +130,16 @@ def described_default(prop: dict[str, Any]) -> str | None:
     """The default value a description names ("Default is 'all'"), if any."""
     match = _DEFAULT.search(str(prop.get("description", "")))
     return match.group(1).strip() if match else None
+
+
+def _said_for(name: str, prop: dict[str, Any], value: str, message: list[str]) -> bool:
+    """A value the message mentions counts for an argument, except its default ("find all movies" is no
+    request for category 'all'), which counts only when said next to the argument's name ("Darwin model")."""
+    if _normalised(value) != _normalised(described_default(prop) or ""):
+        return True
+    name_words = [w for w in _words(name) if w not in _FLAG_FILLER and len(w) > 2]
+    at = [i for i, w in enumerate(message) if w == _normalised(value).split()[0]]
+    return any(_same_word(n, w) for i in at for w in message[max(0, i - 3):i + 4] for n in name_words)
 
 
 def grounded_optional(tool: Tool, grounding: Grounding) -> dict[str, list[Any] | None]:
@@ -138,15 +156,17 @@ def grounded_optional(tool: Tool, grounding: Grounding) -> dict[str, list[Any] |
                          if (tool.properties.get(name) or {}).get("type") in ("integer", "number"))
     spare_numbers = len(grounding.numbers) > numeric_needed
     units = list(dict.fromkeys(word for word in grounding.words if word.lower() in UNIT_WORDS))
+    message = _words(grounding.text)
     chosen: dict[str, list[Any] | None] = {}
     for name, prop in tool.properties.items():
         if name in tool.required or not isinstance(prop, dict):
             continue
         kind = prop.get("type")
-        default = _normalised(described_default(prop) or "")
         mentioned = [v for v in described_values(prop)
-                     if _normalised(v) and f" {_normalised(v)} " in text and _normalised(v) != default]
-        if mentioned and prop.get("enum"):
+                     if _normalised(v) and f" {_normalised(v)} " in text and _said_for(name, prop, v, message)]
+        if mentioned and kind == "array" and (prop.get("items") or {}).get("type", "string") == "string":
+            chosen[name] = mentioned  # a list of the named values
+        elif mentioned and prop.get("enum"):
             chosen[name] = [v for v in prop["enum"] if str(v) in mentioned]
         elif mentioned and kind in ("string", None):
             chosen[name] = list(dict.fromkeys(mentioned))
