@@ -4,7 +4,7 @@ the repeated-number self-check (no model needed; grammars are checked with llama
 import datetime as dt
 
 from townsquare.llm.grammar import ArgumentsGrammar, Grounding, numbers_in
-from townsquare.llm.tool_calling import grounded_optional, repeated_numbers, requested_flags
+from townsquare.llm.tool_calling import aligned_numbers, grounded_optional, repeated_numbers, requested_flags
 from townsquare.llm.tools import normalise_tools
 from townsquare.llm.values import currencies_in, date_format, date_values, dates_in
 
@@ -124,3 +124,24 @@ def test_optional_lists_of_named_examples_and_defaults_said_for_the_argument():
     text = builder.render(builder.arguments(tool.parameters, include=["diet"], choices={"diet": ["vegan"]}))
     _parses(text)
     assert '"\\"vegan\\""' in text
+
+
+def test_number_lists_stay_within_numbers_written_together():
+    grounding = Grounding.from_text("dataset_A with the values 12, 24, 36 and dataset_B with the values 15, 30, 45.")
+    assert grounding.groups == [0, 0, 0, 1, 1, 1]
+    rule = ArgumentsGrammar(grounding).value({"type": "array", "items": {"type": "integer"}}, "a", "dataset_A")
+    assert '"[12, 24, 36]"' in rule and '"[15, 30, 45]"' in rule
+    assert '"[12, 24, 36, 15, 30, 45]"' not in rule
+    interval = ArgumentsGrammar(Grounding.from_text("from x=1 to x=3")).value(
+        {"type": "array", "items": {"type": "number"}}, "i", "interval")
+    assert '"[1, 3]"' in interval  # two neighbours still make a pair
+
+
+def test_numbers_said_right_after_an_argument_name_fill_it():
+    tool = _tool({"net_income": {"type": "integer"}, "shareholder_equity": {"type": "integer"},
+                  "dividends_paid": {"type": "integer"}}, ["net_income", "shareholder_equity", "dividends_paid"])
+    text = "Return on equity with net income of $2,000,000, shareholder's equity of $10,000,000, dividends paid of $200,000"
+    assert aligned_numbers(tool, Grounding.from_text(text), tool.required) == {
+        "net_income": [2_000_000], "shareholder_equity": [10_000_000], "dividends_paid": [200_000]}
+    xy = _tool({"x": {"type": "integer"}, "y": {"type": "integer"}}, ["x", "y"])
+    assert aligned_numbers(xy, Grounding.from_text("sides 4 and 5"), xy.required) == {}  # nothing to go on

@@ -117,6 +117,21 @@ def _matches(text: str):
             yield match
 
 
+_LIST_GAP = re.compile(r"[\s,;\[\]()&/:%$]*(?:(?:and|or)[\s,;\[\]()$]*)?", re.I)
+
+
+def number_groups(text: str) -> list[int]:
+    """For each number of ``number_sequence(text)``, the index of its group: numbers written together
+    ("12, 24 and 36", "[1, 2, 3]") share one; words between numbers start a new one."""
+    groups: list[int] = []
+    previous_end = None
+    for match in _matches(text):
+        together = previous_end is not None and _LIST_GAP.fullmatch(text[previous_end:match.start()])
+        groups.append(groups[-1] if together else len(groups) and groups[-1] + 1)
+        previous_end = match.end()
+    return groups
+
+
 def number_sequence(text: str, percent_as_fraction: bool = False) -> list[float]:
     """The numbers written in ``text`` (digits only), in order, repeats kept: what a list is made of
     (``percent_as_fraction``: "40%" is 0.4)."""
@@ -128,6 +143,19 @@ def number_sequence(text: str, percent_as_fraction: bool = False) -> list[float]
             value /= 100
         values.append(-value if sign else value)
     return values
+
+
+def number_mentions(text: str) -> list[tuple[int, int, list[float]]]:
+    """Each number written with digits: (start, end, its readings), e.g. "5%" -> [5, 0.05]."""
+    out = []
+    for match in _matches(text):
+        sign, digits, decimals, percent, suffix, word = match.groups()
+        value = float(digits.replace(",", "") + (decimals or "")) * (-1 if sign else 1)
+        readings = [value * _SCALE[word]] if word else [value * _SCALE[suffix], value] if suffix else [value]
+        if percent:
+            readings.append(value / 100)
+        out.append((match.start(), match.end(), readings))
+    return out
 
 
 def numbers_in(text: str) -> list[float]:
@@ -190,6 +218,7 @@ class Grounding:
     numbers: list[float] = field(default_factory=list)
     sequence: list[float] = field(default_factory=list)
     fractions: list[float] = field(default_factory=list)  # the sequence with percentages as fractions
+    groups: list[int] = field(default_factory=list)  # for each number of the sequence: its group
     positions: list[tuple[int, int]] = field(default_factory=list)
 
     @classmethod
@@ -197,6 +226,7 @@ class Grounding:
         positions = _word_positions(text)
         return cls(text=text, words=[text[a:b] for a, b in positions], numbers=numbers_in(text),
                    sequence=number_sequence(text), fractions=number_sequence(text, percent_as_fraction=True),
+                   groups=number_groups(text),
                    positions=positions)
 
     def spans(self, max_words: int = 8) -> set[str]:
@@ -274,21 +304,23 @@ class ArgumentsGrammar:
         return " | ".join(gbnf_literal(_format_number(v)) for v in values)
 
     def _number_runs(self, items: Any, avoid: list[Any]) -> str | None:
-        """A list of numbers as a contiguous run of the numbers written in the message, in order
-        (a small model left free repeats one number); None when that does not apply."""
+        """A list of numbers as a run of the numbers written in the message, in order (a small model left
+        free repeats one number): runs within a group of numbers written together ("values 12, 24, 36"),
+        or two neighbours ("from 1 to 3"); None when that does not apply."""
         if not self.grounding or not isinstance(items, dict) or items.get("type") not in ("integer", "number"):
             return None
         runs = set()
         for sequence in (self.grounding.sequence, self.grounding.fractions):
+            numbered = list(zip(sequence, self.grounding.groups or [0] * len(sequence), strict=False))
             if items["type"] == "integer":
-                sequence = [v for v in sequence if float(v).is_integer()]
-            for start in range(len(sequence)):
-                for end in range(start + 1, min(len(sequence), start + 10) + 1):
-                    if sequence[start:end] not in avoid:
-                        runs.add("[" + ", ".join(_format_number(v) for v in sequence[start:end]) + "]")
-        if not runs:
-            return None
-        return " | ".join(gbnf_literal(run) for run in sorted(runs))
+                numbered = [(v, g) for v, g in numbered if float(v).is_integer()]
+            for start in range(len(numbered)):
+                for end in range(start + 1, min(len(numbered), start + 10) + 1):
+                    run = [v for v, _ in numbered[start:end]]
+                    same_group = numbered[start][1] == numbered[end - 1][1]
+                    if (same_group or end - start <= 2) and run not in avoid:
+                        runs.add("[" + ", ".join(_format_number(v) for v in run) + "]")
+        return " | ".join(gbnf_literal(run) for run in sorted(runs)) if runs else None
 
     def value(self, schema: Any, hint: str, name: str = "") -> str:
         """The right-hand side of a rule matching ``schema`` (``name``: the argument it is for)."""

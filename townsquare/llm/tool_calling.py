@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from townsquare.errors import InvalidInput
-from townsquare.llm.grammar import ArgumentsGrammar, Grounding
+from townsquare.llm.grammar import ArgumentsGrammar, Grounding, number_mentions
 from townsquare.llm.tools import Tool, ToolRouter, check_call
 from townsquare.llm.types import ChatResult, Message, ToolCall, Usage
 from townsquare.llm.values import typed_values
@@ -225,6 +225,48 @@ def requested_flags(tool: Tool, grounding: Grounding) -> dict[str, bool]:
     return flags
 
 
+def aligned_numbers(tool: Tool, grounding: Grounding, names: list[str]) -> dict[str, list[Any]]:
+    """Numeric arguments whose name the message says right next to one number ("net income of
+    $2,000,000, equity of $10,000,000" -> net_income, equity): {argument: that number's readings}.
+
+    A name's words are looked for in the (up to) four words before the number, back to the previous
+    number (these count double), and the two words after it ("for 5 years"). Only one-to-one best
+    matches count; the rest is left to the model."""
+    mentions = number_mentions(grounding.text)
+    contexts = []
+    for k, (start, end, _) in enumerate(mentions):
+        before = _words(grounding.text[mentions[k - 1][1] if k else 0:start])[-4:]
+        after = _words(grounding.text[end:mentions[k + 1][0] if k + 1 < len(mentions) else len(grounding.text)])[:2]
+        contexts.append((before, after))
+    scores: dict[str, list[int]] = {}
+    for name in names:
+        prop = tool.properties.get(name) or {}
+        if prop.get("type") not in ("integer", "number") or prop.get("enum"):
+            continue
+        words = [w for w in _words(name) if w not in _FLAG_FILLER and len(w) > 2]
+        # a name said before the number counts double: "equity of $10M, dividends of $2M"
+        scores[name] = [sum(2 * any(_same_word(w, c) for c in before) + any(_same_word(w, c) for c in after)
+                            for w in words) for before, after in contexts]
+    aligned: dict[str, list[Any]] = {}
+    for name, row in scores.items():
+        best = max(row, default=0)
+        if best == 0 or row.count(best) > 1:
+            continue
+        k = row.index(best)
+        if any(other != name and other_row[k] >= best for other, other_row in scores.items()):
+            continue  # another argument claims this number as strongly
+        readings = [int(v) if float(v).is_integer() else v for v in mentions[k][2]]
+        if prop_kind(tool, name) == "integer":
+            readings = [v for v in readings if isinstance(v, int)]
+        if readings:
+            aligned[name] = readings
+    return aligned
+
+
+def prop_kind(tool: Tool, name: str) -> str | None:
+    return (tool.properties.get(name) or {}).get("type")
+
+
 def _can_ground_numbers(tool: Tool, grounding: Grounding) -> bool:
     """False when the tool needs numbers and the message has none: the request names no values to
     call it with (e.g. a question about the formula), so a call could only invent them."""
@@ -319,6 +361,11 @@ class ToolCaller:
         flags = requested_flags(tool, grounding) if grounding else {}
         include = [name for name in offered if name not in flags] if offered is not None else None
         choices = {name: values for name, values in (offered or {}).items() if values}
+        if grounding:  # a number said right after the argument's name is that argument's
+            choices.update(aligned_numbers(tool, grounding, tool.required + (include or [])))
+            for name, values in avoid.items():
+                if name in choices:
+                    choices[name] = [v for v in choices[name] if v not in values] or choices[name]
         args_rule = builder.arguments(tool.parameters, include=include, fixed=flags, choices=choices)
         root = f'{args_rule} ("\\n" {args_rule}){{0,{self.config.max_calls - 1}}}' if parallel else args_rule
         grammar = builder.render(root)
