@@ -79,3 +79,19 @@ def test_bench_tools_on_a_tiny_set(env):
     assert rows["naive"]["irrelevance_acc"] == 0.0  # a grammar of schemas always calls
     again = CliRunner().invoke(app, args)  # rerun resumes from the per-case cache
     assert again.exit_code == 0 and json.loads(out.read_text())[1]["metrics"] == rows["ours"]
+
+
+def test_every_nth_case_is_a_deterministic_subset(tmp_path):
+    from townsquare.llm.bench_tools import load_category
+
+    lines = [json.dumps({"id": f"simple_python_{i}", "question": [[{"role": "user", "content": str(i)}]],
+                         "function": []}) for i in range(10)]
+    (tmp_path / "BFCL_v4_simple_python.json").write_text("\n".join(lines) + "\n")
+    assert [c["id"][-1] for c in load_category(tmp_path, "simple_python", None, every=4)] == ["0", "4", "8"]
+    assert [c["id"][-1] for c in load_category(tmp_path, "simple_python", None, every=4, offset=1)] == ["1", "5", "9"]
+    assert len(load_category(tmp_path, "simple_python", 2, every=4)) == 2
+
+
+def test_every_must_be_positive(env):
+    result = CliRunner().invoke(app, ["bench", "tools", "--data", str(env), "--every", "0"])
+    assert result.exit_code == 1 and "--every" in result.output

@@ -47,8 +47,9 @@ def test_arguments_grammar_is_valid_gbnf_grounded_and_not():
 
 def test_optional_arguments_offered_only_when_the_message_has_a_value():
     tool = normalise_tools([WEATHER])[0]
-    assert grounded_optional(tool, Grounding.from_text("Weather in Oslo")) == []
-    assert grounded_optional(tool, Grounding.from_text("Weather in Oslo for 3 days in Fahrenheit")) == ["days", "unit"]
+    assert grounded_optional(tool, Grounding.from_text("Weather in Oslo")) == {}
+    assert grounded_optional(tool, Grounding.from_text("Weather in Oslo for 3 days in Fahrenheit")) == {
+        "days": None, "unit": ["fahrenheit"]}  # any grounded number; only the unit it names
 
 
 def test_invalid_tools_are_rejected():

@@ -85,6 +85,17 @@ def test_real_server_chat_stream_json_and_tools(server_url):
 
 
 @pytest.mark.slow
+def test_real_server_that_ignores_tools_is_detected_once(server_url):
+    # llama_cpp.server takes `tools` and answers in text: tool mode "auto" must notice and use our layer.
+    llm = _llm(server_url)  # llm_tool_mode="auto"
+    tools = [{"type": "function", "function": {"name": "get_weather", "description": "Current weather in a city.",
+              "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+    result = llm.chat_with_tools([{"role": "user", "content": "What's the weather in Madrid?"}], tools)
+    assert llm.backend.native_tools is False
+    assert [(c.name, c.arguments) for c in result.tool_calls] == [("get_weather", {"city": "Madrid"})]
+
+
+@pytest.mark.slow
 def test_real_server_rejects_prompts_over_its_context(server_url):
     llm = _llm(server_url)
     with pytest.raises(InvalidInput):
@@ -208,6 +219,35 @@ def test_native_tool_calls_written_as_text_are_parsed(scripted):
         "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
     result = _llm(url).chat_with_tools(HELLO, tools)
     assert [(c.name, c.arguments) for c in result.tool_calls] == [("get_weather", {"city": "Oslo"})]
+
+
+def _reply(content: str) -> tuple[int, bytes]:
+    return 200, json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
+
+
+def test_servers_that_ignore_tools_get_our_layer_after_one_probe(scripted):
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+    # 1st: the probe, answered in text (tools ignored); then our layer's grammar-constrained requests.
+    url, handler = scripted([_reply("Pong!"), _reply('{"city": "Oslo"}'), _reply('{"city": "Rome"}')])
+    llm = _llm(url)
+    result = llm.chat_with_tools(HELLO, tools, tool_choice="get_weather")
+    assert [(c.name, c.arguments) for c in result.tool_calls] == [("get_weather", {"city": "Oslo"})]
+    assert llm.backend.native_tools is False and handler.calls == 2
+    llm.chat_with_tools(HELLO, tools, tool_choice="get_weather")
+    assert handler.calls == 3  # no second probe for this server
+
+
+def test_a_required_call_that_does_not_come_switches_to_our_layer(scripted):
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+    probe_ok = json.dumps({"choices": [{"message": {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "ping", "arguments": "{}"}}]}}]}).encode()
+    url, handler = scripted([(200, probe_ok), _reply("It is sunny."), _reply('{"city": "Oslo"}')])
+    llm = _llm(url)
+    result = llm.chat_with_tools(HELLO, tools, tool_choice="get_weather")
+    assert [(c.name, c.arguments) for c in result.tool_calls] == [("get_weather", {"city": "Oslo"})]
+    assert llm.backend.native_tools is False and handler.calls == 3
 
 
 def test_unreachable_server_is_unavailable():

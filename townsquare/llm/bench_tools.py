@@ -36,7 +36,10 @@ SYSTEMS = ("plain", "naive", "ours")
 SYSTEM_NAMES = {"plain": "plain prompting", "naive": "naive constrained decoding", "ours": "our tool layer"}
 
 
-def load_category(data: Path, category: str, limit: int | None) -> list[dict[str, Any]]:
+def load_category(data: Path, category: str, limit: int | None, every: int = 1, offset: int = 0
+                  ) -> list[dict[str, Any]]:
+    """The cases of one category (with their answers): the first ``limit``, or every ``every``-th case
+    starting at ``offset`` (a deterministic subset spread over the whole file)."""
     path = data / f"BFCL_v4_{category}.json"
     if not path.exists():
         raise InvalidInput(f"{path} not found (expected the BFCL v4 files in {data})")
@@ -46,6 +49,8 @@ def load_category(data: Path, category: str, limit: int | None) -> list[dict[str
         answers = {a["id"]: a["ground_truth"] for a in map(json.loads, answers_path.read_text().splitlines()) if a}
         for case in cases:
             case["ground_truth"] = answers.get(case["id"])
+    if every > 1:
+        cases = cases[offset % every::every]
     return cases[:limit] if limit else cases
 
 

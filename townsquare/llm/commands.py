@@ -75,6 +75,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     def bench_tools(
         data: Path = typer.Option(Path("../shared/datasets/bfcl"), help="Folder with the BFCL v4 files."),
         limit: int = typer.Option(0, help="First N cases of each category (0 = all)."),
+        every: int = typer.Option(1, help="Every N-th case of each category (a deterministic subset)."),
+        offset: int = typer.Option(0, help="With --every: start at this case index."),
         systems: str = typer.Option("plain,naive,ours", help="Comma-separated: plain, naive, ours."),
         categories: str = typer.Option("simple_python,multiple,irrelevance", help="BFCL categories."),
         cache: Path = typer.Option(None, help="Per-case results (JSONL); a rerun resumes from it. "
@@ -99,7 +101,9 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             _fail(TownsquareError(f"unknown system or category: {', '.join(bad)}"))
         try:
             llm = get_llm("assistant", settings)
-            cases = {c: bt.load_category(data, c, limit or None) for c in cats}
+            if every < 1:
+                raise TownsquareError("--every must be at least 1")
+            cases = {c: bt.load_category(data, c, limit or None, every, offset) for c in cats}
         except TownsquareError as exc:
             _fail(exc)
         cache = cache or settings.data_dir / "bench" / "bfcl-cases.jsonl"
@@ -138,7 +142,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             table.add_row(row["name"], *[f"{100 * m[f'{c}_acc']:.1f}%" for c in cats], f"{m['median_s_per_case']:.2f}")
         Console().print(table)
         if json_out:
-            config = {"model": llm.name, "limit": limit or None, "threshold": settings.llm_tool_threshold,
+            config = {"model": llm.name, "limit": limit or None, "every": every, "offset": offset, "threshold": settings.llm_tool_threshold,
                       "threads": getattr(llm.backend, "n_threads", None)}
             json_out.write_text(json.dumps([row | {"config": config} for row in rows], indent=2))
 

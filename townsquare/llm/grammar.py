@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from townsquare.errors import InvalidInput
+from townsquare.llm.values import typed_values
 
 # Generic JSON pieces, bounded so a small model cannot run away inside a string.
 _BASE_RULES = {
@@ -87,11 +88,13 @@ _NUMBER_WORDS = {
     "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
     "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
     "thousand": 1000, "dozen": 12, "twice": 2, "double": 2, "triple": 3, "half": 0.5,
+    # how often a year: "compounded quarterly" -> 4
+    "annually": 1, "yearly": 1, "semiannually": 2, "quarterly": 4, "monthly": 12, "weekly": 52, "daily": 365,
 }
-_NUMBER_RE = re.compile(r"(?<![\w.])(-\s?)?\$?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(%)?"
+_PM_RE = re.compile(r"\b(1[01]|[1-9])\s?(?:pm|p\.m\.)", re.I)
+_NUMBER_RE = re.compile(r"(?<![\w.])(-\s?)?\$?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+(?:[eE][-+]?\d+)?|[eE][-+]?\d+)?(%)?"
                         r"(?:(K|M|B|bn)\b|\s?(thousand|million|billion)\b)?")
 _SCALE = {"K": 1e3, "M": 1e6, "B": 1e9, "bn": 1e9, "thousand": 1e3, "million": 1e6, "billion": 1e9}
-_WORD_RE = re.compile(r"[^\s\"“”()\[\]{}<>?!;]+")
 
 
 def _format_number(value: float) -> str:
@@ -114,14 +117,45 @@ def _matches(text: str):
             yield match
 
 
-def number_sequence(text: str) -> list[float]:
-    """The numbers written in ``text`` (digits only), in order, repeats kept: what a list is made of."""
+_LIST_GAP = re.compile(r"[\s,;\[\]()&/:%$]*(?:(?:and|or)[\s,;\[\]()$]*)?", re.I)
+
+
+def number_groups(text: str) -> list[int]:
+    """For each number of ``number_sequence(text)``, the index of its group: numbers written together
+    ("12, 24 and 36", "[1, 2, 3]") share one; words between numbers start a new one."""
+    groups: list[int] = []
+    previous_end = None
+    for match in _matches(text):
+        together = previous_end is not None and _LIST_GAP.fullmatch(text[previous_end:match.start()])
+        groups.append(groups[-1] if together else len(groups) and groups[-1] + 1)
+        previous_end = match.end()
+    return groups
+
+
+def number_sequence(text: str, percent_as_fraction: bool = False) -> list[float]:
+    """The numbers written in ``text`` (digits only), in order, repeats kept: what a list is made of
+    (``percent_as_fraction``: "40%" is 0.4)."""
     values = []
     for match in _matches(text):
-        sign, digits, decimals, _percent, suffix, word = match.groups()
+        sign, digits, decimals, percent, suffix, word = match.groups()
         value = float(digits.replace(",", "") + (decimals or "")) * (_SCALE[word] if word else 1)
+        if percent and percent_as_fraction:
+            value /= 100
         values.append(-value if sign else value)
     return values
+
+
+def number_mentions(text: str) -> list[tuple[int, int, list[float]]]:
+    """Each number written with digits: (start, end, its readings), e.g. "5%" -> [5, 0.05]."""
+    out = []
+    for match in _matches(text):
+        sign, digits, decimals, percent, suffix, word = match.groups()
+        value = float(digits.replace(",", "") + (decimals or "")) * (-1 if sign else 1)
+        readings = [value * _SCALE[word]] if word else [value * _SCALE[suffix], value] if suffix else [value]
+        if percent:
+            readings.append(value / 100)
+        out.append((match.start(), match.end(), readings))
+    return out
 
 
 def numbers_in(text: str) -> list[float]:
@@ -143,11 +177,36 @@ def numbers_in(text: str) -> list[float]:
     for word in re.findall(r"[a-zA-Z]+", text.lower()):
         if word in _NUMBER_WORDS:
             found.append(float(_NUMBER_WORDS[word]))
+    found += [float(hour) + 12 for hour in _PM_RE.findall(text)]  # "11 PM" is also 23
     unique: list[float] = []
     for value in found:
         if value not in unique:
             unique.append(value)
     return unique
+
+
+# A quote mark (not an apostrophe inside a word) or a backtick: a word boundary.
+_QUOTE_MARK = re.compile(r"`|(?<![A-Za-z])['‘’]|['‘’](?![A-Za-z])")
+_WORD_CHARS = re.compile(r"[^\s\"“”()\[\]{}<>?!;]+")
+_EDGE = ".,:'’"
+_QUOTED_TEXT = [re.compile(r'["“]([^"”]{2,200})["”]'),
+                re.compile(r"(?<![A-Za-z])['‘`](.{2,200}?)['’`](?![A-Za-z])")]
+_GAP = re.compile(r"[ \t,:.\-/&]*")  # what may stand between two words of one span
+
+
+def _word_positions(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each word of ``text``, without the punctuation around it."""
+    masked = _QUOTE_MARK.sub(" ", text)
+    positions = []
+    for match in _WORD_CHARS.finditer(masked):
+        start, end = match.start(), match.end()
+        while start < end and masked[start] in _EDGE:
+            start += 1
+        while end > start and masked[end - 1] in _EDGE:
+            end -= 1
+        if start < end:
+            positions.append((start, end))
+    return positions
 
 
 @dataclass
@@ -158,15 +217,41 @@ class Grounding:
     words: list[str] = field(default_factory=list)
     numbers: list[float] = field(default_factory=list)
     sequence: list[float] = field(default_factory=list)
+    fractions: list[float] = field(default_factory=list)  # the sequence with percentages as fractions
+    groups: list[int] = field(default_factory=list)  # for each number of the sequence: its group
+    positions: list[tuple[int, int]] = field(default_factory=list)
 
     @classmethod
     def from_text(cls, text: str) -> Grounding:
-        words = []
-        for word in _WORD_RE.findall(text):
-            word = word.strip(".,:'")
-            if word:
-                words.append(word)
-        return cls(text=text, words=words, numbers=numbers_in(text), sequence=number_sequence(text))
+        positions = _word_positions(text)
+        return cls(text=text, words=[text[a:b] for a, b in positions], numbers=numbers_in(text),
+                   sequence=number_sequence(text), fractions=number_sequence(text, percent_as_fraction=True),
+                   groups=number_groups(text),
+                   positions=positions)
+
+    def spans(self, max_words: int = 8) -> set[str]:
+        """Runs of up to ``max_words`` consecutive words, as written (inner punctuation kept, so
+        "Roe v. Wade" and "Zelda: Breath of the Wild" survive), plus: a final "?" or "!" kept,
+        a possessive "'s" dropped, the parts of hyphenated words, and quoted text of any length."""
+        text, positions = self.text, self.positions
+        spans: set[str] = set()
+        for i, (start, _) in enumerate(positions):
+            for j in range(i, min(len(positions), i + max_words)):
+                if j > i and not _GAP.fullmatch(text[positions[j - 1][1]:positions[j][0]]):
+                    break  # a quote, bracket, "?" or "!" ends a span
+                end = positions[j][1]
+                span = text[start:end]
+                spans.add(span)
+                if end < len(text) and text[end] in "?!":
+                    spans.add(span + text[end])
+                if re.search(r"['’]s$", span) and len(span) > 2:
+                    spans.add(span[:-2])
+        for a, b in positions:
+            if "-" in text[a:b]:
+                spans.update(part for part in text[a:b].split("-") if part)
+        for pattern in _QUOTED_TEXT:
+            spans.update(quoted.strip() for quoted in pattern.findall(text) if quoted.strip())
+        return spans
 
 
 # --- tool arguments ---------------------------------------------------------------------------------
@@ -180,7 +265,9 @@ class ArgumentsGrammar:
     always do, in schema order, followed by the optional ones.
     """
 
-    def __init__(self, grounding: Grounding | None = None, max_span_words: int = 8) -> None:
+    def __init__(self, grounding: Grounding | None = None, max_span_words: int = 8,
+                 avoid: dict[str, list[Any]] | None = None) -> None:
+        self.avoid = avoid or {}  # per argument: grounded values not to offer (already used elsewhere)
         self.rules: dict[str, str] = {}
         self.grounding = grounding
         self.max_span_words = max_span_words
@@ -200,43 +287,43 @@ class ArgumentsGrammar:
         """A rule matching any run of up to ``max_span_words`` consecutive words of the message."""
         if self._span_rule is not None:
             return self._span_rule
-        words = self.grounding.words if self.grounding else []
-        if not words:
+        spans = self.grounding.spans(self.max_span_words) if self.grounding else set()
+        if not spans:
             return None
-        spans: set[str] = set()
-        for start in range(len(words)):
-            for end in range(start + 1, min(len(words), start + self.max_span_words) + 1):
-                spans.add(" ".join(words[start:end]))
         body = " | ".join(json_literal(span) for span in sorted(spans))
         self._span_rule = self._add("span", body)
         return self._span_rule
 
-    def _numbers(self, integer: bool) -> str | None:
+    def _numbers(self, integer: bool, avoid: list[Any]) -> str | None:
         if not self.grounding or not self.grounding.numbers:
             return None
         values = [v for v in self.grounding.numbers if not integer or float(v).is_integer()]
+        values = [v for v in values if v not in avoid] or values
         if not values:
             return None
         return " | ".join(gbnf_literal(_format_number(v)) for v in values)
 
-    def _number_runs(self, items: Any) -> str | None:
-        """A list of numbers as a contiguous run of the numbers written in the message, in order
-        (a small model left free repeats one number); None when that does not apply."""
+    def _number_runs(self, items: Any, avoid: list[Any]) -> str | None:
+        """A list of numbers as a run of the numbers written in the message, in order (a small model left
+        free repeats one number): runs within a group of numbers written together ("values 12, 24, 36"),
+        or two neighbours ("from 1 to 3"); None when that does not apply."""
         if not self.grounding or not isinstance(items, dict) or items.get("type") not in ("integer", "number"):
             return None
-        sequence = self.grounding.sequence
-        if items["type"] == "integer":
-            sequence = [v for v in sequence if float(v).is_integer()]
-        if not sequence:
-            return None
         runs = set()
-        for start in range(len(sequence)):
-            for end in range(start + 1, min(len(sequence), start + 10) + 1):
-                runs.add("[" + ", ".join(_format_number(v) for v in sequence[start:end]) + "]")
-        return " | ".join(gbnf_literal(run) for run in sorted(runs))
+        for sequence in (self.grounding.sequence, self.grounding.fractions):
+            numbered = list(zip(sequence, self.grounding.groups or [0] * len(sequence), strict=False))
+            if items["type"] == "integer":
+                numbered = [(v, g) for v, g in numbered if float(v).is_integer()]
+            for start in range(len(numbered)):
+                for end in range(start + 1, min(len(numbered), start + 10) + 1):
+                    run = [v for v, _ in numbered[start:end]]
+                    same_group = numbered[start][1] == numbered[end - 1][1]
+                    if (same_group or end - start <= 2) and run not in avoid:
+                        runs.add("[" + ", ".join(_format_number(v) for v in run) + "]")
+        return " | ".join(gbnf_literal(run) for run in sorted(runs)) if runs else None
 
-    def value(self, schema: Any, hint: str) -> str:
-        """The right-hand side of a rule matching ``schema``."""
+    def value(self, schema: Any, hint: str, name: str = "") -> str:
+        """The right-hand side of a rule matching ``schema`` (``name``: the argument it is for)."""
         if not isinstance(schema, dict):
             return "value"
         if "enum" in schema and schema["enum"]:
@@ -251,17 +338,20 @@ class ArgumentsGrammar:
         if isinstance(kind, list):
             return " | ".join(self._add(f"{hint}-{k}", self.value({**schema, "type": k}, hint)) for k in kind)
         if kind == "string":
+            typed = typed_values(name, schema, self.grounding.text) if self.grounding else []
+            if typed:  # a date or currency the message names, rendered as the tool wants it
+                return " | ".join(json_literal(v) for v in typed)
             span = self._span() if self.grounding else None
             return span if span else "string"
         if kind in ("integer", "number"):
-            grounded = self._numbers(kind == "integer")
+            grounded = self._numbers(kind == "integer", self.avoid.get(name, []))
             return grounded if grounded else kind
         if kind == "boolean":
             return "boolean"
         if kind == "null":
             return "null"
         if kind == "array":
-            runs = self._number_runs(schema.get("items", {}))
+            runs = self._number_runs(schema.get("items", {}), self.avoid.get(name, []))
             if runs:
                 return runs
             item = self._add(f"{hint}-item", self.value(schema.get("items", {}), f"{hint}-item"))
@@ -273,11 +363,28 @@ class ArgumentsGrammar:
             return self.object_body(props, list(schema.get("required", [])), None, hint)
         return "value"
 
-    def object_body(self, props: dict, required: list[str], include: list[str] | None, hint: str) -> str:
-        required = [name for name in props if name in required]
+    def object_body(self, props: dict, required: list[str], include: list[str] | None, hint: str,
+                    fixed: dict[str, Any] | None = None, choices: dict[str, list[Any]] | None = None) -> str:
+        """An object with ``required`` properties always present (in schema order), then any in-order
+        subset of the optional ones ``include`` allows. ``fixed`` properties are always present, with
+        exactly the given value; ``choices`` limits a property to the values listed."""
+        fixed, choices = fixed or {}, choices or {}
+        required = [name for name in props if name in required or name in fixed]
         optional = [name for name in props if name not in required and (include is None or name in include)]
-        pairs = {name: f"{gbnf_literal(json.dumps(name) + ': ')} {self._add(f'{hint}-{name}-v', self.value(props[name], f'{hint}-{name}'))}"
-                 for name in required + optional}
+
+        def pair(name: str) -> str:
+            if name in fixed:
+                value = json_literal(fixed[name])
+            elif choices.get(name) and props[name].get("type") == "array":
+                item = self._add(f"{hint}-{name}-item", " | ".join(json_literal(v) for v in choices[name]))
+                value = f'"[" {item} (", " {item}){{0,{len(choices[name]) - 1}}} "]"'
+            elif choices.get(name):
+                value = " | ".join(json_literal(v) for v in choices[name])
+            else:
+                value = self.value(props[name], f"{hint}-{name}", name)
+            return f"{gbnf_literal(json.dumps(name) + ': ')} {self._add(f'{hint}-{name}-v', value)}"
+
+        pairs = {name: pair(name) for name in required + optional}
         if required:
             body = " \", \" ".join(f"{pairs[name]}" for name in required)
             tail = " ".join(f'(", " {pairs[name]})?' for name in optional)
@@ -291,10 +398,12 @@ class ArgumentsGrammar:
             previous = self._add(f"{hint}-rest-{name}", body)
         return f'"{{" ({previous})? "}}"'
 
-    def arguments(self, parameters: dict, include: list[str] | None = None) -> str:
-        """The rule name for a tool's arguments object."""
+    def arguments(self, parameters: dict, include: list[str] | None = None, fixed: dict[str, Any] | None = None,
+                  choices: dict[str, list[Any]] | None = None) -> str:
+        """The rule name for a tool's arguments object (see ``object_body``)."""
         props = parameters.get("properties") or {}
-        body = self.object_body(props, list(parameters.get("required", [])), include, "args")
+        body = self.object_body(props, list(parameters.get("required", [])), include, "args",
+                                {k: v for k, v in (fixed or {}).items() if k in props}, choices)
         return self._add("args", body)
 
     def render(self, root_body: str) -> str:

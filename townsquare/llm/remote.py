@@ -146,6 +146,7 @@ class RemoteLLM:
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
         # Learned on first use: does the server take response_format json_schema / native tools?
         self.json_schema_mode: str | None = None
+        self.native_tools: bool | None = None  # None: not asked yet (see LLM._server_honours_tools)
 
     def close(self) -> None:
         self._http.close()

@@ -183,20 +183,47 @@ class LLM:
             return self.chat(messages, max_tokens=max_tokens, temperature=temperature)  # type: ignore[return-value]
         clip = max_tokens is None
         max_tokens = max_tokens or self.settings.llm_max_tokens
-        if isinstance(self.backend, RemoteLLM) and self.settings.llm_tool_mode in ("native", "auto"):
+        tool_mode = self.settings.llm_tool_mode
+        if isinstance(self.backend, RemoteLLM) and (tool_mode == "native" or (
+                tool_mode == "auto" and self._server_honours_tools())):
             try:
                 result = self._native_tools(messages, normalised, tool_choice, parallel_tool_calls, max_tokens,
                                             temperature)
             except InvalidInput as exc:
-                if self.settings.llm_tool_mode == "native" or "tool" not in str(exc).lower():
+                if tool_mode == "native" or "tool" not in str(exc).lower():
                     raise
+                self.backend.native_tools = False
             else:
-                for call in result.tool_calls:
-                    check_call(call, normalised)
-                return result
+                if mode == "required" and not result.tool_calls and tool_mode == "auto":
+                    self.backend.native_tools = False  # a required call did not come: the server ignores tools
+                else:
+                    for call in result.tool_calls:
+                        check_call(call, normalised)
+                    return result
         caller = ToolCaller(self.backend, self._router, ToolLayerConfig(self.settings.llm_tool_threshold))
         return caller.call(messages, normalised, mode, forced, parallel=parallel_tool_calls, respond=respond,
                            max_tokens=max_tokens, temperature=temperature, clip=clip)
+
+    def _server_honours_tools(self) -> bool:
+        """Does the server act on ``tools``? Asked once per server with a probe that must call a tool.
+
+        Some OpenAI-compatible servers take ``tools`` and ignore them (llama_cpp.server with a plain chat
+        format answers in text, 0% calls); those go through our constrained layer instead. A server that
+        rejects ``tool_choice="required"`` is trusted with native tools, as before."""
+        backend = self.backend
+        assert isinstance(backend, RemoteLLM)
+        if backend.native_tools is None:
+            probe = [{"type": "function", "function": {"name": "ping", "description": "Answer a ping.",
+                                                        "parameters": {"type": "object", "properties": {}}}}]
+            try:
+                result = backend.chat([{"role": "user", "content": "Call the ping function."}], max_tokens=24,
+                                      temperature=0.0, tools=probe, tool_choice="required")
+            except InvalidInput:
+                backend.native_tools = True
+            else:
+                calls = result.tool_calls or parse_tool_calls(result.text)[1]
+                backend.native_tools = bool(calls)
+        return backend.native_tools
 
     def _native_tools(self, messages: list[Message], tools: list, tool_choice: Any, parallel: bool,
                       max_tokens: int, temperature: float) -> ChatResult:

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from townsquare.errors import InvalidInput
-from townsquare.llm.grammar import ArgumentsGrammar, Grounding
+from townsquare.llm.grammar import ArgumentsGrammar, Grounding, number_mentions
 from townsquare.llm.tools import Tool, ToolRouter, check_call
 from townsquare.llm.types import ChatResult, Message, ToolCall, Usage
+from townsquare.llm.values import typed_values
 
 SYSTEM_PROMPT = ("You fill in function arguments. Read the request and write the arguments of the function "
                  "as JSON, copying values from the request. Leave out optional arguments the request does "
@@ -107,38 +108,163 @@ UNIT_WORDS = {
 _QUOTED = re.compile(r"""['"‘“]([^'"’”]{1,40})['"’”]""")
 
 
+_EXAMPLES = re.compile(r"\b(?:e\.g\.|eg\.|such as|for example|like)[,:]?\s+([^.;()]{1,80})", re.I)
+
+
 def described_values(prop: dict[str, Any]) -> list[str]:
-    """Values an argument's schema names: its enum, and values quoted in its description."""
-    values = [str(v) for v in prop.get("enum") or []]
-    values += _QUOTED.findall(str(prop.get("description", "")))
-    return values
+    """Values an argument's schema names: its enum (or its items' enum), values quoted in its
+    description, and examples it lists ("e.g. vegan, gluten-free")."""
+    items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
+    values = [str(v) for v in prop.get("enum") or items.get("enum") or []]
+    description = str(prop.get("description", ""))
+    values += _QUOTED.findall(description)
+    for examples in _EXAMPLES.findall(description):
+        values += [v.strip(" '\"") for v in re.split(r",|\bor\b|\band\b|\betc\b", examples) if v.strip(" '\"")]
+    return list(dict.fromkeys(values))
 
 
-def grounded_optional(tool: Tool, grounding: Grounding) -> list[str]:
-    """Optional arguments the message gives a value for; the others keep the tool's defaults.
+_DEFAULT = re.compile(r"default(?:s)?(?: value)?(?: is| to| of)?:?\s*['\"]?([\w .\-/]+?)['\"]?\s*(?:[.,;)]|$)", re.I)
 
-    Offered: an enum or a value quoted in the description that the message mentions; a number when the
-    message has more numbers than the required numeric arguments use; a unit-like argument when the
-    message names a unit of measure. The model still decides whether and how to fill each one.
+
+def described_default(prop: dict[str, Any]) -> str | None:
+    """The default value a description names ("Default is 'all'"), if any."""
+    match = _DEFAULT.search(str(prop.get("description", "")))
+    return match.group(1).strip() if match else None
+
+
+def _said_for(name: str, prop: dict[str, Any], value: str, message: list[str]) -> bool:
+    """A value the message mentions counts for an argument, except its default ("find all movies" is no
+    request for category 'all'), which counts only when said next to the argument's name ("Darwin model")."""
+    if _normalised(value) != _normalised(described_default(prop) or ""):
+        return True
+    name_words = [w for w in _words(name) if w not in _FLAG_FILLER and len(w) > 2]
+    at = [i for i, w in enumerate(message) if w == _normalised(value).split()[0]]
+    return any(_same_word(n, w) for i in at for w in message[max(0, i - 3):i + 4] for n in name_words)
+
+
+def grounded_optional(tool: Tool, grounding: Grounding) -> dict[str, list[Any] | None]:
+    """Optional arguments the message gives a value for, with the values it gives (None: any grounded
+    value of the right type); the others keep the tool's defaults.
+
+    Offered: an enum or a value quoted in the description that the message mentions (other than the
+    default), limited to those values; a number when the message has more numbers than the required
+    numeric arguments use; a unit-like argument when the message names a unit of measure, limited to the
+    units it names. The model still decides whether to fill each one.
     """
     text = f" {_normalised(grounding.text)} "
-    words = set(text.split())
     numeric_needed = sum(1 for name in tool.required
                          if (tool.properties.get(name) or {}).get("type") in ("integer", "number"))
     spare_numbers = len(grounding.numbers) > numeric_needed
-    chosen = []
+    units = list(dict.fromkeys(word for word in grounding.words if word.lower() in UNIT_WORDS))
+    message = _words(grounding.text)
+    chosen: dict[str, list[Any] | None] = {}
     for name, prop in tool.properties.items():
         if name in tool.required or not isinstance(prop, dict):
             continue
         kind = prop.get("type")
-        mentioned = [v for v in described_values(prop) if _normalised(v) and f" {_normalised(v)} " in text]
-        if mentioned and (prop.get("enum") or kind in ("string", None)):
-            chosen.append(name)
+        mentioned = [v for v in described_values(prop)
+                     if _normalised(v) and f" {_normalised(v)} " in text and _said_for(name, prop, v, message)]
+        if mentioned and kind == "array" and (prop.get("items") or {}).get("type", "string") == "string":
+            chosen[name] = mentioned  # a list of the named values
+        elif mentioned and prop.get("enum"):
+            chosen[name] = [v for v in prop["enum"] if str(v) in mentioned]
+        elif mentioned and kind in ("string", None):
+            chosen[name] = list(dict.fromkeys(mentioned))
         elif kind in ("integer", "number") and spare_numbers:
-            chosen.append(name)
-        elif kind == "string" and "unit" in name.lower() and words & UNIT_WORDS:
-            chosen.append(name)
+            chosen[name] = None
+        elif kind == "string" and "unit" in name.lower() and units:
+            chosen[name] = units
+        elif typed_values(name, prop, grounding.text):  # a date or a currency the message names
+            chosen[name] = None
     return chosen
+
+
+# Words of a flag's name that say nothing about what it switches on ("include_", "is_", "with_").
+_FLAG_FILLER = {
+    "include", "including", "is", "use", "with", "get", "show", "return", "flag", "enable", "allow", "consider",
+    "as", "to", "the", "of", "by", "in", "only", "for", "and", "or", "a", "an", "if", "should", "do", "does",
+    "has", "have", "want", "need", "add", "apply", "set", "be", "on", "all", "whether", "option",
+}
+_NEGATIONS = {"no", "not", "without", "don't", "dont", "never", "exclude", "excluding", "except", "skip"}
+
+
+def _words(text: str) -> list[str]:
+    """Lowercase words, with snake_case and camelCase names split."""
+    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def _same_word(a: str, b: str) -> bool:
+    """The same word up to an ending: "toll"/"tolls", "detail"/"detailed", "stats"/"statistics"."""
+    shorter = min(len(a), len(b))
+    common = 0
+    while common < shorter and a[common] == b[common]:
+        common += 1
+    return common == len(a) == len(b) or (common >= 4 and common >= 0.75 * shorter)
+
+
+def requested_flags(tool: Tool, grounding: Grounding) -> dict[str, bool]:
+    """Boolean arguments the message asks for by name ("with toll roads avoided" -> avoid_tolls=true,
+    "including the precipitation" -> include_precipitation=true); negated mentions ("without X") give
+    false. Optional flags whose default the mention would not change are left out."""
+    message = _words(grounding.text)
+    flags = {}
+    for name, prop in tool.properties.items():
+        if not isinstance(prop, dict) or prop.get("type") != "boolean":
+            continue
+        needed = [w for w in _words(name) if w not in _FLAG_FILLER and len(w) > 1]
+        positions = [next((i for i, word in enumerate(message) if _same_word(w, word)), None) for w in needed]
+        if not needed or None in positions:
+            continue
+        first = min(p for p in positions if p is not None)
+        value = not any(word in _NEGATIONS for word in message[max(0, first - 3):first])
+        default_true = re.search(r"default(?:s)?(?: value)?(?: is| to)?:? *true", str(prop.get("description", "")), re.I)
+        if name not in tool.required and value and default_true:
+            continue
+        flags[name] = value
+    return flags
+
+
+def aligned_numbers(tool: Tool, grounding: Grounding, names: list[str]) -> dict[str, list[Any]]:
+    """Numeric arguments whose name the message says right next to one number ("net income of
+    $2,000,000, equity of $10,000,000" -> net_income, equity): {argument: that number's readings}.
+
+    A name's words are looked for in the (up to) four words before the number, back to the previous
+    number (these count double), and the two words after it ("for 5 years"). Only one-to-one best
+    matches count; the rest is left to the model."""
+    mentions = number_mentions(grounding.text)
+    contexts = []
+    for k, (start, end, _) in enumerate(mentions):
+        before = _words(grounding.text[mentions[k - 1][1] if k else 0:start])[-4:]
+        after = _words(grounding.text[end:mentions[k + 1][0] if k + 1 < len(mentions) else len(grounding.text)])[:2]
+        contexts.append((before, after))
+    scores: dict[str, list[int]] = {}
+    for name in names:
+        prop = tool.properties.get(name) or {}
+        if prop.get("type") not in ("integer", "number") or prop.get("enum"):
+            continue
+        words = [w for w in _words(name) if w not in _FLAG_FILLER and len(w) > 2]
+        # a name said before the number counts double: "equity of $10M, dividends of $2M"
+        scores[name] = [sum(2 * any(_same_word(w, c) for c in before) + any(_same_word(w, c) for c in after)
+                            for w in words) for before, after in contexts]
+    aligned: dict[str, list[Any]] = {}
+    for name, row in scores.items():
+        best = max(row, default=0)
+        if best == 0 or row.count(best) > 1:
+            continue
+        k = row.index(best)
+        if any(other != name and other_row[k] >= best for other, other_row in scores.items()):
+            continue  # another argument claims this number as strongly
+        readings = [int(v) if float(v).is_integer() else v for v in mentions[k][2]]
+        if prop_kind(tool, name) == "integer":
+            readings = [v for v in readings if isinstance(v, int)]
+        if readings:
+            aligned[name] = readings
+    return aligned
+
+
+def prop_kind(tool: Tool, name: str) -> str | None:
+    return (tool.properties.get(name) or {}).get("type")
 
 
 def _can_ground_numbers(tool: Tool, grounding: Grounding) -> bool:
@@ -156,6 +282,24 @@ def _dedupe_lists(value: Any) -> Any:
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return list(dict.fromkeys(value))
     return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def repeated_numbers(arguments: dict[str, Any], grounding: Grounding) -> dict[str, list[Any]]:
+    """Arguments that repeat an earlier argument's number (or list of numbers) which the message writes
+    only once: {argument: [values to avoid]}."""
+    seen: list[Any] = []
+    avoid: dict[str, list[Any]] = {}
+    for name, value in arguments.items():
+        if not (_is_number(value) or (isinstance(value, list) and value and all(map(_is_number, value)))):
+            continue
+        if value in seen and (isinstance(value, list) or grounding.sequence.count(value) < 2):
+            avoid.setdefault(name, []).append(value)
+        seen.append(value)
+    return avoid
 
 
 @dataclass
@@ -198,10 +342,31 @@ class ToolCaller:
         return best, ranking
 
     def arguments(self, tool: Tool, request: str, parallel: bool, grounded: bool = True) -> tuple[list[dict], Usage]:
+        calls, usage = self._decode(tool, request, parallel, grounded, {})
+        if grounded and not parallel and calls:
+            # Self-check: a number the message writes once fills one argument; decode again without
+            # the repeats (a small model copies the previous value).
+            avoid = repeated_numbers(calls[0], Grounding.from_text(request))
+            if avoid:
+                retry, more = self._decode(tool, request, parallel, grounded, avoid)
+                usage = Usage(usage.prompt_tokens + more.prompt_tokens, usage.completion_tokens + more.completion_tokens)
+                calls = retry or calls
+        return calls, usage
+
+    def _decode(self, tool: Tool, request: str, parallel: bool, grounded: bool, avoid: dict[str, list[Any]]
+                ) -> tuple[list[dict], Usage]:
         grounding = Grounding.from_text(request) if grounded else None
-        builder = ArgumentsGrammar(grounding)
-        include = grounded_optional(tool, grounding) if grounding else None
-        args_rule = builder.arguments(tool.parameters, include=include)
+        builder = ArgumentsGrammar(grounding, avoid=avoid)
+        offered = grounded_optional(tool, grounding) if grounding else None
+        flags = requested_flags(tool, grounding) if grounding else {}
+        include = [name for name in offered if name not in flags] if offered is not None else None
+        choices = {name: values for name, values in (offered or {}).items() if values}
+        if grounding:  # a number said right after the argument's name is that argument's
+            choices.update(aligned_numbers(tool, grounding, tool.required + (include or [])))
+            for name, values in avoid.items():
+                if name in choices:
+                    choices[name] = [v for v in choices[name] if v not in values] or choices[name]
+        args_rule = builder.arguments(tool.parameters, include=include, fixed=flags, choices=choices)
         root = f'{args_rule} ("\\n" {args_rule}){{0,{self.config.max_calls - 1}}}' if parallel else args_rule
         grammar = builder.render(root)
         messages = self.few_shot_messages() + [{"role": "user", "content": _user_turn(tool, request)}]

@@ -1,0 +1,147 @@
+"""Type-aware argument values: dates, currencies, requested flags, spans as written, number readings and
+the repeated-number self-check (no model needed; grammars are checked with llama.cpp's own parser)."""
+
+import datetime as dt
+
+from townsquare.llm.grammar import ArgumentsGrammar, Grounding, numbers_in
+from townsquare.llm.tool_calling import aligned_numbers, grounded_optional, repeated_numbers, requested_flags
+from townsquare.llm.tools import normalise_tools
+from townsquare.llm.values import currencies_in, date_format, date_values, dates_in
+
+
+def _parses(grammar_text: str) -> None:
+    from llama_cpp import LlamaGrammar
+
+    LlamaGrammar.from_string(grammar_text, verbose=False)  # raises on a malformed grammar
+
+
+def _tool(properties: dict, required: list[str]):
+    return normalise_tools([{"name": "f", "description": "d", "parameters": {
+        "type": "object", "properties": properties, "required": required}}])[0]
+
+
+def test_dates_written_loosely_are_read():
+    assert dates_in("closing price on March.11, 2022 please") == [dt.date(2022, 3, 11)]
+    assert dates_in("air quality in London 2022/08/16?") == [dt.date(2022, 8, 16)]
+    assert dates_in("from 2023 April 4th to April 8th") == [dt.date(2023, 4, 4), dt.date(2023, 4, 8)]
+    assert dates_in("starting from 10th of December 2022") == [dt.date(2022, 12, 10)]
+    assert dates_in("on 25/12/2021") == [dt.date(2021, 12, 25)]  # day first: 25 is no month
+    assert dates_in("May I have 3 apples in 2020?") == []  # "May" without a day is not a date
+    assert dates_in("see you on May 3") == []  # no year anywhere: no date to render
+
+
+def test_date_arguments_take_the_format_their_description_names():
+    assert date_format("Must be in MM-DD-YYYY format.") == "%m-%d-%Y"
+    assert date_format("in the format mm/dd/yyyy") == "%m/%d/%Y"
+    assert date_format("The date (month-day-year) to query") == "%m-%d-%Y"
+    assert date_format("The day of the trip") == "%Y-%m-%d"  # ISO 8601 unless told
+    text = "Book it from July 10, 2022 to July 20, 2022"
+    assert date_values("check_in", {"type": "string", "description": "Format DD-MM-YYYY."}, text) == [
+        "10-07-2022", "20-07-2022"]
+    assert date_values("start_date", {"type": "string"}, text) == ["2022-07-10", "2022-07-20"]
+    assert date_values("format", {"type": "string", "description": "Default is 'MM-DD-YYYY'."}, text) == []
+    assert date_values("city", {"type": "string"}, text) == []
+
+
+def test_currencies_are_iso_codes():
+    assert currencies_in("How many Canadian dollars can I get for 500 US dollars?") == ["CAD", "USD"]
+    assert currencies_in("I have 100 euro. How much is it in JPY?") == ["EUR", "JPY"]
+    assert currencies_in("The team won 3 games") == []
+
+
+def test_the_grammar_offers_only_rendered_dates_and_codes():
+    tool = _tool({"date": {"type": "string", "description": "Format: yyyy-mm-dd."},
+                  "to_currency": {"type": "string"}}, ["date", "to_currency"])
+    builder = ArgumentsGrammar(Grounding.from_text("Convert to euros at the rate of March 3, 2021"))
+    text = builder.render(builder.arguments(tool.parameters))
+    _parses(text)
+    assert '"\\"2021-03-03\\""' in text and '"\\"EUR\\""' in text
+    assert '"\\"March 3\\""' not in text.split("span ::=")[0]  # spans are not offered for these two
+
+
+def test_flags_the_message_asks_for():
+    tool = _tool({"start": {"type": "string"}, "avoid_tolls": {"type": "boolean", "description": "Default is false."},
+                  "include_traffic": {"type": "boolean"}, "fast": {"type": "boolean", "description": "Default true."}},
+                 ["start"])
+    assert requested_flags(tool, Grounding.from_text("Route from Rome with toll roads avoided")) == {"avoid_tolls": True}
+    assert requested_flags(tool, Grounding.from_text("Route from Rome, without traffic")) == {"include_traffic": False}
+    assert requested_flags(tool, Grounding.from_text("A fast route from Rome")) == {}  # already the default
+    assert requested_flags(tool, Grounding.from_text("Route from Rome")) == {}
+    builder = ArgumentsGrammar(Grounding.from_text("Route from Rome with toll roads avoided"))
+    text = builder.render(builder.arguments(tool.parameters, include=[], fixed={"avoid_tolls": True}))
+    _parses(text)
+    assert '"\\"avoid_tolls\\": "' in text and '"true"' in text
+
+
+def test_optional_values_named_in_the_description_but_not_the_default():
+    tool = _tool({"actor": {"type": "string"},
+                  "category": {"type": "string", "description": "e.g. 'drama' or 'comedy'. Default is 'all'"}},
+                 ["actor"])
+    assert grounded_optional(tool, Grounding.from_text("Find all movies with Tom Hanks")) == {}
+    assert grounded_optional(tool, Grounding.from_text("Find a comedy with Tom Hanks")) == {"category": ["comedy"]}
+
+
+def test_spans_are_copied_as_written():
+    spans = Grounding.from_text("Details of the case titled 'Roe v. Wade'.Include the dissent").spans()
+    assert "Roe v. Wade" in spans and not any("Include" in span and "Wade" in span for span in spans)
+    spans = Grounding.from_text("Score for 'The Legend of Zelda: Breath of the Wild' on Switch").spans()
+    assert "The Legend of Zelda: Breath of the Wild" in spans
+    spans = Grounding.from_text("Translate Hello, how are you? from English").spans()
+    assert "Hello, how are you?" in spans and not any("? from" in span for span in spans)
+    spans = Grounding.from_text("Stats of Ronaldo's matches for a gas-powered car with id `DNA123`").spans()
+    assert {"Ronaldo", "gas", "DNA123"} <= spans
+    quoted = Grounding.from_text("Sentiment of the review 'I love it here! It's always fresh and tasty, every time.'")
+    assert "I love it here! It's always fresh and tasty, every time." in quoted.spans()
+
+
+def test_more_number_readings():
+    assert numbers_in("charges of 1e-9 and 2.5E3") == [1e-9, 2500]
+    assert 23 in numbers_in("open until 11 PM") and 4 in numbers_in("compounded quarterly")
+    grounding = Grounding.from_text("trait A weighs 40% and trait B 60%, values 0.8 and 0.7")
+    rule = ArgumentsGrammar(grounding).value({"type": "array", "items": {"type": "number"}}, "w", "weights")
+    assert '"[0.4, 0.6]"' in rule and '"[40, 60]"' in rule
+
+
+def test_a_number_written_once_fills_one_argument():
+    grounding = Grounding.from_text("An object dropped from 100 m, and 3 and 3 again")
+    assert repeated_numbers({"height": 100, "initial_velocity": 100}, grounding) == {"initial_velocity": [100]}
+    assert repeated_numbers({"a": 3, "b": 3}, grounding) == {}  # written twice
+    assert repeated_numbers({"x": [0.8, 0.7], "y": [0.8, 0.7]}, grounding) == {"y": [[0.8, 0.7]]}
+    builder = ArgumentsGrammar(grounding, avoid={"initial_velocity": [100]})
+    rule = builder.value({"type": "number"}, "v", "initial_velocity")
+    assert '"100"' not in rule and '"3"' in rule
+
+
+def test_optional_lists_of_named_examples_and_defaults_said_for_the_argument():
+    tool = _tool({"city": {"type": "string"},
+                  "diet": {"type": "array", "items": {"type": "string"},
+                           "description": "Dietary needs, e.g. vegan, gluten-free. Default is empty list."},
+                  "model": {"type": "string", "description": "The model to use. Default is 'Darwin'."}}, ["city"])
+    offered = grounded_optional(tool, Grounding.from_text("Thai food in Oslo with a vegan menu, using Darwin model"))
+    assert offered == {"diet": ["vegan"], "model": ["Darwin"]}
+    assert grounded_optional(tool, Grounding.from_text("Thai food in Oslo, Darwin said")) == {}
+    builder = ArgumentsGrammar(Grounding.from_text("vegan food in Oslo"))
+    text = builder.render(builder.arguments(tool.parameters, include=["diet"], choices={"diet": ["vegan"]}))
+    _parses(text)
+    assert '"\\"vegan\\""' in text
+
+
+def test_number_lists_stay_within_numbers_written_together():
+    grounding = Grounding.from_text("dataset_A with the values 12, 24, 36 and dataset_B with the values 15, 30, 45.")
+    assert grounding.groups == [0, 0, 0, 1, 1, 1]
+    rule = ArgumentsGrammar(grounding).value({"type": "array", "items": {"type": "integer"}}, "a", "dataset_A")
+    assert '"[12, 24, 36]"' in rule and '"[15, 30, 45]"' in rule
+    assert '"[12, 24, 36, 15, 30, 45]"' not in rule
+    interval = ArgumentsGrammar(Grounding.from_text("from x=1 to x=3")).value(
+        {"type": "array", "items": {"type": "number"}}, "i", "interval")
+    assert '"[1, 3]"' in interval  # two neighbours still make a pair
+
+
+def test_numbers_said_right_after_an_argument_name_fill_it():
+    tool = _tool({"net_income": {"type": "integer"}, "shareholder_equity": {"type": "integer"},
+                  "dividends_paid": {"type": "integer"}}, ["net_income", "shareholder_equity", "dividends_paid"])
+    text = "Return on equity with net income of $2,000,000, shareholder's equity of $10,000,000, dividends paid of $200,000"
+    assert aligned_numbers(tool, Grounding.from_text(text), tool.required) == {
+        "net_income": [2_000_000], "shareholder_equity": [10_000_000], "dividends_paid": [200_000]}
+    xy = _tool({"x": {"type": "integer"}, "y": {"type": "integer"}}, ["x", "y"])
+    assert aligned_numbers(xy, Grounding.from_text("sides 4 and 5"), xy.required) == {}  # nothing to go on

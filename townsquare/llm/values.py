@@ -1,0 +1,149 @@
+"""Canonical renderings of values that people write loosely: dates and currencies.
+
+A person writes "March 11, 2022", "11th March 2022" or "2022/03/11"; a tool wants "2022-03-11" (or
+the format its description names: "MM-DD-YYYY", "dd/mm/yyyy", ...). A person writes "Canadian
+dollars"; a tool that takes a currency wants "CAD". The grammar offers these renderings as the
+values of date-like and currency-like string arguments (see ``grammar.ArgumentsGrammar``), so even a
+small model can only pick one of them instead of copying the words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+_MONTHS = {
+    "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4, "may": 5,
+    "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9, "sept": 9, "september": 9,
+    "oct": 10, "october": 10, "nov": 11, "november": 11, "dec": 12, "december": 12,
+}
+_MON = r"(?P<mon>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>(?:1[6-9]|2[0-2])\d\d)"
+_DATE_PATTERNS = [
+    re.compile(rf"\b{_YEAR}[-/.](?P<m>[01]?\d)[-/.](?P<d>[0-3]?\d)\b"),                 # 2022-03-11
+    re.compile(rf"\b(?P<a>[0-3]?\d)[-/.](?P<b>[0-3]?\d)[-/.]{_YEAR}\b"),                 # 03/11/2022
+    re.compile(rf"\b{_YEAR},?\s+{_MON}\s*{_DAY}\b", re.I),                                # 2023 April 4th
+    re.compile(rf"\b{_MON}[\s.]*{_DAY}(?!\d)(?:(?:\s*,\s*|\s+)(?:of\s+)?{_YEAR})?\b", re.I),  # March 11, 2022
+    re.compile(rf"\b{_DAY}(?:\s+of)?[\s.-]*{_MON}(?:(?:\s*,\s*|\s+){_YEAR})?\b", re.I),     # 11th of March 2022
+]
+# A date format named in a description: "YYYY-MM-DD", "mm/dd/yyyy", "DD-MM-YYYY", "mm-yyyy".
+_FORMAT_RE = re.compile(r"\b((?:y{2,4}|m{2}|d{2})(?:[-/.](?:y{2,4}|m{2}|d{2})){1,2})\b", re.I)
+_WORD_FORMAT_RE = re.compile(r"\b(month|day|year)[-/](month|day|year)(?:[-/](month|day|year))?\b", re.I)
+
+
+def _date(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def dates_in(text: str) -> list[dt.date]:
+    """Calendar dates written in ``text``, in order of appearance. A date written without a year takes
+    the year of the other dates in the message ("from 2023 April 4th to April 8th")."""
+    found: list[tuple[int, int, int, int | None]] = []  # (position, month, day, year or None)
+    taken: list[range] = []
+    for pattern in _DATE_PATTERNS:
+        for match in pattern.finditer(text):
+            if any(match.start() in span or match.end() - 1 in span for span in taken):
+                continue
+            groups = match.groupdict()
+            year = int(groups["year"]) if groups.get("year") else None
+            if groups.get("m"):
+                month, day = int(groups["m"]), int(groups["d"])
+            elif groups.get("a"):
+                first, second = int(groups["a"]), int(groups["b"])
+                month, day = (second, first) if first > 12 else (first, second)  # US order unless impossible
+            else:
+                month, day = _MONTHS[groups["mon"].lower()], int(groups["day"])
+            if not 1 <= month <= 12 or not 1 <= day <= 31:
+                continue
+            taken.append(range(match.start(), match.end()))
+            found.append((match.start(), month, day, year))
+    found.sort()
+    years = [year for *_, year in found if year]
+    out: list[dt.date] = []
+    for _, month, day, year in found:
+        year = year or (years[0] if years else None)
+        value = _date(year, month, day) if year else None
+        if value and value not in out:
+            out.append(value)
+    return out
+
+
+def date_format(description: str) -> str:
+    """The strftime format a description asks for ("MM-DD-YYYY" -> "%m-%d-%Y"); ISO 8601 by default."""
+    match = _FORMAT_RE.search(description)
+    if match:
+        out = match.group(1)
+        for token, code in (("yyyy", "%Y"), ("yyy", "%Y"), ("yy", "%y"), ("mm", "%m"), ("dd", "%d")):
+            out = re.sub(token, code, out, flags=re.I)
+        return out
+    words = _WORD_FORMAT_RE.search(description)
+    if words:
+        sep = "/" if "/" in words.group(0) else "-"
+        codes = {"month": "%m", "day": "%d", "year": "%Y"}
+        return sep.join(codes[w.lower()] for w in words.groups() if w)
+    return "%Y-%m-%d"
+
+
+def is_date_argument(name: str, prop: dict[str, Any]) -> bool:
+    """A string argument that holds a calendar date: named so, or described with a date format."""
+    if prop.get("type") not in ("string", None) or prop.get("enum"):
+        return False
+    words = set(re.split(r"[^a-z]+", name.lower()))
+    description = str(prop.get("description", ""))
+    return bool(words & {"date", "day", "birthday", "dob"}) or (
+        "format" not in words and bool(_FORMAT_RE.search(description)))
+
+
+def date_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
+    """The dates of ``text`` rendered as the argument wants them ([] if none, or not a date argument)."""
+    if not is_date_argument(name, prop):
+        return []
+    fmt = date_format(str(prop.get("description", "")))
+    return list(dict.fromkeys(day.strftime(fmt) for day in dates_in(text)))
+
+
+# --- currencies -----------------------------------------------------------------------------------
+
+# Names people use for the most traded currencies (ISO 4217); the longest name that matches wins.
+CURRENCY_NAMES = {
+    "us dollar": "USD", "u.s. dollar": "USD", "united states dollar": "USD", "american dollar": "USD",
+    "dollar": "USD", "buck": "USD", "canadian dollar": "CAD", "australian dollar": "AUD",
+    "new zealand dollar": "NZD", "hong kong dollar": "HKD", "singapore dollar": "SGD",
+    "euro": "EUR", "british pound": "GBP", "pound sterling": "GBP", "sterling": "GBP", "pound": "GBP",
+    "japanese yen": "JPY", "yen": "JPY", "chinese yuan": "CNY", "yuan": "CNY", "renminbi": "CNY",
+    "indian rupee": "INR", "rupee": "INR", "swiss franc": "CHF", "franc": "CHF", "mexican peso": "MXN",
+    "peso": "MXN", "brazilian real": "BRL", "russian ruble": "RUB", "ruble": "RUB", "rouble": "RUB",
+    "south korean won": "KRW", "korean won": "KRW", "swedish krona": "SEK", "norwegian krone": "NOK",
+    "danish krone": "DKK", "south african rand": "ZAR", "turkish lira": "TRY", "lira": "TRY",
+    "bitcoin": "BTC",
+}
+_CODES = set(CURRENCY_NAMES.values())
+_CURRENCY_RE = re.compile(
+    r"\b(" + "|".join(re.escape(name) for name in sorted(CURRENCY_NAMES, key=len, reverse=True)) + r")s?\b", re.I)
+_CODE_RE = re.compile(r"\b([A-Z]{3})\b")
+
+
+def currencies_in(text: str) -> list[str]:
+    """ISO codes of the currencies ``text`` names ("Canadian dollars" -> CAD, "USD" -> USD), in order."""
+    found: list[tuple[int, str]] = [(m.start(), CURRENCY_NAMES[m.group(1).lower()]) for m in _CURRENCY_RE.finditer(text)]
+    found += [(m.start(), m.group(1)) for m in _CODE_RE.finditer(text) if m.group(1) in _CODES]
+    return list(dict.fromkeys(code for _, code in sorted(found)))
+
+
+def is_currency_argument(name: str, prop: dict[str, Any]) -> bool:
+    return prop.get("type") in ("string", None) and not prop.get("enum") and "currenc" in name.lower()
+
+
+def currency_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
+    """The currencies of ``text`` as ISO codes, for a currency argument ([] otherwise)."""
+    return currencies_in(text) if is_currency_argument(name, prop) else []
+
+
+def typed_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
+    """Canonical values for a string argument whose kind we recognise (dates, currencies), or []."""
+    return date_values(name, prop, text) or currency_values(name, prop, text)
