@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 from sqlalchemy import desc, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from townsquare.errors import InvalidInput, NotFound
 from townsquare.feed import sources as src
@@ -188,14 +188,17 @@ class FeedService:
         feed = self.cache.get(feed_id, viewer.id) if feed_id else None
         restarted = feed_id is not None and feed is None
         timings: dict[str, float] = {}
+        hidden = None
         if feed is None:
-            feed = self.rank(session, viewer, controls, timings)
+            ctx_out: dict = {}
+            feed = self.rank(session, viewer, controls, timings, ctx_out)
             self.cache.put(feed)
             offset = 0
-        return self._hydrate(session, viewer, feed, offset, limit, restarted, timings)
+            hidden = ctx_out["ctx"].hidden_authors  # read in this request: no need to read it twice
+        return self._hydrate(session, viewer, feed, offset, limit, restarted, timings, hidden)
 
     def rank(self, session: Session, viewer: Account, controls: dict | None = None,
-             timings: dict[str, float] | None = None) -> RankedFeed:
+             timings: dict[str, float] | None = None, out: dict | None = None) -> RankedFeed:
         """Build the ranked list for ``viewer`` (not cached; ``page`` caches it)."""
         import time
 
@@ -205,6 +208,8 @@ class FeedService:
         cfg = self.config
         now = self.clock()
         ctx = src.viewer_context(session, viewer.id, now, cfg.blend.seen_window_h)
+        if out is not None:
+            out["ctx"] = ctx
         scorer = self.scorer
         state = None
         if scorer is not None:
@@ -256,12 +261,14 @@ class FeedService:
                           topic_affinity=ctx.topic_affinity)
 
     def _hydrate(self, session: Session, viewer: Account, feed: RankedFeed, offset: int, limit: int,
-                 restarted: bool, timings: dict) -> FeedPage:
+                 restarted: bool, timings: dict, hidden: set[int] | None = None) -> FeedPage:
         chunk = feed.items[offset:offset + limit]
         ids = [it.post_id for it in chunk]
-        hidden = hidden_author_ids(session, viewer.id)  # re-checked now: a block may be minutes old
+        if hidden is None:
+            hidden = hidden_author_ids(session, viewer.id)  # re-checked now: a block may be minutes old
         posts = {p.id: p for p in session.scalars(
-            select(Post).join(Post.author).where(Post.id.in_(ids), visible_posts_clause(viewer.id))
+            select(Post).join(Post.author).options(contains_eager(Post.author))
+            .where(Post.id.in_(ids), visible_posts_clause(viewer.id))
         )} if ids else {}
         need = {it.author_id for it in chunk}
         for it in chunk:
