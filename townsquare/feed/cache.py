@@ -11,7 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 
-@dataclass
+@dataclass(slots=True)  # no per-item __dict__: up to 200 items x 5,000 cached feeds
 class RankedItem:
     post_id: int
     author_id: int

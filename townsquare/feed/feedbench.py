@@ -44,8 +44,10 @@ def sample_viewers(db: Database, n: int, seed: int) -> list[int]:
     return [int(x) for x in rng.choice(ids, size=min(n, len(ids)), replace=False)]
 
 
-def latency(settings: Settings, db: Database, viewers: list[int], limit: int = 30, progress=None) -> list[dict]:
-    service = FeedService(settings)
+def latency(settings: Settings, db: Database, viewers: list[int], limit: int = 30, progress=None,
+            heuristic: bool = False) -> list[dict]:
+    """``heuristic``: rank with ``HeuristicRanker`` even when a trained model is active."""
+    service = FeedService(settings, scorer=None) if heuristic else FeedService(settings)
     first, second, parts = [], [], Counter()
     ranked_by = Counter()
     # warm-up: scorer load, shared trending/popular lists, SQLite page cache
