@@ -259,8 +259,8 @@ class FeedService:
                  * controls["discovery"])
         order = blend(BlendInput(cands, values, share, frozenset(ctx.hidden_authors)), cfg.blend)
         tops = self.value_model.top_actions_all(heads, order)
-        items = [RankedItem(cands[i].post_id, cands[i].author_id, float(values[i]), cands[i].sources,
-                            cands[i].in_network, cands[i].hashtags, top)
+        items = [tuple(RankedItem.make(cands[i].post_id, cands[i].author_id, float(values[i]), cands[i].sources,
+                                       cands[i].in_network, cands[i].hashtags, top))
                  for i, top in zip(order, tops, strict=True)]
         t3 = time.perf_counter()
         timings.update(context_ms=(t1 - t0) * 1e3, sources_ms=(t2 - t1) * 1e3, rank_blend_ms=(t3 - t2) * 1e3)
@@ -269,7 +269,7 @@ class FeedService:
 
     def _hydrate(self, session: Session, viewer: Account, feed: RankedFeed, offset: int, limit: int,
                  restarted: bool, timings: dict, hidden: set[int] | None = None) -> FeedPage:
-        chunk = feed.items[offset:offset + limit]
+        chunk = feed.slice(offset, limit)
         ids = [it.post_id for it in chunk]
         if hidden is None:
             hidden = hidden_author_ids(session, viewer.id)  # re-checked now: a block may be minutes old
@@ -277,22 +277,24 @@ class FeedService:
             select(Post).join(Post.author).options(contains_eager(Post.author))
             .where(Post.id.in_(ids), visible_posts_clause(viewer.id))
         )} if ids else {}
+        sources = [it.source_map() for it in chunk]
         need = {it.author_id for it in chunk}
-        for it in chunk:
-            need.update(a for a in (it.sources.get("friends_engaged") or []))
+        for src_map in sources:
+            need.update(a for a in (src_map.get("friends_engaged") or []))
         rows = session.execute(select(Account.id, Account.handle).where(Account.id.in_(need))).all() if need else []
         handles = {aid: h for aid, h in rows}
         items, dropped = [], 0
-        for pos, it in enumerate(chunk, start=offset):
+        for pos, (it, src_map) in enumerate(zip(chunk, sources, strict=True), start=offset):
             post = posts.get(it.post_id)
             if post is None or post.author_id in hidden:
                 dropped += 1
                 continue
+            top = it.top_action_dicts()
             items.append(FeedItem(
-                post=post, position=pos, value=round(it.value, 5), top_actions=it.top_actions,
-                sources=sorted(it.sources), in_network=it.in_network,
-                reasons=build_reasons(sources=it.sources, author_id=it.author_id, hashtags=it.hashtags,
-                                      in_network=it.in_network, top_actions=it.top_actions, handles=handles,
+                post=post, position=pos, value=round(it.value, 5), top_actions=top,
+                sources=sorted(src_map), in_network=it.in_network,
+                reasons=build_reasons(sources=src_map, author_id=it.author_id, hashtags=it.hashtags,
+                                      in_network=it.in_network, top_actions=top, handles=handles,
                                       author_affinity=feed.author_affinity.get(it.author_id, 0.0),
                                       topic_affinity=feed.topic_affinity, ranked_by=feed.ranked_by),
             ))

@@ -180,7 +180,7 @@ def friends_engaged(session: Session, ctx: ViewerContext, cfg: SourceConfig, now
             if acc not in who[pid]:
                 who[pid].append(acc)
     ranked = sorted(who.items(), key=lambda kv: -len(kv[1]))[: cfg.friends_engaged]
-    return [(pid, "friends_engaged", accs) for pid, accs in ranked]
+    return [(pid, "friends_engaged", tuple(accs)) for pid, accs in ranked]  # immutable: cached for 30 min
 
 
 def followed_hashtags(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetime) -> list[Proposal]:
