@@ -43,14 +43,18 @@ class RankedItem(NamedTuple):
 class RankedFeed:
     viewer_id: int
     ranked_by: str  # "model" | "heuristic"
-    items: list[tuple]  # RankedItem fields as plain tuples: the collector untracks exact tuples only
+    rows: list[tuple]  # RankedItem fields as plain tuples: the collector untracks exact tuples only
     author_affinity: dict[int, float] = field(default_factory=dict)
     topic_affinity: dict[str, float] = field(default_factory=dict)
     feed_id: str = field(default_factory=lambda: secrets.token_urlsafe(9))
     created: float = field(default_factory=time.monotonic)
 
     def slice(self, offset: int, limit: int) -> list[RankedItem]:
-        return [RankedItem._make(row) for row in self.items[offset:offset + limit]]
+        return [RankedItem._make(row) for row in self.rows[offset:offset + limit]]
+
+    @property
+    def items(self) -> list[RankedItem]:
+        return self.slice(0, len(self.rows))
 
 
 class FeedCache:

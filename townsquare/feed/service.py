@@ -299,7 +299,7 @@ class FeedService:
                                       topic_affinity=feed.topic_affinity, ranked_by=feed.ranked_by),
             ))
         end = offset + len(chunk)
-        next_cursor = _encode(f"r|{feed.feed_id}|{end}") if end < len(feed.items) else None
+        next_cursor = _encode(f"r|{feed.feed_id}|{end}") if end < len(feed.rows) else None
         return FeedPage(items, next_cursor, "ranked", feed.ranked_by, feed.feed_id, restarted, dropped, timings)
 
     def _chronological(self, session: Session, viewer: Account, limit: int, after: tuple[str, str] | None) -> FeedPage:
