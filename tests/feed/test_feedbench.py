@@ -30,6 +30,9 @@ def test_latency_harness(tiny_community):
     rows = feedbench.latency(settings, db, viewers)
     first = rows[0]["metrics"]
     assert rows[0]["name"] == "feed_first_page" and first["requests"] == 5 and first["p99_ms"] >= first["p50_ms"] > 0
+    assert first["cpu_p99_ms"] >= first["cpu_p50_ms"] > 0
+    heur = feedbench.latency(settings, db, viewers, heuristic=True)[0]
+    assert heur["config"]["ranked_by"] == {"heuristic": 5}
 
 
 def test_simulate_harness_runs_two_systems(tiny_community, tmp_path):

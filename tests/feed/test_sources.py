@@ -120,3 +120,25 @@ def test_viewer_context_reads_affinity_and_show_less(db):
         ctx = ctx_for(s, me)
         assert ctx.author_affinity[liked_author.id] > 0 and ctx.topic_affinity["jazz"] > 0
         assert hidden_author.id in ctx.show_less_authors and "crypto" in ctx.show_less_topics
+
+
+def test_shared_lists_are_served_stale_while_a_background_thread_recomputes(db):
+    cfg = SourceConfig(global_cache_s=0.0)  # every read is past the TTL
+
+    def trending_ids():
+        with db.session() as s:
+            return [pid for pid, _, _ in src.trending(s, ctx_for(s, me), cfg, NOW)]
+
+    with db.session() as s:
+        me, a = f.account(s), f.account(s)
+        first = f.post(s, a, likes=5)
+    assert trending_ids() == [first.id]  # the first request computes the list itself
+    with db.session() as s:
+        second = f.post(s, a, likes=9)
+    assert trending_ids() == [first.id]  # the old list at once; a refresh starts behind it
+    import time
+
+    deadline = time.monotonic() + 10
+    while trending_ids() != [second.id, first.id]:
+        assert time.monotonic() < deadline, "the background refresh never landed"
+        time.sleep(0.05)

@@ -177,3 +177,27 @@ def test_the_feed_service_ranks_with_the_scorer(scorer, trained):
         feed = service.rank(s, viewer)
     assert feed.ranked_by == "model"
     assert feed.items and all(it.author_id != viewer.id for it in feed.items)
+
+
+def test_the_periodic_refresh_runs_behind_the_request(scorer, trained):
+    """Past ``refresh_s`` a request starts the refresh in a background thread and does not wait on it;
+    the new post is retrievable once it lands."""
+    _, db, facts = trained
+    person, author = facts["ids"][0], facts["ids"][1]
+    with db.session() as s:
+        new = Post(author_id=author, text="harvest festival in the old town square", created_at=T0 + timedelta(days=30))
+        s.add(new)
+        s.flush()
+        new_id = new.id
+    state = scorer.encode(person)
+    old_refresh_s = scorer.refresh_s
+    scorer.refresh_s = 0.0
+    try:
+        scorer.retrieve(state, k=5)  # starts the refresh
+        deadline = time.monotonic() + 20
+        while new_id not in scorer.posts.row or scorer._refreshing:
+            assert time.monotonic() < deadline, "the background refresh never landed"
+            time.sleep(0.05)
+    finally:
+        scorer.refresh_s = old_refresh_s
+    assert new_id in [i for i, _ in scorer.retrieve(state, k=10_000)]

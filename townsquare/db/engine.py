@@ -36,10 +36,11 @@ def _has_nul(parameters) -> bool:
     if isinstance(parameters, str):
         return "\x00" in parameters
     if isinstance(parameters, dict):
-        return any(_has_nul(v) for v in parameters.values())
-    if isinstance(parameters, list | tuple):
-        return any(_has_nul(v) for v in parameters)
-    return False
+        parameters = parameters.values()
+    elif not isinstance(parameters, list | tuple):
+        return False
+    # Numbers are most of a long parameter list (``IN (...)`` of ids): skip them without a call each.
+    return any(_has_nul(v) for v in parameters if not isinstance(v, int | float))
 
 
 def _reject_nul_text(conn, cursor, statement, parameters, context, executemany) -> None:

@@ -45,6 +45,8 @@ def register_benches(bench: typer.Typer, table, write_json) -> None:
         requests: int = typer.Option(200, "--requests", help="HTTP requests for throughput."),
         concurrency: int = typer.Option(4, "--concurrency"),
         seed: int = typer.Option(7, "--seed"),
+        heuristic: bool = typer.Option(False, "--heuristic",
+                                       help="Rank in process with the heuristics even when a model is trained."),
         json_path: Path = typer.Option(None, "--json"),
     ) -> None:
         """Feed latency (p50/p99 of a 30-item page, in process) and HTTP throughput."""
@@ -58,7 +60,8 @@ def register_benches(bench: typer.Typer, table, write_json) -> None:
         ids = feedbench.sample_viewers(db, viewers, seed)
         with Progress(console=console) as progress:
             task = progress.add_task("feed pages", total=len(ids))
-            rows = feedbench.latency(settings, db, ids, progress=lambda k: progress.update(task, completed=k))
+            rows = feedbench.latency(settings, db, ids, progress=lambda k: progress.update(task, completed=k),
+                                     heuristic=heuristic)
         console.print("HTTP throughput ...")
         rows.append(feedbench.http_throughput(settings, db, ids, requests, concurrency))
         for row in rows:

@@ -9,28 +9,52 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass
-class RankedItem:
+class RankedItem(NamedTuple):
+    """One ranked item, built of tuples and atoms only (no dict, no list). ``RankedFeed`` keeps it
+    as a plain tuple, which the garbage collector untracks: a full cache (5,000 feeds x 200 items)
+    then adds nothing to a full collection, where a million tracked objects would stall the
+    process for a second or more."""
+
     post_id: int
     author_id: int
     value: float
-    sources: dict
+    sources: tuple[tuple[str, object], ...]  # (source name, detail: None, number, hashtag, account ids)
     in_network: bool
     hashtags: tuple[str, ...]
-    top_actions: list[dict]
+    top_actions: tuple[tuple[str, float, float], ...]  # (action, p, contribution)
+
+    @classmethod
+    def make(cls, post_id: int, author_id: int, value: float, sources: dict, in_network: bool,
+             hashtags: tuple[str, ...], top_actions: list[dict]) -> RankedItem:
+        return cls(post_id, author_id, value, tuple(sources.items()), in_network, hashtags,
+                   tuple((a["action"], a["p"], a["contribution"]) for a in top_actions))
+
+    def source_map(self) -> dict:
+        return dict(self.sources)
+
+    def top_action_dicts(self) -> list[dict]:
+        return [{"action": a, "p": p, "contribution": c} for a, p, c in self.top_actions]
 
 
 @dataclass
 class RankedFeed:
     viewer_id: int
     ranked_by: str  # "model" | "heuristic"
-    items: list[RankedItem]
+    rows: list[tuple]  # RankedItem fields as plain tuples: the collector untracks exact tuples only
     author_affinity: dict[int, float] = field(default_factory=dict)
     topic_affinity: dict[str, float] = field(default_factory=dict)
     feed_id: str = field(default_factory=lambda: secrets.token_urlsafe(9))
     created: float = field(default_factory=time.monotonic)
+
+    def slice(self, offset: int, limit: int) -> list[RankedItem]:
+        return [RankedItem._make(row) for row in self.rows[offset:offset + limit]]
+
+    @property
+    def items(self) -> list[RankedItem]:
+        return self.slice(0, len(self.rows))
 
 
 class FeedCache:

@@ -9,6 +9,7 @@ cold start (and back-fill) popular posts of the week and the best recent posts a
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import defaultdict
@@ -32,28 +33,54 @@ from townsquare.social.models import (
 )
 from townsquare.social.visibility import visible_posts_clause
 
+log = logging.getLogger(__name__)
+
 Proposal = tuple[int, str, object]  # (post_id, source name, detail)
 
 ENGAGE_ACTIONS = ("open", "like", "comment", "share", "repost", "dwell")
 
 
 class _TTLCache:
-    """Process-wide lists everyone shares (trending, popular), recomputed every ``ttl`` seconds."""
+    """Process-wide lists everyone shares (trending, popular), recomputed every ``ttl`` seconds.
+
+    Only the first request computes a list itself. Once a list is older than ``ttl``, requests
+    keep getting it while one background thread recomputes it through its own session: a
+    recomputation (a sort of the week's posts) would otherwise land in some request's latency.
+    """
 
     def __init__(self) -> None:
         self._data: dict[tuple, tuple[float, object]] = {}
+        self._refreshing: set[tuple] = set()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple, ttl: float, compute: Callable[[], object]):
+    def get(self, key: tuple, ttl: float, compute: Callable[[Session], object], session: Session):
         now = time.monotonic()
         with self._lock:
             hit = self._data.get(key)
-        if hit and now - hit[0] < ttl:
+            stale = hit is not None and now - hit[0] >= ttl
+            if stale and key not in self._refreshing:
+                self._refreshing.add(key)
+                threading.Thread(target=self._refresh, args=(key, compute, session.get_bind()), daemon=True,
+                                 name="feed-shared-refresh").start()
+        if hit is not None:
             return hit[1]
-        value = compute()
+        value = compute(session)
         with self._lock:
-            self._data[key] = (now, value)
+            self._data[key] = (time.monotonic(), value)
         return value
+
+    def _refresh(self, key: tuple, compute: Callable[[Session], object], bind) -> None:
+        try:
+            with Session(bind) as session:
+                value = compute(session)
+            with self._lock:
+                if key in self._data:  # not cleared meanwhile
+                    self._data[key] = (time.monotonic(), value)
+        except Exception:  # keep serving the old list; the next request past the TTL tries again
+            log.exception("refreshing a shared feed list failed")
+        finally:
+            with self._lock:
+                self._refreshing.discard(key)
 
     def clear(self) -> None:
         with self._lock:
@@ -86,32 +113,34 @@ def following_recent(session: Session, ctx: ViewerContext, cfg: SourceConfig, no
 
 
 def trending(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetime) -> list[Proposal]:
-    def compute():
+    def compute(session: Session):
         since = now - timedelta(hours=cfg.trending_hours)
         return list(session.execute(
             select(Post.id, _engagement()).where(Post.created_at >= since, Post.created_at <= now, Post.deleted_at.is_(None),
                                                  Post.visibility == "public")
             .order_by(desc(_engagement()), desc(Post.id)).limit(cfg.trending)
         ))
-    rows = SHARED.get(("trending", _db_key(session, now), cfg.trending, cfg.trending_hours), cfg.global_cache_s, compute)
+    key = ("trending", _db_key(session, now), cfg.trending, cfg.trending_hours)
+    rows = SHARED.get(key, cfg.global_cache_s, compute, session)
     return [(pid, "trending", int(score)) for pid, score in rows if score > 0]
 
 
 def popular(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetime) -> list[Proposal]:
-    def compute():
+    def compute(session: Session):
         since = now - timedelta(days=cfg.popular_days)
         return list(session.execute(
             select(Post.id, _engagement()).where(Post.created_at >= since, Post.created_at <= now, Post.deleted_at.is_(None),
                                                  Post.visibility == "public")
             .order_by(desc(_engagement()), desc(Post.id)).limit(cfg.popular)
         ))
-    rows = SHARED.get(("popular", _db_key(session, now), cfg.popular, cfg.popular_days), cfg.global_cache_s, compute)
+    key = ("popular", _db_key(session, now), cfg.popular, cfg.popular_days)
+    rows = SHARED.get(key, cfg.global_cache_s, compute, session)
     return [(pid, "popular", int(score)) for pid, score in rows]
 
 
 def topics(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetime) -> list[Proposal]:
     """The best recent posts of many different hashtags: a diverse cold-start sample."""
-    def compute():
+    def compute(session: Session):
         since = now - timedelta(days=cfg.popular_days)
         rows = session.execute(
             select(Hashtag.name, Post.id, _engagement())
@@ -130,7 +159,8 @@ def topics(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetim
             out += [(v[depth], name) for name, v in per_tag.items() if len(v) > depth]
             depth += 1
         return out[: cfg.topics]
-    rows = SHARED.get(("topics", _db_key(session, now), cfg.topics, cfg.popular_days), cfg.global_cache_s, compute)
+    key = ("topics", _db_key(session, now), cfg.topics, cfg.popular_days)
+    rows = SHARED.get(key, cfg.global_cache_s, compute, session)
     return [(pid, "topic", name) for pid, name in rows]
 
 
@@ -150,7 +180,7 @@ def friends_engaged(session: Session, ctx: ViewerContext, cfg: SourceConfig, now
             if acc not in who[pid]:
                 who[pid].append(acc)
     ranked = sorted(who.items(), key=lambda kv: -len(kv[1]))[: cfg.friends_engaged]
-    return [(pid, "friends_engaged", accs) for pid, accs in ranked]
+    return [(pid, "friends_engaged", tuple(accs)) for pid, accs in ranked]  # immutable: cached for 30 min
 
 
 def followed_hashtags(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetime) -> list[Proposal]:
@@ -227,18 +257,18 @@ def viewer_context(session: Session, viewer_id: int, now: datetime, seen_window_
 
     ctx = ViewerContext(viewer_id=viewer_id, following=following_ids(session, viewer_id),
                         hidden_authors=hidden_author_ids(session, viewer_id))
-    rows = session.execute(
-        select(Event.action, Event.entity_id, Event.ts, Post.author_id)
+    seen_since = now - timedelta(hours=seen_window_h)
+    rows = session.execute(  # "recent" compared in SQL: no datetime is built for 1,000 rows
+        select(Event.action, Event.entity_id, (Event.ts >= seen_since).label("recent"), Post.author_id)
         .join(Post, Post.id == Event.entity_id)
         .where(Event.actor_id == viewer_id, Event.entity_type == "post")
         .order_by(desc(Event.ts)).limit(history)
     ).all()
-    seen_since = now - timedelta(hours=seen_window_h)
     weights = {"open": 0.5, "dwell": 0.3, "like": 1.0, "comment": 2.0, "share": 2.0, "repost": 2.0}
     engaged: dict[int, float] = defaultdict(float)
     hidden_posts = []
-    for action, pid, ts, author in rows:
-        if action == "impression" and ts >= seen_since:
+    for action, pid, recent, author in rows:
+        if action == "impression" and recent:
             ctx.seen.add(pid)
         elif action in weights:
             ctx.author_affinity[author] = ctx.author_affinity.get(author, 0.0) + weights[action]

@@ -11,7 +11,8 @@ What it keeps in memory: the model, and the features + retrieval vectors of the 
 it has not seen (created after the load, or older than the window) is added on demand from the
 database through the content tower (text embedding + content type + author), so a post made a
 minute ago is scorable. ``retrieve`` also pulls posts created since the last pull every
-``refresh_s`` seconds (and retires posts deleted or removed since, and accounts no longer active).
+``refresh_s`` seconds, in a background thread (and retires posts deleted or removed since, and
+accounts no longer active).
 User states are cached for ``state_ttl_s`` seconds.
 
 Skips, never errors: an id that does not exist, is deleted or removed, belongs to a suspended
@@ -145,6 +146,8 @@ class Scorer:
         self._max_post_id = 0
         self._absent: dict[tuple[str, int], float] = {}  # ids looked up and not found, when
         self._last_refresh = time.monotonic()
+        self._refresh_lock = threading.Lock()
+        self._refreshing = False
         self._torch = torch
         self._load_catalog()
 
@@ -261,13 +264,16 @@ class Scorer:
 
         from townsquare.social.models import Account, Post
 
+        # Read outside the lock (the deleted-ids read scans the posts table): requests keep
+        # being served meanwhile; only the store update below holds it.
+        with self.db.session() as s:
+            rows = self._post_rows(s, (Post.id > self._max_post_id,), self.max_posts)
+            gone = set(s.scalars(select(Post.id).where(or_(Post.deleted_at.is_not(None),
+                                                            Post.removed_at.is_not(None)))))
+            inactive = set(s.scalars(select(Account.id).where(Account.status != "active")))
         with self._lock:
             before = len(self.posts)
-            with self.db.session() as s:
-                self._add_posts(self._post_rows(s, (Post.id > self._max_post_id,), self.max_posts))
-                gone = set(s.scalars(select(Post.id).where(or_(Post.deleted_at.is_not(None),
-                                                                Post.removed_at.is_not(None)))))
-                inactive = set(s.scalars(select(Account.id).where(Account.status != "active")))
+            self._add_posts(rows)
             for i in gone:
                 r = self.posts.row.get(i)
                 if r is not None:
@@ -280,8 +286,24 @@ class Scorer:
             return len(self.posts) - before
 
     def _maybe_refresh(self) -> None:
-        if time.monotonic() - self._last_refresh > self.refresh_s:
+        """Every ``refresh_s`` seconds, refresh in a background thread, so that no request waits on
+        it. Until it lands a post deleted since may still be retrieved; the feed's own
+        visibility-checked reads drop it."""
+        with self._refresh_lock:
+            if self._refreshing or time.monotonic() - self._last_refresh <= self.refresh_s:
+                return
+            self._refreshing = True
+        threading.Thread(target=self._refresh_in_background, daemon=True, name="scorer-refresh").start()
+
+    def _refresh_in_background(self) -> None:
+        try:
             self.refresh()
+        except Exception:
+            log.exception("refreshing the model's catalogue failed; retrying after refresh_s")
+            self._last_refresh = time.monotonic()
+        finally:
+            with self._refresh_lock:
+                self._refreshing = False
 
     def _missing(self, kind: str, ids: list[int], store: _Store) -> list[int]:
         """Ids not in ``store`` and not looked up in vain within the last ``refresh_s`` seconds."""

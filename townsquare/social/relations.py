@@ -5,7 +5,7 @@ These are read-only helpers; the rules for changing relationships live in ``grap
 
 from __future__ import annotations
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from townsquare.social.models import Block, Follow, Mute
@@ -40,10 +40,11 @@ def follower_ids(session: Session, account_id: int) -> set[int]:
 
 def hidden_author_ids(session: Session, viewer_id: int) -> set[int]:
     """Accounts whose content the viewer must not see: blocked either way, or muted by the viewer."""
-    blocked = session.scalars(select(Block.blocked_id).where(Block.blocker_id == viewer_id))
-    blocked_by = session.scalars(select(Block.blocker_id).where(Block.blocked_id == viewer_id))
-    muted = session.scalars(select(Mute.muted_id).where(Mute.muter_id == viewer_id))
-    return set(blocked) | set(blocked_by) | set(muted)
+    return set(session.scalars(union_all(  # one round trip: every feed page asks
+        select(Block.blocked_id).where(Block.blocker_id == viewer_id),
+        select(Block.blocker_id).where(Block.blocked_id == viewer_id),
+        select(Mute.muted_id).where(Mute.muter_id == viewer_id),
+    )))
 
 
 def blocked_either_way_ids(session: Session, viewer_id: int) -> set[int]:
