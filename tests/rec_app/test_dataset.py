@@ -168,3 +168,56 @@ def test_graph_prefix_holds_only_earlier_follows(db):
     assert int(batch.keys[0, 0]) == 2 * b + 1
     assert np.all(np.diff(batch.history.times[0].numpy()) >= 0)
     assert seq.follow_times[0] <= seq.times[follow_pos + 1]
+
+
+def test_context_features_are_known_at_the_token_and_never_later():
+    """Post age and who follows whom, as of the moment the post was shown (no look-ahead)."""
+    import math
+
+    from townsquare.rec.dataset import DataWindow, LogData, PostInfo, SocialTimeline, Token
+    from townsquare.rec.features import AGE_SCALE_H, CONTEXT_FEATURES, token_context
+
+    tl = SocialTimeline()
+    tl.add_follow(1, 2, T + timedelta(hours=5))  # the viewer follows the author later on
+    tl.add_follow(2, 1, T + timedelta(hours=1))  # the author follows the viewer early
+    tl.finish()
+    post = PostInfo(9, 2, "text", "x", T - timedelta(hours=2), None, "public", True)
+    window = DataWindow(T, T + timedelta(days=1), T, T, 0, 0, {})
+    data = LogData(sequences={}, posts={9: post}, accounts={}, timeline=tl, window=window)
+    assert CONTEXT_FEATURES == ("in_network", "follows_viewer", "age")
+    before = token_context(1, Token("post", 9, T), data)
+    assert before[:2] == [0.0, 0.0]  # neither follow exists yet at T
+    assert before[2] == pytest.approx(math.log1p(2) / math.log1p(AGE_SCALE_H))  # two hours old
+    middle = token_context(1, Token("post", 9, T + timedelta(hours=3)), data)
+    assert middle[:2] == [0.0, 1.0]
+    after = token_context(1, Token("post", 9, T + timedelta(hours=6)), data)
+    assert after[:2] == [1.0, 1.0] and after[2] > middle[2] > before[2]
+    # An account token: no age.
+    assert token_context(1, Token("account", 2, T + timedelta(hours=6)), data) == [1.0, 1.0, 0.0]
+
+
+def test_encoded_log_carries_context_only_when_asked(db, tmp_path):
+    from townsquare.rec.features import EncodedLog, FeatureSpace, TextEmbeddingCache, make_batch
+
+    a, b, c, pb, pc = _db_log(db)
+    with db.session() as s:
+        data = build_log_data(s, valid_frac=0.2, test_frac=0.2)
+
+    def embed(texts):
+        import numpy as np
+
+        return np.ones((len(texts), 4), dtype="float32")
+
+    for context in (False, True):
+        space = FeatureSpace.from_training(data, 4, context=context)
+        log = EncodedLog.build(data, space, TextEmbeddingCache(tmp_path / "emb.npz", 4), embed)
+        seq = next(s for s in log.sequences if s.person == a)
+        batch = make_batch(log, [(log.sequences.index(seq), 0, len(seq.rows))])
+        if not context:
+            assert space.context_dim == 0 and seq.context is None and batch.context is None
+            continue
+        assert space.context_dim == 3 and seq.context.shape == (len(seq.rows), 3)
+        assert batch.context.shape[-1] == 3
+        # a's like of b's post came an hour after it was written, before a followed b.
+        k = next(i for i, t in enumerate(data.sequences[a]) if t.kind == "post" and t.entity_id == pb)
+        assert seq.context[k, 0] == 0.0 and seq.context[k, 2] > 0

@@ -202,9 +202,27 @@ def _restore_history(session, sim) -> None:
             sim.requested.add((ia, ib))
 
 
+def retrain_model(settings: Settings, db: Database, minutes: float, log=None):
+    """``townsquare train --resume`` on the event log so far (what a scheduled job does in production):
+    warm-started from the active model, early-stopped on the newest tenth of the log, then refit on
+    all of it and activated. Returns the new scorer (None if training failed)."""
+    from townsquare.feed.scoring import load_scorer
+    from townsquare.rec.pipeline import AppTrainConfig, run_training
+
+    tc = AppTrainConfig(max_minutes=minutes, patience=2, threads=1)
+    try:
+        out = run_training(settings, db, tc, resume=True, progress=False, log_fn=log)
+    except Exception as exc:  # keep serving the old model, like a failed nightly job
+        if log:
+            log(f"retraining failed: {exc.__class__.__name__}: {exc}")
+        return None
+    return load_scorer(settings) if out.activated else None
+
+
 def simulate_system(system: str, settings: Settings, days: int, seed: int, page_size: int = 10,
-                    progress=None) -> dict:
-    """Run ``days`` simulated days in which people scroll the ``system`` feed; returns the metrics."""
+                    progress=None, retrain_every: int = 0, retrain_minutes: float = 1.0, log=None) -> dict:
+    """Run ``days`` simulated days in which people scroll the ``system`` feed; returns the metrics.
+    ``retrain_every`` (model only): retrain the unified model on the log every that many days."""
     from townsquare.feed.scoring import load_scorer
     from townsquare.sim.community import load_simulator
     from townsquare.sim.writer import ActionWriter
@@ -230,8 +248,17 @@ def simulate_system(system: str, settings: Settings, days: int, seed: int, page_
         existing = {(a, b) for a, b in ((i, j) for i, fs in enumerate(sim.following) for j in fs)}
         n_people = len(sim.account_ids)
         accounts = {}
+        shown = Counter()  # (in network?, hidden?) of every item shown: where hides come from
+        retrains = 0
         for day in range(days):
             day_start = start + timedelta(days=day)
+            if scorer is not None and retrain_every and day and day % retrain_every == 0:
+                session.commit()
+                fresh = retrain_model(settings, db, retrain_minutes, log)
+                if fresh is not None:
+                    scorer = fresh
+                    service = FeedService(settings, scorer=scorer, clock=lambda: clock["now"])
+                    retrains += 1
             _write_posts(session, sim, sim.plan_new_posts(day, day_start, per_day))
             session.commit()
             actions = []
@@ -243,7 +270,7 @@ def simulate_system(system: str, settings: Settings, days: int, seed: int, page_
                 accounts[account_id] = viewer
                 state = {"cursor": None, "done": False, "chron": None}
 
-                def feed_fn(_aid, page, viewer=viewer, state=state):
+                def feed_fn(_aid, page, viewer=viewer, state=state, service=service):
                     if state["done"]:
                         return []
                     if system == "chronological":
@@ -261,7 +288,14 @@ def simulate_system(system: str, settings: Settings, days: int, seed: int, page_
                         state["done"] = p.next_cursor is None
                     return [i.post.id for i in p.items]
 
+                i = sim.index_of[account_id]
+                following_before = set(sim.following[i])
                 session_actions = sim.session(account_id, feed_fn, day, t)
+                hid = {a.entity_id for a in session_actions if a.action == "hide"}
+                for a in session_actions:
+                    if a.action == "impression" and a.entity_id in sim.posts:
+                        author = sim.index_of.get(sim.posts[a.entity_id].author_id)
+                        shown[(author in following_before or author == i, a.entity_id in hid)] += 1
                 writer.write(session_actions)  # the next person's feed sees these
                 session.commit()  # the model scorer reads through its own connection
                 if scorer is not None and hasattr(scorer, "invalidate"):
@@ -286,7 +320,11 @@ def simulate_system(system: str, settings: Settings, days: int, seed: int, page_
             "new_follows": len(new_follows),
             "two_way_share": two_way / len(new_follows) if new_follows else 0.0,
             "still_active": active / max(len(simulated), 1),
-        }, "config": {"days": days, "people": n_people, "new_posts_per_day": per_day, "page_size": page_size}}
+            "discovery_share": (shown[(False, False)] + shown[(False, True)]) / max(sum(shown.values()), 1),
+            "hide_rate_in_network": shown[(True, True)] / max(shown[(True, True)] + shown[(True, False)], 1),
+            "hide_rate_discovery": shown[(False, True)] / max(shown[(False, True)] + shown[(False, False)], 1),
+        }, "config": {"days": days, "people": n_people, "new_posts_per_day": per_day, "page_size": page_size,
+                      "seed": seed, "retrain_every_days": retrain_every, "retrains": retrains}}
     finally:
         session.close()
         db.dispose()

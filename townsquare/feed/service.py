@@ -231,7 +231,7 @@ class FeedService:
         heads = None
         if scorer is not None and cands:
             try:
-                heads = scorer.score(state, [c.post_id for c in cands])
+                heads = scorer.score(state, [c.post_id for c in cands], now=now)
                 ranked_by = "model"
             except Exception:
                 log.exception("scorer.score failed; falling back to heuristics")
