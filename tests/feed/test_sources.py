@@ -120,3 +120,15 @@ def test_viewer_context_reads_affinity_and_show_less(db):
         ctx = ctx_for(s, me)
         assert ctx.author_affinity[liked_author.id] > 0 and ctx.topic_affinity["jazz"] > 0
         assert hidden_author.id in ctx.show_less_authors and "crypto" in ctx.show_less_topics
+
+
+def test_collect_drops_posts_dated_after_now(db):
+    """A source without a clock (model retrieval) must not surface a post before it exists."""
+    with db.session() as s:
+        me, other = f.account(s), f.account(s)
+        past = f.post(s, other, hours_ago=1)
+        future = f.post(s, other, hours_ago=-1)
+        ctx = ctx_for(s, me)
+        proposals = [(p.id, "model", 0.5) for p in (past, future)]
+        assert [c.post_id for c in src.collect(s, ctx, proposals, NOW)] == [past.id]
+        assert {c.post_id for c in src.collect(s, ctx, proposals)} == {past.id, future.id}  # no clock: no filter

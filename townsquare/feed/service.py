@@ -225,7 +225,7 @@ class FeedService:
                 proposals += src.model_retrieval(scorer, state, cfg.sources, ctx.seen)
             except Exception:
                 log.exception("scorer.retrieve failed")
-        cands = src.collect(session, ctx, proposals)
+        cands = src.collect(session, ctx, proposals, now)
         t2 = time.perf_counter()
         ranked_by = "heuristic"
         heads = None
