@@ -183,7 +183,7 @@ def test_context_features_at_serving_time(scorer, trained):
     """The post's age at ``now`` and who follows whom feed the heads; nobody is predicted to start
     following an account they already follow."""
     _, db, facts = trained
-    assert scorer.space.context_dim == 3  # the app model is trained with context features
+    assert scorer.space.context_dim == 4  # the app model is trained with context features
     person = facts["ids"][0]
     state = scorer.encode(person)
     with db.session() as s:

@@ -210,19 +210,31 @@ def content_type_index(kind: str) -> int:
 
 
 # Context of a (person, candidate) pair at the moment it is shown, for the action heads: what the
-# entity and history vectors cannot say. Computed the same way in training (from the log, at the
-# token's time: follows strictly before it) and in serving (now).
-CONTEXT_FEATURES = ("in_network", "follows_viewer", "age")
+# entity and history vectors cannot say directly. Computed the same way in training (from the log,
+# as of the token's start: follows and engagements strictly before it) and in serving (now).
+CONTEXT_FEATURES = ("in_network", "follows_viewer", "age", "content_sim")
 AGE_SCALE_H = 168.0  # a week
+PROFILE_POSTS = 50   # the content profile: the person's last this many engaged posts
 
 
-def context_row(in_network: bool, follows_viewer: bool, age_s: float) -> list[float]:
-    """[person follows the author, the author follows the person, log post age (0 now, 1 = a week)]."""
+def context_row(in_network: bool, follows_viewer: bool, age_s: float, content_sim: float = 0.0) -> list[float]:
+    """[person follows the author, the author follows the person, log post age (0 now, 1 = a week),
+    cosine of the post's text with the person's content profile (0 without one)]."""
     age_h = max(0.0, age_s) / 3600
-    return [float(in_network), float(follows_viewer), min(math.log1p(age_h) / math.log1p(AGE_SCALE_H), 2.0)]
+    return [float(in_network), float(follows_viewer), min(math.log1p(age_h) / math.log1p(AGE_SCALE_H), 2.0),
+            float(content_sim)]
 
 
-def token_context(person: int, tok: Token, data: LogData) -> list[float]:
+def content_profile(text_vectors: np.ndarray) -> np.ndarray | None:
+    """Unit mean of the text vectors of posts a person engaged with (None when there are none)."""
+    if not len(text_vectors):
+        return None
+    m = np.asarray(text_vectors, dtype=np.float64).mean(axis=0)
+    n = float(np.linalg.norm(m))
+    return (m / n).astype(np.float32) if n > 0 else None
+
+
+def token_context(person: int, tok: Token, data: LogData, content_sim: float = 0.0) -> list[float]:
     """``context_row`` of one token from the log, knowing nothing after the token's start."""
     if tok.kind == "post":
         p = data.posts.get(tok.entity_id)
@@ -232,7 +244,28 @@ def token_context(person: int, tok: Token, data: LogData) -> list[float]:
     else:
         author, age_s = tok.entity_id, 0.0
     tl = data.timeline
-    return context_row(tl.following_at(person, author, tok.ts), tl.following_at(author, person, tok.ts), age_s)
+    return context_row(tl.following_at(person, author, tok.ts), tl.following_at(author, person, tok.ts), age_s,
+                       content_sim)
+
+
+def sequence_context(person: int, tokens: list[Token], text: np.ndarray, data: LogData) -> np.ndarray:
+    """Context rows [T, len(CONTEXT_FEATURES)] of a person's tokens; ``text`` [T, dim] are the tokens'
+    text vectors. The content profile of token k holds only engaged posts whose episode ended
+    before token k started (no look-ahead)."""
+    import heapq
+
+    out = np.zeros((len(tokens), len(CONTEXT_FEATURES)), dtype=np.float32)
+    pending: list[tuple] = []  # (episode end, index) of engaged posts not yet in the profile
+    profile: list[int] = []
+    for k, tok in enumerate(tokens):
+        while pending and pending[0][0] < tok.ts:
+            profile.append(heapq.heappop(pending)[1])
+        prof = content_profile(text[profile[-PROFILE_POSTS:]]) if tok.kind == "post" and profile else None
+        sim = float(text[k] @ prof) if prof is not None else 0.0
+        out[k] = token_context(person, tok, data, sim)
+        if tok.kind == "post" and tok.target:
+            heapq.heappush(pending, (tok.last_ts or tok.ts, k))
+    return out
 
 
 @dataclass
@@ -326,8 +359,7 @@ def encode_tokens(person: int, tokens: list[Token], table: EntityTable, space: F
                         dtype=np.float32).reshape(len(tokens), len(APP_HEADS))
     context = None
     if space.context_dim and data is not None:
-        context = np.asarray([token_context(person, t, data) for t in tokens],
-                             dtype=np.float32).reshape(len(tokens), space.context_dim)
+        context = sequence_context(person, tokens, table.text[rows], data)
     return EncodedSequence(
         person=person, rows=rows, context=context,
         actions=np.asarray([action_index(t.action) for t in tokens], dtype=np.int64),

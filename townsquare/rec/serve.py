@@ -36,11 +36,13 @@ from sqlalchemy import select
 
 from townsquare.rec.dataset import ACCOUNT_HEADS, APP_HEADS, AccountInfo, PostInfo, load_accounts, tokenize
 from townsquare.rec.features import (
+    PROFILE_POSTS,
     Embedder,
     FeatureSpace,
     TextEmbeddingCache,
     account_key,
     action_index,
+    content_profile,
     content_type_index,
     context_row,
     post_key,
@@ -61,6 +63,7 @@ class UserState:
     followers: set[int] = field(default_factory=set)        # who follows this person (context features)
     hidden_authors: set[int] = field(default_factory=set)   # blocked either way or muted
     history_posts: set[int] = field(default_factory=set)
+    profile: np.ndarray | None = None   # content profile (``features.content_profile``) of engaged posts
     history_len: int = 0
     created: float = 0.0
 
@@ -364,11 +367,16 @@ class Scorer:
         self._ensure_posts([t.entity_id for t in tokens if t.kind == "post"])
         self._ensure_accounts([t.entity_id for t in tokens if t.kind == "account"])
         tokens = [t for t in tokens if t.entity_id in (self.posts.row if t.kind == "post" else self.accounts.row)]
+        profile = None
+        if self.space.context_dim:
+            engaged = [self.posts.row[t.entity_id] for t in tokens if t.kind == "post" and t.target]
+            profile = content_profile(self.posts.f_text[engaged[-PROFILE_POSTS:]])
         g = self.space.graph_tokens
         tokens = tokens[-(self.max_len - g):]
         st = UserState(account_id=account_id, vector=None, following=following, followers=followers,
                        hidden_authors=hidden,
                        history_posts={t.entity_id for t in tokens if t.kind == "post"}, history_len=len(tokens),
+                       profile=profile,
                        created=time.monotonic())
         # The social graph opens the history, as in training: the last ``g`` accounts followed
         # before the first token (or before now, for someone with no history yet).
@@ -464,7 +472,8 @@ class Scorer:
         back = np.isin(authors, np.fromiter(state.followers, dtype=np.int64, count=len(state.followers)))
         now = time.time() if now is None else now
         ages = np.where(store.created[rows] > 0, now - store.created[rows], 0.0)
-        ctx = np.asarray([context_row(a, b, age) for a, b, age in zip(in_net, back, ages, strict=True)],
+        sims = store.f_text[rows] @ state.profile if state.profile is not None else np.zeros(len(rows))
+        ctx = np.asarray([context_row(a, b, age, sim) for a, b, age, sim in zip(in_net, back, ages, sims, strict=True)],
                          dtype=np.float32).reshape(len(rows), self.space.context_dim)
         return self._torch.from_numpy(ctx)
 
