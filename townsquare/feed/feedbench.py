@@ -202,6 +202,30 @@ def _restore_history(session, sim) -> None:
             sim.requested.add((ia, ib))
 
 
+def _sim_metrics(sim, existing: set[tuple[int, int]], shown: Counter) -> dict[str, float]:
+    """The simulate metrics over every session so far."""
+    summaries = sim.summaries
+    follows_now = {(i, j) for i, fs in enumerate(sim.following) for j in fs}
+    new_follows = follows_now - existing
+    two_way = sum(1 for i, j in new_follows if i in sim.following[j])
+    simulated = [i for i in range(len(sim.account_ids)) if not (i == 0 and not sim.simulate_demo)]
+    active = sum(1 for i in simulated if not sim.churned[i])
+    n = max(len(summaries), 1)
+    return {
+        "sessions": len(summaries),
+        "engagement_per_session": sum(s.engaged for s in summaries) / n,
+        "hides_per_session": sum(s.negative for s in summaries) / n,
+        "items_per_session": sum(s.items_seen for s in summaries) / n,
+        "mean_affinity": float(np.mean([s.mean_affinity for s in summaries])) if summaries else 0.0,
+        "new_follows": len(new_follows),
+        "two_way_share": two_way / len(new_follows) if new_follows else 0.0,
+        "still_active": active / max(len(simulated), 1),
+        "discovery_share": (shown[(False, False)] + shown[(False, True)]) / max(sum(shown.values()), 1),
+        "hide_rate_in_network": shown[(True, True)] / max(shown[(True, True)] + shown[(True, False)], 1),
+        "hide_rate_discovery": shown[(False, True)] / max(shown[(False, True)] + shown[(False, False)], 1),
+    }
+
+
 def retrain_model(settings: Settings, db: Database, minutes: float, log=None):
     """``townsquare train --resume`` on the event log so far (what a scheduled job does in production):
     warm-started from the active model, early-stopped on the newest tenth of the log, then refit on
@@ -220,7 +244,8 @@ def retrain_model(settings: Settings, db: Database, minutes: float, log=None):
 
 
 def simulate_system(system: str, settings: Settings, days: int, seed: int, page_size: int = 10,
-                    progress=None, retrain_every: int = 0, retrain_minutes: float = 1.0, log=None) -> dict:
+                    progress=None, retrain_every: int = 0, retrain_minutes: float = 1.0, log=None,
+                    on_day=None) -> dict:
     """Run ``days`` simulated days in which people scroll the ``system`` feed; returns the metrics.
     ``retrain_every`` (model only): retrain the unified model on the log every that many days."""
     from townsquare.feed.scoring import load_scorer
@@ -304,27 +329,11 @@ def simulate_system(system: str, settings: Settings, days: int, seed: int, page_
             session.commit()
             if progress:
                 progress(day + 1)
-        summaries = sim.summaries
-        follows_now = {(i, j) for i, fs in enumerate(sim.following) for j in fs}
-        new_follows = follows_now - existing
-        two_way = sum(1 for i, j in new_follows if i in sim.following[j])
-        simulated = [i for i in range(n_people) if not (i == 0 and not sim.simulate_demo)]
-        active = sum(1 for i in simulated if not sim.churned[i])
-        n = max(len(summaries), 1)
-        return {"name": system, "metrics": {
-            "sessions": len(summaries),
-            "engagement_per_session": sum(s.engaged for s in summaries) / n,
-            "hides_per_session": sum(s.negative for s in summaries) / n,
-            "items_per_session": sum(s.items_seen for s in summaries) / n,
-            "mean_affinity": float(np.mean([s.mean_affinity for s in summaries])) if summaries else 0.0,
-            "new_follows": len(new_follows),
-            "two_way_share": two_way / len(new_follows) if new_follows else 0.0,
-            "still_active": active / max(len(simulated), 1),
-            "discovery_share": (shown[(False, False)] + shown[(False, True)]) / max(sum(shown.values()), 1),
-            "hide_rate_in_network": shown[(True, True)] / max(shown[(True, True)] + shown[(True, False)], 1),
-            "hide_rate_discovery": shown[(False, True)] / max(shown[(False, True)] + shown[(False, False)], 1),
-        }, "config": {"days": days, "people": n_people, "new_posts_per_day": per_day, "page_size": page_size,
-                      "seed": seed, "retrain_every_days": retrain_every, "retrains": retrains}}
+            if on_day is not None:  # the totals so far: a long run that is stopped still reports
+                on_day(day + 1, _sim_metrics(sim, existing, shown))
+        return {"name": system, "metrics": _sim_metrics(sim, existing, shown),
+                "config": {"days": days, "people": n_people, "new_posts_per_day": per_day, "page_size": page_size,
+                           "seed": seed, "retrain_every_days": retrain_every, "retrains": retrains}}
     finally:
         session.close()
         db.dispose()
