@@ -78,9 +78,6 @@ def register_benches(bench: typer.Typer, table, write_json) -> None:
         days: int = typer.Option(30, "--days", help="Simulated days per system."),
         systems: str = typer.Option("chronological,heuristic,model", "--systems"),
         seed: int = typer.Option(7, "--seed"),
-        retrain_every: int = typer.Option(0, "--retrain-every", min=0,
-                                          help="model: retrain (townsquare train --resume) every N simulated days; 0 = never"),
-        retrain_minutes: float = typer.Option(1.0, "--retrain-minutes", min=0.1, help="budget of each retraining"),
         json_path: Path = typer.Option(None, "--json"),
     ) -> None:
         """Simulated people scroll each system's feed for D days; engagement, hides, follows, retention."""
@@ -110,7 +107,6 @@ def register_benches(bench: typer.Typer, table, write_json) -> None:
                 copy = feedbench._copy_community(settings, data_dir.parent / f"{data_dir.name}-run-{system}")
                 rows.append(feedbench.simulate_system(system, copy, days, seed,
                                                       progress=lambda d, t=task: progress.update(t, completed=d),
-                                                      retrain_every=retrain_every, retrain_minutes=retrain_minutes,
-                                                      log=console.log, on_day=partial(day_line, system)))
+                                                      on_day=partial(day_line, system)))
         console.print(table(f"Simulated {days} days ({people} people)", rows))
         write_json(json_path, rows)

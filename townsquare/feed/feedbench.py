@@ -226,28 +226,10 @@ def _sim_metrics(sim, existing: set[tuple[int, int]], shown: Counter) -> dict[st
     }
 
 
-def retrain_model(settings: Settings, db: Database, minutes: float, log=None):
-    """``townsquare train --resume`` on the event log so far (what a scheduled job does in production):
-    warm-started from the active model, early-stopped on the newest tenth of the log, then refit on
-    all of it and activated. Returns the new scorer (None if training failed)."""
-    from townsquare.feed.scoring import load_scorer
-    from townsquare.rec.pipeline import AppTrainConfig, run_training
-
-    tc = AppTrainConfig(max_minutes=minutes, patience=2, threads=1)
-    try:
-        out = run_training(settings, db, tc, resume=True, progress=False, log_fn=log)
-    except Exception as exc:  # keep serving the old model, like a failed nightly job
-        if log:
-            log(f"retraining failed: {exc.__class__.__name__}: {exc}")
-        return None
-    return load_scorer(settings) if out.activated else None
-
-
 def simulate_system(system: str, settings: Settings, days: int, seed: int, page_size: int = 10,
-                    progress=None, retrain_every: int = 0, retrain_minutes: float = 1.0, log=None,
-                    on_day=None) -> dict:
+                    progress=None, on_day=None) -> dict:
     """Run ``days`` simulated days in which people scroll the ``system`` feed; returns the metrics.
-    ``retrain_every`` (model only): retrain the unified model on the log every that many days."""
+    ``on_day(day, metrics)`` receives the totals after each day."""
     from townsquare.feed.scoring import load_scorer
     from townsquare.sim.community import load_simulator
     from townsquare.sim.writer import ActionWriter
@@ -274,16 +256,8 @@ def simulate_system(system: str, settings: Settings, days: int, seed: int, page_
         n_people = len(sim.account_ids)
         accounts = {}
         shown = Counter()  # (in network?, hidden?) of every item shown: where hides come from
-        retrains = 0
         for day in range(days):
             day_start = start + timedelta(days=day)
-            if scorer is not None and retrain_every and day and day % retrain_every == 0:
-                session.commit()
-                fresh = retrain_model(settings, db, retrain_minutes, log)
-                if fresh is not None:
-                    scorer = fresh
-                    service = FeedService(settings, scorer=scorer, clock=lambda: clock["now"])
-                    retrains += 1
             _write_posts(session, sim, sim.plan_new_posts(day, day_start, per_day))
             session.commit()
             actions = []
@@ -295,7 +269,7 @@ def simulate_system(system: str, settings: Settings, days: int, seed: int, page_
                 accounts[account_id] = viewer
                 state = {"cursor": None, "done": False, "chron": None}
 
-                def feed_fn(_aid, page, viewer=viewer, state=state, service=service):
+                def feed_fn(_aid, page, viewer=viewer, state=state):
                     if state["done"]:
                         return []
                     if system == "chronological":
@@ -333,7 +307,7 @@ def simulate_system(system: str, settings: Settings, days: int, seed: int, page_
                 on_day(day + 1, _sim_metrics(sim, existing, shown))
         return {"name": system, "metrics": _sim_metrics(sim, existing, shown),
                 "config": {"days": days, "people": n_people, "new_posts_per_day": per_day, "page_size": page_size,
-                           "seed": seed, "retrain_every_days": retrain_every, "retrains": retrains}}
+                           "seed": seed}}
     finally:
         session.close()
         db.dispose()
