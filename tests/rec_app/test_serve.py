@@ -187,10 +187,10 @@ def test_context_features_at_serving_time(scorer, trained):
     person = facts["ids"][0]
     state = scorer.encode(person)
     with db.session() as s:
-        posts = list(s.query(Post.id, Post.author_id, Post.created_at).filter(Post.author_id != person, Post.visibility == "public",
-                                                                               Post.deleted_at.is_(None)).limit(200))
+        posts = list(s.query(Post.id, Post.author_id, Post.created_at)
+                     .filter(Post.author_id != person, Post.visibility == "public", Post.deleted_at.is_(None)).limit(200))
     followed = [p for p, a, _ in posts if a in state.following]
-    other = [p for p, a, _ in posts if a not in state.following]
+    other = [p for p, a, _ in posts if a not in state.following and a not in state.hidden_authors]
     assert followed and other
     out = scorer.score(state, followed + other)
     n = len(followed)
