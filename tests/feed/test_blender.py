@@ -71,3 +71,16 @@ def test_freshness_prefers_newer_posts_of_equal_value():
     v = blended_value(np.array([1.0, 1.0]), cands, NOW, BlendConfig(freshness_half_life_h=24))
     assert v[1] > v[0]
     assert v[0] == np.float64(0.125) or abs(v[0] - 0.125) < 1e-9
+
+
+def test_negative_values_never_fill_a_quota_slot():
+    """A discovery item expected to do more harm than good waits behind every positive item."""
+    cands = [cand(i, i, in_network=True) for i in range(10)] + [cand(100 + i, 100 + i) for i in range(10)]
+    values = np.concatenate([np.full(10, 1.0), np.linspace(0.5, -0.5, 10)])  # 5 positive discovery items
+    order = blend(BlendInput(cands, values, 0.5), BlendConfig(), limit=20)
+    placed = [values[i] for i in order]
+    first_negative = next(k for k, v in enumerate(placed) if v <= 0)
+    assert first_negative == 15 and all(v > 0 for v in placed[:15])  # 10 in-network + 5 positive discovery
+    assert sorted(order) == list(range(20))  # nothing is dropped: the negative ones come last
+    old = blend(BlendInput(cands, values, 0.5), BlendConfig(hold_back_negative=False), limit=20)
+    assert any(values[i] <= 0 for i in old[:15])  # the quota alone would have forced some in

@@ -39,10 +39,16 @@ def test_simulate_harness_runs_two_systems(tiny_community, tmp_path):
     from townsquare.feed import feedbench
 
     settings, db = tiny_community
-    out = {}
+    out, days = {}, []
     for system in ("chronological", "heuristic", "model"):
         copy = feedbench._copy_community(settings, tmp_path / system)
-        out[system] = feedbench.simulate_system(system, copy, days=2, seed=3)
+        on_day = (lambda d, m: days.append((d, m))) if system == "heuristic" else None
+        out[system] = feedbench.simulate_system(system, copy, days=2, seed=3, on_day=on_day)
+    # per-day totals: one per day, the last equal to the final metrics
+    assert [d for d, _ in days] == [1, 2] and days[0][1]["sessions"] <= days[1][1]["sessions"]
+    assert days[-1][1] == out["heuristic"]["metrics"]
+    m = out["heuristic"]["metrics"]
+    assert 0 <= m["discovery_share"] <= 1 and 0 <= m["hide_rate_discovery"] <= 1
     assert out["chronological"]["metrics"]["sessions"] > 0
     assert out["heuristic"]["metrics"]["sessions"] > 0
     assert 0 <= out["heuristic"]["metrics"]["still_active"] <= 1

@@ -194,7 +194,7 @@ class FakeScorer:
     def retrieve(self, state, k, kind="post", exclude=None):
         return []
 
-    def score(self, state, post_ids):
+    def score(self, state, post_ids, now=None):
         fav = np.array([self.author_of.get(p) == self.favourite for p in post_ids], float)
         heads = {h: np.zeros(len(post_ids)) for h in POST_HEADS}
         heads["like"] = 0.05 + 0.9 * fav

@@ -142,3 +142,15 @@ def test_shared_lists_are_served_stale_while_a_background_thread_recomputes(db):
     while trending_ids() != [second.id, first.id]:
         assert time.monotonic() < deadline, "the background refresh never landed"
         time.sleep(0.05)
+
+
+def test_collect_drops_posts_dated_after_now(db):
+    """A source without a clock (model retrieval) must not surface a post before it exists."""
+    with db.session() as s:
+        me, other = f.account(s), f.account(s)
+        past = f.post(s, other, hours_ago=1)
+        future = f.post(s, other, hours_ago=-1)
+        ctx = ctx_for(s, me)
+        proposals = [(p.id, "model", 0.5) for p in (past, future)]
+        assert [c.post_id for c in src.collect(s, ctx, proposals, NOW)] == [past.id]
+        assert {c.post_id for c in src.collect(s, ctx, proposals)} == {past.id, future.id}  # no clock: no filter

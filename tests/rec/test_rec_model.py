@@ -167,3 +167,18 @@ def test_checkpoint_round_trip(tmp_path):
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError):
         load_checkpoint(tmp_path / "bad.pt")
+
+
+def test_context_features_are_additive_and_off_by_default():
+    """The id-only path is unchanged (no context layer); with ``context_dim`` the heads use it."""
+    from townsquare.rec.model import RecConfig, UnifiedModel
+
+    plain = UnifiedModel(RecConfig(n_ids=20, d_model=16))
+    assert plain.head_ctx is None and not any("head_ctx" in k for k in plain.state_dict())
+    torch.manual_seed(0)
+    model = UnifiedModel(RecConfig(n_ids=20, d_model=16, context_dim=3)).eval()
+    state, cand = torch.randn(16), torch.randn(4, 16)
+    a = model.score_actions(state, cand, torch.zeros(4, 3))
+    b = model.score_actions(state, cand, torch.tensor([[1.0, 0.0, 0.5]] * 4))
+    assert any(not torch.allclose(a[h], b[h]) for h in a)
+    assert all(torch.allclose(a[h], model.score_actions(state, cand)[h]) for h in a)  # None = zeros

@@ -168,3 +168,78 @@ def test_graph_prefix_holds_only_earlier_follows(db):
     assert int(batch.keys[0, 0]) == 2 * b + 1
     assert np.all(np.diff(batch.history.times[0].numpy()) >= 0)
     assert seq.follow_times[0] <= seq.times[follow_pos + 1]
+
+
+def test_context_features_are_known_at_the_token_and_never_later():
+    """Post age and who follows whom, as of the moment the post was shown (no look-ahead)."""
+    import math
+
+    from townsquare.rec.dataset import DataWindow, LogData, PostInfo, SocialTimeline, Token
+    from townsquare.rec.features import AGE_SCALE_H, CONTEXT_FEATURES, token_context
+
+    tl = SocialTimeline()
+    tl.add_follow(1, 2, T + timedelta(hours=5))  # the viewer follows the author later on
+    tl.add_follow(2, 1, T + timedelta(hours=1))  # the author follows the viewer early
+    tl.finish()
+    post = PostInfo(9, 2, "text", "x", T - timedelta(hours=2), None, "public", True)
+    window = DataWindow(T, T + timedelta(days=1), T, T, 0, 0, {})
+    data = LogData(sequences={}, posts={9: post}, accounts={}, timeline=tl, window=window)
+    assert CONTEXT_FEATURES == ("in_network", "follows_viewer", "age", "content_sim")
+    before = token_context(1, Token("post", 9, T), data)
+    assert before[:2] == [0.0, 0.0]  # neither follow exists yet at T
+    assert before[2] == pytest.approx(math.log1p(2) / math.log1p(AGE_SCALE_H))  # two hours old
+    middle = token_context(1, Token("post", 9, T + timedelta(hours=3)), data)
+    assert middle[:2] == [0.0, 1.0]
+    after = token_context(1, Token("post", 9, T + timedelta(hours=6)), data)
+    assert after[:2] == [1.0, 1.0] and after[2] > middle[2] > before[2]
+    # An account token: no age.
+    assert token_context(1, Token("account", 2, T + timedelta(hours=6)), data) == [1.0, 1.0, 0.0, 0.0]
+
+
+def test_encoded_log_carries_context_only_when_asked(db, tmp_path):
+    from townsquare.rec.features import EncodedLog, FeatureSpace, TextEmbeddingCache, make_batch
+
+    a, b, c, pb, pc = _db_log(db)
+    with db.session() as s:
+        data = build_log_data(s, valid_frac=0.2, test_frac=0.2)
+
+    def embed(texts):
+        import numpy as np
+
+        return np.ones((len(texts), 4), dtype="float32")
+
+    for context in (False, True):
+        space = FeatureSpace.from_training(data, 4, context=context)
+        log = EncodedLog.build(data, space, TextEmbeddingCache(tmp_path / "emb.npz", 4), embed)
+        seq = next(s for s in log.sequences if s.person == a)
+        batch = make_batch(log, [(log.sequences.index(seq), 0, len(seq.rows))])
+        if not context:
+            assert space.context_dim == 0 and seq.context is None and batch.context is None
+            continue
+        assert space.context_dim == 4 and seq.context.shape == (len(seq.rows), 4)
+        assert batch.context.shape[-1] == 4
+        # a's like of b's post came an hour after it was written, before a followed b.
+        k = next(i for i, t in enumerate(data.sequences[a]) if t.kind == "post" and t.entity_id == pb)
+        assert seq.context[k, 0] == 0.0 and seq.context[k, 2] > 0
+
+
+def test_content_profile_holds_only_engagements_that_ended_before_the_token():
+    """content_sim of token k: cosine with the mean text of posts engaged with before k started."""
+    import numpy as np
+
+    from townsquare.rec.dataset import DataWindow, LogData, PostInfo, SocialTimeline, Token
+    from townsquare.rec.features import sequence_context
+
+    tl = SocialTimeline()
+    tl.finish()
+    posts = {i: PostInfo(i, 2, "text", "x", T - timedelta(hours=1), None, "public", True) for i in (1, 2, 3)}
+    data = LogData(sequences={}, posts=posts, accounts={}, timeline=tl,
+                   window=DataWindow(T, T + timedelta(days=1), T, T, 0, 0, {}))
+    liked = Token("post", 1, T, actions={"impression", "like"}, last_ts=T + timedelta(minutes=20))
+    during = Token("post", 2, T + timedelta(minutes=10), actions={"impression"}, last_ts=T + timedelta(minutes=10))
+    later = Token("post", 3, T + timedelta(hours=1), actions={"impression"}, last_ts=T + timedelta(hours=1))
+    text = np.array([[1.0, 0.0], [1.0, 0.0], [0.6, 0.8]], dtype=np.float32)
+    ctx = sequence_context(1, [liked, during, later], text, data)
+    assert ctx[0, 3] == 0.0  # nothing engaged with before
+    assert ctx[1, 3] == 0.0  # the like's episode had not ended when post 2 was shown: no look-ahead
+    assert ctx[2, 3] == pytest.approx(0.6)  # cos((0.6, 0.8), profile (1, 0))

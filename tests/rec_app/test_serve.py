@@ -201,3 +201,27 @@ def test_the_periodic_refresh_runs_behind_the_request(scorer, trained):
     finally:
         scorer.refresh_s = old_refresh_s
     assert new_id in [i for i, _ in scorer.retrieve(state, k=10_000)]
+
+
+def test_context_features_at_serving_time(scorer, trained):
+    """The post's age at ``now`` and who follows whom feed the heads; nobody is predicted to start
+    following an account they already follow."""
+    _, db, facts = trained
+    assert scorer.space.context_dim == 4  # the app model is trained with context features
+    person = facts["ids"][0]
+    state = scorer.encode(person)
+    with db.session() as s:
+        posts = list(s.query(Post.id, Post.author_id, Post.created_at)
+                     .filter(Post.author_id != person, Post.visibility == "public", Post.deleted_at.is_(None)).limit(200))
+    followed = [p for p, a, _ in posts if a in state.following]
+    other = [p for p, a, _ in posts if a not in state.following and a not in state.hidden_authors]
+    assert followed and other
+    out = scorer.score(state, followed + other)
+    n = len(followed)
+    assert np.all(out["follow_author"][:n] == 0) and np.all(out["two_way"][:n] == 0)
+    assert np.all(out["follow_author"][n:] > 0)
+    assert np.all(out["like"][:n] > 0)  # the short-term heads still score them
+    created = posts[0][2]
+    fresh = scorer.score(state, [posts[0][0]], now=created + timedelta(minutes=5))
+    old = scorer.score(state, [posts[0][0]], now=created + timedelta(days=6))
+    assert any(fresh[h][0] != old[h][0] for h in APP_HEADS if h not in ("follow_author", "two_way"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -91,11 +93,23 @@ def register_benches(bench: typer.Typer, table, write_json) -> None:
         settings, db = _community(data_dir, people, posts, seed_days, seed, console)
         db.dispose()
         rows = []
+        days_file = json_path.with_suffix(".days.jsonl") if json_path else None
+        if days_file:
+            days_file.parent.mkdir(parents=True, exist_ok=True)
+            days_file.write_text("")
+
+        def day_line(system: str, day: int, metrics: dict) -> None:
+            """One line per system and day (totals so far) in ``<json>.days.jsonl``."""
+            if days_file:
+                with days_file.open("a") as f:
+                    f.write(json.dumps({"name": system, "day": day, "metrics": metrics}) + "\n")
+
         with Progress(console=console) as progress:
             for system in [s.strip() for s in systems.split(",") if s.strip()]:
                 task = progress.add_task(system, total=days)
                 copy = feedbench._copy_community(settings, data_dir.parent / f"{data_dir.name}-run-{system}")
                 rows.append(feedbench.simulate_system(system, copy, days, seed,
-                                                      progress=lambda d, t=task: progress.update(t, completed=d)))
+                                                      progress=lambda d, t=task: progress.update(t, completed=d),
+                                                      on_day=partial(day_line, system)))
         console.print(table(f"Simulated {days} days ({people} people)", rows))
         write_json(json_path, rows)

@@ -8,7 +8,9 @@ Rules, applied greedily slot by slot (docs/feed.md):
   far is under the target share (set by the friends-first <-> discovery slider), else discovery;
 - author diversity: an author never re-appears within ``author_gap`` slots nor more than
   ``max_per_author`` times per 30 slots;
-- content-type mix: at most ``max_kind_run`` items of one content type in a row.
+- content-type mix: at most ``max_kind_run`` items of one content type in a row;
+- items worth showing first: with ``hold_back_negative``, an item whose value is <= 0 (more harm
+  than good expected) comes only after every positive one, whichever queue it is in.
 When no candidate satisfies every rule, the rules are relaxed one at a time (content-type mix,
 then the per-window cap, then the author gap): a short feed is worse than a repeated author.
 """
@@ -52,15 +54,19 @@ def blended_value(values: np.ndarray, cands: Sequence[Candidate], now: datetime,
 def blend(inp: BlendInput, cfg: BlendConfig, limit: int | None = None) -> list[int]:
     """Indices into ``inp.candidates`` in feed order."""
     limit = cfg.ranked_list_size if limit is None else limit
-    order = np.argsort(-np.asarray(inp.values, dtype=np.float64), kind="stable")
+    values = np.asarray(inp.values, dtype=np.float64)
+    order = np.argsort(-values, kind="stable")
     seen_posts: set[int] = set()
-    queues: dict[bool, list[int]] = {True: [], False: []}
+    # Two tiers: items worth showing (value > 0) first; the in-network/discovery share never forces
+    # in an item the value model expects to do more harm than good while a positive one waits.
+    tiers = [{True: [], False: []}, {True: [], False: []}]
     for i in order:
         c = inp.candidates[int(i)]
         if c.post_id in seen_posts or c.author_id in inp.hidden_authors:
             continue
         seen_posts.add(c.post_id)
-        queues[c.in_network].append(int(i))
+        tier = 1 if cfg.hold_back_negative and values[i] <= 0 else 0
+        tiers[tier][c.in_network].append(int(i))
     out: list[int] = []
     recent_authors: deque[int] = deque(maxlen=max(cfg.author_gap - 1, 0))
     window: deque[int] = deque(maxlen=WINDOW)  # authors of the last 30 slots
@@ -68,36 +74,38 @@ def blend(inp: BlendInput, cfg: BlendConfig, limit: int | None = None) -> list[i
     kind_run: tuple[str | None, int] = (None, 0)
     n_in = 0
     share = min(max(inp.in_network_share, 0.0), 1.0)
-    while len(out) < limit and (queues[True] or queues[False]):
-        want_in = (n_in < math.floor(share * (len(out) + 1) + 0.5)) if queues[True] and queues[False] else bool(queues[True])
-        queue, pick = queues[want_in], 0
-        # Relax the rules one at a time: content-type mix first, then the per-window cap, then the gap.
-        for level in range(4):
-            found = False
-            for q in (queues[want_in], queues[not want_in]):
-                for pos, idx in enumerate(q[:SCAN]):
-                    c = inp.candidates[idx]
-                    if level < 3 and c.author_id in recent_authors:
-                        continue
-                    if level < 2 and in_window[c.author_id] >= cfg.max_per_author:
-                        continue
-                    if level < 1 and kind_run[0] == c.kind and kind_run[1] >= cfg.max_kind_run:
-                        continue
-                    queue, pick, found = q, pos, True
-                    break
+    for queues in tiers:
+        while len(out) < limit and (queues[True] or queues[False]):
+            want_in = ((n_in < math.floor(share * (len(out) + 1) + 0.5)) if queues[True] and queues[False]
+                       else bool(queues[True]))
+            queue, pick = queues[want_in], 0
+            # Relax the rules one at a time: content-type mix first, then the per-window cap, then the gap.
+            for level in range(4):
+                found = False
+                for q in (queues[want_in], queues[not want_in]):
+                    for pos, idx in enumerate(q[:SCAN]):
+                        c = inp.candidates[idx]
+                        if level < 3 and c.author_id in recent_authors:
+                            continue
+                        if level < 2 and in_window[c.author_id] >= cfg.max_per_author:
+                            continue
+                        if level < 1 and kind_run[0] == c.kind and kind_run[1] >= cfg.max_kind_run:
+                            continue
+                        queue, pick, found = q, pos, True
+                        break
+                    if found:
+                        break
                 if found:
                     break
-            if found:
-                break
-        idx = queue.pop(pick)
-        c = inp.candidates[idx]
-        out.append(idx)
-        n_in += c.in_network
-        if recent_authors.maxlen:
-            recent_authors.append(c.author_id)
-        if len(window) == WINDOW:
-            in_window[window[0]] -= 1
-        window.append(c.author_id)
-        in_window[c.author_id] += 1
-        kind_run = (c.kind, kind_run[1] + 1) if kind_run[0] == c.kind else (c.kind, 1)
+            idx = queue.pop(pick)
+            c = inp.candidates[idx]
+            out.append(idx)
+            n_in += c.in_network
+            if recent_authors.maxlen:
+                recent_authors.append(c.author_id)
+            if len(window) == WINDOW:
+                in_window[window[0]] -= 1
+            window.append(c.author_id)
+            in_window[c.author_id] += 1
+            kind_run = (c.kind, kind_run[1] + 1) if kind_run[0] == c.kind else (c.kind, 1)
     return out

@@ -47,12 +47,13 @@ class BlendConfig:
     max_per_author: int = 3  # per 30-item window
     max_kind_run: int = 3  # at most this many items of one content type in a row
     freshness_half_life_h: float = 36.0  # value halves every this many hours of age
+    hold_back_negative: bool = True  # items valued <= 0 come after every positive one (no quota forces them in)
     # Share of in-network items at the slider's two ends (discovery 0.0 -> 1.0).
     in_network_share_friends_first: float = 0.85
     in_network_share_discovery: float = 0.25
     show_less_author_factor: float = 0.25  # value multiplier for an author you said "show less" of
     show_less_topic_factor: float = 0.5  # ... and for posts sharing a hashtag with it
-    seen_window_h: float = 72.0  # posts with an impression this recent are not shown again
+    seen_window_h: float = 168.0  # posts with an impression this recent are not shown again (= the longest source window)
     cache_ttl_s: float = 30 * 60
     cache_max_feeds: int = 5000
 

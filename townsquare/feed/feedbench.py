@@ -214,9 +214,34 @@ def _restore_history(session, sim) -> None:
             sim.requested.add((ia, ib))
 
 
+def _sim_metrics(sim, existing: set[tuple[int, int]], shown: Counter) -> dict[str, float]:
+    """The simulate metrics over every session so far."""
+    summaries = sim.summaries
+    follows_now = {(i, j) for i, fs in enumerate(sim.following) for j in fs}
+    new_follows = follows_now - existing
+    two_way = sum(1 for i, j in new_follows if i in sim.following[j])
+    simulated = [i for i in range(len(sim.account_ids)) if not (i == 0 and not sim.simulate_demo)]
+    active = sum(1 for i in simulated if not sim.churned[i])
+    n = max(len(summaries), 1)
+    return {
+        "sessions": len(summaries),
+        "engagement_per_session": sum(s.engaged for s in summaries) / n,
+        "hides_per_session": sum(s.negative for s in summaries) / n,
+        "items_per_session": sum(s.items_seen for s in summaries) / n,
+        "mean_affinity": float(np.mean([s.mean_affinity for s in summaries])) if summaries else 0.0,
+        "new_follows": len(new_follows),
+        "two_way_share": two_way / len(new_follows) if new_follows else 0.0,
+        "still_active": active / max(len(simulated), 1),
+        "discovery_share": (shown[(False, False)] + shown[(False, True)]) / max(sum(shown.values()), 1),
+        "hide_rate_in_network": shown[(True, True)] / max(shown[(True, True)] + shown[(True, False)], 1),
+        "hide_rate_discovery": shown[(False, True)] / max(shown[(False, True)] + shown[(False, False)], 1),
+    }
+
+
 def simulate_system(system: str, settings: Settings, days: int, seed: int, page_size: int = 10,
-                    progress=None) -> dict:
-    """Run ``days`` simulated days in which people scroll the ``system`` feed; returns the metrics."""
+                    progress=None, on_day=None) -> dict:
+    """Run ``days`` simulated days in which people scroll the ``system`` feed; returns the metrics.
+    ``on_day(day, metrics)`` receives the totals after each day."""
     from townsquare.feed.scoring import load_scorer
     from townsquare.sim.community import load_simulator
     from townsquare.sim.writer import ActionWriter
@@ -242,6 +267,7 @@ def simulate_system(system: str, settings: Settings, days: int, seed: int, page_
         existing = {(a, b) for a, b in ((i, j) for i, fs in enumerate(sim.following) for j in fs)}
         n_people = len(sim.account_ids)
         accounts = {}
+        shown = Counter()  # (in network?, hidden?) of every item shown: where hides come from
         for day in range(days):
             day_start = start + timedelta(days=day)
             _write_posts(session, sim, sim.plan_new_posts(day, day_start, per_day))
@@ -273,7 +299,14 @@ def simulate_system(system: str, settings: Settings, days: int, seed: int, page_
                         state["done"] = p.next_cursor is None
                     return [i.post.id for i in p.items]
 
+                i = sim.index_of[account_id]
+                following_before = set(sim.following[i])
                 session_actions = sim.session(account_id, feed_fn, day, t)
+                hid = {a.entity_id for a in session_actions if a.action == "hide"}
+                for a in session_actions:
+                    if a.action == "impression" and a.entity_id in sim.posts:
+                        author = sim.index_of.get(sim.posts[a.entity_id].author_id)
+                        shown[(author in following_before or author == i, a.entity_id in hid)] += 1
                 writer.write(session_actions)  # the next person's feed sees these
                 session.commit()  # the model scorer reads through its own connection
                 if scorer is not None and hasattr(scorer, "invalidate"):
@@ -282,23 +315,11 @@ def simulate_system(system: str, settings: Settings, days: int, seed: int, page_
             session.commit()
             if progress:
                 progress(day + 1)
-        summaries = sim.summaries
-        follows_now = {(i, j) for i, fs in enumerate(sim.following) for j in fs}
-        new_follows = follows_now - existing
-        two_way = sum(1 for i, j in new_follows if i in sim.following[j])
-        simulated = [i for i in range(n_people) if not (i == 0 and not sim.simulate_demo)]
-        active = sum(1 for i in simulated if not sim.churned[i])
-        n = max(len(summaries), 1)
-        return {"name": system, "metrics": {
-            "sessions": len(summaries),
-            "engagement_per_session": sum(s.engaged for s in summaries) / n,
-            "hides_per_session": sum(s.negative for s in summaries) / n,
-            "items_per_session": sum(s.items_seen for s in summaries) / n,
-            "mean_affinity": float(np.mean([s.mean_affinity for s in summaries])) if summaries else 0.0,
-            "new_follows": len(new_follows),
-            "two_way_share": two_way / len(new_follows) if new_follows else 0.0,
-            "still_active": active / max(len(simulated), 1),
-        }, "config": {"days": days, "people": n_people, "new_posts_per_day": per_day, "page_size": page_size}}
+            if on_day is not None:  # the totals so far: a long run that is stopped still reports
+                on_day(day + 1, _sim_metrics(sim, existing, shown))
+        return {"name": system, "metrics": _sim_metrics(sim, existing, shown),
+                "config": {"days": days, "people": n_people, "new_posts_per_day": per_day, "page_size": page_size,
+                           "seed": seed}}
     finally:
         session.close()
         db.dispose()

@@ -237,13 +237,13 @@ class FeedService:
                 proposals += src.model_retrieval(scorer, state, cfg.sources, ctx.seen)
             except Exception:
                 log.exception("scorer.retrieve failed")
-        cands = src.collect(session, ctx, proposals)
+        cands = src.collect(session, ctx, proposals, now)
         t2 = time.perf_counter()
         ranked_by = "heuristic"
         heads = None
         if scorer is not None and cands:
             try:
-                heads = scorer.score(state, [c.post_id for c in cands])
+                heads = scorer.score(state, [c.post_id for c in cands], now=now)
                 ranked_by = "model"
             except Exception:
                 log.exception("scorer.score failed; falling back to heuristics")

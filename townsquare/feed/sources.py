@@ -213,9 +213,11 @@ SOURCES = {
 }
 
 
-def collect(session: Session, ctx: ViewerContext, proposals: Iterable[Proposal]) -> list[Candidate]:
+def collect(session: Session, ctx: ViewerContext, proposals: Iterable[Proposal],
+            now: datetime | None = None) -> list[Candidate]:
     """Merge proposals by post and load the posts the viewer may see (hidden authors, the viewer's
-    own posts and recently seen posts are dropped)."""
+    own posts and recently seen posts are dropped; with ``now``, so are posts dated after it: a
+    source without a clock, like model retrieval, must not show a post before it exists)."""
     by_post: dict[int, dict[str, object]] = {}
     for pid, source, detail in proposals:
         if pid in ctx.seen:
@@ -241,7 +243,7 @@ def collect(session: Session, ctx: ViewerContext, proposals: Iterable[Proposal])
             tags[pid].append(name)
     out = []
     for pid, author, kind, created, likes, comments, reposts in rows:
-        if author in ctx.hidden_authors or author == ctx.viewer_id:
+        if author in ctx.hidden_authors or author == ctx.viewer_id or (now is not None and created > now):
             continue
         out.append(Candidate(pid, author, kind, created, likes or 0, comments or 0, reposts or 0,
                              tuple(sorted(tags.get(pid, ()))), by_post[pid], author in ctx.following))
@@ -249,7 +251,7 @@ def collect(session: Session, ctx: ViewerContext, proposals: Iterable[Proposal])
     return out
 
 
-def viewer_context(session: Session, viewer_id: int, now: datetime, seen_window_h: float = 72.0,
+def viewer_context(session: Session, viewer_id: int, now: datetime, seen_window_h: float = 168.0,
                    history: int = 1000) -> ViewerContext:
     """Following, hidden authors, affinities, show-less signals and recent impressions, from a few
     indexed reads (the viewer's last ``history`` events)."""

@@ -141,7 +141,8 @@ def _head_predictions(model, cases: SplitCases, batch_size: int = 128) -> tuple[
         bi, ti = torch.tensor(sel_b), torch.tensor(sel_t)
         with torch.no_grad():
             cand = model.entity_vectors(batch.history.entities[bi, ti])
-            logits = model.action_logits(states[bi, ti - 1], cand)
+            ctx = None if batch.context is None else batch.context[bi, ti]
+            logits = model.action_logits(states[bi, ti - 1], cand, ctx)
         probs.append(torch.sigmoid(logits).numpy())
         labels.append(batch.labels[bi, ti].numpy())
     if not probs:

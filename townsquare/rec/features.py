@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -140,6 +141,7 @@ class FeatureSpace:
     origin: float           # UNIX seconds; model times are seconds since the origin
     text_dim: int
     graph_tokens: int = 0   # each history starts with up to this many "follows X" tokens
+    context_dim: int = 0    # per-candidate context for the action heads (``context_row``); 0 = off
     _post: dict[int, int] = field(default_factory=dict, repr=False)
     _account: dict[int, int] = field(default_factory=dict, repr=False)
     _author: dict[int, int] = field(default_factory=dict, repr=False)
@@ -169,16 +171,18 @@ class FeatureSpace:
 
     def to_dict(self) -> dict:
         return {"post_ids": self.post_ids, "account_ids": self.account_ids, "author_ids": self.author_ids,
-                "origin": self.origin, "text_dim": self.text_dim, "graph_tokens": self.graph_tokens}
+                "origin": self.origin, "text_dim": self.text_dim, "graph_tokens": self.graph_tokens,
+                "context_dim": self.context_dim}
 
     @classmethod
     def from_dict(cls, d: dict) -> FeatureSpace:
         return cls(post_ids=list(d["post_ids"]), account_ids=list(d["account_ids"]),
                    author_ids=list(d["author_ids"]), origin=float(d["origin"]), text_dim=int(d["text_dim"]),
-                   graph_tokens=int(d.get("graph_tokens", 0)))
+                   graph_tokens=int(d.get("graph_tokens", 0)), context_dim=int(d.get("context_dim", 0)))
 
     @classmethod
-    def from_training(cls, data: LogData, text_dim: int, min_count: int = 1, graph_tokens: int = 0) -> FeatureSpace:
+    def from_training(cls, data: LogData, text_dim: int, min_count: int = 1, graph_tokens: int = 0,
+                      context: bool = False) -> FeatureSpace:
         """Learned ids for entities met in the training split only (later ones are content-only)."""
         posts: dict[int, int] = {}
         accounts: dict[int, int] = {}
@@ -195,7 +199,7 @@ class FeatureSpace:
         return cls(post_ids=sorted(p for p, c in posts.items() if c >= min_count),
                    account_ids=sorted(a for a, c in accounts.items() if c >= min_count),
                    author_ids=sorted(authors), origin=data.window.since.timestamp(), text_dim=text_dim,
-                   graph_tokens=graph_tokens)
+                   graph_tokens=graph_tokens, context_dim=len(CONTEXT_FEATURES) if context else 0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,6 +207,65 @@ class FeatureSpace:
 
 def content_type_index(kind: str) -> int:
     return CONTENT_TYPE_NAMES.index(kind) if kind in CONTENT_TYPE_NAMES else 0
+
+
+# Context of a (person, candidate) pair at the moment it is shown, for the action heads: what the
+# entity and history vectors cannot say directly. Computed the same way in training (from the log,
+# as of the token's start: follows and engagements strictly before it) and in serving (now).
+CONTEXT_FEATURES = ("in_network", "follows_viewer", "age", "content_sim")
+AGE_SCALE_H = 168.0  # a week
+PROFILE_POSTS = 50   # the content profile: the person's last this many engaged posts
+
+
+def context_row(in_network: bool, follows_viewer: bool, age_s: float, content_sim: float = 0.0) -> list[float]:
+    """[person follows the author, the author follows the person, log post age (0 now, 1 = a week),
+    cosine of the post's text with the person's content profile (0 without one)]."""
+    age_h = max(0.0, age_s) / 3600
+    return [float(in_network), float(follows_viewer), min(math.log1p(age_h) / math.log1p(AGE_SCALE_H), 2.0),
+            float(content_sim)]
+
+
+def content_profile(text_vectors: np.ndarray) -> np.ndarray | None:
+    """Unit mean of the text vectors of posts a person engaged with (None when there are none)."""
+    if not len(text_vectors):
+        return None
+    m = np.asarray(text_vectors, dtype=np.float64).mean(axis=0)
+    n = float(np.linalg.norm(m))
+    return (m / n).astype(np.float32) if n > 0 else None
+
+
+def token_context(person: int, tok: Token, data: LogData, content_sim: float = 0.0) -> list[float]:
+    """``context_row`` of one token from the log, knowing nothing after the token's start."""
+    if tok.kind == "post":
+        p = data.posts.get(tok.entity_id)
+        if p is None:
+            return [0.0] * len(CONTEXT_FEATURES)
+        author, age_s = p.author_id, (tok.ts - p.created_at).total_seconds()
+    else:
+        author, age_s = tok.entity_id, 0.0
+    tl = data.timeline
+    return context_row(tl.following_at(person, author, tok.ts), tl.following_at(author, person, tok.ts), age_s,
+                       content_sim)
+
+
+def sequence_context(person: int, tokens: list[Token], text: np.ndarray, data: LogData) -> np.ndarray:
+    """Context rows [T, len(CONTEXT_FEATURES)] of a person's tokens; ``text`` [T, dim] are the tokens'
+    text vectors. The content profile of token k holds only engaged posts whose episode ended
+    before token k started (no look-ahead)."""
+    import heapq
+
+    out = np.zeros((len(tokens), len(CONTEXT_FEATURES)), dtype=np.float32)
+    pending: list[tuple] = []  # (episode end, index) of engaged posts not yet in the profile
+    profile: list[int] = []
+    for k, tok in enumerate(tokens):
+        while pending and pending[0][0] < tok.ts:
+            profile.append(heapq.heappop(pending)[1])
+        prof = content_profile(text[profile[-PROFILE_POSTS:]]) if tok.kind == "post" and profile else None
+        sim = float(text[k] @ prof) if prof is not None else 0.0
+        out[k] = token_context(person, tok, data, sim)
+        if tok.kind == "post" and tok.target:
+            heapq.heappush(pending, (tok.last_ts or tok.ts, k))
+    return out
 
 
 @dataclass
@@ -269,6 +332,7 @@ class EncodedSequence:
     split: np.ndarray     # int8 [T]: 0 train, 1 valid, 2 test
     follow_times: np.ndarray = field(default_factory=lambda: np.zeros(0))   # float64 [F], sorted
     follow_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # [F] table rows
+    context: np.ndarray | None = None  # float32 [T, context_dim] (``token_context``), when the space has it
 
     def graph_prefix(self, before: float, g: int) -> tuple[np.ndarray, np.ndarray]:
         """The last ``g`` accounts followed strictly before time ``before``: (rows, times)."""
@@ -284,7 +348,8 @@ class EncodedSequence:
         return start, end
 
 
-def encode_tokens(person: int, tokens: list[Token], table: EntityTable, space: FeatureSpace) -> EncodedSequence:
+def encode_tokens(person: int, tokens: list[Token], table: EntityTable, space: FeatureSpace,
+                  data: LogData | None = None) -> EncodedSequence:
     rows = np.asarray([table.row.get(entity_key(t.kind, t.entity_id), -1) for t in tokens], dtype=np.int64)
     keep = rows >= 0
     tokens = [t for t, k in zip(tokens, keep, strict=True) if k]
@@ -292,8 +357,11 @@ def encode_tokens(person: int, tokens: list[Token], table: EntityTable, space: F
     split_no = {"train": 0, "valid": 1, "test": 2}
     labels = np.asarray([t.labels if t.labels is not None else [-1.0] * len(APP_HEADS) for t in tokens],
                         dtype=np.float32).reshape(len(tokens), len(APP_HEADS))
+    context = None
+    if space.context_dim and data is not None:
+        context = sequence_context(person, tokens, table.text[rows], data)
     return EncodedSequence(
-        person=person, rows=rows,
+        person=person, rows=rows, context=context,
         actions=np.asarray([action_index(t.action) for t in tokens], dtype=np.int64),
         times=np.asarray([space.time(t.ts) for t in tokens], dtype=np.float64),
         target=np.asarray([t.target for t in tokens], dtype=bool),
@@ -313,7 +381,7 @@ class EncodedLog:
     def build(cls, data: LogData, space: FeatureSpace, cache: TextEmbeddingCache, embed: Embedder,
               progress: bool = False) -> EncodedLog:
         table = EntityTable.build(space, data.posts.values(), data.accounts.values(), cache, embed, progress)
-        seqs = [encode_tokens(p, toks, table, space) for p, toks in data.sequences.items()]
+        seqs = [encode_tokens(p, toks, table, space, data) for p, toks in data.sequences.items()]
         if space.graph_tokens:
             by_person: dict[int, list[tuple[float, int]]] = {}
             for (a, b), times in data.timeline.follow_times.items():
@@ -363,6 +431,8 @@ def make_batch(log: EncodedLog, items: list[tuple[int, int, int]], offsets: list
     times = np.zeros((B, L), dtype=np.float32)
     target = np.zeros((B, L), dtype=bool)
     labels = np.full((B, L, H), -1.0, dtype=np.float32)
+    C = log.space.context_dim
+    context = np.zeros((B, L, C), dtype=np.float32) if C else None
     lengths = np.zeros(B, dtype=np.int64)
     for i, (s, a, b) in enumerate(items):
         seq = log.sequences[s]
@@ -379,6 +449,8 @@ def make_batch(log: EncodedLog, items: list[tuple[int, int, int]], offsets: list
         times[i, o:o + n] = seq.times[a:b] - t0
         target[i, o:o + n] = seq.target[a:b]
         labels[i, o:o + n] = seq.labels[a:b]
+        if context is not None and seq.context is not None:
+            context[i, o:o + n] = seq.context[a:b]
         lengths[i] = o + n
         if offsets is not None:
             offsets.append(o)
@@ -387,4 +459,4 @@ def make_batch(log: EncodedLog, items: list[tuple[int, int, int]], offsets: list
     history = History(entities=ents, lengths=torch.from_numpy(lengths), actions=torch.from_numpy(acts),
                       times=torch.from_numpy(times))
     return EventBatch(history=history, target_mask=torch.from_numpy(target), labels=torch.from_numpy(labels),
-                      keys=torch.from_numpy(keys))
+                      keys=torch.from_numpy(keys), context=None if context is None else torch.from_numpy(context))

@@ -75,6 +75,7 @@ class RecConfig:
     id_bias: bool = False       # learned per-id logit bias (a popularity prior; 0 for entities without id)
     head_hidden: int = 64       # action-head MLP width
     emb_scale: bool = False     # scale input entity vectors by sqrt(d_model) (SASRec); output vectors unscaled
+    context_dim: int = 0        # per-candidate context features for the action heads (0 = off; app: post age, in-network)
     heads: tuple[str, ...] = field(default_factory=lambda: HEADS)
 
     def __post_init__(self) -> None:
@@ -273,6 +274,8 @@ class UnifiedModel(nn.Module):
         self.head_inter = nn.Linear(d, hid)
         self.head_state = nn.Linear(d, hid)
         self.head_cand = nn.Linear(d, hid, bias=False)
+        # Context of the (person, candidate) pair known at serving time but not in either vector.
+        self.head_ctx = nn.Linear(cfg.context_dim, hid, bias=False) if cfg.context_dim else None
         self.head_out = nn.Sequential(nn.GELU(), nn.Linear(hid, len(cfg.heads)))
         self.log_temp = nn.Parameter(torch.tensor(math.log(cfg.temperature)), requires_grad=False)
         self.apply(self._init)
@@ -377,19 +380,25 @@ class UnifiedModel(nn.Module):
         return (scores[0], idx[0]) if single else (scores, idx)
 
     # -- action heads ----------------------------------------------------------------------
-    def action_logits(self, states: Tensor, cand: Tensor) -> Tensor:
-        """Logits [..., n_heads] for broadcastable states [..., d] and candidate vectors [..., d]."""
+    def action_logits(self, states: Tensor, cand: Tensor, context: Tensor | None = None) -> Tensor:
+        """Logits [..., n_heads] for broadcastable states [..., d] and candidate vectors [..., d]
+        (+ context [..., context_dim] when the model has context features; None = all zeros)."""
         z = self.head_inter(states * cand) + self.head_state(states) + self.head_cand(cand)
+        if self.head_ctx is not None and context is not None:
+            z = z + self.head_ctx(context.float())
         return self.head_out(z)
 
     @torch.no_grad()
-    def score_actions(self, state: Tensor, candidates: Tensor | EntityFeatures) -> dict[str, Tensor]:
+    def score_actions(self, state: Tensor, candidates: Tensor | EntityFeatures,
+                      context: Tensor | None = None) -> dict[str, Tensor]:
         """Probabilities of every action head for one state [d] (or [B, d]) and N candidates
-        ([N, d] vectors from ``entity_vectors`` or EntityFeatures [N]). Returns head -> [N] ([B, N])."""
+        ([N, d] vectors from ``entity_vectors`` or EntityFeatures [N]; context [N, context_dim]).
+        Returns head -> [N] ([B, N])."""
         cand = self.entity_vectors(candidates) if isinstance(candidates, EntityFeatures) else candidates
         single = state.dim() == 1
         st = state.view(-1, 1, state.shape[-1])                  # [B, 1, d]
-        p = torch.sigmoid(self.action_logits(st, cand[None]))    # [B, N, H]
+        ctx = None if context is None else context[None]
+        p = torch.sigmoid(self.action_logits(st, cand[None], ctx))    # [B, N, H]
         if single:
             p = p[0]
         return {name: p[..., i] for i, name in enumerate(self.cfg.heads)}
@@ -428,10 +437,11 @@ def sampled_softmax_loss(model: UnifiedModel, states: Tensor, pos_vectors: Tenso
     return F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=logits.device))
 
 
-def action_loss(model: UnifiedModel, states: Tensor, cand: Tensor, labels: Tensor) -> Tensor:
+def action_loss(model: UnifiedModel, states: Tensor, cand: Tensor, labels: Tensor,
+                context: Tensor | None = None) -> Tensor:
     """Masked binary cross-entropy for the action heads: labels [P, n_heads] in {0, 1}, or < 0
     where unknown (e.g. a long-term outcome not yet observable)."""
-    logits = model.action_logits(states, cand)
+    logits = model.action_logits(states, cand, context)
     known = labels >= 0
     if not known.any():
         return logits.sum() * 0.0

@@ -40,6 +40,7 @@ class AppTrainConfig:
     max_len: int = 64
     time_buckets: int = 24
     graph_tokens: int = 16        # "follows X" tokens that open every history (the social graph)
+    context: bool = True          # action heads see the post's age and who follows whom (features.CONTEXT_FEATURES)
     dropout: float = 0.1
     id_dropout: float = 0.3
     epochs: int = 40
@@ -63,7 +64,7 @@ def model_config(space: FeatureSpace, tc: AppTrainConfig):
     return RecConfig(n_ids=space.n_ids, n_authors=space.n_authors, text_dim=space.text_dim, content_types=True,
                      use_actions=True, time_buckets=tc.time_buckets, max_len=tc.max_len, d_model=tc.d_model,
                      n_layers=tc.n_layers, n_heads=tc.n_heads, dropout=tc.dropout, emb_dropout=tc.dropout,
-                     id_dropout=tc.id_dropout, heads=APP_HEADS)
+                     id_dropout=tc.id_dropout, heads=APP_HEADS, context_dim=space.context_dim)
 
 
 def train_windows(log: EncodedLog, max_len: int) -> list[tuple[int, int, int]]:
@@ -234,7 +235,7 @@ def prepare(settings, db, tc: AppTrainConfig, embed: Embedder | None = None, dim
     cache = embedding_cache(settings, dim)
     if not 0 <= tc.graph_tokens < tc.max_len:
         raise InvalidInput("graph_tokens must be >= 0 and smaller than max_len")
-    space = FeatureSpace.from_training(data, dim, graph_tokens=tc.graph_tokens)
+    space = FeatureSpace.from_training(data, dim, graph_tokens=tc.graph_tokens, context=tc.context)
     return EncodedLog.build(data, space, cache, embed, progress=progress)
 
 

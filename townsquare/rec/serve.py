@@ -30,22 +30,28 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 from sqlalchemy import select
 
 from townsquare.rec.dataset import ACCOUNT_HEADS, APP_HEADS, AccountInfo, PostInfo, load_accounts, tokenize
 from townsquare.rec.features import (
+    PROFILE_POSTS,
     Embedder,
     FeatureSpace,
     TextEmbeddingCache,
     account_key,
     action_index,
+    content_profile,
     content_type_index,
+    context_row,
     post_key,
 )
 
 log = logging.getLogger("townsquare.rec.serve")
+
+LONG_TERM_HEADS = ("follow_author", "two_way")  # outcomes of meeting an author one does not follow yet
 
 
 @dataclass
@@ -55,8 +61,10 @@ class UserState:
     account_id: int
     vector: object                      # torch [d]: the state after their latest token
     following: set[int] = field(default_factory=set)
+    followers: set[int] = field(default_factory=set)        # who follows this person (context features)
     hidden_authors: set[int] = field(default_factory=set)   # blocked either way or muted
     history_posts: set[int] = field(default_factory=set)
+    profile: np.ndarray | None = None   # content profile (``features.content_profile``) of engaged posts
     history_len: int = 0
     created: float = 0.0
 
@@ -365,7 +373,7 @@ class Scorer:
         from townsquare.rec.model import EntityFeatures, History
         from townsquare.social.events import EventRecord
         from townsquare.social.models import Event
-        from townsquare.social.relations import following_ids, hidden_author_ids
+        from townsquare.social.relations import follower_ids, following_ids, hidden_author_ids
 
         torch = self._torch
         with self.db.session() as s:
@@ -374,16 +382,23 @@ class Scorer:
                              .where(Event.actor_id == account_id)
                              .order_by(Event.ts.desc(), Event.id.desc()).limit(self.history_events)).all()
             following = following_ids(s, account_id)
+            followers = follower_ids(s, account_id) if self.space.context_dim else set()
             hidden = hidden_author_ids(s, account_id)
         events = [EventRecord(*r) for r in reversed(rows)]
         tokens = tokenize(events)
         self._ensure_posts([t.entity_id for t in tokens if t.kind == "post"])
         self._ensure_accounts([t.entity_id for t in tokens if t.kind == "account"])
         tokens = [t for t in tokens if t.entity_id in (self.posts.row if t.kind == "post" else self.accounts.row)]
+        profile = None
+        if self.space.context_dim:
+            engaged = [self.posts.row[t.entity_id] for t in tokens if t.kind == "post" and t.target]
+            profile = content_profile(self.posts.f_text[engaged[-PROFILE_POSTS:]])
         g = self.space.graph_tokens
         tokens = tokens[-(self.max_len - g):]
-        st = UserState(account_id=account_id, vector=None, following=following, hidden_authors=hidden,
+        st = UserState(account_id=account_id, vector=None, following=following, followers=followers,
+                       hidden_authors=hidden,
                        history_posts={t.entity_id for t in tokens if t.kind == "post"}, history_len=len(tokens),
+                       profile=profile,
                        created=time.monotonic())
         # The social graph opens the history, as in training: the last ``g`` accounts followed
         # before the first token (or before now, for someone with no history yet).
@@ -470,7 +485,22 @@ class Scorer:
         return [(int(ids[cand[i]]), float(v)) for v, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)]
 
     # -- action heads --------------------------------------------------------------------------
-    def _head_probs(self, state: UserState, store: _Store, ids: list[int], ok: np.ndarray) -> dict[str, np.ndarray]:
+    def _context(self, state: UserState, store: _Store, rows: np.ndarray, now: float | None):
+        """``features.context_row`` of each candidate row for this person at ``now`` (None: model without it)."""
+        if not self.space.context_dim:
+            return None
+        authors = store.author[rows]
+        in_net = np.isin(authors, np.fromiter(state.following, dtype=np.int64, count=len(state.following)))
+        back = np.isin(authors, np.fromiter(state.followers, dtype=np.int64, count=len(state.followers)))
+        now = time.time() if now is None else now
+        ages = np.where(store.created[rows] > 0, now - store.created[rows], 0.0)
+        sims = store.f_text[rows] @ state.profile if state.profile is not None else np.zeros(len(rows))
+        ctx = np.asarray([context_row(a, b, age, sim) for a, b, age, sim in zip(in_net, back, ages, sims, strict=True)],
+                         dtype=np.float32).reshape(len(rows), self.space.context_dim)
+        return self._torch.from_numpy(ctx)
+
+    def _head_probs(self, state: UserState, store: _Store, ids: list[int], ok: np.ndarray,
+                    now: float | None = None) -> dict[str, np.ndarray]:
         torch = self._torch
         n = len(ids)
         out = {h: np.zeros(n, dtype=np.float32) for h in self.HEADS}
@@ -479,13 +509,22 @@ class Scorer:
             return out
         rows = np.asarray([store.row[ids[i]] for i in idx], dtype=np.int64)
         with torch.no_grad():
-            probs = self.model.score_actions(state.vector, torch.from_numpy(store.vectors[rows]))
+            probs = self.model.score_actions(state.vector, torch.from_numpy(store.vectors[rows]),
+                                             self._context(state, store, rows, now))
         for h in self.HEADS:
             out[h][idx] = probs[h].numpy()
+        # Nobody starts following an account they already follow: the long-term heads are never
+        # trained on such pairs, so their output there is meaningless; it is 0.
+        followed = np.isin(store.author[rows], np.fromiter(state.following, dtype=np.int64,
+                                                           count=len(state.following)))
+        for h in LONG_TERM_HEADS:
+            if h in out:
+                out[h][idx[followed]] = 0.0
         return out
 
-    def score(self, state: UserState, post_ids: list[int]) -> dict[str, np.ndarray]:
-        """Probabilities of every head (``Scorer.HEADS``) for each post, in the order given."""
+    def score(self, state: UserState, post_ids: list[int], now: datetime | None = None) -> dict[str, np.ndarray]:
+        """Probabilities of every head (``Scorer.HEADS``) for each post, in the order given, as if
+        shown at ``now`` (default: the wall clock; the post's age is a feature of some models)."""
         ids = [int(i) for i in post_ids]
         self._maybe_refresh()
         self._ensure_posts(ids)
@@ -503,7 +542,7 @@ class Scorer:
                 if fo.any():
                     vis &= ~fo | np.isin(author, np.fromiter(state.following | {state.account_id}, dtype=np.int64))
                 ok[np.nonzero(ok)[0]] = vis
-            return self._head_probs(state, store, ids, ok)
+            return self._head_probs(state, store, ids, ok, None if now is None else now.timestamp())
 
     def score_accounts(self, state: UserState, account_ids: list[int]) -> dict[str, np.ndarray]:
         """``follow`` and ``two_way`` probabilities for each account, in the order given."""

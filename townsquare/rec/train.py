@@ -49,6 +49,7 @@ class EventBatch:
     target_mask: Tensor | None = None     # bool [B, L]
     labels: Tensor | None = None          # float [B, L, n_heads]
     keys: Tensor | None = None            # long [B, L]
+    context: Tensor | None = None         # float [B, L, context_dim]: action-head context of event t
 
 
 def event_batch_loss(model: UnifiedModel, batch: EventBatch, negatives: int = 0,
@@ -92,7 +93,8 @@ def event_batch_loss(model: UnifiedModel, batch: EventBatch, negatives: int = 0,
         lab = batch.labels[:, 1:][pair]
         if (lab >= 0).any():
             cand = model.entity_vectors(nxt.map(lambda t: t[pair]))
-            a = action_loss(model, src[pair], cand, lab)
+            ctx = None if batch.context is None else batch.context[:, 1:][pair]
+            a = action_loss(model, src[pair], cand, lab, ctx)
             loss = loss + action_weight * a
             parts["actions"] = a.item()
     return loss, parts
