@@ -57,13 +57,14 @@ class SASRecBlock(nn.Module):
     def forward(self, x: Tensor, attn_mask: Tensor, keep: Tensor) -> Tensor:
         q = self.ln1(x)
         y, _ = self.attn(q, x, x, attn_mask=attn_mask, need_weights=False)
-        x = (q + y) * keep
-        return (x + self.ffn(self.ln2(x))) * keep
+        h = self.ln2((q + y) * keep)
+        return (h + self.ffn(h)) * keep     # as the reference port: the residual starts from LN(x)
 
 
 class SASRec(nn.Module):
     """SASRec with the layer layout of the reference PyTorch port (LayerNorm on the query, residual
-    from it, point-wise feed-forward with ReLU, padding rows zeroed after every block)."""
+    from it; LayerNorm before the point-wise feed-forward (ReLU), residual from the normalised input;
+    padding rows zeroed after every block)."""
 
     def __init__(self, cfg: SASRecConfig) -> None:
         super().__init__()
