@@ -25,20 +25,22 @@ def parse_budget(text: str | None, models: list[str]) -> float | dict[str, float
     """``--max-minutes``: "12" (every learned model) or "sasrec=30,ours=10" (per model)."""
     if text is None or not text.strip():
         return None
-    try:
-        if "=" not in text:
-            return float(text)
-        out = {}
-        for part in text.split(","):
-            name, minutes = part.split("=", 1)
-            if name.strip() not in models:
-                raise ValueError(f"--max-minutes names {name.strip()!r}, which is not among --models")
-            out[name.strip()] = float(minutes)
-        return out
-    except ValueError as exc:
-        if "--max-minutes" in str(exc):
-            raise
-        raise ValueError(f"--max-minutes expects minutes or MODEL=MINUTES,..., got {text!r}")
+
+    def minutes(value: str) -> float:
+        try:
+            return float(value)
+        except ValueError:
+            raise ValueError(f"--max-minutes expects minutes or MODEL=MINUTES,..., got {text!r}") from None
+
+    if "=" not in text:
+        return minutes(text)
+    out = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        if name.strip() not in models:
+            raise ValueError(f"--max-minutes names {name.strip()!r}, which is not among --models")
+        out[name.strip()] = minutes(value)
+    return out
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
