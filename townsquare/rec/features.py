@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import hashlib
+import heapq
 import math
 import os
 from collections.abc import Callable, Iterable
@@ -252,8 +253,6 @@ def sequence_context(person: int, tokens: list[Token], text: np.ndarray, data: L
     """Context rows [T, len(CONTEXT_FEATURES)] of a person's tokens; ``text`` [T, dim] are the tokens'
     text vectors. The content profile of token k holds only engaged posts whose episode ended
     before token k started (no look-ahead)."""
-    import heapq
-
     out = np.zeros((len(tokens), len(CONTEXT_FEATURES)), dtype=np.float32)
     pending: list[tuple] = []  # (episode end, index) of engaged posts not yet in the profile
     profile: list[int] = []
