@@ -485,13 +485,12 @@ class Scorer:
         return [(int(ids[cand[i]]), float(v)) for v, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)]
 
     # -- action heads --------------------------------------------------------------------------
-    def _context(self, state: UserState, store: _Store, rows: np.ndarray, now: float | None):
-        """``features.context_row`` of each candidate row for this person at ``now`` (None: model without it)."""
+    def _context(self, state: UserState, store: _Store, rows: np.ndarray, in_net: np.ndarray, now: float | None):
+        """``features.context_row`` of each candidate row for this person at ``now`` (None: model without
+        it); ``in_net``: the viewer follows the row's author."""
         if not self.space.context_dim:
             return None
-        authors = store.author[rows]
-        in_net = np.isin(authors, np.fromiter(state.following, dtype=np.int64, count=len(state.following)))
-        back = np.isin(authors, np.fromiter(state.followers, dtype=np.int64, count=len(state.followers)))
+        back = _among(store.author[rows], state.followers)
         now = time.time() if now is None else now
         ages = np.where(store.created[rows] > 0, now - store.created[rows], 0.0)
         sims = store.f_text[rows] @ state.profile if state.profile is not None else np.zeros(len(rows))
@@ -508,15 +507,14 @@ class Scorer:
         if len(idx) == 0:
             return out
         rows = np.asarray([store.row[ids[i]] for i in idx], dtype=np.int64)
+        followed = _among(store.author[rows], state.following)
         with torch.no_grad():
             probs = self.model.score_actions(state.vector, torch.from_numpy(store.vectors[rows]),
-                                             self._context(state, store, rows, now))
+                                             self._context(state, store, rows, followed, now))
         for h in self.HEADS:
             out[h][idx] = probs[h].numpy()
         # Nobody starts following an account they already follow: the long-term heads are never
         # trained on such pairs, so their output there is meaningless; it is 0.
-        followed = np.isin(store.author[rows], np.fromiter(state.following, dtype=np.int64,
-                                                           count=len(state.following)))
         for h in LONG_TERM_HEADS:
             if h in out:
                 out[h][idx[followed]] = 0.0
@@ -555,3 +553,8 @@ class Scorer:
                              and i not in state.hidden_authors for i in ids], dtype=bool)
             probs = self._head_probs(state, self.accounts, ids, ok)
         return {name: probs[head] for name, head in ACCOUNT_HEADS.items()}
+
+
+def _among(accounts: np.ndarray, ids: set[int]) -> np.ndarray:
+    """bool mask: which of ``accounts`` are in ``ids``."""
+    return np.isin(accounts, np.fromiter(ids, dtype=np.int64, count=len(ids)))
