@@ -444,9 +444,9 @@ class Scorer:
     def _visible_mask(self, state: UserState, store: _Store) -> np.ndarray:
         ok = store.alive.copy()
         if state.hidden_authors:
-            ok &= ~np.isin(store.author, np.fromiter(state.hidden_authors, dtype=np.int64))
+            ok &= ~_among(store.author, state.hidden_authors)
         if store.followers_only.any():
-            followed = np.isin(store.author, np.fromiter(state.following | {state.account_id}, dtype=np.int64))
+            followed = _among(store.author, state.following | {state.account_id})
             ok &= ~store.followers_only | followed
         return ok
 
@@ -475,7 +475,7 @@ class Scorer:
         else:
             drop = set(exclude or ()) | state.following | {state.account_id}
         if drop:
-            ok &= ~np.isin(ids, np.fromiter(drop, dtype=np.int64))
+            ok &= ~_among(ids, drop)
         cand = np.nonzero(ok)[0]
         if len(cand) == 0:
             return []
@@ -535,10 +535,10 @@ class Scorer:
                 author = store.author[rows]
                 vis = np.ones(len(rows), dtype=bool)
                 if state.hidden_authors:
-                    vis &= ~np.isin(author, np.fromiter(state.hidden_authors, dtype=np.int64))
+                    vis &= ~_among(author, state.hidden_authors)
                 fo = store.followers_only[rows]
                 if fo.any():
-                    vis &= ~fo | np.isin(author, np.fromiter(state.following | {state.account_id}, dtype=np.int64))
+                    vis &= ~fo | _among(author, state.following | {state.account_id})
                 ok[np.nonzero(ok)[0]] = vis
             return self._head_probs(state, store, ids, ok, None if now is None else now.timestamp())
 
@@ -555,6 +555,6 @@ class Scorer:
         return {name: probs[head] for name, head in ACCOUNT_HEADS.items()}
 
 
-def _among(accounts: np.ndarray, ids: set[int]) -> np.ndarray:
-    """bool mask: which of ``accounts`` are in ``ids``."""
-    return np.isin(accounts, np.fromiter(ids, dtype=np.int64, count=len(ids)))
+def _among(values: np.ndarray, ids: set[int]) -> np.ndarray:
+    """bool mask: which of ``values`` (account or post ids) are in ``ids``."""
+    return np.isin(values, np.fromiter(ids, dtype=np.int64, count=len(ids)))
