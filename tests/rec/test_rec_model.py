@@ -124,11 +124,26 @@ def test_id_only_model_and_sasrec_layout_are_causal(emb_scale):
     assert torch.allclose(sa[:, :3], sb[:, :3], atol=1e-6)
     assert not torch.allclose(sa[:, 3], sb[:, 3])
     sas = SASRec(SASRecConfig(n_items=30, max_len=10, d_model=8, dropout=0.0)).eval()
-    ids_a = torch.tensor([[0, 0, 1, 2, 3, 4, 5, 6]])
-    ids_b = torch.tensor([[0, 0, 1, 2, 3, 9, 9, 9]])
+    ids_a = torch.tensor([[1, 2, 3, 4, 5, 6, 0, 0]])
+    ids_b = torch.tensor([[1, 2, 3, 9, 9, 9, 0, 0]])
     oa, ob = sas.encode(ids_a), sas.encode(ids_b)
-    assert torch.allclose(oa[:, :5], ob[:, :5], atol=1e-6)
-    assert not torch.allclose(oa[:, 5], ob[:, 5])
+    assert torch.allclose(oa[:, :3], ob[:, :3], atol=1e-6)
+    assert not torch.allclose(oa[:, 3], ob[:, 3])
+
+
+def test_sasrec_scores_do_not_depend_on_padding_or_batch_mates():
+    """A history's scores are the same alone and in a batch with a longer history (padding is
+    never attended to), and the state read is the one after its own last item."""
+    from townsquare.rec.baselines import SASRec, SASRecConfig
+
+    torch.manual_seed(0)
+    sas = SASRec(SASRecConfig(n_items=30, max_len=10, d_model=8, dropout=0.0)).eval()
+    short, long = [4, 7], [1, 2, 3, 5, 6, 8, 9, 11]
+    alone = sas.scores([short])
+    together = sas.scores([long, short])
+    assert torch.allclose(alone[0], together[1], atol=1e-5)
+    assert not torch.allclose(together[0], together[1], atol=1e-3)
+    assert torch.allclose(sas.scores([long])[0], together[0], atol=1e-5)
 
 
 def test_new_entity_without_learned_id_is_represented_by_content():

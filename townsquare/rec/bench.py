@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from townsquare.rec.baselines import Popularity, SASRec, SASRecConfig
-from townsquare.rec.data import LeaveOneOut, batches_by_length, training_windows
+from townsquare.rec.data import LeaveOneOut, batches_by_length, shuffled_batches, training_windows
 from townsquare.rec.evaluate import evaluate_histories
 from townsquare.rec.model import RecConfig, UnifiedModel, history_from_ids
 from townsquare.rec.train import FitResult, NegativeSampler, TrainConfig, fit, id_batch_loss
@@ -65,7 +65,7 @@ def sasrec_config(split: LeaveOneOut) -> tuple[SASRecConfig, TrainConfig]:
     lengths = sorted(len(s) for s in split.train)
     max_len = 200 if lengths[len(lengths) // 2] > 50 else 50
     return (SASRecConfig(n_items=split.n_items, max_len=max_len),
-            TrainConfig(epochs=200, patience=10, batch_size=128, lr=1e-3, warmup_steps=1))
+            TrainConfig(epochs=200, patience=10, batch_size=128, lr=1e-3, warmup_steps=1, grad_clip=0.0))
 
 
 def _ids_scorer(model: UnifiedModel, trained: torch.Tensor) -> Callable[[list[list[int]]], torch.Tensor]:
@@ -135,8 +135,9 @@ def _train_one(name: str, split: LeaveOneOut, sv_hist: list[list[int]], sv_tgt: 
         windows = training_windows(split.train, scfg.max_len, all_windows=False)
         score: Callable[[list[list[int]]], torch.Tensor] = sasrec.scores
         loss_fn: Callable[[list[list[int]]], torch.Tensor] = sasrec.loss
-        hp = {**scfg.to_dict(), "loss": "full cross-entropy"}
+        hp = {**scfg.to_dict(), "loss": "full cross-entropy", "batches": "uniform"}
         label = "SASRec+"
+        make_batches = shuffled_batches
     else:
         cfg, tc, extra = ours_config(split, **overrides)
         ours = UnifiedModel(cfg)
@@ -152,10 +153,11 @@ def _train_one(name: str, split: LeaveOneOut, sv_hist: list[list[int]], sv_tgt: 
         hp = {**cfg.to_dict(), **extra}
         hp.pop("heads", None)
         label = "Unified (ours)"
+        make_batches = batches_by_length
     if epochs:
         tc.epochs = epochs
     tc.max_minutes, tc.seed = max_minutes, seed
-    res = fit(model, lambda e: batches_by_length(windows, tc.batch_size, brng), loss_fn,
+    res = fit(model, lambda e: make_batches(windows, tc.batch_size, brng), loss_fn,
               lambda: evaluate_histories(score, sv_hist, sv_tgt, n)["NDCG@10"], tc, label=label, log=log)
     model.eval()
     hp.update({f"train.{k}": v for k, v in asdict(tc).items()})

@@ -115,6 +115,14 @@ def training_windows(sequences: list[list[int]], max_len: int, all_windows: bool
     return out
 
 
+def shuffled_batches(windows: list[list[int]], batch_size: int, rng: random.Random) -> Iterator[list[list[int]]]:
+    """Batches drawn uniformly at random (mixed lengths), as the reference SASRec+ trains."""
+    order = list(range(len(windows)))
+    rng.shuffle(order)
+    for start in range(0, len(order), batch_size):
+        yield [windows[i] for i in order[start:start + batch_size]]
+
+
 def batches_by_length(windows: list[list[int]], batch_size: int, rng: random.Random) -> Iterator[list[list[int]]]:
     """Shuffled batches of windows of similar length (less padding), in random order."""
     order = list(range(len(windows)))
