@@ -27,6 +27,9 @@ from townsquare.rec.train import FitResult, NegativeSampler, TrainConfig, fit, i
 
 VALID_USERS = 10_000
 MODELS = ("pop", "sasrec", "ours")
+# How an epoch's training windows are batched: similar lengths together (less padding), or drawn
+# uniformly at random (mixed lengths, as the reference SASRec+).
+BATCHING = {"by_length": batches_by_length, "uniform": shuffled_batches}
 
 
 def ours_config(split: LeaveOneOut, **overrides: Any) -> tuple[RecConfig, TrainConfig, dict]:
@@ -45,7 +48,7 @@ def ours_config(split: LeaveOneOut, **overrides: Any) -> tuple[RecConfig, TrainC
               head_hidden=16, emb_scale=True)
     tc = dict(epochs=200, patience=5, batch_size=64, lr=2e-3, weight_decay=0.0, warmup_steps=100,
               plateau_decay=0.3)
-    extra = dict(negatives=4096, pop_negatives=0.5, all_windows=True)
+    extra = dict(negatives=4096, pop_negatives=0.5, all_windows=True, batches="by_length")
     rec_fields = {f.name for f in fields(RecConfig)}
     for k, v in overrides.items():
         if k in rc or k in rec_fields:
@@ -56,6 +59,8 @@ def ours_config(split: LeaveOneOut, **overrides: Any) -> tuple[RecConfig, TrainC
             extra[k] = v
         else:
             raise ValueError(f"unknown hyper-parameter {k!r}")
+    if extra["batches"] not in BATCHING:
+        raise ValueError(f"batches must be one of {', '.join(BATCHING)}, not {extra['batches']!r}")
     if extra["negatives"] >= split.n_items:
         extra["negatives"] = 0
     return RecConfig(**rc), TrainConfig(**tc), extra
@@ -111,7 +116,7 @@ def run_bench(split: LeaveOneOut, models: list[str], epochs: int | None = None,
             rows.append(_row("Popularity", test, valid, time.monotonic() - t0, 0, 0, {}))
             continue
         budget = max_minutes.get(name) if isinstance(max_minutes, dict) else max_minutes
-        label, score, res, hp = _train_one(name, split, sv_hist, sv_tgt, epochs, budget, seed,
+        label, score, res, hp = train_one(name, split, sv_hist, sv_tgt, epochs, budget, seed,
                                            overrides or {}, log)
         valid = evaluate_histories(score, v_hist, v_tgt, n)
         test = evaluate_histories(score, t_hist, t_tgt, n)
@@ -121,7 +126,7 @@ def run_bench(split: LeaveOneOut, models: list[str], epochs: int | None = None,
     return rows
 
 
-def _train_one(name: str, split: LeaveOneOut, sv_hist: list[list[int]], sv_tgt: list[int], epochs: int | None,
+def train_one(name: str, split: LeaveOneOut, sv_hist: list[list[int]], sv_tgt: list[int], epochs: int | None,
                max_minutes: float | None, seed: int, overrides: dict[str, Any],
                log: Callable[[str], None] | None) -> tuple[str, Callable, FitResult, dict]:
     """Train SASRec+ or ours with validation-based checkpoint selection; returns the best model's
@@ -153,7 +158,7 @@ def _train_one(name: str, split: LeaveOneOut, sv_hist: list[list[int]], sv_tgt: 
         hp = {**cfg.to_dict(), **extra}
         hp.pop("heads", None)
         label = "Unified (ours)"
-        make_batches = batches_by_length
+        make_batches = BATCHING[extra["batches"]]
     if epochs:
         tc.epochs = epochs
     tc.max_minutes, tc.seed = max_minutes, seed

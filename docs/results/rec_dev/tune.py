@@ -13,7 +13,7 @@ import sys
 
 import torch
 
-from townsquare.rec.bench import VALID_USERS, _train_one
+from townsquare.rec.bench import VALID_USERS, train_one
 from townsquare.rec.commands import _parse_overrides
 from townsquare.rec.data import leave_one_out, read_interactions
 
@@ -23,7 +23,7 @@ torch.set_num_threads(threads)
 split = leave_one_out(read_interactions(data))
 v_hist, v_tgt = split.valid_case()
 sub = sorted(random.Random(0).sample(range(len(v_tgt)), min(VALID_USERS, len(v_tgt))))  # the bench's subset
-_, _, res, _ = _train_one(name, split, [v_hist[i] for i in sub], [v_tgt[i] for i in sub], None, minutes, 0,
+_, _, res, _ = train_one(name, split, [v_hist[i] for i in sub], [v_tgt[i] for i in sub], None, minutes, 0,
                           overrides, lambda s: print(s, flush=True))
 print(json.dumps({"overrides": overrides, "best_epoch": res.best_epoch, "best_valid_sub": res.best_score,
                   "epochs": res.epochs, "seconds": res.seconds,
