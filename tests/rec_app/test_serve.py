@@ -195,7 +195,7 @@ def test_the_periodic_refresh_runs_behind_the_request(scorer, trained):
     try:
         scorer.retrieve(state, k=5)  # starts the refresh
         deadline = time.monotonic() + 20
-        while new_id not in scorer.posts.row or scorer._refreshing:
+        while new_id not in scorer.posts.row or scorer.refreshing:
             assert time.monotonic() < deadline, "the background refresh never landed"
             time.sleep(0.05)
     finally:

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import desc, func, select
 from sqlalchemy.orm import Session
 
+from townsquare.background import SingleFlight
 from townsquare.feed.config import SourceConfig
 from townsquare.feed.scoring import Candidate, ViewerContext
 from townsquare.social.models import (
@@ -50,18 +51,16 @@ class _TTLCache:
 
     def __init__(self) -> None:
         self._data: dict[tuple, tuple[float, object]] = {}
-        self._refreshing: set[tuple] = set()
         self._lock = threading.Lock()
+        self._jobs = SingleFlight("feed-shared-refresh")
 
     def get(self, key: tuple, ttl: float, compute: Callable[[Session], object], session: Session):
         now = time.monotonic()
         with self._lock:
             hit = self._data.get(key)
-            stale = hit is not None and now - hit[0] >= ttl
-            if stale and key not in self._refreshing:
-                self._refreshing.add(key)
-                threading.Thread(target=self._refresh, args=(key, compute, session.get_bind()), daemon=True,
-                                 name="feed-shared-refresh").start()
+        if hit is not None and now - hit[0] >= ttl:
+            bind = session.get_bind()
+            self._jobs.start(key, lambda: self._refresh(key, compute, bind))
         if hit is not None:
             return hit[1]
         value = compute(session)
@@ -70,17 +69,12 @@ class _TTLCache:
         return value
 
     def _refresh(self, key: tuple, compute: Callable[[Session], object], bind) -> None:
-        try:
-            with Session(bind) as session:
-                value = compute(session)
-            with self._lock:
-                if key in self._data:  # not cleared meanwhile
-                    self._data[key] = (time.monotonic(), value)
-        except Exception:  # keep serving the old list; the next request past the TTL tries again
-            log.exception("refreshing a shared feed list failed")
-        finally:
-            with self._lock:
-                self._refreshing.discard(key)
+        # On failure the old list keeps being served; the next request past the TTL tries again.
+        with Session(bind) as session:
+            value = compute(session)
+        with self._lock:
+            if key in self._data:  # not cleared meanwhile
+                self._data[key] = (time.monotonic(), value)
 
     def clear(self) -> None:
         with self._lock:

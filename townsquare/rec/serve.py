@@ -35,6 +35,7 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy import select
 
+from townsquare.background import SingleFlight
 from townsquare.rec.dataset import ACCOUNT_HEADS, APP_HEADS, AccountInfo, PostInfo, load_accounts, tokenize
 from townsquare.rec.features import (
     PROFILE_POSTS,
@@ -154,8 +155,7 @@ class Scorer:
         self._max_post_id = 0
         self._absent: dict[tuple[str, int], float] = {}  # ids looked up and not found, when
         self._last_refresh = time.monotonic()
-        self._refresh_lock = threading.Lock()
-        self._refreshing = False
+        self._refresher = SingleFlight("scorer-refresh")
         self._torch = torch
         self._load_catalog()
 
@@ -297,21 +297,19 @@ class Scorer:
         """Every ``refresh_s`` seconds, refresh in a background thread, so that no request waits on
         it. Until it lands a post deleted since may still be retrieved; the feed's own
         visibility-checked reads drop it."""
-        with self._refresh_lock:
-            if self._refreshing or time.monotonic() - self._last_refresh <= self.refresh_s:
-                return
-            self._refreshing = True
-        threading.Thread(target=self._refresh_in_background, daemon=True, name="scorer-refresh").start()
+        if time.monotonic() - self._last_refresh > self.refresh_s:
+            self._refresher.start("catalogue", self._refresh_in_background)
+
+    @property
+    def refreshing(self) -> bool:
+        return self._refresher.running("catalogue")
 
     def _refresh_in_background(self) -> None:
         try:
             self.refresh()
         except Exception:
-            log.exception("refreshing the model's catalogue failed; retrying after refresh_s")
-            self._last_refresh = time.monotonic()
-        finally:
-            with self._refresh_lock:
-                self._refreshing = False
+            self._last_refresh = time.monotonic()  # retry after refresh_s, not on every request
+            raise
 
     def _missing(self, kind: str, ids: list[int], store: _Store) -> list[int]:
         """Ids not in ``store`` and not looked up in vain within the last ``refresh_s`` seconds."""
