@@ -46,7 +46,7 @@ def ours_config(split: LeaveOneOut, **overrides: Any) -> tuple[RecConfig, TrainC
     rc = dict(n_ids=split.n_items, max_len=max_len, d_model=64, n_layers=2, n_heads=1, dropout=0.2,
               emb_dropout=0.2, attention="softmax", similarity="dot", temperature=0.05, use_actions=False,
               head_hidden=16, emb_scale=True)
-    tc = dict(epochs=200, patience=5, batch_size=64, lr=2e-3, weight_decay=0.0, warmup_steps=100,
+    tc = dict(epochs=200, patience=5, batch_size=64, lr=2e-3, weight_decay=0.0, warmup_steps=100, average_top=0,
               plateau_decay=0.3)
     extra = dict(negatives=4096, pop_negatives=0.5, all_windows=True, batches="by_length")
     rec_fields = {f.name for f in fields(RecConfig)}
@@ -121,6 +121,8 @@ def run_bench(split: LeaveOneOut, models: list[str], epochs: int | None = None,
         valid = evaluate_histories(score, v_hist, v_tgt, n)
         test = evaluate_histories(score, t_hist, t_tgt, n)
         rows.append(_row(label, test, valid, res.seconds, res.epochs, res.best_epoch, hp, res.stopped))
+        if res.average_score is not None:
+            rows[-1].update(averaged_epochs=res.averaged, average_valid_subset=round(res.average_score, 4))
         if log:
             log(f"{label}: test {test} valid {valid}")
     return rows

@@ -157,6 +157,7 @@ class TrainConfig:
     warmup_steps: int = 100
     grad_clip: float = 1.0
     plateau_decay: float = 1.0         # multiply the learning rate by this after an epoch without a better validation score
+    average_top: int = 0               # at the end, also try the mean weights of the k best epochs; kept if validation prefers it
     seed: int = 0
 
 
@@ -167,6 +168,8 @@ class FitResult:
     epochs: int = 0
     seconds: float = 0.0
     stopped: str = ""
+    averaged: list[int] = field(default_factory=list)   # epochs whose mean weights were kept (average_top)
+    average_score: float | None = None                   # validation score of that mean, kept or not
     history: list[dict[str, float]] = field(default_factory=list)
 
 
@@ -183,6 +186,7 @@ def fit(model: torch.nn.Module, batches: Callable[[int], Iterable[Any]], loss_fn
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / max(1, tc.warmup_steps)))
     res = FitResult()
     best_state = copy.deepcopy(model.state_dict())
+    top: list[tuple[float, int, dict]] = []     # (score, epoch, weights) of the best epochs, for average_top
     start = time.monotonic()
     deadline = start + tc.max_minutes * 60 if tc.max_minutes else math.inf
     bad = 0
@@ -213,6 +217,8 @@ def fit(model: torch.nn.Module, batches: Callable[[int], Iterable[Any]], loss_fn
             res.epochs = epoch
             res.history.append({"epoch": epoch, "loss": total / max(1, n), "valid": score,
                                 "lr": opt.param_groups[0]["lr"], "seconds": time.monotonic() - start})
+            if tc.average_top > 1:
+                top = sorted(top + [(score, epoch, copy.deepcopy(model.state_dict()))], key=lambda t: -t[0])[:tc.average_top]
             if score > res.best_score:
                 res.best_score, res.best_epoch, bad = score, epoch, 0
                 best_state = copy.deepcopy(model.state_dict())
@@ -232,8 +238,30 @@ def fit(model: torch.nn.Module, batches: Callable[[int], Iterable[Any]], loss_fn
         else:
             res.stopped = "epochs"
     model.load_state_dict(best_state)
+    if len(top) > 1:
+        _try_average(model, top, validate, res, log, label)
     res.seconds = time.monotonic() - start
     return res
+
+
+def _try_average(model: torch.nn.Module, top: list[tuple[float, int, dict]], validate: Callable[[], float],
+                 res: FitResult, log: Callable[[str], None] | None, label: str) -> None:
+    """Checkpoint averaging: load the mean weights of the ``top`` epochs and keep them only if the
+    validation score prefers them to the best single epoch (the choice stays on validation)."""
+    best = copy.deepcopy(model.state_dict())
+    mean = {k: (sum(state[k].float() for _, _, state in top) / len(top)).to(v.dtype) if v.is_floating_point() else v
+            for k, v in best.items()}
+    model.load_state_dict(mean)
+    model.eval()
+    score = validate()
+    epochs = sorted(e for _, e, _ in top)
+    res.average_score = score
+    if score > res.best_score:
+        res.best_score, res.averaged = score, epochs
+    else:
+        model.load_state_dict(best)
+    if log:
+        log(f"{label}: mean of epochs {epochs}: valid {score:.4f} ({'kept' if res.averaged else 'not kept'})")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,4 +27,5 @@ _, _, res, _ = train_one(name, split, [v_hist[i] for i in sub], [v_tgt[i] for i 
                           overrides, lambda s: print(s, flush=True))
 print(json.dumps({"overrides": overrides, "best_epoch": res.best_epoch, "best_valid_sub": res.best_score,
                   "epochs": res.epochs, "seconds": res.seconds,
+                  "average_score": res.average_score, "averaged": res.averaged,
                   "history": [{k: round(v, 4) for k, v in h.items()} for h in res.history]}), flush=True)
