@@ -87,12 +87,13 @@ class FakeSimilarScorer(FakeScorer):
 
 
 def test_content_similar_uses_the_scorer_and_excludes():
-    got = src.content_similar(FakeSimilarScorer([5, 6, 7]), {"me": 1}, SourceConfig(), {6})
+    on = SourceConfig(content_similar=100)
+    got = src.content_similar(FakeSimilarScorer([5, 6, 7]), {"me": 1}, on, {6})
     assert [(p, name) for p, name, _ in got] == [(5, "similar"), (7, "similar")] and got[0][2] == 0.9
-    assert src.content_similar(FakeSimilarScorer([5]), {"me": 1}, SourceConfig(content_similar=0), set()) == []
+    assert src.content_similar(FakeSimilarScorer([5]), {"me": 1}, SourceConfig(), set()) == []  # off by default
     # a scorer without text features, or no model at all: no proposals, no error
-    assert src.content_similar(FakeScorer([5]), {"me": 1}, SourceConfig(), set()) == []
-    assert src.content_similar(None, None, SourceConfig(), set()) == []
+    assert src.content_similar(FakeScorer([5]), {"me": 1}, on, set()) == []
+    assert src.content_similar(None, None, on, set()) == []
 
 
 def test_model_retrieval_uses_the_scorer_and_excludes():

@@ -184,7 +184,7 @@ def test_context_features_are_known_at_the_token_and_never_later():
     post = PostInfo(9, 2, "text", "x", T - timedelta(hours=2), None, "public", True)
     window = DataWindow(T, T + timedelta(days=1), T, T, 0, 0, {})
     data = LogData(sequences={}, posts={9: post}, accounts={}, timeline=tl, window=window)
-    assert CONTEXT_FEATURES == ("in_network", "follows_viewer", "age", "content_sim")
+    assert CONTEXT_FEATURES == ("in_network", "follows_viewer", "age", "content_sim", "content_knn")
     before = token_context(1, Token("post", 9, T), data)
     assert before[:2] == [0.0, 0.0]  # neither follow exists yet at T
     assert before[2] == pytest.approx(math.log1p(2) / math.log1p(AGE_SCALE_H))  # two hours old
@@ -193,7 +193,7 @@ def test_context_features_are_known_at_the_token_and_never_later():
     after = token_context(1, Token("post", 9, T + timedelta(hours=6)), data)
     assert after[:2] == [1.0, 1.0] and after[2] > middle[2] > before[2]
     # An account token: no age.
-    assert token_context(1, Token("account", 2, T + timedelta(hours=6)), data) == [1.0, 1.0, 0.0, 0.0]
+    assert token_context(1, Token("account", 2, T + timedelta(hours=6)), data) == [1.0, 1.0, 0.0, 0.0, 0.0]
 
 
 def test_encoded_log_carries_context_only_when_asked(db, tmp_path):
