@@ -84,3 +84,15 @@ def test_negative_values_never_fill_a_quota_slot():
     assert sorted(order) == list(range(20))  # nothing is dropped: the negative ones come last
     old = blend(BlendInput(cands, values, 0.5), BlendConfig(hold_back_negative=False), limit=20)
     assert any(values[i] <= 0 for i in old[:15])  # the quota alone would have forced some in
+
+
+def test_discovery_value_ratio_gives_weak_discovery_slots_to_the_network():
+    cands = [Candidate(i, 100 + i, "text", NOW, in_network=i < 6) for i in range(10)]
+    values = np.array([1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.95, 0.3, 0.2, 0.1])  # 6 in network, then 4 discovery
+    cfg = BlendConfig(author_gap=1, max_kind_run=99)
+    plain = blend(BlendInput(cands, values, 0.5), cfg)
+    assert [cands[i].in_network for i in plain[:4]] == [True, False, True, False]
+    strict = blend(BlendInput(cands, values, 0.5, discovery_value_ratio=0.5), cfg)
+    # 0.95 earns its slot; 0.3 is below half of the best in-network item waiting (0.8, then 0.7), so
+    # the network fills those slots until its best is 0.6; 0.2 and 0.1 come after the network
+    assert strict == [0, 6, 1, 2, 3, 7, 4, 5, 8, 9]

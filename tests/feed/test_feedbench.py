@@ -54,3 +54,31 @@ def test_simulate_harness_runs_two_systems(tiny_community, tmp_path):
     assert 0 <= out["heuristic"]["metrics"]["still_active"] <= 1
     # without a trained unified model the model system is skipped, and says why
     assert out["model"]["metrics"] or out["model"]["config"]["skipped"]
+
+
+def test_simulate_retrains_the_model_on_schedule(tiny_community, tmp_path):
+    """--retrain-every: the model system fine-tunes the active model between simulated days and
+    serves the new version from the next day on."""
+    pytest.importorskip("torch")
+    from townsquare.feed import feedbench
+    from townsquare.rec import registry
+    from townsquare.rec.pipeline import AppTrainConfig, run_training
+
+    settings, _ = tiny_community
+    copy = feedbench._copy_community(settings, tmp_path / "model")
+    db = Database(copy.sqlalchemy_url)
+    tc = AppTrainConfig(d_model=16, n_layers=1, n_heads=1, max_len=32, graph_tokens=4, epochs=1, max_minutes=1.0,
+                        negatives=16, batch_size=16, min_steps=1)
+    first = run_training(copy, db, tc, progress=False, refit_all=False)
+    db.dispose()
+    assert first.activated, first.reason
+    out = feedbench.simulate_system("model", copy, days=3, seed=3,
+                                    retrain=feedbench.Retraining(every_days=1, epochs=1, window_days=2))
+    assert out["metrics"]["sessions"] > 0
+    runs = out["config"]["retrain"]["runs"]
+    assert [r["day"] for r in runs] == [1, 2] and all(r["activated"] for r in runs)  # not after the last day
+    versions = registry.list_models(registry.rec_models_dir(copy))
+    assert len(versions) == 3 and versions[0]["version"] == runs[-1]["version"] and versions[0]["active"]
+    manifest = registry.load_active(registry.rec_models_dir(copy)).manifest
+    assert manifest["fit"]["fine_tuned_from"] == runs[0]["version"]
+    assert manifest["train_config"]["d_model"] == 16  # the architecture of the model it continued

@@ -81,6 +81,21 @@ class FakeScorer:
         return [(p, 1.0 / (i + 1)) for i, p in enumerate(self.post_ids) if p not in (exclude or set())][:k]
 
 
+class FakeSimilarScorer(FakeScorer):
+    def similar_posts(self, state, k, exclude=None):
+        return [(p, 0.9 - 0.1 * i) for i, p in enumerate(self.post_ids) if p not in (exclude or set())][:k]
+
+
+def test_content_similar_uses_the_scorer_and_excludes():
+    on = SourceConfig(content_similar=100)
+    got = src.content_similar(FakeSimilarScorer([5, 6, 7]), {"me": 1}, on, {6})
+    assert [(p, name) for p, name, _ in got] == [(5, "similar"), (7, "similar")] and got[0][2] == 0.9
+    assert src.content_similar(FakeSimilarScorer([5]), {"me": 1}, SourceConfig(), set()) == []  # off by default
+    # a scorer without text features, or no model at all: no proposals, no error
+    assert src.content_similar(FakeScorer([5]), {"me": 1}, on, set()) == []
+    assert src.content_similar(None, None, on, set()) == []
+
+
 def test_model_retrieval_uses_the_scorer_and_excludes():
     got = src.model_retrieval(FakeScorer([5, 6, 7]), {"me": 1}, SourceConfig(), {6})
     assert [p for p, _, _ in got] == [5, 7] and got[0][1] == "model"

@@ -184,7 +184,7 @@ def test_context_features_are_known_at_the_token_and_never_later():
     post = PostInfo(9, 2, "text", "x", T - timedelta(hours=2), None, "public", True)
     window = DataWindow(T, T + timedelta(days=1), T, T, 0, 0, {})
     data = LogData(sequences={}, posts={9: post}, accounts={}, timeline=tl, window=window)
-    assert CONTEXT_FEATURES == ("in_network", "follows_viewer", "age", "content_sim")
+    assert CONTEXT_FEATURES == ("in_network", "follows_viewer", "age", "content_sim", "content_knn")
     before = token_context(1, Token("post", 9, T), data)
     assert before[:2] == [0.0, 0.0]  # neither follow exists yet at T
     assert before[2] == pytest.approx(math.log1p(2) / math.log1p(AGE_SCALE_H))  # two hours old
@@ -193,10 +193,12 @@ def test_context_features_are_known_at_the_token_and_never_later():
     after = token_context(1, Token("post", 9, T + timedelta(hours=6)), data)
     assert after[:2] == [1.0, 1.0] and after[2] > middle[2] > before[2]
     # An account token: no age.
-    assert token_context(1, Token("account", 2, T + timedelta(hours=6)), data) == [1.0, 1.0, 0.0, 0.0]
+    assert token_context(1, Token("account", 2, T + timedelta(hours=6)), data) == [1.0, 1.0, 0.0, 0.0, 0.0]
 
 
 def test_encoded_log_carries_context_only_when_asked(db, tmp_path):
+    import numpy as np
+
     from townsquare.rec.features import EncodedLog, FeatureSpace, TextEmbeddingCache, make_batch
 
     a, b, c, pb, pc = _db_log(db)
@@ -216,11 +218,17 @@ def test_encoded_log_carries_context_only_when_asked(db, tmp_path):
         if not context:
             assert space.context_dim == 0 and seq.context is None and batch.context is None
             continue
-        assert space.context_dim == 4 and seq.context.shape == (len(seq.rows), 4)
-        assert batch.context.shape[-1] == 4
+        assert space.context_dim == 5 and seq.context.shape == (len(seq.rows), 5)
+        assert batch.context.shape[-1] == 5
         # a's like of b's post came an hour after it was written, before a followed b.
         k = next(i for i, t in enumerate(data.sequences[a]) if t.kind == "post" and t.entity_id == pb)
         assert seq.context[k, 0] == 0.0 and seq.context[k, 2] > 0
+        # A checkpoint trained with the first four features (before content_knn) gets those four.
+        from dataclasses import replace
+
+        old = EncodedLog.build(data, replace(space, context_dim=4), TextEmbeddingCache(tmp_path / "emb.npz", 4), embed)
+        old_seq = next(s for s in old.sequences if s.person == a)
+        assert old_seq.context.shape == (len(seq.rows), 4) and np.array_equal(old_seq.context, seq.context[:, :4])
 
 
 def test_content_profile_holds_only_engagements_that_ended_before_the_token():
@@ -243,3 +251,17 @@ def test_content_profile_holds_only_engagements_that_ended_before_the_token():
     assert ctx[0, 3] == 0.0  # nothing engaged with before
     assert ctx[1, 3] == 0.0  # the like's episode had not ended when post 2 was shown: no look-ahead
     assert ctx[2, 3] == pytest.approx(0.6)  # cos((0.6, 0.8), profile (1, 0))
+    assert ctx[0, 4] == ctx[1, 4] == 0.0 and ctx[2, 4] == pytest.approx(0.6)  # content_knn: its one neighbour
+
+
+def test_knn_similarity_is_close_to_each_separate_interest():
+    import numpy as np
+
+    from townsquare.rec.features import knn_similarity
+
+    engaged = np.array([[1, 0, 0]] * 3 + [[0, 1, 0]] * 3, dtype=np.float32)  # two interests
+    posts = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=np.float32)
+    got = knn_similarity(posts, engaged, k=3)
+    assert got.tolist() == pytest.approx([1.0, 1.0, 0.0])  # the mean profile would give 0.71, 0.71, 0
+    assert knn_similarity(posts, None).tolist() == [0, 0, 0]
+    assert knn_similarity(posts, engaged[:1], k=3).tolist() == pytest.approx([1.0, 0.0, 0.0])  # fewer than k

@@ -36,6 +36,30 @@ def test_trained_model_beats_popularity_on_the_held_out_tail(db, settings):
     assert resumed["auc_like"] > pop["auc_like"] + 0.05, resumed
 
 
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_fine_tune_continues_the_active_model_on_the_recent_window(db, settings):
+    from townsquare.errors import InvalidInput
+    from townsquare.rec.pipeline import run_fine_tune
+
+    from .community import DIM, fake_embed, tiny_train_config
+
+    build_community(db, people=16, days=8, posts_per_person=4, impressions_per_day=6, seed=2)
+    with pytest.raises(InvalidInput, match="no trained model"):
+        run_fine_tune(settings, db, tiny_train_config(epochs=1), embed=fake_embed, dim=DIM)
+    first = train_tiny(settings, db, epochs=2)
+    assert first.activated
+    out = run_fine_tune(settings, db, tiny_train_config(epochs=1), window_days=3, embed=fake_embed, dim=DIM)
+    assert out.activated and out.version != first.version
+    assert out.fit["fine_tuned_from"] == first.version and out.fit["epochs"] == 1
+    from datetime import datetime, timedelta
+
+    since, until = (datetime.fromisoformat(out.window[k]) for k in ("since", "until"))
+    # the last 3 days only (people are active 8-20 h, so the window's first event can be hours in)
+    assert timedelta(days=2) < until - since <= timedelta(days=3, seconds=1)
+    loaded = registry.load_active(registry.rec_models_dir(settings))
+    assert loaded.version == out.version and loaded.manifest["fit"]["fine_tuned_from"] == first.version
+
+
 def _env(monkeypatch, settings):
     monkeypatch.setenv("TOWNSQUARE_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("TOWNSQUARE_DATABASE_URL", settings.database_url)

@@ -207,7 +207,7 @@ def test_context_features_at_serving_time(scorer, trained):
     """The post's age at ``now`` and who follows whom feed the heads; nobody is predicted to start
     following an account they already follow."""
     _, db, facts = trained
-    assert scorer.space.context_dim == 4  # the app model is trained with context features
+    assert scorer.space.context_dim == 5  # the app model is trained with context features
     person = facts["ids"][0]
     state = scorer.encode(person)
     with db.session() as s:
@@ -225,3 +225,47 @@ def test_context_features_at_serving_time(scorer, trained):
     fresh = scorer.score(state, [posts[0][0]], now=created + timedelta(minutes=5))
     old = scorer.score(state, [posts[0][0]], now=created + timedelta(days=6))
     assert any(fresh[h][0] != old[h][0] for h in APP_HEADS if h not in ("follow_author", "two_way"))
+
+
+def test_content_similarity_prefers_the_topics_a_person_engaged_with(scorer, trained):
+    """k-nearest-neighbour similarity to recently engaged posts: posts of the person's own topic come
+    first, for a new post too; similar_posts keeps retrieve's exclusions."""
+    _, db, facts = trained
+    person = facts["ids"][0]
+    mine = facts["topic_of"][person]
+    other = next(t for t in ("football", "cooking", "space", "music") if t != mine)
+    author = facts["ids"][1]
+    with db.session() as s:
+        rng = __import__("random").Random(5)
+        from .community import topic_text
+
+        same = Post(author_id=author, text=topic_text(rng, mine), created_at=T0 + timedelta(days=30))
+        diff = Post(author_id=author, text=topic_text(rng, other), created_at=T0 + timedelta(days=30))
+        s.add_all([same, diff])
+        s.flush()
+        same_id, diff_id = same.id, diff.id
+    scorer.invalidate(person)
+    state = scorer.encode(person)
+    assert state.engaged_text is not None and len(state.engaged_text) > 0
+    sims = scorer.content_similarity(state, [same_id, diff_id, 10**9])
+    assert sims[0] > sims[1] and sims[2] == 0
+    scorer.refresh()
+    got = scorer.similar_posts(state, k=5, exclude={diff_id})
+    ids = [i for i, _ in got]
+    assert same_id in ids and diff_id not in ids
+    assert [v for _, v in got] == sorted((v for _, v in got), reverse=True)
+    with db.session() as s:
+        own = {p for p, in s.query(Post.id).filter(Post.author_id == person)}
+    assert not set(ids) & own
+    scorer.invalidate(person)
+    # A model trained before content_knn (4 context features) is served the first four.
+    rows = np.arange(3, dtype=np.int64)
+    in_net = np.zeros(3, dtype=bool)
+    full = scorer._context(state, scorer.posts, rows, in_net, None).numpy()
+    space4 = __import__("dataclasses").replace(scorer.space, context_dim=4)
+    saved, scorer.space = scorer.space, space4
+    try:
+        four = scorer._context(state, scorer.posts, rows, in_net, None).numpy()
+    finally:
+        scorer.space = saved
+    assert four.shape == (3, 4) and np.allclose(four, full[:, :4])

@@ -81,6 +81,12 @@ def register_benches(bench: typer.Typer, table, write_json) -> None:
         days: int = typer.Option(30, "--days", help="Simulated days per system."),
         systems: str = typer.Option("chronological,heuristic,model", "--systems"),
         seed: int = typer.Option(7, "--seed"),
+        retrain_every: int = typer.Option(0, "--retrain-every",
+                                          help="Model system: fine-tune the model every N simulated days on the "
+                                               "log so far (0: trained once, before the first day)."),
+        retrain_epochs: int = typer.Option(2, "--retrain-epochs", help="Epochs of each scheduled fine-tune."),
+        retrain_window: float = typer.Option(14.0, "--retrain-window",
+                                             help="Days of the log each scheduled fine-tune learns from."),
         json_path: Path = typer.Option(None, "--json"),
     ) -> None:
         """Simulated people scroll each system's feed for D days; engagement, hides, follows, retention."""
@@ -93,6 +99,9 @@ def register_benches(bench: typer.Typer, table, write_json) -> None:
         settings, db = _community(data_dir, people, posts, seed_days, seed, console)
         db.dispose()
         rows = []
+        if retrain_every < 0 or retrain_epochs < 1 or retrain_window <= 0:
+            raise typer.BadParameter("--retrain-every >= 0, --retrain-epochs >= 1, --retrain-window > 0")
+        retrain = feedbench.Retraining(retrain_every, retrain_epochs, retrain_window) if retrain_every else None
         days_file = json_path.with_suffix(".days.jsonl") if json_path else None
         if days_file:
             days_file.parent.mkdir(parents=True, exist_ok=True)
@@ -110,6 +119,7 @@ def register_benches(bench: typer.Typer, table, write_json) -> None:
                 copy = feedbench._copy_community(settings, data_dir.parent / f"{data_dir.name}-run-{system}")
                 rows.append(feedbench.simulate_system(system, copy, days, seed,
                                                       progress=lambda d, t=task: progress.update(t, completed=d),
-                                                      on_day=partial(day_line, system)))
+                                                      on_day=partial(day_line, system), retrain=retrain,
+                                                      log=console.log))
         console.print(table(f"Simulated {days} days ({people} people)", rows))
         write_json(json_path, rows)

@@ -9,6 +9,9 @@ Rules, applied greedily slot by slot (docs/feed.md):
 - author diversity: an author never re-appears within ``author_gap`` slots nor more than
   ``max_per_author`` times per 30 slots;
 - content-type mix: at most ``max_kind_run`` items of one content type in a row;
+- discovery earns its slot: with ``discovery_value_ratio`` r > 0 (model ranking only), a discovery
+  slot goes to in-network when the best discovery item is valued below r x the best in-network one,
+  so the discovery share falls when discovery has little worth showing;
 - items worth showing first: with ``hold_back_negative``, an item whose value is <= 0 (more harm
   than good expected) comes only after every positive one, whichever queue it is in.
 When no candidate satisfies every rule, the rules are relaxed one at a time (content-type mix,
@@ -38,6 +41,9 @@ class BlendInput:
     values: np.ndarray  # value-model output, already adjusted by the person's controls
     in_network_share: float
     hidden_authors: frozenset[int] = frozenset()
+    # > 0: a discovery slot goes to the best in-network item instead when the best discovery item is
+    # valued below this share of it (values comparable across both queues: a learned ranker's).
+    discovery_value_ratio: float = 0.0
 
 
 def freshness(cands: Sequence[Candidate], now: datetime, half_life_h: float) -> np.ndarray:
@@ -78,6 +84,9 @@ def blend(inp: BlendInput, cfg: BlendConfig, limit: int | None = None) -> list[i
         while len(out) < limit and (queues[True] or queues[False]):
             want_in = ((n_in < math.floor(share * (len(out) + 1) + 0.5)) if queues[True] and queues[False]
                        else bool(queues[True]))
+            if (not want_in and queues[True] and inp.discovery_value_ratio > 0 and values[queues[True][0]] > 0
+                    and values[queues[False][0]] < inp.discovery_value_ratio * values[queues[True][0]]):
+                want_in = True  # the best discovery item is not worth its slot: less discovery this time
             queue, pick = queues[want_in], 0
             # Relax the rules one at a time: content-type mix first, then the per-window cap, then the gap.
             for level in range(4):

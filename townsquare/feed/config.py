@@ -51,6 +51,9 @@ class BlendConfig:
     # Share of in-network items at the slider's two ends (discovery 0.0 -> 1.0).
     in_network_share_friends_first: float = 0.85
     in_network_share_discovery: float = 0.25
+    # Model ranking only (its values are comparable in and out of network; the heuristic's are not):
+    # a discovery slot needs a discovery item worth at least this share of the best in-network one.
+    discovery_value_ratio: float = 1.0
     show_less_author_factor: float = 0.25  # value multiplier for an author you said "show less" of
     show_less_topic_factor: float = 0.5  # ... and for posts sharing a hashtag with it
     seen_window_h: float = 168.0  # posts with an impression this recent are not shown again (= the longest source window)
@@ -63,6 +66,9 @@ class SourceConfig:
     following_recent: int = 200
     following_days: float = 7.0
     model_retrieval: int = 200
+    # Posts most like what the person engaged with lately (needs the model's text features); 0 = off.
+    # Off by default: on the seed-7 simulation it added hides with the model of the time (docs/benchmarks.md).
+    content_similar: int = 0
     trending: int = 100
     trending_hours: float = 24.0
     friends_engaged: int = 100

@@ -50,6 +50,8 @@ def reasons(*, sources: Mapping[str, object], author_id: int, hashtags: tuple[st
         out.append({"code": "topic_sample", "text": f"Popular in #{sources['topic']}"})
     if "popular" in sources and not out:
         out.append({"code": "popular", "text": "Popular in the community this week"})
+    if "similar" in sources:
+        out.append({"code": "similar", "text": "Like posts you engaged with lately"})
     if "model" in sources:
         out.append({"code": "model", "text": "Recommended for you by the Townsquare model"})
     if top_actions:

@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -238,10 +238,33 @@ def _sim_metrics(sim, existing: set[tuple[int, int]], shown: Counter) -> dict[st
     }
 
 
+@dataclass(frozen=True)
+class Retraining:
+    """Scheduled retraining of the model system during the simulated days, as a deployment would run
+    ``townsquare train --fine-tune`` on a schedule: after every ``every_days`` days the active model
+    is continued for ``epochs`` epochs on the last ``window_days`` days of the log (which by then
+    holds what people did in front of the model's own feed) and served from the next day on."""
+
+    every_days: int
+    epochs: int = 2
+    window_days: float = 14.0
+
+
+def _retrain(settings: Settings, db: Database, plan: Retraining, day: int, log=None) -> dict:
+    from townsquare.rec.pipeline import AppTrainConfig, run_fine_tune
+
+    t0 = time.monotonic()
+    tc = AppTrainConfig(epochs=plan.epochs, max_minutes=None, threads=1, seed=day)
+    out = run_fine_tune(settings, db, tc, window_days=plan.window_days, log_fn=log)
+    return {"day": day, "version": out.version, "activated": out.activated,
+            "seconds": round(time.monotonic() - t0, 1)}
+
+
 def simulate_system(system: str, settings: Settings, days: int, seed: int, page_size: int = 10,
-                    progress=None, on_day=None) -> dict:
+                    progress=None, on_day=None, retrain: Retraining | None = None, log=None) -> dict:
     """Run ``days`` simulated days in which people scroll the ``system`` feed; returns the metrics.
-    ``on_day(day, metrics)`` receives the totals after each day."""
+    ``on_day(day, metrics)`` receives the totals after each day. ``retrain``: the model system's
+    retraining schedule (default: trained once, before the first day)."""
     from townsquare.feed.scoring import load_scorer
     from townsquare.sim.community import load_simulator
     from townsquare.sim.writer import ActionWriter
@@ -268,6 +291,7 @@ def simulate_system(system: str, settings: Settings, days: int, seed: int, page_
         n_people = len(sim.account_ids)
         accounts = {}
         shown = Counter()  # (in network?, hidden?) of every item shown: where hides come from
+        retrains: list[dict] = []
         for day in range(days):
             day_start = start + timedelta(days=day)
             _write_posts(session, sim, sim.plan_new_posts(day, day_start, per_day))
@@ -313,13 +337,25 @@ def simulate_system(system: str, settings: Settings, days: int, seed: int, page_
                     scorer.invalidate(account_id)
                 actions += session_actions
             session.commit()
+            if (scorer is not None and retrain is not None and retrain.every_days > 0
+                    and (day + 1) % retrain.every_days == 0 and day + 1 < days):
+                retrains.append(_retrain(settings, db, retrain, day + 1, log))
+                fresh = load_scorer(settings)
+                if fresh is not None:
+                    getattr(scorer, "db", None) and scorer.db.dispose()
+                    scorer = fresh
+                    service._scorer = scorer
+                    service.cache.clear()
             if progress:
                 progress(day + 1)
             if on_day is not None:  # the totals so far: a long run that is stopped still reports
                 on_day(day + 1, _sim_metrics(sim, existing, shown))
-        return {"name": system, "metrics": _sim_metrics(sim, existing, shown),
-                "config": {"days": days, "people": n_people, "new_posts_per_day": per_day, "page_size": page_size,
-                           "seed": seed}}
+        config = {"days": days, "people": n_people, "new_posts_per_day": per_day, "page_size": page_size,
+                  "seed": seed}
+        if system == "model" and retrain is not None and retrain.every_days > 0:
+            config["retrain"] = {"every_days": retrain.every_days, "epochs": retrain.epochs,
+                                 "window_days": retrain.window_days, "runs": retrains}
+        return {"name": system, "metrics": _sim_metrics(sim, existing, shown), "config": config}
     finally:
         session.close()
         db.dispose()

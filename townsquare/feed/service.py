@@ -237,6 +237,10 @@ class FeedService:
                 proposals += src.model_retrieval(scorer, state, cfg.sources, ctx.seen)
             except Exception:
                 log.exception("scorer.retrieve failed")
+            try:
+                proposals += src.content_similar(scorer, state, cfg.sources, ctx.seen)
+            except Exception:
+                log.exception("scorer.similar_posts failed")
         cands = src.collect(session, ctx, proposals, now)
         t2 = time.perf_counter()
         ranked_by = "heuristic"
@@ -257,7 +261,8 @@ class FeedService:
         share = (cfg.blend.in_network_share_friends_first
                  + (cfg.blend.in_network_share_discovery - cfg.blend.in_network_share_friends_first)
                  * controls["discovery"])
-        order = blend(BlendInput(cands, values, share, frozenset(ctx.hidden_authors)), cfg.blend)
+        ratio = cfg.blend.discovery_value_ratio if ranked_by == "model" else 0.0
+        order = blend(BlendInput(cands, values, share, frozenset(ctx.hidden_authors), ratio), cfg.blend)
         tops = self.value_model.top_actions_all(heads, order)
         items = [tuple(RankedItem.make(cands[i].post_id, cands[i].author_id, float(values[i]), cands[i].sources,
                                        cands[i].in_network, cands[i].hashtags, top))

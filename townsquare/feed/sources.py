@@ -197,6 +197,16 @@ def model_retrieval(scorer, state, cfg: SourceConfig, exclude: set[int]) -> list
             for pid, score in scorer.retrieve(state, cfg.model_retrieval, kind="post", exclude=exclude)]
 
 
+def content_similar(scorer, state, cfg: SourceConfig, exclude: set[int]) -> list[Proposal]:
+    """Recent posts most like the ones the person engaged with lately (the model's text features,
+    nearest neighbours: ``Scorer.similar_posts``); detail: the similarity. Reaches discovery posts
+    that neither the graph nor popularity would bring."""
+    if scorer is None or state is None or cfg.content_similar <= 0 or not hasattr(scorer, "similar_posts"):
+        return []
+    return [(int(pid), "similar", round(float(score), 3))
+            for pid, score in scorer.similar_posts(state, cfg.content_similar, exclude=exclude)]
+
+
 SOURCES = {
     "following": following_recent,
     "trending": trending,

@@ -74,6 +74,13 @@ def register_app_commands(app: typer.Typer, bench: typer.Typer) -> None:
                                    help="after the evaluation, continue on the whole log (held-out tail "
                                         "included) for the best epoch count before saving"),
         json_out: Path | None = typer.Option(None, "--json", help="write the evaluation rows here"),
+        fine_tune: bool = typer.Option(False, "--fine-tune",
+                                       help="scheduled retraining: continue the active model for exactly "
+                                            "--epochs epochs on the recent log (--window-days), nothing held "
+                                            "out, then activate it"),
+        window_days: float | None = typer.Option(None, "--window-days",
+                                                 help="learn from the last N days of the log only (default: all; "
+                                                      "14 with --fine-tune)"),
     ) -> None:
         """Train the unified model on the event log, evaluate it on the held-out tail, and activate it."""
         from rich.console import Console
@@ -85,7 +92,25 @@ def register_app_commands(app: typer.Typer, bench: typer.Typer) -> None:
         console = Console(stderr=True)
         settings = load_settings()
         tc = AppTrainConfig(epochs=epochs, max_minutes=max_minutes, threads=threads, seed=seed,
-                            valid_frac=valid_frac, test_frac=test_frac)
+                            valid_frac=valid_frac, test_frac=test_frac, window_days=window_days)
+        if window_days is not None and window_days <= 0:
+            _fail("--window-days must be > 0")
+        if fine_tune:
+            from townsquare.rec.pipeline import run_fine_tune
+
+            try:
+                out = run_fine_tune(settings, _open_db(settings), tc, window_days=window_days or 14.0,
+                                    log_fn=lambda s: console.log(s))
+            except TownsquareError as exc:
+                _fail(exc.message)
+            except KeyboardInterrupt:
+                _fail("interrupted: no checkpoint was written and the active model is unchanged", 130)
+            console.print(f"fine-tuned {out.fit['fine_tuned_from']} for {out.fit['epochs']} epochs in "
+                          f"{out.fit['seconds']:.0f}s on the log since {out.window['since']}")
+            if not out.activated:
+                _fail(f"model {out.version} written but NOT activated: {out.reason}")
+            console.print(f"model {out.version} written and active")
+            return
         try:
             out = run_training(settings, _open_db(settings), tc, resume=resume, progress=True, refit_all=refit,
                                log_fn=lambda s: console.log(s))

@@ -213,17 +213,34 @@ def content_type_index(kind: str) -> int:
 # Context of a (person, candidate) pair at the moment it is shown, for the action heads: what the
 # entity and history vectors cannot say directly. Computed the same way in training (from the log,
 # as of the token's start: follows and engagements strictly before it) and in serving (now).
-CONTEXT_FEATURES = ("in_network", "follows_viewer", "age", "content_sim")
+# A checkpoint stores its ``context_dim``: a model trained with the first n features (an older
+# version of this list) is served with those n only (``context_row(...)[:n]``).
+CONTEXT_FEATURES = ("in_network", "follows_viewer", "age", "content_sim", "content_knn")
 AGE_SCALE_H = 168.0  # a week
 PROFILE_POSTS = 50   # the content profile: the person's last this many engaged posts
+KNN_POSTS = 3        # content_knn: mean cosine with this many nearest engaged posts
 
 
-def context_row(in_network: bool, follows_viewer: bool, age_s: float, content_sim: float = 0.0) -> list[float]:
+def context_row(in_network: bool, follows_viewer: bool, age_s: float, content_sim: float = 0.0,
+                content_knn: float = 0.0) -> list[float]:
     """[person follows the author, the author follows the person, log post age (0 now, 1 = a week),
-    cosine of the post's text with the person's content profile (0 without one)]."""
+    cosine of the post's text with the person's content profile (0 without one), the post's mean
+    cosine with its ``KNN_POSTS`` nearest among the person's last engaged posts (0 without any)]."""
     age_h = max(0.0, age_s) / 3600
     return [float(in_network), float(follows_viewer), min(math.log1p(age_h) / math.log1p(AGE_SCALE_H), 2.0),
-            float(content_sim)]
+            float(content_sim), float(content_knn)]
+
+
+def knn_similarity(text: np.ndarray, engaged: np.ndarray | None, k: int = KNN_POSTS) -> np.ndarray:
+    """For each row of ``text`` [n, dim] (unit vectors): the mean of its ``k`` highest cosines with
+    the rows of ``engaged`` [m, dim] (0 when there are none). Unlike the cosine with the mean profile,
+    a person with several separate interests is close to each of them."""
+    text = np.asarray(text, dtype=np.float32).reshape(-1, np.shape(text)[-1])
+    if engaged is None or not len(engaged) or not len(text):
+        return np.zeros(len(text), dtype=np.float32)
+    sims = text @ np.asarray(engaged, dtype=np.float32).T
+    k = min(k, sims.shape[1])
+    return np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:].mean(axis=1).astype(np.float32)
 
 
 def content_profile(text_vectors: np.ndarray) -> np.ndarray | None:
@@ -235,7 +252,8 @@ def content_profile(text_vectors: np.ndarray) -> np.ndarray | None:
     return (m / n).astype(np.float32) if n > 0 else None
 
 
-def token_context(person: int, tok: Token, data: LogData, content_sim: float = 0.0) -> list[float]:
+def token_context(person: int, tok: Token, data: LogData, content_sim: float = 0.0,
+                  content_knn: float = 0.0) -> list[float]:
     """``context_row`` of one token from the log, knowing nothing after the token's start."""
     if tok.kind == "post":
         p = data.posts.get(tok.entity_id)
@@ -246,7 +264,7 @@ def token_context(person: int, tok: Token, data: LogData, content_sim: float = 0
         author, age_s = tok.entity_id, 0.0
     tl = data.timeline
     return context_row(tl.following_at(person, author, tok.ts), tl.following_at(author, person, tok.ts), age_s,
-                       content_sim)
+                       content_sim, content_knn)
 
 
 def sequence_context(person: int, tokens: list[Token], text: np.ndarray, data: LogData) -> np.ndarray:
@@ -261,7 +279,8 @@ def sequence_context(person: int, tokens: list[Token], text: np.ndarray, data: L
             profile.append(heapq.heappop(pending)[1])
         prof = content_profile(text[profile[-PROFILE_POSTS:]]) if tok.kind == "post" and profile else None
         sim = float(text[k] @ prof) if prof is not None else 0.0
-        out[k] = token_context(person, tok, data, sim)
+        knn = float(knn_similarity(text[k:k + 1], text[profile[-PROFILE_POSTS:]])[0]) if prof is not None else 0.0
+        out[k] = token_context(person, tok, data, sim, knn)
         if tok.kind == "post" and tok.target:
             heapq.heappush(pending, (tok.last_ts or tok.ts, k))
     return out
@@ -358,7 +377,7 @@ def encode_tokens(person: int, tokens: list[Token], table: EntityTable, space: F
                         dtype=np.float32).reshape(len(tokens), len(APP_HEADS))
     context = None
     if space.context_dim and data is not None:
-        context = sequence_context(person, tokens, table.text[rows], data)
+        context = sequence_context(person, tokens, table.text[rows], data)[:, :space.context_dim]
     return EncodedSequence(
         person=person, rows=rows, context=context,
         actions=np.asarray([action_index(t.action) for t in tokens], dtype=np.int64),

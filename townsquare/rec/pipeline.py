@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from townsquare.errors import InvalidInput
+from townsquare.errors import InvalidInput, TownsquareError
 from townsquare.rec.dataset import APP_HEADS, LogData, build_log_data
 from townsquare.rec.features import (
     Embedder,
@@ -56,6 +56,7 @@ class AppTrainConfig:
     seed: int = 0
     # One thread: on a busy shared CPU, two OpenMP threads were 10x slower per step than one.
     threads: int = 1
+    window_days: float | None = None  # learn from the log's last N days only (None: all of it)
 
 
 def model_config(space: FeatureSpace, tc: AppTrainConfig):
@@ -215,13 +216,30 @@ class TrainOutcome:
     extra: dict = field(default_factory=dict)
 
 
+def window_start(session, days: float | None):
+    """The start of the last ``days`` days of the event log (by the log's own clock: its newest
+    event), or None for the whole log."""
+    if not days:
+        return None
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from townsquare.social.models import Event
+
+    last = session.scalar(select(func.max(Event.ts)))
+    return None if last is None else last - timedelta(days=days)
+
+
 def prepare(settings, db, tc: AppTrainConfig, embed: Embedder | None = None, dim: int | None = None,
-            progress: bool = False, log_fn: Callable[[str], None] | None = None, holdout: bool = True) -> EncodedLog:
-    """Event log -> encoded training data (labels, split, features, embeddings)."""
+            progress: bool = False, log_fn: Callable[[str], None] | None = None, holdout: bool = True,
+            window_days: float | None = None) -> EncodedLog:
+    """Event log -> encoded training data (labels, split, features, embeddings); with ``window_days``,
+    only the events of the log's last that many days."""
     t0 = time.monotonic()
     with db.session() as session:
-        data: LogData = build_log_data(session, valid_frac=tc.valid_frac, test_frac=tc.test_frac, progress=progress,
-                                       holdout=holdout)
+        data: LogData = build_log_data(session, since=window_start(session, window_days), valid_frac=tc.valid_frac,
+                                       test_frac=tc.test_frac, progress=progress, holdout=holdout)
     if log_fn:
         w = data.window
         log_fn(f"event log: {w.n_events} events, {w.n_people} people, tokens {w.n_tokens}, "
@@ -251,7 +269,7 @@ def run_training(settings, db, tc: AppTrainConfig, *, resume: bool = False, embe
     log_embed: list = [embed]
     if embed is None:
         log_embed[0], dim = default_embedder(settings)
-    log = prepare(settings, db, tc, log_embed[0], dim, progress, log_fn)
+    log = prepare(settings, db, tc, log_embed[0], dim, progress, log_fn, window_days=tc.window_days)
     root = registry.rec_models_dir(settings)
     init = None
     if resume:
@@ -278,7 +296,8 @@ def run_training(settings, db, tc: AppTrainConfig, *, resume: bool = False, embe
     served, space = trained.model, log.space
     if refit_all:
         # The metrics above are the evaluated model's; the served one continues it on the whole log.
-        log_all = prepare(settings, db, tc, embed or log_embed[0], log.space.text_dim, False, None, holdout=False)
+        log_all = prepare(settings, db, tc, embed or log_embed[0], log.space.text_dim, False, None, holdout=False,
+                          window_days=tc.window_days)
         again = refit(log_all, tc, trained.model, log.space, trained.fit.best_epoch, log_fn=log_fn)
         served, space = again.model, log_all.space
         fit_info["refit"] = {"epochs": again.fit.epochs, "seconds": round(again.seconds, 1),
@@ -293,4 +312,67 @@ def run_training(settings, db, tc: AppTrainConfig, *, resume: bool = False, embe
         except InvalidInput as exc:
             reason = exc.message
     return TrainOutcome(version=version, activated=activated, rows=rows, window=log.data.window.to_dict(),
+                        fit=fit_info, reason=reason)
+
+
+SCHEDULE_FIELDS = ("epochs", "max_minutes", "patience", "seed", "threads", "window_days")
+
+
+def run_fine_tune(settings, db, tc: AppTrainConfig, *, window_days: float | None = 14.0,
+                  embed: Embedder | None = None, dim: int | None = None, activate_model: bool = True,
+                  log_fn: Callable[[str], None] | None = None) -> TrainOutcome:
+    """Scheduled retraining (``townsquare train --fine-tune``): continue the active model (or, with
+    none active, the newest loadable one) on the last ``window_days`` days of the event log for
+    exactly ``tc.epochs`` epochs, nothing held out, then save and activate it as a new version.
+
+    What a deployment runs every few hours or days between full ``townsquare train`` runs: the full
+    run chooses the epoch count on a validation split and reports test metrics, but leaves the
+    newest fifth of the log out of training; a fine-tune learns from everything up to now, the
+    newest posts and the feed's latest misses included, at a fixed cost (the window, not the whole
+    history). Raises InvalidInput when there is no model to continue."""
+    import torch
+
+    from townsquare.rec import registry
+
+    torch.set_num_threads(max(1, tc.threads))
+    if embed is None:
+        embed, dim = default_embedder(settings)
+    root = registry.rec_models_dir(settings)
+    init = None
+    try:
+        init = registry.load_active(root)
+    except TownsquareError:
+        for row in registry.list_models(root):
+            if row["status"] == "ok":
+                try:
+                    init = registry.load_version(root, row["version"])
+                    break
+                except InvalidInput:
+                    continue
+    if init is None:
+        raise InvalidInput("no trained model to fine-tune: run `townsquare train` first")
+    # The architecture is the continued model's; only the schedule (epochs, seed, threads) is ``tc``'s.
+    arch = {k: v for k, v in (init.manifest.get("train_config") or {}).items()
+            if k in AppTrainConfig.__dataclass_fields__ and k not in SCHEDULE_FIELDS}
+    tc = AppTrainConfig(**{**asdict(tc), **arch})
+    log = prepare(settings, db, tc, embed, dim, False, log_fn, holdout=False, window_days=window_days)
+    if log.space.text_dim != init.space.text_dim:
+        raise InvalidInput(f"model {init.version} uses {init.space.text_dim}-d text embeddings, the configured "
+                           f"embedder gives {log.space.text_dim}-d: retrain with `townsquare train --fresh`")
+    again = refit(log, tc, init.model, init.space, tc.epochs, log_fn=log_fn)
+    fit_info = {"epochs": again.fit.epochs, "seconds": round(again.seconds, 1), "fine_tuned_from": init.version,
+                "window_days": window_days, "until": log.data.window.until.isoformat()}
+    manifest = {"train_config": asdict(tc), "data_window": log.data.window.to_dict(),
+                "metrics": {}, "fit": fit_info,  # not evaluated: no holdout (the full run's metrics are on its version)
+                "embeddings": {"backend": settings.embeddings_backend, "model": settings.embeddings_model,
+                               "dim": log.space.text_dim}}
+    version = registry.save_version(root, again.model, log.space, manifest)
+    activated, reason = False, ""
+    if activate_model:
+        try:
+            registry.activate(root, version, log.space.text_dim)
+            activated = True
+        except InvalidInput as exc:
+            reason = exc.message
+    return TrainOutcome(version=version, activated=activated, rows=[], window=log.data.window.to_dict(),
                         fit=fit_info, reason=reason)

@@ -47,6 +47,7 @@ from townsquare.rec.features import (
     content_profile,
     content_type_index,
     context_row,
+    knn_similarity,
     post_key,
 )
 
@@ -66,6 +67,7 @@ class UserState:
     hidden_authors: set[int] = field(default_factory=set)   # blocked either way or muted
     history_posts: set[int] = field(default_factory=set)
     profile: np.ndarray | None = None   # content profile (``features.content_profile``) of engaged posts
+    engaged_text: np.ndarray | None = None  # [n, text_dim] text vectors of the last engaged posts (kNN similarity)
     history_len: int = 0
     created: float = 0.0
 
@@ -388,15 +390,16 @@ class Scorer:
         self._ensure_accounts([t.entity_id for t in tokens if t.kind == "account"])
         tokens = [t for t in tokens if t.entity_id in (self.posts.row if t.kind == "post" else self.accounts.row)]
         profile = None
+        engaged = [self.posts.row[t.entity_id] for t in tokens if t.kind == "post" and t.target]
+        engaged_text = self.posts.f_text[engaged[-PROFILE_POSTS:]].copy() if engaged else None
         if self.space.context_dim:
-            engaged = [self.posts.row[t.entity_id] for t in tokens if t.kind == "post" and t.target]
             profile = content_profile(self.posts.f_text[engaged[-PROFILE_POSTS:]])
         g = self.space.graph_tokens
         tokens = tokens[-(self.max_len - g):]
         st = UserState(account_id=account_id, vector=None, following=following, followers=followers,
                        hidden_authors=hidden,
                        history_posts={t.entity_id for t in tokens if t.kind == "post"}, history_len=len(tokens),
-                       profile=profile,
+                       profile=profile, engaged_text=engaged_text,
                        created=time.monotonic())
         # The social graph opens the history, as in training: the last ``g`` accounts followed
         # before the first token (or before now, for someone with no history yet).
@@ -482,6 +485,52 @@ class Scorer:
         top = torch.topk(scores, min(k, len(cand)))
         return [(int(ids[cand[i]]), float(v)) for v, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)]
 
+    # -- content similarity --------------------------------------------------------------------
+    def _knn_similarity(self, state: UserState, text: np.ndarray) -> np.ndarray:
+        """``features.knn_similarity`` of each row of ``text`` with the posts the person engaged with
+        lately (the ``content_knn`` context feature)."""
+        return knn_similarity(text, state.engaged_text)
+
+    def content_similarity(self, state: UserState, post_ids: list[int]) -> np.ndarray:
+        """``_knn_similarity`` of each post (0 for an unknown one), in the order given."""
+        ids = [int(i) for i in post_ids]
+        self._ensure_posts(ids)
+        out = np.zeros(len(ids), dtype=np.float32)
+        with self._lock:
+            rows = [(k, self.posts.row[i]) for k, i in enumerate(ids) if i in self.posts.row]
+            if rows:
+                text = self.posts.f_text[np.asarray([r for _, r in rows], dtype=np.int64)]
+        if rows:
+            out[[k for k, _ in rows]] = self._knn_similarity(state, text)
+        return out
+
+    def similar_posts(self, state: UserState, k: int,
+                      exclude: set[int] | frozenset[int] | None = None) -> list[tuple[int, float]]:
+        """Retrieval by content: the ``k`` recent posts most like what the person engaged with lately
+        (``_knn_similarity``), best first; the same inventory and exclusions as ``retrieve``."""
+        if k <= 0 or state.engaged_text is None:
+            return []
+        self._maybe_refresh()
+        store = self.posts
+        with self._lock:
+            ids, author, created = store.ids, store.author, store.created
+            ok = self._visible_mask(state, store)
+            if not len(ids):
+                return []
+            ok &= author != state.account_id
+            if self.retrieval_days:
+                ok &= created >= created.max() - self.retrieval_days * 86400
+            drop = set(exclude or ()) | state.history_posts
+            if drop:
+                ok &= ~_among(ids, drop)
+            cand = np.nonzero(ok)[0]
+            text = store.f_text[cand]
+        if len(cand) == 0:
+            return []
+        sims = self._knn_similarity(state, text)
+        top = np.argsort(-sims, kind="stable")[:k]
+        return [(int(ids[cand[i]]), float(sims[i])) for i in top]
+
     # -- action heads --------------------------------------------------------------------------
     def _context(self, state: UserState, store: _Store, rows: np.ndarray, in_net: np.ndarray, now: float | None):
         """``features.context_row`` of each candidate row for this person at ``now`` (None: model without
@@ -491,9 +540,13 @@ class Scorer:
         back = _among(store.author[rows], state.followers)
         now = time.time() if now is None else now
         ages = np.where(store.created[rows] > 0, now - store.created[rows], 0.0)
-        sims = store.f_text[rows] @ state.profile if state.profile is not None else np.zeros(len(rows))
-        ctx = np.asarray([context_row(a, b, age, sim) for a, b, age, sim in zip(in_net, back, ages, sims, strict=True)],
-                         dtype=np.float32).reshape(len(rows), self.space.context_dim)
+        text = store.f_text[rows]
+        sims = text @ state.profile if state.profile is not None else np.zeros(len(rows))
+        knn = self._knn_similarity(state, text)
+        c = self.space.context_dim  # a model trained with fewer (older) features gets the first c
+        ctx = np.asarray([context_row(a, b, age, sim, kn)[:c]
+                          for a, b, age, sim, kn in zip(in_net, back, ages, sims, knn, strict=True)],
+                         dtype=np.float32).reshape(len(rows), c)
         return self._torch.from_numpy(ctx)
 
     def _head_probs(self, state: UserState, store: _Store, ids: list[int], ok: np.ndarray,
