@@ -227,3 +227,12 @@ def test_units_and_linking_words_align_numbers():
     tool = _tool({"principal": {"type": "number"}, "annual_yield": {"type": "number"}}, ["principal", "annual_yield"])
     text = "The value of $2000 invested at a 5% annual yield after 3 years"
     assert "annual_yield" not in aligned_numbers(tool, Grounding.from_text(text), tool.required)
+
+
+def test_frequency_words_offer_only_count_per_period_optionals():
+    tool = _tool({"value": {"type": "integer"}, "rate": {"type": "number"}, "years": {"type": "integer"},
+                  "periods_per_year": {"type": "integer", "description": "Times compounded per year. Default 1."},
+                  "face_value": {"type": "integer", "description": "Face value, default is 1000."}},
+                 ["value", "rate", "years"])
+    offered = grounded_optional(tool, Grounding.from_text("$5000 at 5% for 3 years with monthly compounding"))
+    assert "periods_per_year" in offered and "face_value" not in offered

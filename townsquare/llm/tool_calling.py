@@ -154,7 +154,6 @@ def grounded_optional(tool: Tool, grounding: Grounding) -> dict[str, list[Any] |
     text = f" {_normalised(grounding.text)} "
     numeric_needed = sum(1 for name in tool.required
                          if (tool.properties.get(name) or {}).get("type") in ("integer", "number"))
-    spare_numbers = len(grounding.numbers_for()) > numeric_needed
     units = list(dict.fromkeys(word for word in grounding.words if word.lower() in UNIT_WORDS))
     message = _words(grounding.text)
     chosen: dict[str, list[Any] | None] = {}
@@ -170,7 +169,7 @@ def grounded_optional(tool: Tool, grounding: Grounding) -> dict[str, list[Any] |
             chosen[name] = [v for v in prop["enum"] if str(v) in mentioned]
         elif mentioned and kind in ("string", None):
             chosen[name] = list(dict.fromkeys(mentioned))
-        elif kind in ("integer", "number") and spare_numbers:
+        elif kind in ("integer", "number") and len(grounding.numbers_for(name, prop)) > numeric_needed:
             chosen[name] = None
         elif kind == "string" and "unit" in name.lower() and units:
             chosen[name] = units
