@@ -236,3 +236,9 @@ def test_frequency_words_offer_only_count_per_period_optionals():
                  ["value", "rate", "years"])
     offered = grounded_optional(tool, Grounding.from_text("$5000 at 5% for 3 years with monthly compounding"))
     assert "periods_per_year" in offered and "face_value" not in offered
+
+
+def test_alignment_never_forces_a_number_that_does_not_fit():
+    tool = _tool({"check_in": {"type": "string"}, "no_of_adults": {"type": "integer"}}, ["check_in", "no_of_adults"])
+    text = "A hotel for two adults in Paris from 2023 April 4th to April 8th"
+    assert "no_of_adults" not in aligned_numbers(tool, Grounding.from_text(text), tool.required)

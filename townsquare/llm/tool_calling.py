@@ -288,7 +288,7 @@ def aligned_numbers(tool: Tool, grounding: Grounding, names: list[str]) -> dict[
         if any(other != name and other_row[k] >= best for other, other_row in scores.items()):
             continue  # another argument claims this number as strongly
         usable = grounding.numbers_for(name, tool.properties.get(name) or {})
-        readings = [v for v in mentions[k][2] if v in usable] or mentions[k][2]
+        readings = [v for v in mentions[k][2] if v in usable]  # none: this number does not fit it
         readings = [int(v) if float(v).is_integer() else v for v in readings]
         if prop_kind(tool, name) == "integer":
             readings = [v for v in readings if isinstance(v, int)]
