@@ -145,3 +145,100 @@ def test_numbers_said_right_after_an_argument_name_fill_it():
         "net_income": [2_000_000], "shareholder_equity": [10_000_000], "dividends_paid": [200_000]}
     xy = _tool({"x": {"type": "integer"}, "y": {"type": "integer"}}, ["x", "y"])
     assert aligned_numbers(xy, Grounding.from_text("sides 4 and 5"), xy.required) == {}  # nothing to go on
+
+
+def test_percentages_fill_rates_as_fractions_unless_the_argument_is_a_percentage():
+    grounding = Grounding.from_text("Invest $5000 at an annual rate of 3% for 5 years")
+    assert 0.03 in grounding.numbers_for("rate", {"type": "number", "description": "The annual interest rate."})
+    assert 3 not in grounding.numbers_for("rate", {"type": "number"})
+    assert 3 in grounding.numbers_for("rate", {"type": "number", "description": "The rate as a percentage."})
+    assert 3 in grounding.numbers_for("increase", {"type": "integer"})  # an integer is never a fraction
+    assert 0.03 not in grounding.numbers_for()  # each number once
+    rule = ArgumentsGrammar(grounding).value({"type": "number", "description": "Yearly interest rate."}, "r", "rate")
+    assert '"0.03"' in rule and '"3"' not in rule
+
+
+def test_date_digits_and_frequency_words_are_numbers_only_for_their_arguments():
+    grounding = Grounding.from_text("A room for 2 nights starting from 15th October, 2023, paid monthly")
+    assert grounding.numbers_for("nights", {"type": "integer"}) == [2]
+    assert 2023 in grounding.numbers_for("year", {"type": "integer"})
+    assert 12 in grounding.numbers_for("payments_per_year", {"type": "integer"})
+    assert grounding.numbers_for() == [2]
+    # words that are numbers: "two adults" stays a number; a year written alone is not a date
+    assert 2 in Grounding.from_text("two adults from April 4th to April 8th, 2023").numbers_for("adults", {})
+    assert 2020 in Grounding.from_text("3 apples in 2020").numbers_for("count", {})
+
+
+def test_optional_arguments_that_repeat_a_number_are_left_out():
+    from townsquare.llm.tool_calling import ToolCaller
+    from townsquare.llm.tools import ToolRouter
+    from townsquare.llm.types import ChatResult
+
+    class Scripted:
+        name = "scripted"
+
+        def __init__(self, replies):
+            self.replies = list(replies)
+
+        def chat(self, messages, **kwargs):
+            return ChatResult(text=self.replies.pop(0))
+
+    tool = _tool({"principal": {"type": "number"}, "years": {"type": "integer"},
+                  "times_per_year": {"type": "integer"}}, ["principal", "years"])
+    caller = ToolCaller(Scripted(['{"principal": 1000, "years": 5, "times_per_year": 5}']), ToolRouter())
+    calls, _ = caller.arguments(tool, "Invest 1000 for 5 years", parallel=False)
+    assert calls == [{"principal": 1000, "years": 5}]
+
+
+def test_a_span_in_two_free_text_slots_and_overlapping_spans():
+    from townsquare.llm.tool_calling import shared_span, trim_overlaps
+
+    tool = _tool({"genre": {"type": "string"}, "instrument": {"type": "string"},
+                  "colors": {"type": "array", "items": {"type": "string"}},
+                  "season": {"type": "string"}, "year": {"type": "integer"},
+                  "kind": {"type": "string", "enum": ["a", "b"]}, "other": {"type": "string", "enum": ["a", "b"]}}, [])
+    assert shared_span(tool, {"genre": "Jazz", "instrument": "jazz"})
+    assert shared_span(tool, {"genre": "sky blue", "colors": ["red", "sky blue"]})
+    assert not shared_span(tool, {"genre": "Jazz", "instrument": "piano", "kind": "a", "other": "a"})
+    assert trim_overlaps(tool, {"genre": "theft in California", "instrument": "California"})["genre"] == "theft"
+    assert trim_overlaps(tool, {"genre": "La Liga 2020-2021", "season": "2020-2021"})["genre"] == "La Liga"
+    assert trim_overlaps(tool, {"genre": "Super Mario Bros. from 1985", "year": 1985})["genre"] == "Super Mario Bros."
+    assert trim_overlaps(tool, {"genre": "Paris", "season": "Paris"})["genre"] == "Paris"  # never emptied
+
+
+def test_currency_roles_follow_the_amount_and_from_to():
+    from townsquare.llm.values import currency_roles, currency_values
+
+    text = "What is the cost in British Pounds if I convert 200 US dollars?"
+    assert currency_roles(text) == ("USD", "GBP")
+    assert currency_values("base_currency", {"type": "string"}, text) == ["USD"]
+    assert currency_values("target_currency", {"type": "string"}, text) == ["GBP"]
+    assert currency_roles("How much will 20000 Japanese Yen be in US dollars?") == ("JPY", "USD")
+    assert currency_roles("Rate from EUR to GBP") == ("EUR", "GBP")
+    assert currency_roles("Is the euro stronger than the dollar?") is None  # no roles said
+    assert currency_values("currency", {"type": "string"}, text) == ["GBP", "USD"]
+
+
+def test_units_and_linking_words_align_numbers():
+    tool = _tool({"frequency": {"type": "integer"}, "duration": {"type": "integer"}}, ["frequency", "duration"])
+    text = "Generate a sound of 440Hz frequency for 5 seconds."
+    assert aligned_numbers(tool, Grounding.from_text(text), tool.required) == {"frequency": [440], "duration": [5]}
+    # the name said after one number and before the next, with other words between: no alignment
+    tool = _tool({"principal": {"type": "number"}, "annual_yield": {"type": "number"}}, ["principal", "annual_yield"])
+    text = "The value of $2000 invested at a 5% annual yield after 3 years"
+    assert "annual_yield" not in aligned_numbers(tool, Grounding.from_text(text), tool.required)
+
+
+def test_frequency_words_offer_only_count_per_period_optionals():
+    tool = _tool({"value": {"type": "integer"}, "rate": {"type": "number"}, "years": {"type": "integer"},
+                  "periods_per_year": {"type": "integer", "description": "Times compounded per year. Default 1."},
+                  "face_value": {"type": "integer", "description": "Face value, default is 1000."}},
+                 ["value", "rate", "years"])
+    offered = grounded_optional(tool, Grounding.from_text("$5000 at 5% for 3 years with monthly compounding"))
+    assert "periods_per_year" in offered and "face_value" not in offered
+
+
+def test_alignment_never_forces_a_number_that_does_not_fit():
+    tool = _tool({"check_in": {"type": "string"}, "no_of_adults": {"type": "integer"}}, ["check_in", "no_of_adults"])
+    text = "A hotel for two adults in Paris from 2023 April 4th to April 8th"
+    assert "no_of_adults" not in aligned_numbers(tool, Grounding.from_text(text), tool.required)

@@ -158,6 +158,25 @@ def number_mentions(text: str) -> list[tuple[int, int, list[float]]]:
     return out
 
 
+# Words that are numbers only for a count-per-period argument ("compounded quarterly" -> 4 times a year).
+_FREQUENCY_WORDS = {"annually", "yearly", "semiannually", "quarterly", "monthly", "weekly", "daily"}
+_FREQUENCY_ARG = re.compile(r"frequen|compound|times|per[ _](?:year|annum|period|unit)|periods", re.I)
+_PERCENT_ARG = re.compile(r"percent|pct", re.I)
+_DATE_ARG = re.compile(r"year|month|day|date|dob|birth", re.I)
+
+
+def _argument_text(name: str, prop: dict[str, Any] | None) -> str:
+    return f"{name} {(prop or {}).get('description', '')}"
+
+
+def wants_fraction(name: str, prop: dict[str, Any] | None) -> bool:
+    """Whether a percentage written in the message ("5%") fills this argument as a fraction (0.05): a
+    non-integer number argument (rates, yields, probabilities are decimals by convention) whose name and
+    description do not say it is a percentage."""
+    prop = prop or {}
+    return prop.get("type") == "number" and not _PERCENT_ARG.search(_argument_text(name, prop))
+
+
 def numbers_in(text: str) -> list[float]:
     """Numbers written in ``text``, in order, with their obvious readings (``5%`` -> 5 and 0.05)."""
     found: list[float] = []
@@ -220,14 +239,52 @@ class Grounding:
     fractions: list[float] = field(default_factory=list)  # the sequence with percentages as fractions
     groups: list[int] = field(default_factory=list)  # for each number of the sequence: its group
     positions: list[tuple[int, int]] = field(default_factory=list)
+    percent_written: set[float] = field(default_factory=set)  # "5%" -> 5, when 5 is not also written plainly
+    percent_fractions: set[float] = field(default_factory=set)  # "5%" -> 0.05, likewise
+    date_parts: set[float] = field(default_factory=set)  # digits that are only parts of dates ("15th October, 2023")
+    frequencies: set[float] = field(default_factory=set)  # numbers only said as frequency words ("quarterly")
 
     @classmethod
     def from_text(cls, text: str) -> Grounding:
+        from townsquare.llm.values import date_spans
+
         positions = _word_positions(text)
-        return cls(text=text, words=[text[a:b] for a, b in positions], numbers=numbers_in(text),
+        numbers = numbers_in(text)
+        plain: set[float] = set()
+        written: set[float] = set()
+        fractions: set[float] = set()
+        in_dates: set[float] = set()
+        dates = date_spans(text)
+        for match in _matches(text):
+            sign, digits, decimals, percent, suffix, word = match.groups()
+            value = float(digits.replace(",", "") + (decimals or "")) * (-1 if sign else 1)
+            if percent:
+                written.add(value)
+                fractions.add(value / 100)
+            elif any(a <= match.start() and match.end() <= b for a, b in dates):
+                in_dates.add(value)
+            else:
+                plain.add(value)
+        said = {float(_NUMBER_WORDS[w]) for w in re.findall(r"[a-z]+", text.lower())
+                if w in _NUMBER_WORDS and w not in _FREQUENCY_WORDS}
+        frequencies = {float(_NUMBER_WORDS[w]) for w in re.findall(r"[a-z]+", text.lower()) if w in _FREQUENCY_WORDS}
+        others = plain | said | written
+        return cls(text=text, words=[text[a:b] for a, b in positions], numbers=numbers,
                    sequence=number_sequence(text), fractions=number_sequence(text, percent_as_fraction=True),
-                   groups=number_groups(text),
-                   positions=positions)
+                   groups=number_groups(text), positions=positions,
+                   percent_written=written - plain - said, percent_fractions=fractions - plain - said,
+                   date_parts=in_dates - others - fractions, frequencies=frequencies - others - fractions - in_dates)
+
+    def numbers_for(self, name: str = "", prop: dict[str, Any] | None = None) -> list[float]:
+        """The numbers of the message that can fill this argument: a percentage as a fraction or as written
+        (``wants_fraction``), no digits of a date unless the argument is about dates, and frequency words
+        ("quarterly") only for a count-per-period argument. Without a name: each number once."""
+        text = _argument_text(name, prop)
+        drop = set(self.date_parts) if not (name and _DATE_ARG.search(text)) else set()
+        if not (name and _FREQUENCY_ARG.search(text)):
+            drop |= self.frequencies
+        drop |= self.percent_written if (name and wants_fraction(name, prop)) else self.percent_fractions
+        return [v for v in self.numbers if v not in drop]
 
     def spans(self, max_words: int = 8) -> set[str]:
         """Runs of up to ``max_words`` consecutive words, as written (inner punctuation kept, so
@@ -294,10 +351,11 @@ class ArgumentsGrammar:
         self._span_rule = self._add("span", body)
         return self._span_rule
 
-    def _numbers(self, integer: bool, avoid: list[Any]) -> str | None:
+    def _numbers(self, integer: bool, avoid: list[Any], name: str = "", schema: dict | None = None) -> str | None:
         if not self.grounding or not self.grounding.numbers:
             return None
-        values = [v for v in self.grounding.numbers if not integer or float(v).is_integer()]
+        values = (self.grounding.numbers_for(name, schema) if name else []) or self.grounding.numbers
+        values = [v for v in values if not integer or float(v).is_integer()]
         values = [v for v in values if v not in avoid] or values
         if not values:
             return None
@@ -344,7 +402,7 @@ class ArgumentsGrammar:
             span = self._span() if self.grounding else None
             return span if span else "string"
         if kind in ("integer", "number"):
-            grounded = self._numbers(kind == "integer", self.avoid.get(name, []))
+            grounded = self._numbers(kind == "integer", self.avoid.get(name, []), name, schema)
             return grounded if grounded else kind
         if kind == "boolean":
             return "boolean"

@@ -28,7 +28,7 @@ from townsquare.errors import InvalidInput
 from townsquare.llm.grammar import ArgumentsGrammar, Grounding, number_mentions
 from townsquare.llm.tools import Tool, ToolRouter, check_call
 from townsquare.llm.types import ChatResult, Message, ToolCall, Usage
-from townsquare.llm.values import typed_values
+from townsquare.llm.values import is_currency_argument, is_date_argument, typed_values
 
 SYSTEM_PROMPT = ("You fill in function arguments. Read the request and write the arguments of the function "
                  "as JSON, copying values from the request. Leave out optional arguments the request does "
@@ -154,7 +154,6 @@ def grounded_optional(tool: Tool, grounding: Grounding) -> dict[str, list[Any] |
     text = f" {_normalised(grounding.text)} "
     numeric_needed = sum(1 for name in tool.required
                          if (tool.properties.get(name) or {}).get("type") in ("integer", "number"))
-    spare_numbers = len(grounding.numbers) > numeric_needed
     units = list(dict.fromkeys(word for word in grounding.words if word.lower() in UNIT_WORDS))
     message = _words(grounding.text)
     chosen: dict[str, list[Any] | None] = {}
@@ -170,7 +169,7 @@ def grounded_optional(tool: Tool, grounding: Grounding) -> dict[str, list[Any] |
             chosen[name] = [v for v in prop["enum"] if str(v) in mentioned]
         elif mentioned and kind in ("string", None):
             chosen[name] = list(dict.fromkeys(mentioned))
-        elif kind in ("integer", "number") and spare_numbers:
+        elif kind in ("integer", "number") and len(grounding.numbers_for(name, prop)) > numeric_needed:
             chosen[name] = None
         elif kind == "string" and "unit" in name.lower() and units:
             chosen[name] = units
@@ -225,6 +224,37 @@ def requested_flags(tool: Tool, grounding: Grounding) -> dict[str, bool]:
     return flags
 
 
+# What a unit written right after a number measures: the words an argument for it is named with.
+_KINDS = {
+    "time duration period": "s sec secs second seconds min mins minute minutes h hr hrs hour hours",
+    "frequency freq": "hz khz mhz ghz",
+    "distance length height width radius depth diameter altitude displacement": (
+        "m meter meters metre metres km kilometer kilometers kilometres cm mm mile miles ft feet foot inch "
+        "inches yard yards"),
+    "mass weight": "kg g gram grams kilogram kilograms lb lbs pound pounds ounce ounces oz ton tons",
+    "speed velocity": "mph kph kmh",
+    "temperature temp": "celsius fahrenheit kelvin",
+    "energy heat work": "j joule joules kj kilojoules calories kcal",
+    "power": "w watt watts kw kilowatts",
+    "force": "newton newtons",
+    "volume": "l liter liters litre litres ml gallon gallons",
+}
+UNIT_KINDS: dict[str, tuple[str, ...]] = {unit: tuple(kind.split()) for kind, units in _KINDS.items()
+                                          for unit in units.split()}
+# Words that may stand between an argument's name and its number: "rate of 5", "mass is 3", "n = 4".
+_LINKING = {"of", "is", "was", "are", "at", "to", "be", "equals", "equal", "as", "about", "around", "approximately",
+            "the", "a", "an", "its", "their", "my", "by"}
+
+
+def _before_score(word: str, before: list[str]) -> int:
+    """2 when ``word`` is said before the number with only linking words between ("interest rate of 5%"),
+    1 when other words stand between ("annual yield after 3 years": the yield is not the 3), else 0."""
+    for i in range(len(before) - 1, -1, -1):
+        if _same_word(word, before[i]):
+            return 2 if all(w in _LINKING for w in before[i + 1:]) else 1
+    return 0
+
+
 def aligned_numbers(tool: Tool, grounding: Grounding, names: list[str]) -> dict[str, list[Any]]:
     """Numeric arguments whose name the message says right next to one number ("net income of
     $2,000,000, equity of $10,000,000" -> net_income, equity): {argument: that number's readings}.
@@ -244,9 +274,11 @@ def aligned_numbers(tool: Tool, grounding: Grounding, names: list[str]) -> dict[
         if prop.get("type") not in ("integer", "number") or prop.get("enum"):
             continue
         words = [w for w in _words(name) if w not in _FLAG_FILLER and len(w) > 2]
-        # a name said before the number counts double: "equity of $10M, dividends of $2M"
-        scores[name] = [sum(2 * any(_same_word(w, c) for c in before) + any(_same_word(w, c) for c in after)
-                            for w in words) for before, after in contexts]
+        # a name said right before the number counts double ("equity of $10M, dividends of $2M"), and so
+        # does a unit of its kind right after it ("440Hz" is a frequency, "5 seconds" a duration)
+        scores[name] = [sum(_before_score(w, before) + any(_same_word(w, c) for c in after)
+                            + 2 * (bool(after) and w in UNIT_KINDS.get(after[0], ())) for w in words)
+                        for before, after in contexts]
     aligned: dict[str, list[Any]] = {}
     for name, row in scores.items():
         best = max(row, default=0)
@@ -255,7 +287,9 @@ def aligned_numbers(tool: Tool, grounding: Grounding, names: list[str]) -> dict[
         k = row.index(best)
         if any(other != name and other_row[k] >= best for other, other_row in scores.items()):
             continue  # another argument claims this number as strongly
-        readings = [int(v) if float(v).is_integer() else v for v in mentions[k][2]]
+        usable = grounding.numbers_for(name, tool.properties.get(name) or {})
+        readings = [v for v in mentions[k][2] if v in usable]  # none: this number does not fit it
+        readings = [int(v) if float(v).is_integer() else v for v in readings]
         if prop_kind(tool, name) == "integer":
             readings = [v for v in readings if isinstance(v, int)]
         if readings:
@@ -302,6 +336,61 @@ def repeated_numbers(arguments: dict[str, Any], grounding: Grounding) -> dict[st
     return avoid
 
 
+def shared_span(tool: Tool, arguments: dict[str, Any]) -> bool:
+    """Whether two free-text string arguments hold the same text ("instrument" = "genre" = "Jazz"):
+    arguments with an enum, a date or a currency are not free text."""
+    seen: set[str] = set()
+    for name, value in arguments.items():
+        prop = tool.properties.get(name) or {}
+        items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
+        if prop.get("enum") or items.get("enum") or is_date_argument(name, prop) or is_currency_argument(name, prop):
+            continue
+        texts = {_normalised(v) for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)}
+        if texts & seen:
+            return True
+        seen |= texts - {""}
+    return False
+
+
+_CONNECTORS = {"in", "from", "of", "for", "at", "on", "the", "during", "with", "by", "to", "and", "a", "an"}
+
+
+def trim_overlaps(tool: Tool, arguments: dict[str, Any]) -> dict[str, Any]:
+    """A free-text value that also holds another argument's value ("theft in California" next to
+    jurisdiction "California", "NBA 2021" next to season "2021") loses it, with the linking words left
+    dangling; values that would become empty stay as they are."""
+    others = {name: (_format_value(value)) for name, value in arguments.items()
+              if isinstance(value, str | int | float) and not isinstance(value, bool)}
+    out = dict(arguments)
+    for name, value in arguments.items():
+        prop = tool.properties.get(name) or {}
+        if not isinstance(value, str) or prop.get("enum") or is_date_argument(name, prop):
+            continue
+        words = value.split()
+        for other, text in others.items():
+            part = text.split()
+            if other == name or not part or len(part) >= len(words):
+                continue
+            for at in (len(words) - len(part), 0):  # at the end, then at the start
+                if [w.strip(",.").lower() for w in words[at:at + len(part)]] == [w.lower() for w in part]:
+                    rest = words[:at] + words[at + len(part):]
+                    while rest and rest[-1].lower().strip(",") in _CONNECTORS:
+                        rest.pop()
+                    while rest and rest[0].lower() in _CONNECTORS - {"the", "a", "an"}:
+                        rest.pop(0)
+                    if rest:
+                        words = [w.rstrip(",") if i == len(rest) - 1 else w for i, w in enumerate(rest)]
+                    break
+        out[name] = " ".join(words) if words != value.split() else value
+    return out
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 @dataclass
 class ToolLayerConfig:
     relevance_threshold: float = 0.33
@@ -344,13 +433,27 @@ class ToolCaller:
     def arguments(self, tool: Tool, request: str, parallel: bool, grounded: bool = True) -> tuple[list[dict], Usage]:
         calls, usage = self._decode(tool, request, parallel, grounded, {})
         if grounded and not parallel and calls:
-            # Self-check: a number the message writes once fills one argument; decode again without
-            # the repeats (a small model copies the previous value).
-            avoid = repeated_numbers(calls[0], Grounding.from_text(request))
-            if avoid:
+            # Self-check: a number the message writes once fills one argument. An optional argument that
+            # repeats one is left out (the tool's default); for a required one, decode again without the
+            # repeats (a small model copies the previous value).
+            grounding = Grounding.from_text(request)
+            avoid: dict[str, list[Any]] = {}
+            for _ in range(2):
+                repeats = repeated_numbers(calls[0], grounding)
+                for name in [name for name in repeats if name not in tool.required]:
+                    calls[0].pop(name, None)
+                    repeats.pop(name)
+                if not repeats:
+                    break
+                for name, values in repeats.items():
+                    avoid.setdefault(name, []).extend(values)
                 retry, more = self._decode(tool, request, parallel, grounded, avoid)
                 usage = Usage(usage.prompt_tokens + more.prompt_tokens, usage.completion_tokens + more.completion_tokens)
-                calls = retry or calls
+                if not retry:
+                    break
+                calls = retry
+        if grounded:
+            calls = [trim_overlaps(tool, call) for call in calls]
         return calls, usage
 
     def _decode(self, tool: Tool, request: str, parallel: bool, grounded: bool, avoid: dict[str, list[Any]]
@@ -397,6 +500,12 @@ class ToolCaller:
             return self.backend.chat(messages, max_tokens=max_tokens, temperature=temperature, clip=clip)
         request = last_user_text(messages)
         arguments, usage = self.arguments(tool, request, parallel)
+        if mode == "auto" and any(shared_span(tool, args) for args in arguments):
+            # One span of the message cannot be two different things: the request does not give what
+            # the tool needs (typically a question *about* the tool's topic), so answer instead.
+            if not respond:
+                return ChatResult(text="", finish_reason="stop", model=self.backend.name)
+            return self.backend.chat(messages, max_tokens=max_tokens, temperature=temperature, clip=clip)
         calls = []
         for args in arguments:
             call = ToolCall(name=tool.name, arguments=args)

@@ -73,6 +73,18 @@ def dates_in(text: str) -> list[dt.date]:
     return out
 
 
+def date_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each calendar date written in ``text`` (with a month and a day)."""
+    spans: list[tuple[int, int]] = []
+    for pattern in _DATE_PATTERNS:
+        for match in pattern.finditer(text):
+            groups = match.groupdict()
+            if groups.get("mon") or groups.get("m") or groups.get("a"):
+                if not any(a <= match.start() < b or a < match.end() <= b for a, b in spans):
+                    spans.append((match.start(), match.end()))
+    return sorted(spans)
+
+
 def date_format(description: str) -> str:
     """The strftime format a description asks for ("MM-DD-YYYY" -> "%m-%d-%Y"); ISO 8601 by default."""
     match = _FORMAT_RE.search(description)
@@ -135,13 +147,56 @@ def currencies_in(text: str) -> list[str]:
     return list(dict.fromkeys(code for _, code in sorted(found)))
 
 
+def _currency_mentions(text: str) -> list[tuple[int, int, str]]:
+    found = [(m.start(), m.end(), CURRENCY_NAMES[m.group(1).lower()]) for m in _CURRENCY_RE.finditer(text)]
+    found += [(m.start(), m.end(), m.group(1)) for m in _CODE_RE.finditer(text) if m.group(1) in _CODES]
+    found += [(m.start(), m.start() + 1, "USD") for m in re.finditer(r"\$\s?\d", text)]
+    return sorted(found)
+
+
+_AMOUNT_BEFORE = re.compile(r"\d[\d,.]*\s*(?:[kKmM]|thousand|million|billion)?\s*$")
+_AMOUNT_AFTER = re.compile(r"^\s*\d")
+_SOURCE_ARG = re.compile(r"base|from|source|origin|have|sell", re.I)
+_TARGET_ARG = re.compile(r"target|(?:^|_)to(?:_|$)|into|dest|quote|want|buy", re.I)
+
+
+def currency_roles(text: str) -> tuple[str, str] | None:
+    """(from, to) for a message that names two currencies and an amount in one of them ("how much is
+    20000 Japanese Yen in US dollars" -> ("JPY", "USD")), or one after "from" and one after "to"/"into";
+    None when the message does not say which is which."""
+    mentions = _currency_mentions(text)
+    codes = list(dict.fromkeys(code for *_, code in mentions))
+    if len(codes) != 2:
+        return None
+    with_amount = {code for start, end, code in mentions
+                   if _AMOUNT_BEFORE.search(text[max(0, start - 20):start]) or _AMOUNT_AFTER.match(text[end:end + 3])}
+    if len(with_amount) == 1:
+        source = next(iter(with_amount))
+        return source, next(code for code in codes if code != source)
+    after_from = {code for start, _, code in mentions if re.search(r"\bfrom\s+(?:the\s+)?$", text[max(0, start - 10):start], re.I)}
+    after_to = {code for start, _, code in mentions
+                if re.search(r"\b(?:to|into|in)\s+(?:the\s+)?$", text[max(0, start - 10):start], re.I)}
+    if len(after_from) == 1 and len(after_to - after_from) == 1:
+        return next(iter(after_from)), next(iter(after_to - after_from))
+    return None
+
+
 def is_currency_argument(name: str, prop: dict[str, Any]) -> bool:
     return prop.get("type") in ("string", None) and not prop.get("enum") and "currenc" in name.lower()
 
 
 def currency_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
-    """The currencies of ``text`` as ISO codes, for a currency argument ([] otherwise)."""
-    return currencies_in(text) if is_currency_argument(name, prop) else []
+    """The currencies of ``text`` as ISO codes, for a currency argument ([] otherwise); for a "from" or
+    "to" currency, only the one the message gives that role (``currency_roles``)."""
+    if not is_currency_argument(name, prop):
+        return []
+    roles = currency_roles(text)
+    if roles:
+        if _SOURCE_ARG.search(name) and not _TARGET_ARG.search(name):
+            return [roles[0]]
+        if _TARGET_ARG.search(name) and not _SOURCE_ARG.search(name):
+            return [roles[1]]
+    return currencies_in(text)
 
 
 def typed_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
