@@ -303,16 +303,25 @@ def run_training(settings, db, tc: AppTrainConfig, *, resume: bool = False, embe
         fit_info["refit"] = {"epochs": again.fit.epochs, "seconds": round(again.seconds, 1),
                              "until": log_all.data.window.until.isoformat()}
         manifest["refit_on_whole_log"] = fit_info["refit"]
-    version = registry.save_version(root, served, space, manifest)
-    activated, reason = False, ""
-    if activate_model:
-        try:
-            registry.activate(root, version, log.space.text_dim)
-            activated = True
-        except InvalidInput as exc:
-            reason = exc.message
+    version, activated, reason = _save_and_activate(root, served, space, manifest, activate_model)
     return TrainOutcome(version=version, activated=activated, rows=rows, window=log.data.window.to_dict(),
                         fit=fit_info, reason=reason)
+
+
+def _save_and_activate(root: Path, model, space: FeatureSpace, manifest: dict,
+                       activate_model: bool) -> tuple[str, bool, str]:
+    """Save a new version; make it active when asked and when it passes the registry's checks.
+    Returns (version, activated, why not)."""
+    from townsquare.rec import registry
+
+    version = registry.save_version(root, model, space, manifest)
+    if not activate_model:
+        return version, False, ""
+    try:
+        registry.activate(root, version, space.text_dim)
+    except InvalidInput as exc:
+        return version, False, exc.message
+    return version, True, ""
 
 
 SCHEDULE_FIELDS = ("epochs", "max_minutes", "patience", "seed", "threads", "window_days")
@@ -366,13 +375,6 @@ def run_fine_tune(settings, db, tc: AppTrainConfig, *, window_days: float | None
                 "metrics": {}, "fit": fit_info,  # not evaluated: no holdout (the full run's metrics are on its version)
                 "embeddings": {"backend": settings.embeddings_backend, "model": settings.embeddings_model,
                                "dim": log.space.text_dim}}
-    version = registry.save_version(root, again.model, log.space, manifest)
-    activated, reason = False, ""
-    if activate_model:
-        try:
-            registry.activate(root, version, log.space.text_dim)
-            activated = True
-        except InvalidInput as exc:
-            reason = exc.message
+    version, activated, reason = _save_and_activate(root, again.model, log.space, manifest, activate_model)
     return TrainOutcome(version=version, activated=activated, rows=[], window=log.data.window.to_dict(),
                         fit=fit_info, reason=reason)
