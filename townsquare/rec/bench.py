@@ -119,7 +119,7 @@ def run_bench(split: LeaveOneOut, models: list[str], epochs: int | None = None,
             continue
         budget = max_minutes.get(name) if isinstance(max_minutes, dict) else max_minutes
         label, score, res, hp = train_one(name, split, sv_hist, sv_tgt, epochs, budget, seed,
-                                           overrides or {}, log)
+                                          overrides or {}, log)
         valid = evaluate_histories(score, v_hist, v_tgt, n)
         test = evaluate_histories(score, t_hist, t_tgt, n)
         rows.append(_row(label, test, valid, res.seconds, res.epochs, res.best_epoch, hp, res.stopped))
@@ -131,8 +131,8 @@ def run_bench(split: LeaveOneOut, models: list[str], epochs: int | None = None,
 
 
 def train_one(name: str, split: LeaveOneOut, sv_hist: list[list[int]], sv_tgt: list[int], epochs: int | None,
-               max_minutes: float | None, seed: int, overrides: dict[str, Any],
-               log: Callable[[str], None] | None) -> tuple[str, Callable, FitResult, dict]:
+              max_minutes: float | None, seed: int, overrides: dict[str, Any],
+              log: Callable[[str], None] | None) -> tuple[str, Callable, FitResult, dict]:
     """Train SASRec+ or ours with validation-based checkpoint selection; returns the best model's
     scorer (history lists -> scores over all items)."""
     n = split.n_items
