@@ -38,6 +38,7 @@ from sqlalchemy import select
 from townsquare.background import SingleFlight
 from townsquare.rec.dataset import ACCOUNT_HEADS, APP_HEADS, AccountInfo, PostInfo, load_accounts, tokenize
 from townsquare.rec.features import (
+    CONTEXT_FEATURES,
     PROFILE_POSTS,
     Embedder,
     FeatureSpace,
@@ -486,13 +487,9 @@ class Scorer:
         return [(int(ids[cand[i]]), float(v)) for v, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)]
 
     # -- content similarity --------------------------------------------------------------------
-    def _knn_similarity(self, state: UserState, text: np.ndarray) -> np.ndarray:
-        """``features.knn_similarity`` of each row of ``text`` with the posts the person engaged with
-        lately (the ``content_knn`` context feature)."""
-        return knn_similarity(text, state.engaged_text)
-
     def content_similarity(self, state: UserState, post_ids: list[int]) -> np.ndarray:
-        """``_knn_similarity`` of each post (0 for an unknown one), in the order given."""
+        """``features.knn_similarity`` of each post with the posts the person engaged with lately (the
+        ``content_knn`` context feature; 0 for an unknown post), in the order given."""
         ids = [int(i) for i in post_ids]
         self._ensure_posts(ids)
         out = np.zeros(len(ids), dtype=np.float32)
@@ -501,13 +498,13 @@ class Scorer:
             if rows:
                 text = self.posts.f_text[np.asarray([r for _, r in rows], dtype=np.int64)]
         if rows:
-            out[[k for k, _ in rows]] = self._knn_similarity(state, text)
+            out[[k for k, _ in rows]] = knn_similarity(text, state.engaged_text)
         return out
 
     def similar_posts(self, state: UserState, k: int,
                       exclude: set[int] | frozenset[int] | None = None) -> list[tuple[int, float]]:
         """Retrieval by content: the ``k`` recent posts most like what the person engaged with lately
-        (``_knn_similarity``), best first; the same inventory and exclusions as ``retrieve``."""
+        (``features.knn_similarity``), best first; the same inventory and exclusions as ``retrieve``."""
         if k <= 0 or state.engaged_text is None:
             return []
         self._maybe_refresh()
@@ -527,7 +524,7 @@ class Scorer:
             text = store.f_text[cand]
         if len(cand) == 0:
             return []
-        sims = self._knn_similarity(state, text)
+        sims = knn_similarity(text, state.engaged_text)
         top = np.argsort(-sims, kind="stable")[:k]
         return [(int(ids[cand[i]]), float(sims[i])) for i in top]
 
@@ -542,8 +539,9 @@ class Scorer:
         ages = np.where(store.created[rows] > 0, now - store.created[rows], 0.0)
         text = store.f_text[rows]
         sims = text @ state.profile if state.profile is not None else np.zeros(len(rows))
-        knn = self._knn_similarity(state, text)
         c = self.space.context_dim  # a model trained with fewer (older) features gets the first c
+        knn = (knn_similarity(text, state.engaged_text) if c > CONTEXT_FEATURES.index("content_knn")
+               else np.zeros(len(rows)))  # not computed on the hot path for a model that does not read it
         ctx = np.asarray([context_row(a, b, age, sim, kn)[:c]
                           for a, b, age, sim, kn in zip(in_net, back, ages, sims, knn, strict=True)],
                          dtype=np.float32).reshape(len(rows), c)
