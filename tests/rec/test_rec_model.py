@@ -197,3 +197,19 @@ def test_context_features_are_additive_and_off_by_default():
     b = model.score_actions(state, cand, torch.tensor([[1.0, 0.0, 0.5]] * 4))
     assert any(not torch.allclose(a[h], b[h]) for h in a)
     assert all(torch.allclose(a[h], model.score_actions(state, cand)[h]) for h in a)  # None = zeros
+
+
+def test_token_dropout_blanks_inputs_in_training_only_and_never_targets():
+    cfg = RecConfig(n_ids=30, max_len=10, d_model=16, n_heads=1, dropout=0.0, emb_dropout=0.0,
+                    use_actions=False, similarity="dot", token_dropout=0.5)
+    model = UnifiedModel(cfg)
+    h = history_from_ids([[1, 2, 3, 4, 5, 6, 7, 8]], cfg.max_len)
+    model.eval()
+    first = model.encode(h)
+    assert torch.equal(first, model.encode(h))            # off at serving time
+    model.train()
+    torch.manual_seed(0)
+    dropped = model.encode(h)
+    assert not torch.allclose(dropped, first)             # some events were blanked
+    ids = EntityFeatures(ids=torch.arange(1, 31))
+    assert torch.equal(model.entity_vectors(ids), model.entity.id_emb.weight[1:])  # targets keep their ids

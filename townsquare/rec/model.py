@@ -72,6 +72,7 @@ class RecConfig:
     similarity: str = "cosine"  # "cosine" (scaled by 1/temperature) or "dot"
     temperature: float = 0.05
     id_dropout: float = 0.0     # training: hide learned ids so the content tower learns alone
+    token_dropout: float = 0.0  # training: blank whole history events (inputs only, never targets)
     id_bias: bool = False       # learned per-id logit bias (a popularity prior; 0 for entities without id)
     head_hidden: int = 64       # action-head MLP width
     emb_scale: bool = False     # scale input entity vectors by sqrt(d_model) (SASRec); output vectors unscaled
@@ -301,6 +302,9 @@ class UnifiedModel(nn.Module):
         if L > cfg.max_len:
             raise ValueError(f"history length {L} is over max_len {cfg.max_len}; keep the last events")
         x = self.entity(h.entities)
+        if self.training and cfg.token_dropout > 0:
+            # A regulariser for sparse histories: the model must predict without some past events.
+            x = x * (torch.rand(B, L, 1, device=x.device) >= cfg.token_dropout)
         if cfg.emb_scale:
             x = x * math.sqrt(cfg.d_model)
         if self.action_emb is not None:
