@@ -39,15 +39,15 @@ def ours_config(split: LeaveOneOut, **overrides: Any) -> tuple[RecConfig, TrainC
     training history is longer than 50; the retrieval loss is a full softmax when the catalog has
     at most ``negatives`` items, else a sampled softmax with ``negatives`` shared negatives drawn
     half by popularity, half uniformly (logQ corrected). Batches are drawn uniformly (mixed
-    lengths); at the end the mean weights of the 3 best epochs replace the best epoch when
-    validation prefers them. Chosen on Beauty's validation set only (docs/benchmarks.md lists the
-    runs)."""
+    lengths); one history event in ten is blanked while training (``token_dropout``); at the end
+    the mean weights of the 3 best epochs replace the best epoch when validation prefers them.
+    Chosen on Beauty's validation set only (docs/benchmarks.md lists the runs)."""
     lengths = sorted(len(s) for s in split.train)
     median = lengths[len(lengths) // 2]
     max_len = 200 if median > 50 else 50
     rc = dict(n_ids=split.n_items, max_len=max_len, d_model=64, n_layers=2, n_heads=1, dropout=0.2,
               emb_dropout=0.2, attention="softmax", similarity="dot", temperature=0.05, use_actions=False,
-              head_hidden=16, emb_scale=True)
+              head_hidden=16, emb_scale=True, token_dropout=0.1)
     tc = dict(epochs=200, patience=5, batch_size=64, lr=2e-3, weight_decay=0.0, warmup_steps=100, average_top=3,
               plateau_decay=0.3)
     extra = dict(negatives=4096, pop_negatives=0.5, all_windows=True, batches="uniform")
