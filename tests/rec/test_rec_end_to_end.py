@@ -57,6 +57,7 @@ def test_cli_bench_writes_json_and_rejects_bad_files(tmp_path):
         assert set(r["metrics"]) == {"HR@10", "NDCG@10", "HR@50", "NDCG@50", "MRR"}
         assert {"train_seconds", "epochs", "best_epoch", "hyperparameters"} <= set(r)
     assert rows[2]["hyperparameters"]["d_model"] == 16
+    assert all(r["train_cpu_seconds"] > 0 for r in rows[1:])   # the learned models' CPU time
     empty = tmp_path / "empty.txt"
     empty.write_text("")
     res = runner.invoke(app, ["bench", "rec", "--data", str(empty)])

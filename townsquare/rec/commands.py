@@ -89,12 +89,13 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             raise typer.Exit(1)
         table = Table(title=f"Sequential recommendation, {data.name} (leave-one-out, full ranking)")
         for col in ("model", "HR@10", "NDCG@10", "HR@50", "NDCG@50", "MRR", "valid NDCG@10", "train s",
-                    "epochs (best)"):
+                    "train CPU s", "epochs (best)"):
             table.add_column(col)
         for r in rows:
             m = r["metrics"]
             table.add_row(r["name"], *(f"{m[k]:.4f}" for k in ("HR@10", "NDCG@10", "HR@50", "NDCG@50", "MRR")),
                           f"{r['valid_metrics']['NDCG@10']:.4f}", f"{r['train_seconds']:.0f}",
+                          f"{r['train_cpu_seconds']:.0f}" if "train_cpu_seconds" in r else "-",
                           f"{r['epochs']} ({r['best_epoch']})")
         Console().print(table)
         if json_out:
