@@ -242,3 +242,110 @@ def test_alignment_never_forces_a_number_that_does_not_fit():
     tool = _tool({"check_in": {"type": "string"}, "no_of_adults": {"type": "integer"}}, ["check_in", "no_of_adults"])
     text = "A hotel for two adults in Paris from 2023 April 4th to April 8th"
     assert "no_of_adults" not in aligned_numbers(tool, Grounding.from_text(text), tool.required)
+
+
+# --- session 4 -------------------------------------------------------------------------------------
+
+
+def test_enum_values_the_message_mentions_limit_the_enum():
+    from townsquare.llm.tool_calling import enum_mentions, mentioned_values
+
+    assert mentioned_values(["ascending", "descending"], "Sort the list in ascending order") == ["ascending"]
+    assert mentioned_values(["basic", "detailed"], "the punishments for theft, in detail") == ["detailed"]
+    assert mentioned_values(["scriptures", "historical records"], "from historical record") == ["historical records"]
+    assert mentioned_values(["New", "Like New", "Used"], "a game from 1985 like new") == ["Like New"]
+    assert mentioned_values(["AA", "Aa", "aa"], "frequency of the AA genotype") == ["AA"]  # case decides
+    assert mentioned_values(["small", "large"], "a green bird") == []
+    tool = _tool({"items": {"type": "array"}, "order": {"type": "string", "enum": ["ascending", "descending"]},
+                  "level": {"type": "string", "enum": ["sedentary", "lightly active", "very active"]}},
+                 ["items", "order", "level"])
+    grounding = Grounding.from_text("Sort [3, 1, 2] in descending order for a lightly active person")
+    assert enum_mentions(tool, grounding) == {"order": ["descending"], "level": ["lightly active"]}
+    assert enum_mentions(tool, Grounding.from_text("Sort [3, 1, 2]")) == {}
+
+
+def test_optional_values_said_for_sure_must_be_filled():
+    from townsquare.llm.tool_calling import sure_optional
+
+    tool = _tool({"sample": {"type": "array", "items": {"type": "integer"}},
+                  "significance_level": {"type": "number", "description": "Default 0.05."},
+                  "tail": {"type": "string", "enum": ["one", "two"]},
+                  "rounding": {"type": "integer"}, "unit": {"type": "string"}}, ["sample"])
+    grounding = Grounding.from_text("Test [1, 2, 3] at a significance level of 0.01, two tail, in meters")
+    assert sure_optional(tool, grounding) == ["significance_level", "tail"]  # not the unit: a guess
+    assert sure_optional(tool, Grounding.from_text("Test [1, 2, 3] with 0.01 after 4 rounds")) == []
+    # the grammar then always holds them
+    builder = ArgumentsGrammar(grounding)
+    text = builder.render(builder.arguments({**tool.parameters, "required": ["sample", "significance_level"]},
+                                            include=["significance_level"]))
+    _parses(text)
+    args_rule = next(line for line in text.splitlines() if line.startswith("args ::="))
+    assert "significance-level" in args_rule and ")?" not in args_rule  # present, and not optional
+
+
+def test_the_grammar_forces_sure_optionals_and_mentioned_enums():
+    from townsquare.llm.tool_calling import ToolCaller
+    from townsquare.llm.tools import ToolRouter
+    from townsquare.llm.types import ChatResult
+
+    grammars = []
+
+    class Recording:
+        name = "recording"
+
+        def chat(self, messages, grammar=None, **kwargs):
+            grammars.append(grammar)
+            return ChatResult(text='{"items": [3, 1, 2], "order": "descending", "stable": true}')
+
+    tool = _tool({"items": {"type": "array", "items": {"type": "integer"}},
+                  "order": {"type": "string", "enum": ["ascending", "descending"]},
+                  "stable": {"type": "boolean"}, "method": {"type": "string", "enum": ["quick", "merge"]}},
+                 ["items", "order"])
+    ToolCaller(Recording(), ToolRouter()).arguments(tool, "Sort [3, 1, 2] in descending order by merge", False)
+    args_rule = next(line for line in grammars[0].splitlines() if line.startswith("args ::="))
+    assert '"\\"method\\": "' in grammars[0] and "?" not in args_rule.split("method")[-1][:40]
+    assert '"\\"ascending\\""' not in grammars[0]
+
+
+def test_durations_align_and_percentages_never_count_periods():
+    tool = _tool({"principal": {"type": "integer"}, "rate": {"type": "number"}, "time": {"type": "integer"},
+                  "n": {"type": "integer", "description": "Number of times interest is compounded per year."}},
+                 ["principal", "rate", "time", "n"])
+    text = "Compound interest on $10000 at 5% compounded 4 times a period, invested for 10 years"
+    assert aligned_numbers(tool, Grounding.from_text(text), ["time"]) == {"time": [10]}
+    grounding = Grounding.from_text("$5000 at an annual rate of 3% for 5 years, compounded quarterly")
+    assert 3 not in grounding.numbers_for("n", tool.properties["n"]) and 4 in grounding.numbers_for("n", tool.properties["n"])
+    assert 3 in grounding.numbers_for("n", tool.properties["n"], strict=False)  # still counted as offered
+
+
+def test_ordinal_numbers_written_together_make_one_list():
+    grounding = Grounding.from_text("Analyse building B1004 for 2nd, 3rd and 4th floors")
+    rule = ArgumentsGrammar(grounding).value({"type": "array", "items": {"type": "integer"}}, "f", "floors")
+    assert '"[2, 3, 4]"' in rule
+
+
+def test_spans_are_whole_phrases():
+    spans = Grounding.from_text("Records of my house at 123 main street, with parcel number 12 in Santa Clara county").spans()
+    assert "123 main street" in spans and "Santa Clara county" in spans
+    assert not any(span.endswith((" in", " with", " at")) or span.startswith(("in ", "at ")) for span in spans)
+    assert not any(", with" in span for span in spans) and "me" not in spans
+    spans = Grounding.from_text("Find me a vegan recipe for brownies from 'Gone with the'").spans()
+    assert "for" not in spans and "me" not in spans and "vegan recipe" in spans
+    assert "Gone with the" in spans  # quoted text is kept as written
+
+
+def test_addresses_are_taken_whole():
+    from townsquare.llm.values import address_values
+
+    text = "Send an email to John Doe at john.doe@example.com with the subject 'Meeting'"
+    assert address_values("to", {"type": "string", "description": "The email address to send to."}, text) == [
+        "john.doe@example.com"]
+    assert address_values("subject", {"type": "string", "description": "The subject of the email"}, text) == []
+    assert address_values("data_source", {"type": "string", "description": "The path where the data is stored."},
+                          "Analyze my fMRI data in ~/data/myfMRI.nii, smoothed") == ["~/data/myfMRI.nii"]
+    assert address_values("website", {"type": "string"}, "calories in the lasagna from Foodnetwork.com?") == [
+        "Foodnetwork.com"]
+    assert address_values("url", {"type": "string"}, "no address here") == []
+    rule = ArgumentsGrammar(Grounding.from_text(text)).value(
+        {"type": "string", "description": "The email address to send to."}, "t", "to")
+    assert rule == '"\\"john.doe@example.com\\""'

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from townsquare.errors import InvalidInput
-from townsquare.llm.values import typed_values
+from townsquare.llm.values import address_values, typed_values
 
 # Generic JSON pieces, bounded so a small model cannot run away inside a string.
 _BASE_RULES = {
@@ -117,7 +117,7 @@ def _matches(text: str):
             yield match
 
 
-_LIST_GAP = re.compile(r"[\s,;\[\]()&/:%$]*(?:(?:and|or)[\s,;\[\]()$]*)?", re.I)
+_LIST_GAP = re.compile(r"(?:st|nd|rd|th)?[\s,;\[\]()&/:%$]*(?:(?:and|or)[\s,;\[\]()$]*)?", re.I)  # "2nd, 3rd and 4th"
 
 
 def number_groups(text: str) -> list[int]:
@@ -228,6 +228,28 @@ def _word_positions(text: str) -> list[tuple[int, int]]:
     return positions
 
 
+# A value never starts with a preposition ("in New York") nor ends with a word that needs a
+# continuation ("123 Main street, with parcel number 1234 in", "Bros. game for").
+_NO_START = {"in", "at", "for", "with", "from", "to", "of", "by", "on", "into", "onto", "about", "than", "as",
+             "under", "over", "between", "within", "via", "per", "and", "or", "but", "if", "that", "which"}
+_NO_END = _NO_START | {"the", "a", "an", "is", "are", "was", "were", "be", "my", "your", "his", "her", "its", "our",
+                       "their", "this", "these", "those", "some", "any", "each", "every", "not", "no"}
+
+
+_PRONOUNS = {"me", "us", "him", "them"}  # never a value, nor the start of one
+
+
+def _whole_phrase(span: str) -> bool:
+    """Whether a span can be a value: not led by a preposition, a conjunction or an object pronoun, not
+    ending on a preposition, a conjunction or an article, not running on past a comma into a new phrase
+    ("123 Main street, with ...")."""
+    words = re.findall(r"[A-Za-z0-9']+", span.lower())
+    if words and (words[0] in _NO_START | _PRONOUNS or words[-1] in _NO_END):
+        return False
+    after_commas = [re.findall(r"[A-Za-z']+", part.lower())[:1] for part in span.split(", ")[1:]]
+    return not any(first and first[0] in _NO_START for first in after_commas)
+
+
 @dataclass
 class Grounding:
     """Argument values available in the user's message: word spans and numbers."""
@@ -275,14 +297,17 @@ class Grounding:
                    percent_written=written - plain - said, percent_fractions=fractions - plain - said,
                    date_parts=in_dates - others - fractions, frequencies=frequencies - others - fractions - in_dates)
 
-    def numbers_for(self, name: str = "", prop: dict[str, Any] | None = None) -> list[float]:
+    def numbers_for(self, name: str = "", prop: dict[str, Any] | None = None, strict: bool = True) -> list[float]:
         """The numbers of the message that can fill this argument: a percentage as a fraction or as written
         (``wants_fraction``), no digits of a date unless the argument is about dates, and frequency words
-        ("quarterly") only for a count-per-period argument. Without a name: each number once."""
+        ("quarterly") only for a count-per-period argument, and no percentage for an integer count per period
+        unless ``strict`` is False (for counting what a message offers). Without a name: each number once."""
         text = _argument_text(name, prop)
         drop = set(self.date_parts) if not (name and _DATE_ARG.search(text)) else set()
         if not (name and _FREQUENCY_ARG.search(text)):
             drop |= self.frequencies
+        elif strict and (prop or {}).get("type") == "integer" and not _PERCENT_ARG.search(text):
+            drop |= self.percent_written | self.percent_fractions  # "3%" is no count of periods
         drop |= self.percent_written if (name and wants_fraction(name, prop)) else self.percent_fractions
         return [v for v in self.numbers if v not in drop]
 
@@ -306,6 +331,7 @@ class Grounding:
         for a, b in positions:
             if "-" in text[a:b]:
                 spans.update(part for part in text[a:b].split("-") if part)
+        spans = {span for span in spans if _whole_phrase(span)}
         for pattern in _QUOTED_TEXT:
             spans.update(quoted.strip() for quoted in pattern.findall(text) if quoted.strip())
         return spans
@@ -397,7 +423,8 @@ class ArgumentsGrammar:
             return " | ".join(self._add(f"{hint}-{k}", self.value({**schema, "type": k}, hint)) for k in kind)
         if kind == "string":
             typed = typed_values(name, schema, self.grounding.text) if self.grounding else []
-            if typed:  # a date or currency the message names, rendered as the tool wants it
+            typed = typed or (address_values(name, schema, self.grounding.text) if self.grounding else [])
+            if typed:  # a date or currency the message names, rendered as the tool wants it; an address
                 return " | ".join(json_literal(v) for v in typed)
             span = self._span() if self.grounding else None
             return span if span else "string"

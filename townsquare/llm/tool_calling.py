@@ -132,6 +132,38 @@ def described_default(prop: dict[str, Any]) -> str | None:
     return match.group(1).strip() if match else None
 
 
+def _value_words_at(value: str, words: list[str]) -> list[int]:
+    """Where the words of ``value`` stand in ``words`` (one position per match), each word matched up
+    to its ending ("detailed" for "in detail", "historical records" for "historical record")."""
+    part = _words(value)
+    if not part:
+        return []
+    return [i for i in range(len(words) - len(part) + 1)
+            if all(_same_word(p, w) for p, w in zip(part, words[i:i + len(part)], strict=True))]
+
+
+def mentioned_values(values: list[Any], text: str) -> list[Any]:
+    """The values (of an enum, or named in a description) that ``text`` mentions, word for word up to
+    word endings. A value written with the same letter case wins over one that differs only in case
+    ("AA" vs "Aa"), and a value mentioned inside a longer one at the same place ("New" in "Like New")
+    does not count."""
+    words = _words(text)
+    found: list[tuple[Any, set[int]]] = []
+    for value in values:
+        at = _value_words_at(str(value), words)
+        if at:
+            n = len(_words(str(value)))
+            found.append((value, {i + k for i in at for k in range(n)}))
+    if not found:
+        return []
+    exact = [(v, cover) for v, cover in found if re.search(rf"(?<!\w){re.escape(str(v))}(?!\w)", text)]
+    lowered = {str(v).lower() for v, _ in found}
+    if exact and len(lowered) < len(found):  # values that differ only in case: keep those written as such
+        found = exact
+    return [v for v, cover in found
+            if not any(cover < other for w, other in found if w is not v)]
+
+
 def _said_for(name: str, prop: dict[str, Any], value: str, message: list[str]) -> bool:
     """A value the message mentions counts for an argument, except its default ("find all movies" is no
     request for category 'all'), which counts only when said next to the argument's name ("Darwin model")."""
@@ -140,6 +172,41 @@ def _said_for(name: str, prop: dict[str, Any], value: str, message: list[str]) -
     name_words = [w for w in _words(name) if w not in _FLAG_FILLER and len(w) > 2]
     at = [i for i, w in enumerate(message) if w == _normalised(value).split()[0]]
     return any(_same_word(n, w) for i in at for w in message[max(0, i - 3):i + 4] for n in name_words)
+
+
+def described_mentions(name: str, prop: dict[str, Any], text: str, message: list[str] | None = None) -> list[str]:
+    """The values an argument's schema names (``described_values``) that the message mentions, except
+    its default unless said for the argument (``_said_for``)."""
+    message = _words(text) if message is None else message
+    return [v for v in mentioned_values([v for v in described_values(prop) if _normalised(v)], text)
+            if _said_for(name, prop, v, message)]
+
+
+def enum_mentions(tool: Tool, grounding: Grounding) -> dict[str, list[Any]]:
+    """Required arguments with an enum (or a list of enum items) whose values the message mentions:
+    {argument: those values}; the model then picks among them only (it otherwise often takes the
+    first value listed)."""
+    out: dict[str, list[Any]] = {}
+    for name in tool.required:
+        prop = tool.properties.get(name) or {}
+        items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
+        values = prop.get("enum") or items.get("enum") or []
+        mentioned = mentioned_values(list(values), grounding.text) if values else []
+        if mentioned:
+            out[name] = mentioned
+    return out
+
+
+def sure_optional(tool: Tool, grounding: Grounding) -> list[str]:
+    """Optional arguments the message gives a value for beyond doubt, which the call must therefore
+    hold (a small model often leaves them out): a value the schema names (an enum value, a quoted or
+    listed example) said in the message, or a number said right after the argument's name ("a
+    significance level of 0.05")."""
+    message = _words(grounding.text)
+    optional = [name for name, prop in tool.properties.items() if name not in tool.required and isinstance(prop, dict)]
+    sure = [name for name in optional if described_mentions(name, tool.properties[name], grounding.text, message)]
+    sure += [name for name in aligned_numbers(tool, grounding, optional, strong=True) if name not in sure]
+    return [name for name in tool.properties if name in sure]
 
 
 def grounded_optional(tool: Tool, grounding: Grounding) -> dict[str, list[Any] | None]:
@@ -151,7 +218,6 @@ def grounded_optional(tool: Tool, grounding: Grounding) -> dict[str, list[Any] |
     numeric arguments use; a unit-like argument when the message names a unit of measure, limited to the
     units it names. The model still decides whether to fill each one.
     """
-    text = f" {_normalised(grounding.text)} "
     numeric_needed = sum(1 for name in tool.required
                          if (tool.properties.get(name) or {}).get("type") in ("integer", "number"))
     units = list(dict.fromkeys(word for word in grounding.words if word.lower() in UNIT_WORDS))
@@ -161,15 +227,14 @@ def grounded_optional(tool: Tool, grounding: Grounding) -> dict[str, list[Any] |
         if name in tool.required or not isinstance(prop, dict):
             continue
         kind = prop.get("type")
-        mentioned = [v for v in described_values(prop)
-                     if _normalised(v) and f" {_normalised(v)} " in text and _said_for(name, prop, v, message)]
+        mentioned = described_mentions(name, prop, grounding.text, message)
         if mentioned and kind == "array" and (prop.get("items") or {}).get("type", "string") == "string":
             chosen[name] = mentioned  # a list of the named values
         elif mentioned and prop.get("enum"):
             chosen[name] = [v for v in prop["enum"] if str(v) in mentioned]
         elif mentioned and kind in ("string", None):
             chosen[name] = list(dict.fromkeys(mentioned))
-        elif kind in ("integer", "number") and len(grounding.numbers_for(name, prop)) > numeric_needed:
+        elif kind in ("integer", "number") and len(grounding.numbers_for(name, prop, strict=False)) > numeric_needed:
             chosen[name] = None
         elif kind == "string" and "unit" in name.lower() and units:
             chosen[name] = units
@@ -226,7 +291,8 @@ def requested_flags(tool: Tool, grounding: Grounding) -> dict[str, bool]:
 
 # What a unit written right after a number measures: the words an argument for it is named with.
 _KINDS = {
-    "time duration period": "s sec secs second seconds min mins minute minutes h hr hrs hour hours",
+    "time duration period": ("s sec secs second seconds min mins minute minutes h hr hrs hour hours day days week "
+                             "weeks month months year years yr yrs"),
     "frequency freq": "hz khz mhz ghz",
     "distance length height width radius depth diameter altitude displacement": (
         "m meter meters metre metres km kilometer kilometers kilometres cm mm mile miles ft feet foot inch "
@@ -255,20 +321,26 @@ def _before_score(word: str, before: list[str]) -> int:
     return 0
 
 
-def aligned_numbers(tool: Tool, grounding: Grounding, names: list[str]) -> dict[str, list[Any]]:
+def aligned_numbers(tool: Tool, grounding: Grounding, names: list[str], strong: bool = False
+                    ) -> dict[str, list[Any]]:
     """Numeric arguments whose name the message says right next to one number ("net income of
     $2,000,000, equity of $10,000,000" -> net_income, equity): {argument: that number's readings}.
 
     A name's words are looked for in the (up to) four words before the number, back to the previous
     number (these count double), and the two words after it ("for 5 years"). Only one-to-one best
-    matches count; the rest is left to the model."""
+    matches count; the rest is left to the model. ``strong``: only numbers whose argument's name is said
+    right before them with linking words alone between, or whose unit measures what the name says."""
     mentions = number_mentions(grounding.text)
     contexts = []
+    years = []  # whether each number is written as a calendar year ("in 2020", not "$2000" nor "2000 m")
     for k, (start, end, _) in enumerate(mentions):
         before = _words(grounding.text[mentions[k - 1][1] if k else 0:start])[-4:]
         after = _words(grounding.text[end:mentions[k + 1][0] if k + 1 < len(mentions) else len(grounding.text)])[:2]
         contexts.append((before, after))
+        written = grounding.text[start:end]
+        years.append(bool(re.fullmatch(r"(1[5-9]|20)\d\d", written)) and not (after and after[0] in UNIT_KINDS))
     scores: dict[str, list[int]] = {}
+    sure: dict[str, list[bool]] = {}  # the name said right before the number, or its unit right after
     for name in names:
         prop = tool.properties.get(name) or {}
         if prop.get("type") not in ("integer", "number") or prop.get("enum"):
@@ -276,15 +348,21 @@ def aligned_numbers(tool: Tool, grounding: Grounding, names: list[str]) -> dict[
         words = [w for w in _words(name) if w not in _FLAG_FILLER and len(w) > 2]
         # a name said right before the number counts double ("equity of $10M, dividends of $2M"), and so
         # does a unit of its kind right after it ("440Hz" is a frequency, "5 seconds" a duration)
+        # and a calendar year fills an argument named for a year ("in 2020" -> year)
+        is_year = prop.get("type") == "integer" and "year" in words
         scores[name] = [sum(_before_score(w, before) + any(_same_word(w, c) for c in after)
                             + 2 * (bool(after) and w in UNIT_KINDS.get(after[0], ())) for w in words)
-                        for before, after in contexts]
+                        + 2 * (is_year and year) for (before, after), year in zip(contexts, years, strict=True)]
+        sure[name] = [any(_before_score(w, before) == 2 or (bool(after) and w in UNIT_KINDS.get(after[0], ()))
+                          for w in words) or (is_year and year) for (before, after), year in zip(contexts, years, strict=True)]
     aligned: dict[str, list[Any]] = {}
     for name, row in scores.items():
         best = max(row, default=0)
         if best == 0 or row.count(best) > 1:
             continue
         k = row.index(best)
+        if strong and not sure[name][k]:
+            continue
         if any(other != name and other_row[k] >= best for other, other_row in scores.items()):
             continue  # another argument claims this number as strongly
         usable = grounding.numbers_for(name, tool.properties.get(name) or {})
@@ -464,12 +542,19 @@ class ToolCaller:
         flags = requested_flags(tool, grounding) if grounding else {}
         include = [name for name in offered if name not in flags] if offered is not None else None
         choices = {name: values for name, values in (offered or {}).items() if values}
-        if grounding:  # a number said right after the argument's name is that argument's
+        parameters = tool.parameters
+        if grounding:
+            choices.update(enum_mentions(tool, grounding))
+            # optional arguments the message surely gives a value for must be filled
+            sure = [name for name in sure_optional(tool, grounding) if name in (include or [])]
+            if sure:
+                parameters = {**tool.parameters, "required": tool.required + sure}
+            # a number said right after the argument's name is that argument's
             choices.update(aligned_numbers(tool, grounding, tool.required + (include or [])))
             for name, values in avoid.items():
                 if name in choices:
                     choices[name] = [v for v in choices[name] if v not in values] or choices[name]
-        args_rule = builder.arguments(tool.parameters, include=include, fixed=flags, choices=choices)
+        args_rule = builder.arguments(parameters, include=include, fixed=flags, choices=choices)
         root = f'{args_rule} ("\\n" {args_rule}){{0,{self.config.max_calls - 1}}}' if parallel else args_rule
         grammar = builder.render(root)
         messages = self.few_shot_messages() + [{"role": "user", "content": _user_turn(tool, request)}]

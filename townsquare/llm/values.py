@@ -202,3 +202,35 @@ def currency_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
 def typed_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
     """Canonical values for a string argument whose kind we recognise (dates, currencies), or []."""
     return date_values(name, prop, text) or currency_values(name, prop, text)
+
+
+# --- addresses: e-mail addresses, file paths, web addresses ------------------------------------------
+
+_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PATH_RE = re.compile(r"(?<![\w@])(?:~|\.{1,2})?(?:[/\\][\w.\-]+)+[/\\]?|(?<![\w@/])[\w\-]+\.(?:csv|json|txt|nii|png|"
+                      r"jpg|jpeg|wav|mp3|mp4|pdf|xlsx?|parquet|h5|pkl|py|log|xml|yaml|yml|zip|tar|gz)\b")
+_URL_RE = re.compile(r"\b(?:https?://\S+[\w/]|www\.[\w-]+(?:\.[\w-]+)+|[\w-]+\.(?:com|org|net|io|edu|gov|co\.uk)\b)",
+                     re.I)
+# (what the argument's name says, what its description says, what such a value looks like)
+_KINDS_OF_ADDRESS = [
+    (re.compile(r"(?:^|_)e?mail(?:_address)?$|^(?:to|from|cc|bcc|recipient)_?e?mail", re.I),
+     re.compile(r"e-?mail address", re.I), _EMAIL_RE),
+    (re.compile(r"(?:^|_)(?:file_?)?path$|^file(?:_?name)?$", re.I), re.compile(r"\b(?:file )?path\b", re.I), _PATH_RE),
+    (re.compile(r"(?:^|_)(?:url|link|website)$", re.I), re.compile(r"\burl\b|\bwebsite\b|web address", re.I), _URL_RE),
+]
+
+
+def address_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
+    """For a string argument that holds an e-mail address, a file path or a web address (by its name or
+    description), the ones ``text`` writes; [] otherwise. The argument then takes one of these and never
+    the words around it ("John Doe at john.doe@example.com")."""
+    if prop.get("type") not in ("string", None) or prop.get("enum"):
+        return []
+    description = str(prop.get("description", ""))
+    for by_name, by_description, pattern in _KINDS_OF_ADDRESS:
+        if by_name.search(name) or by_description.search(description):
+            found = [m.group(0).rstrip(".,") for m in pattern.finditer(text)]
+            if pattern is _PATH_RE:  # a web or e-mail address is no file path
+                found = [f for f in found if not _EMAIL_RE.search(f) and "://" not in f]
+            return list(dict.fromkeys(f for f in found if f))
+    return []
