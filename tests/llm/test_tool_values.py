@@ -349,3 +349,155 @@ def test_addresses_are_taken_whole():
     rule = ArgumentsGrammar(Grounding.from_text(text)).value(
         {"type": "string", "description": "The email address to send to."}, "t", "to")
     assert rule == '"\\"john.doe@example.com\\""'
+
+
+def test_spans_of_time_said_in_words_count_only_in_their_unit():
+    from townsquare.llm.tool_calling import _can_ground_numbers
+
+    grounding = Grounding.from_text("IMAX releases near LA for the next week")
+    days = {"type": "integer", "description": "The number of days from today."}
+    assert grounding.numbers_for("timeframe", days) == [7]
+    assert grounding.numbers_for("screens", {"type": "integer"}) == []
+    assert Grounding.from_text("deer growth over the past decade").numbers_for(
+        "duration", {"type": "integer", "description": "The period in years."}) == [10]
+    assert Grounding.from_text("in 2 weeks").durations == {}  # a number with its unit is read as written
+    # "no invented numbers": a span of time lets only a tool counted in that unit be called
+    assert _can_ground_numbers(_tool({"timeframe": days}, ["timeframe"]), grounding)
+    assert not _can_ground_numbers(_tool({"screens": {"type": "integer"}}, ["screens"]), grounding)
+
+
+def test_a_span_in_two_slots_is_decoded_again_without_it_for_a_relevant_tool():
+    from townsquare.llm.tool_calling import ToolCaller, ToolLayerConfig, span_reused
+    from townsquare.llm.types import ChatResult
+
+    tool = _tool({"name": {"type": "string"}, "maker": {"type": "string"}, "year": {"type": "integer"}},
+                 ["name", "maker", "year"])
+    assert span_reused(tool, {"name": "Violin", "maker": "violin", "year": 1721}) == ("maker", ["violin"])
+    assert span_reused(tool, {"name": "Violin", "maker": "Amati"}) is None
+    # the later slot's grammar no longer offers the repeated text
+    rule = ArgumentsGrammar(Grounding.from_text("the Violin by Amati"), avoid={"maker": ["Violin"]}).value(
+        {"type": "string"}, "m", "maker")
+    assert rule.startswith("span-avoid")
+
+    class Scripted:
+        name = "scripted"
+
+        def __init__(self, replies):
+            self.replies = list(replies)
+
+        def chat(self, messages, grammar=None, **kwargs):
+            return ChatResult(text=self.replies.pop(0))
+
+    class Router:
+        threshold = 0.33
+
+        def __init__(self, score):
+            self.score = score
+
+        def rank(self, query, tools):
+            return [(tools[0], self.score)]
+
+    messages = [{"role": "user", "content": "Details of the Violin by Amati from 1721"}]
+    first, second = '{"name": "Violin", "maker": "Violin", "year": 1721}', '{"name": "Violin", "maker": "Amati", "year": 1721}'
+    caller = ToolCaller(Scripted([first, second]), Router(0.8), ToolLayerConfig(span_retry_relevance=0.5))
+    result = caller.call(messages, [tool], respond=False)
+    assert [call.arguments for call in result.tool_calls] == [{"name": "Violin", "maker": "Amati", "year": 1721}]
+    # below the retry relevance, or when the retry repeats the span again: no call
+    caller = ToolCaller(Scripted([first]), Router(0.4), ToolLayerConfig(span_retry_relevance=0.5))
+    assert caller.call(messages, [tool], respond=False).tool_calls == []
+    caller = ToolCaller(Scripted([first, first]), Router(0.8), ToolLayerConfig(span_retry_relevance=0.5))
+    assert caller.call(messages, [tool], respond=False).tool_calls == []
+
+
+def test_flags_few_status_and_required_defaults():
+    tool = _tool({"talkative": {"type": "boolean"}, "artistic_interests": {"type": "boolean"},
+                  "closed_status": {"type": "boolean"},
+                  "formatted": {"type": "boolean", "description": "Formatted string if true. Default is true."}},
+                 ["talkative", "artistic_interests", "closed_status", "formatted"])
+    flags = requested_flags(tool, Grounding.from_text("I'm talkative, have few artistic interests; is it closed?"))
+    assert flags == {"talkative": True, "artistic_interests": False, "closed_status": True, "formatted": True}
+    flags = requested_flags(tool, Grounding.from_text("talkative, with a few artistic interests"))
+    assert flags["artistic_interests"] is True and "closed_status" not in flags
+
+
+def test_lists_get_the_items_the_message_joins_and_all_named_values():
+    from townsquare.llm.tool_calling import extend_lists, mentioned_values
+
+    tool = _tool({"ingredients": {"type": "array", "items": {"type": "string"}}, "calories": {"type": "integer"}},
+                 ["ingredients"])
+    text = "A lunch recipe under 500 calories that uses chicken and mushrooms."
+    assert extend_lists(tool, {"ingredients": ["chicken"], "calories": 500}, text)["ingredients"] == [
+        "chicken", "mushrooms"]
+    assert extend_lists(tool, {"ingredients": ["Santa Barbara"]}, "stops at Santa Barbara and Monterey.")[
+        "ingredients"] == ["Santa Barbara", "Monterey"]
+    assert extend_lists(tool, {"ingredients": ["fruits"]}, "organic fruits and vegetables in Houston")[
+        "ingredients"] == ["fruits", "vegetables"]
+    assert extend_lists(tool, {"ingredients": ["cats"]}, "Posts about cats and show me the top ones")[
+        "ingredients"] == ["cats"]  # "show me" is no item
+    # named values come in the order the message says them
+    assert mentioned_values(["Organic", "Vegetables", "Fruits"], "organic fruits and vegetables") == [
+        "Organic", "Fruits", "Vegetables"]
+
+
+def test_a_number_written_once_in_two_required_slots_after_the_checks_means_no_call():
+    from townsquare.llm.tool_calling import ToolCaller
+    from townsquare.llm.types import ChatResult
+
+    class Scripted:
+        name = "scripted"
+
+        def __init__(self, replies):
+            self.replies = list(replies)
+
+        def chat(self, messages, grammar=None, **kwargs):
+            return ChatResult(text=self.replies.pop(0))
+
+    class Router:
+        threshold = 0.33
+
+        def rank(self, query, tools):
+            return [(tools[0], 0.9)]
+
+    tool = _tool({"number": {"type": "integer"}, "skip": {"type": "integer"}}, ["number", "skip"])
+    messages = [{"role": "user", "content": "What is the closest integer to 30?"}]
+    same = '{"number": 30, "skip": 30}'
+    caller = ToolCaller(Scripted([same] * 3), Router())
+    assert caller.call(messages, [tool], parallel=False, respond=False).tool_calls == []
+    fixed = '{"number": 30, "skip": 2}'
+    messages = [{"role": "user", "content": "Closest prime to 30, skipping 2"}]
+    calls = ToolCaller(Scripted([same, fixed]), Router()).call(messages, [tool], parallel=False, respond=False).tool_calls
+    assert [call.arguments for call in calls] == [{"number": 30, "skip": 2}]
+
+
+def test_request_words_open_no_value_and_end_a_span_at_a_new_sentence():
+    spans = Grounding.from_text("Who discovered the neutron? Give me detail information.").spans()
+    assert "neutron" in spans and not any(span.startswith(("Who", "Give")) for span in spans)
+    spans = Grounding.from_text("The last game played by Liverpool F.C. Include its statistics.").spans()
+    assert "Liverpool F.C" in spans and not any("Include" in span and "Liverpool" in span for span in spans)
+    assert "Book Club" in Grounding.from_text("A table at Book Club, please").spans()  # mid-sentence: a name
+
+
+def test_math_arguments_take_the_expressions_written():
+    from townsquare.llm.grammar import expressions_in, is_math_argument
+
+    assert expressions_in("the area under the curve y=x^2 from x=1 to x=3") == ["y=x^2", "x^2"]
+    assert expressions_in("the integral of f(x) = 3x^2 from 1 to 2") == ["f(x) = 3x^2", "3x^2"]
+    assert expressions_in("the curve y=3x^2 + 2x - 4, between x = -1 and x = 2") == ["y=3x^2 + 2x - 4", "3x^2 + 2x - 4"]
+    assert expressions_in("roots with a = 3 and b = -11") == []
+    assert is_math_argument("function", {"type": "string"}) and is_math_argument("func", {"type": "string"})
+    assert is_math_argument("function1", {"type": "string"}) and is_math_argument("target_function", {})
+    assert not is_math_argument("function_variable", {"type": "string"})  # the variable's name: "x"
+    assert not is_math_argument("functional_area", {"type": "string"})
+    rule = ArgumentsGrammar(Grounding.from_text("Intersection of y=3x+2 and y=2x+3")).value(
+        {"type": "string"}, "f", "function1")
+    assert rule == " | ".join(f'"\\"{e}\\""' for e in ["y=3x+2", "3x+2", "y=2x+3", "2x+3"])
+
+
+def test_numbers_said_in_words_of_physics_and_geography():
+    grounding = Grounding.from_text("GPS coordinates (33.4484 N, 112.0740 W) and (34.0522 N, 118.2437 W)")
+    assert grounding.sequence == [33.4484, -112.074, 34.0522, -118.2437]  # west is negative
+    assert -112.074 in grounding.numbers and 100 in Grounding.from_text("a 100 W bulb").numbers  # watts stay
+    assert 6.2832 in numbers_in("a sine wave from 0 to 2 pi")
+    dropped = Grounding.from_text("The final speed of an object dropped from 100 m")
+    assert dropped.numbers_for("initial_velocity", {"type": "integer"}) == [100, 0]
+    assert dropped.numbers_for("height", {"type": "integer"}) == [100]

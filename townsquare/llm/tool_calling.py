@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from townsquare.errors import InvalidInput
-from townsquare.llm.grammar import ArgumentsGrammar, Grounding, number_mentions
+from townsquare.llm.grammar import NO_START_WORDS, ArgumentsGrammar, Grounding, number_mentions
 from townsquare.llm.tools import Tool, ToolRouter, check_call
 from townsquare.llm.types import ChatResult, Message, ToolCall, Usage
 from townsquare.llm.values import is_currency_argument, is_date_argument, typed_values
@@ -160,6 +160,7 @@ def mentioned_values(values: list[Any], text: str) -> list[Any]:
     lowered = {str(v).lower() for v, _ in found}
     if exact and len(lowered) < len(found):  # values that differ only in case: keep those written as such
         found = exact
+    found.sort(key=lambda item: min(item[1]))  # in the order the message says them
     return [v for v, cover in found
             if not any(cover < other for w, other in found if w is not v)]
 
@@ -247,7 +248,7 @@ def grounded_optional(tool: Tool, grounding: Grounding) -> dict[str, list[Any] |
 _FLAG_FILLER = {
     "include", "including", "is", "use", "with", "get", "show", "return", "flag", "enable", "allow", "consider",
     "as", "to", "the", "of", "by", "in", "only", "for", "and", "or", "a", "an", "if", "should", "do", "does",
-    "has", "have", "want", "need", "add", "apply", "set", "be", "on", "all", "whether", "option",
+    "has", "have", "want", "need", "add", "apply", "set", "be", "on", "all", "whether", "option", "status",
 }
 _NEGATIONS = {"no", "not", "without", "don't", "dont", "never", "exclude", "excluding", "except", "skip"}
 
@@ -281,11 +282,19 @@ def requested_flags(tool: Tool, grounding: Grounding) -> dict[str, bool]:
         if not needed or None in positions:
             continue
         first = min(p for p in positions if p is not None)
-        value = not any(word in _NEGATIONS for word in message[max(0, first - 3):first])
+        before = message[max(0, first - 3):first]
+        # "without X", "not X", and "few X" (but not "a few X")
+        value = not any(word in _NEGATIONS or (word == "few" and (i == 0 or before[i - 1] != "a"))
+                        for i, word in enumerate(before))
         default_true = re.search(r"default(?:s)?(?: value)?(?: is| to)?:? *true", str(prop.get("description", "")), re.I)
         if name not in tool.required and value and default_true:
             continue
         flags[name] = value
+    for name in tool.required:  # a required flag the message does not mention takes its described default
+        prop = tool.properties.get(name) or {}
+        default = re.search(r"default(?:s)?(?: value)?(?: is| to)?:? *(true|false)\b", str(prop.get("description", "")), re.I)
+        if prop.get("type") == "boolean" and name not in flags and default:
+            flags[name] = default.group(1).lower() == "true"
     return flags
 
 
@@ -384,7 +393,9 @@ def _can_ground_numbers(tool: Tool, grounding: Grounding) -> bool:
     call it with (e.g. a question about the formula), so a call could only invent them."""
     needs = [name for name in tool.required if (tool.properties.get(name) or {}).get("type") in ("integer", "number")
              and not (tool.properties.get(name) or {}).get("enum")]
-    return not needs or bool(grounding.numbers)
+    spans_of_time = set(grounding.durations)  # "next week" is a number only for a number of days
+    return (not needs or bool(set(grounding.numbers) - spans_of_time)
+            or any(grounding.numbers_for(name, tool.properties[name]) for name in needs))
 
 
 def _dedupe_lists(value: Any) -> Any:
@@ -417,17 +428,23 @@ def repeated_numbers(arguments: dict[str, Any], grounding: Grounding) -> dict[st
 def shared_span(tool: Tool, arguments: dict[str, Any]) -> bool:
     """Whether two free-text string arguments hold the same text ("instrument" = "genre" = "Jazz"):
     arguments with an enum, a date or a currency are not free text."""
-    seen: set[str] = set()
+    return span_reused(tool, arguments) is not None
+
+
+def span_reused(tool: Tool, arguments: dict[str, Any]) -> tuple[str, list[str]] | None:
+    """The first free-text argument that repeats an earlier one's text, with the texts it repeats."""
+    seen: dict[str, str] = {}
     for name, value in arguments.items():
         prop = tool.properties.get(name) or {}
         items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
         if prop.get("enum") or items.get("enum") or is_date_argument(name, prop) or is_currency_argument(name, prop):
             continue
-        texts = {_normalised(v) for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)}
-        if texts & seen:
-            return True
-        seen |= texts - {""}
-    return False
+        strings = [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
+        repeated = [v for v in strings if _normalised(v) in seen]
+        if repeated:
+            return name, repeated
+        seen.update({_normalised(v): v for v in strings if _normalised(v)})
+    return None
 
 
 _CONNECTORS = {"in", "from", "of", "for", "at", "on", "the", "during", "with", "by", "to", "and", "a", "an"}
@@ -463,6 +480,39 @@ def trim_overlaps(tool: Tool, arguments: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_CONJUNCT = re.compile(r"(?:\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&)\s+)((?:[A-Za-z][\w'\-]*\s*){1,3})")
+
+
+def extend_lists(tool: Tool, arguments: dict[str, Any], text: str) -> dict[str, Any]:
+    """A list of free-text items stops short of the items the message joins to its last one ("chicken
+    and mushrooms" -> ["chicken"] gets "mushrooms"): each conjunct of up to three words that ends the
+    phrase (at punctuation, the end, or a preposition) is added, in order."""
+    out = dict(arguments)
+    used = {_normalised(str(v)) for v in arguments.values() if not isinstance(v, list)}
+    for name, value in arguments.items():
+        prop = tool.properties.get(name) or {}
+        items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
+        if (prop.get("type") != "array" or items.get("enum") or items.get("type", "string") != "string"
+                or not value or not all(isinstance(v, str) for v in value)):
+            continue
+        value = list(value)
+        while len(value) < 10:
+            at = text.lower().rfind(value[-1].lower())
+            match = _CONJUNCT.match(text, at + len(value[-1])) if at >= 0 else None
+            if not match:
+                break
+            words = match.group(1).split()
+            cut = next((i for i, w in enumerate(words) if w.lower() in NO_START_WORDS), len(words))
+            rest = text[match.end(1):].lstrip()
+            ends = cut < len(words) or not rest or rest[0] in ".,;:?!" or rest.split()[0].lower() in NO_START_WORDS
+            item = " ".join(words[:cut]).rstrip(".,")
+            if not item or not ends or _normalised(item) in {_normalised(v) for v in value} | used:
+                break
+            value.append(item)
+        out[name] = value
+    return out
+
+
 def _format_value(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -474,6 +524,9 @@ class ToolLayerConfig:
     relevance_threshold: float = 0.33
     max_calls: int = 4  # per turn, when parallel calls are allowed
     args_max_tokens: int = 160
+    # relevance from which a call whose two free-text slots hold one span is decoded once more (below it,
+    # no call is made); tuned on the odd half of BFCL simple_python/multiple/irrelevance
+    span_retry_relevance: float = 0.5
 
 
 class ToolCaller:
@@ -508,14 +561,16 @@ class ToolCaller:
             return None, ranking
         return best, ranking
 
-    def arguments(self, tool: Tool, request: str, parallel: bool, grounded: bool = True) -> tuple[list[dict], Usage]:
-        calls, usage = self._decode(tool, request, parallel, grounded, {})
+    def arguments(self, tool: Tool, request: str, parallel: bool, grounded: bool = True,
+                  avoid: dict[str, list[Any]] | None = None) -> tuple[list[dict], Usage]:
+        """Decoded argument objects (``avoid``: per argument, grounded values not to offer)."""
+        avoid = {name: list(values) for name, values in (avoid or {}).items()}
+        calls, usage = self._decode(tool, request, parallel, grounded, avoid)
         if grounded and not parallel and calls:
             # Self-check: a number the message writes once fills one argument. An optional argument that
             # repeats one is left out (the tool's default); for a required one, decode again without the
             # repeats (a small model copies the previous value).
             grounding = Grounding.from_text(request)
-            avoid: dict[str, list[Any]] = {}
             for _ in range(2):
                 repeats = repeated_numbers(calls[0], grounding)
                 for name in [name for name in repeats if name not in tool.required]:
@@ -531,7 +586,7 @@ class ToolCaller:
                     break
                 calls = retry
         if grounded:
-            calls = [trim_overlaps(tool, call) for call in calls]
+            calls = [extend_lists(tool, trim_overlaps(tool, call), request) for call in calls]
         return calls, usage
 
     def _decode(self, tool: Tool, request: str, parallel: bool, grounded: bool, avoid: dict[str, list[Any]]
@@ -549,6 +604,9 @@ class ToolCaller:
             sure = [name for name in sure_optional(tool, grounding) if name in (include or [])]
             if sure:
                 parameters = {**tool.parameters, "required": tool.required + sure}
+            # a list of values the schema names holds all those the message says
+            flags = {**flags, **{name: choices[name] for name in sure if choices.get(name)
+                                 and (tool.properties.get(name) or {}).get("type") == "array"}}
             # a number said right after the argument's name is that argument's
             choices.update(aligned_numbers(tool, grounding, tool.required + (include or [])))
             for name, values in avoid.items():
@@ -578,16 +636,28 @@ class ToolCaller:
     def call(self, messages: list[Message], tools: list[Tool], mode: str = "auto", forced: str | None = None,
              parallel: bool = True, respond: bool = True, max_tokens: int | None = None,
              temperature: float = 0.0, clip: bool = False) -> ChatResult:
-        tool, _ranking = self.select(messages, tools, mode, forced)
+        tool, ranking = self.select(messages, tools, mode, forced)
         if tool is None:
             if not respond:
                 return ChatResult(text="", finish_reason="stop", model=self.backend.name)
             return self.backend.chat(messages, max_tokens=max_tokens, temperature=temperature, clip=clip)
         request = last_user_text(messages)
         arguments, usage = self.arguments(tool, request, parallel)
-        if mode == "auto" and any(shared_span(tool, args) for args in arguments):
-            # One span of the message cannot be two different things: the request does not give what
-            # the tool needs (typically a question *about* the tool's topic), so answer instead.
+        relevance = ranking[0][1] if ranking else 1.0
+        if (mode == "auto" and len(arguments) == 1 and relevance >= self.config.span_retry_relevance
+                and shared_span(tool, arguments[0])):
+            # Self-check: one span cannot fill two slots. For a clearly relevant tool, decode once more
+            # without the repeated text in the later slot; if the slots still collide, answer instead.
+            name, texts = span_reused(tool, arguments[0]) or ("", [])
+            retry, more = self.arguments(tool, request, parallel, avoid={name: texts})
+            usage = Usage(usage.prompt_tokens + more.prompt_tokens, usage.completion_tokens + more.completion_tokens)
+            arguments = retry or arguments
+        grounding = Grounding.from_text(request)
+        if mode == "auto" and any(shared_span(tool, args) or (not parallel and set(repeated_numbers(args, grounding))
+                                                              & set(tool.required)) for args in arguments):
+            # One span of the message cannot be two different things, nor one number written once two
+            # required values (still so after the self-checks): the request does not give what the tool
+            # needs (typically a question *about* the tool's topic), so answer instead.
             if not respond:
                 return ChatResult(text="", finish_reason="stop", model=self.backend.name)
             return self.backend.chat(messages, max_tokens=max_tokens, temperature=temperature, clip=clip)
