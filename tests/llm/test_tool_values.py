@@ -501,3 +501,16 @@ def test_numbers_said_in_words_of_physics_and_geography():
     dropped = Grounding.from_text("The final speed of an object dropped from 100 m")
     assert dropped.numbers_for("initial_velocity", {"type": "integer"}) == [100, 0]
     assert dropped.numbers_for("height", {"type": "integer"}) == [100]
+
+
+def test_lists_of_named_items_hold_every_one_the_message_says():
+    from townsquare.llm.tool_calling import complete_lists, enum_mentions
+
+    tool = _tool({"details": {"type": "array", "items": {"type": "string",
+                                                         "enum": ["high_low_temperature", "humidity", "precipitation"]}},
+                  "avoid": {"type": "array", "items": {"type": "string"}, "description": "e.g. 'highways', 'tolls'."}},
+                 ["details"])
+    text = "High and low temperatures, humidity, and precipitation, avoiding highways and toll roads"
+    assert enum_mentions(tool, Grounding.from_text(text)) == {}  # a list of enum items is not narrowed
+    done = complete_lists(tool, {"details": ["high_low_temperature", "humidity"], "avoid": ["Highways"]}, text)
+    assert done == {"details": ["high_low_temperature", "humidity", "precipitation"], "avoid": ["Highways", "tolls"]}

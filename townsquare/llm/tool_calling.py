@@ -184,14 +184,13 @@ def described_mentions(name: str, prop: dict[str, Any], text: str, message: list
 
 
 def enum_mentions(tool: Tool, grounding: Grounding) -> dict[str, list[Any]]:
-    """Required arguments with an enum (or a list of enum items) whose values the message mentions:
+    """Required arguments with an enum whose values the message mentions:
     {argument: those values}; the model then picks among them only (it otherwise often takes the
     first value listed)."""
     out: dict[str, list[Any]] = {}
     for name in tool.required:
         prop = tool.properties.get(name) or {}
-        items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
-        values = prop.get("enum") or items.get("enum") or []
+        values = prop.get("enum") or []  # (a list of enum items gets the named ones added: ``complete_lists``)
         mentioned = mentioned_values(list(values), grounding.text) if values else []
         if mentioned:
             out[name] = mentioned
@@ -513,6 +512,24 @@ def extend_lists(tool: Tool, arguments: dict[str, Any], text: str) -> dict[str, 
     return out
 
 
+def complete_lists(tool: Tool, arguments: dict[str, Any], text: str) -> dict[str, Any]:
+    """A list whose items the schema names (an enum of items, or examples in the description) holds every
+    one of them the message says (a small model stops after the first): the missing ones are added in
+    the order the message says them."""
+    out = dict(arguments)
+    message = _words(text)
+    for name, value in arguments.items():
+        prop = tool.properties.get(name) or {}
+        if prop.get("type") != "array" or not isinstance(value, list):
+            continue
+        named = described_mentions(name, prop, text, message)
+        have = {_normalised(str(v)) for v in value}
+        missing = [v for v in named if _normalised(v) not in have]
+        if missing and all(isinstance(v, str) for v in value):
+            out[name] = value + missing
+    return out
+
+
 def _format_value(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -586,7 +603,8 @@ class ToolCaller:
                     break
                 calls = retry
         if grounded:
-            calls = [extend_lists(tool, trim_overlaps(tool, call), request) for call in calls]
+            calls = [complete_lists(tool, extend_lists(tool, trim_overlaps(tool, call), request), request)
+                     for call in calls]
         return calls, usage
 
     def _decode(self, tool: Tool, request: str, parallel: bool, grounded: bool, avoid: dict[str, list[Any]]
@@ -604,9 +622,6 @@ class ToolCaller:
             sure = [name for name in sure_optional(tool, grounding) if name in (include or [])]
             if sure:
                 parameters = {**tool.parameters, "required": tool.required + sure}
-            # a list of values the schema names holds all those the message says
-            flags = {**flags, **{name: choices[name] for name in sure if choices.get(name)
-                                 and (tool.properties.get(name) or {}).get("type") == "array"}}
             # a number said right after the argument's name is that argument's
             choices.update(aligned_numbers(tool, grounding, tool.required + (include or [])))
             for name, values in avoid.items():
