@@ -514,3 +514,41 @@ def test_lists_of_named_items_hold_every_one_the_message_says():
     assert enum_mentions(tool, Grounding.from_text(text)) == {}  # a list of enum items is not narrowed
     done = complete_lists(tool, {"details": ["high_low_temperature", "humidity"], "avoid": ["Highways"]}, text)
     assert done == {"details": ["high_low_temperature", "humidity", "precipitation"], "avoid": ["Highways", "tolls"]}
+
+
+def test_from_and_to_arguments_take_what_follows_from_and_to():
+    from townsquare.llm.grammar import role_words
+
+    grounding = Grounding.from_text("Convert time 3pm from New York time zone to London time zone.")
+    assert role_words("from_timezone") == {"from"} and role_words("destination") == {"to", "into"}
+    assert role_words("timezone") == set() and role_words("from_to") == set()
+    assert "New York" in grounding.spans_after({"from"}) and "London" not in grounding.spans_after({"from"})
+    assert grounding.spans_after({"to", "into"}) == {"London", "London time", "London time zone"}
+    rule = ArgumentsGrammar(grounding).value({"type": "string"}, "t", "to_timezone")
+    assert rule == '"\\"London\\"" | "\\"London time\\"" | "\\"London time zone\\""'
+    assert ArgumentsGrammar(Grounding.from_text("Convert 3pm London time")).value(
+        {"type": "string"}, "t", "to_timezone").startswith("span")  # no "to": any span
+
+
+def test_months_and_typed_optionals_are_filled():
+    from townsquare.llm.tool_calling import sure_optional
+    from townsquare.llm.values import month_values
+
+    assert month_values("month", {"type": "string"}, "solar potential in December, given 80 sq ft") == ["December"]
+    assert month_values("month", {"type": "string"}, "on December 13, 2019") == []  # a date, not a month
+    tool = _tool({"coordinates": {"type": "array"}, "month": {"type": "string"}, "date": {"type": "string"}},
+                 ["coordinates"])
+    assert sure_optional(tool, Grounding.from_text("At [43.6, -79.3] in December")) == ["month"]
+    assert sure_optional(tool, Grounding.from_text("At [43.6, -79.3] on January 1, 2022")) == ["date"]
+
+
+def test_list_items_inside_other_items_are_dropped():
+    from townsquare.llm.tool_calling import _dedupe_lists
+
+    assert _dedupe_lists({"s": ["criminal law", "law", "tax law", "criminal law"]}) == {"s": ["criminal law", "tax law"]}
+
+
+def test_coefficients_and_powers_are_no_values():
+    grounding = Grounding.from_text("The derivative of the function 2x^2 at x = 1")
+    assert grounding.numbers_for("value", {"type": "integer"}) == [1]
+    assert Grounding.from_text("charges of 5C and 7C, 3 meters apart").numbers_for("charge", {}) == [5, 7, 3]

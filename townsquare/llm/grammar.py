@@ -306,6 +306,20 @@ def is_math_argument(name: str, prop: dict[str, Any] | None) -> bool:
     return (prop or {}).get("type") in ("string", None) and not (prop or {}).get("enum") and bool(_MATH_ARG.search(name))
 
 
+_FROM_ARG = re.compile(r"(?:^|_)(?:from|source|origin|start|departure)(?:_|$)", re.I)
+_TO_ARG = re.compile(r"(?:^|_)(?:to|target|destination|end|arrival)(?:_|$)", re.I)
+
+
+def role_words(name: str) -> set[str]:
+    """For a from-like string argument (``from_timezone``, ``start_location``, ``source``), the words its
+    value follows in a message ("from"); for a to-like one, "to"/"into"; else nothing."""
+    if _FROM_ARG.search(name) and not _TO_ARG.search(name):
+        return {"from"}
+    if _TO_ARG.search(name) and not _FROM_ARG.search(name):
+        return {"to", "into"}
+    return set()
+
+
 # Words that open a request or a question: at the start of a sentence they never begin a value.
 REQUEST_WORDS = {
     "find", "get", "give", "show", "tell", "list", "search", "look", "fetch", "retrieve", "provide", "calculate",
@@ -346,6 +360,7 @@ class Grounding:
     percent_written: set[float] = field(default_factory=set)  # "5%" -> 5, when 5 is not also written plainly
     percent_fractions: set[float] = field(default_factory=set)  # "5%" -> 0.05, likewise
     date_parts: set[float] = field(default_factory=set)  # digits that are only parts of dates ("15th October, 2023")
+    expression_parts: set[float] = field(default_factory=set)  # only coefficients or powers ("2x^2")
     frequencies: set[float] = field(default_factory=set)  # numbers only said as frequency words ("quarterly")
     durations: dict[float, str] = field(default_factory=dict)  # "next week" -> {7: "day"}, "past decade" -> {10: "year"}
 
@@ -359,6 +374,7 @@ class Grounding:
         written: set[float] = set()
         fractions: set[float] = set()
         in_dates: set[float] = set()
+        in_expressions: set[float] = set()
         dates = date_spans(text)
         for match in _matches(text):
             sign, digits, decimals, percent, suffix, word = match.groups()
@@ -368,6 +384,8 @@ class Grounding:
                 fractions.add(value / 100)
             elif any(a <= match.start() and match.end() <= b for a, b in dates):
                 in_dates.add(value)
+            elif text[match.start() - 1:match.start()] == "^" or re.match(r"[x-z](?![A-Za-z])", text[match.end():]):
+                in_expressions.add(value)  # a coefficient or a power: "2x^2"
             else:
                 plain.add(value)
         said = {float(_NUMBER_WORDS[w]) for w in re.findall(r"[a-z]+", text.lower())
@@ -380,6 +398,7 @@ class Grounding:
                    sequence=number_sequence(text), fractions=number_sequence(text, percent_as_fraction=True),
                    groups=number_groups(text), positions=positions,
                    percent_written=written - plain - said, percent_fractions=fractions - plain - said,
+                   expression_parts=in_expressions - others - fractions - in_dates,
                    date_parts=in_dates - others - fractions, frequencies=frequencies - others - fractions - in_dates,
                    durations=durations)
 
@@ -390,6 +409,7 @@ class Grounding:
         unless ``strict`` is False (for counting what a message offers). Without a name: each number once."""
         text = _argument_text(name, prop)
         drop = set(self.date_parts) if not (name and _DATE_ARG.search(text)) else set()
+        drop |= self.expression_parts  # a value is not the 2 of "2x^2"
         if not (name and _FREQUENCY_ARG.search(text)):
             drop |= self.frequencies
         elif strict and (prop or {}).get("type") == "integer" and not _PERCENT_ARG.search(text):
@@ -399,6 +419,19 @@ class Grounding:
                  if not (name and words & {w + end for w in unit.split("|") for end in ("", "s")})}
         drop |= self.percent_written if (name and wants_fraction(name, prop)) else self.percent_fractions
         return [v for v in self.numbers if v not in drop]
+
+    def spans_after(self, words: set[str], max_words: int = 8) -> set[str]:
+        """The spans that start right after one of ``words`` (or after it and "the"): in "from New York
+        to London", after "from": "New York", "New York to London", ..."""
+        starts: set[int] = set()
+        for k in range(1, len(self.positions)):
+            a, b = self.positions[k - 1]
+            if self.text[a:b].lower() in words and self.text[b:self.positions[k][0]].isspace():
+                starts.add(self.positions[k][0])
+        starts |= {self.positions[k + 1][0] for k in range(len(self.positions) - 1)
+                   if self.positions[k][0] in starts and self.text[slice(*self.positions[k])].lower() == "the"}
+        return {span for span in self.spans(max_words) if any(self.text.startswith(span, start) for start in starts)
+                and not {"from", "to", "into"} & set(span.lower().split())}  # nor across the other role
 
     def spans(self, max_words: int = 8) -> set[str]:
         """Runs of up to ``max_words`` consecutive words, as written (inner punctuation kept, so
@@ -525,6 +558,8 @@ class ArgumentsGrammar:
             typed = typed or (address_values(name, schema, self.grounding.text) if self.grounding else [])
             if not typed and self.grounding and is_math_argument(name, schema):
                 typed = expressions_in(self.grounding.text)  # the expression, not the words around it
+            if not typed and self.grounding and role_words(name):
+                typed = sorted(self.grounding.spans_after(role_words(name), self.max_span_words))
             if typed:  # a date or currency the message names, rendered as the tool wants it; an address
                 return " | ".join(json_literal(v) for v in typed)
             span = self._span(self.avoid.get(name)) if self.grounding else None

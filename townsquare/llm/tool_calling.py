@@ -200,11 +200,12 @@ def enum_mentions(tool: Tool, grounding: Grounding) -> dict[str, list[Any]]:
 def sure_optional(tool: Tool, grounding: Grounding) -> list[str]:
     """Optional arguments the message gives a value for beyond doubt, which the call must therefore
     hold (a small model often leaves them out): a value the schema names (an enum value, a quoted or
-    listed example) said in the message, or a number said right after the argument's name ("a
-    significance level of 0.05")."""
+    listed example) said in the message, a date, currency or month the message names for an argument of
+    that kind, or a number said right after the argument's name ("a significance level of 0.05")."""
     message = _words(grounding.text)
     optional = [name for name, prop in tool.properties.items() if name not in tool.required and isinstance(prop, dict)]
-    sure = [name for name in optional if described_mentions(name, tool.properties[name], grounding.text, message)]
+    sure = [name for name in optional if described_mentions(name, tool.properties[name], grounding.text, message)
+            or typed_values(name, tool.properties[name], grounding.text)]
     sure += [name for name in aligned_numbers(tool, grounding, optional, strong=True) if name not in sure]
     return [name for name in tool.properties if name in sure]
 
@@ -398,11 +399,15 @@ def _can_ground_numbers(tool: Tool, grounding: Grounding) -> bool:
 
 
 def _dedupe_lists(value: Any) -> Any:
-    """Small models repeat list items; a repeated string item is never what was asked for."""
+    """Small models repeat list items; a repeated string item is never what was asked for, nor one that
+    is part of another."""
     if isinstance(value, dict):
         return {key: _dedupe_lists(item) for key, item in value.items()}
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return list(dict.fromkeys(value))
+        items = list(dict.fromkeys(value))
+        # nor is an item that is part of another one ("criminal law", "law")
+        return [item for item in items if not any(other != item and re.search(
+            rf"(?<!\w){re.escape(item.lower())}(?!\w)", other.lower()) for other in items)]
     return value
 
 

@@ -199,9 +199,20 @@ def currency_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
     return currencies_in(text)
 
 
+def month_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
+    """For a string argument named for a month (``month``, ``*_month``), the month names ``text`` writes
+    (not as part of a full date), capitalised; [] otherwise."""
+    if prop.get("type") not in ("string", None) or prop.get("enum") or not re.search(r"(?:^|_)month$", name, re.I):
+        return []
+    dates = date_spans(text)
+    found = [m for m in re.finditer(r"\b(" + "|".join(k for k in _MONTHS if len(k) > 3 or k == "may") + r")\b", text, re.I)
+             if not any(a <= m.start() < b for a, b in dates)]
+    return list(dict.fromkeys(m.group(1).capitalize() for m in found if m.group(1).lower() != "may" or m.group(1)[0] == "M"))
+
+
 def typed_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
-    """Canonical values for a string argument whose kind we recognise (dates, currencies), or []."""
-    return date_values(name, prop, text) or currency_values(name, prop, text)
+    """Canonical values for a string argument whose kind we recognise (dates, currencies, months), or []."""
+    return date_values(name, prop, text) or currency_values(name, prop, text) or month_values(name, prop, text)
 
 
 # --- addresses: e-mail addresses, file paths, web addresses ------------------------------------------
