@@ -256,6 +256,7 @@ def test_enum_values_the_message_mentions_limit_the_enum():
     assert mentioned_values(["New", "Like New", "Used"], "a game from 1985 like new") == ["Like New"]
     assert mentioned_values(["AA", "Aa", "aa"], "frequency of the AA genotype") == ["AA"]  # case decides
     assert mentioned_values(["small", "large"], "a green bird") == []
+    assert mentioned_values(["A", "T", "C", "G"], "Generate a DNA sequence with more G and C") == ["G", "C"]
     tool = _tool({"items": {"type": "array"}, "order": {"type": "string", "enum": ["ascending", "descending"]},
                   "level": {"type": "string", "enum": ["sedentary", "lightly active", "very active"]}},
                  ["items", "order", "level"])

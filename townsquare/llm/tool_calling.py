@@ -145,8 +145,8 @@ def _value_words_at(value: str, words: list[str]) -> list[int]:
 def mentioned_values(values: list[Any], text: str) -> list[Any]:
     """The values (of an enum, or named in a description) that ``text`` mentions, word for word up to
     word endings. A value written with the same letter case wins over one that differs only in case
-    ("AA" vs "Aa"), and a value mentioned inside a longer one at the same place ("New" in "Like New")
-    does not count."""
+    ("AA" vs "Aa"; a value of one or two letters counts only as written), and a value mentioned inside a
+    longer one at the same place ("New" in "Like New") does not count."""
     words = _words(text)
     found: list[tuple[Any, set[int]]] = []
     for value in values:
@@ -157,6 +157,7 @@ def mentioned_values(values: list[Any], text: str) -> list[Any]:
     if not found:
         return []
     exact = [(v, cover) for v, cover in found if re.search(rf"(?<!\w){re.escape(str(v))}(?!\w)", text)]
+    found = [(v, cover) for v, cover in found if len(str(v)) > 2 or (v, cover) in exact]  # "A" is not "a"
     lowered = {str(v).lower() for v, _ in found}
     if exact and len(lowered) < len(found):  # values that differ only in case: keep those written as such
         found = exact
