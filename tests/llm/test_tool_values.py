@@ -553,3 +553,9 @@ def test_coefficients_and_powers_are_no_values():
     grounding = Grounding.from_text("The derivative of the function 2x^2 at x = 1")
     assert grounding.numbers_for("value", {"type": "integer"}) == [1]
     assert Grounding.from_text("charges of 5C and 7C, 3 meters apart").numbers_for("charge", {}) == [5, 7, 3]
+
+
+def test_a_time_in_24_hour_format_takes_the_afternoon_reading():
+    grounding = Grounding.from_text("A vegan restaurant open until at least 11 PM")
+    assert grounding.numbers_for("operating_hours", {"type": "integer", "description": "In 24 hour format."}) == [23]
+    assert 11 in grounding.numbers_for("operating_hours", {"type": "integer"})

@@ -361,6 +361,7 @@ class Grounding:
     percent_fractions: set[float] = field(default_factory=set)  # "5%" -> 0.05, likewise
     date_parts: set[float] = field(default_factory=set)  # digits that are only parts of dates ("15th October, 2023")
     expression_parts: set[float] = field(default_factory=set)  # only coefficients or powers ("2x^2")
+    pm_hours: set[float] = field(default_factory=set)  # "11 PM" -> 11: the 12-hour reading of a 24-hour 23
     frequencies: set[float] = field(default_factory=set)  # numbers only said as frequency words ("quarterly")
     durations: dict[float, str] = field(default_factory=dict)  # "next week" -> {7: "day"}, "past decade" -> {10: "year"}
 
@@ -399,6 +400,7 @@ class Grounding:
                    groups=number_groups(text), positions=positions,
                    percent_written=written - plain - said, percent_fractions=fractions - plain - said,
                    expression_parts=in_expressions - others - fractions - in_dates,
+                   pm_hours={float(hour) for hour in _PM_RE.findall(text)},
                    date_parts=in_dates - others - fractions, frequencies=frequencies - others - fractions - in_dates,
                    durations=durations)
 
@@ -410,6 +412,8 @@ class Grounding:
         text = _argument_text(name, prop)
         drop = set(self.date_parts) if not (name and _DATE_ARG.search(text)) else set()
         drop |= self.expression_parts  # a value is not the 2 of "2x^2"
+        if re.search(r"24[- ]?hours?\b", text, re.I):
+            drop |= self.pm_hours  # "11 PM" is 23 for a time in 24-hour format
         if not (name and _FREQUENCY_ARG.search(text)):
             drop |= self.frequencies
         elif strict and (prop or {}).get("type") == "integer" and not _PERCENT_ARG.search(text):
