@@ -559,3 +559,12 @@ def test_a_time_in_24_hour_format_takes_the_afternoon_reading():
     grounding = Grounding.from_text("A vegan restaurant open until at least 11 PM")
     assert grounding.numbers_for("operating_hours", {"type": "integer", "description": "In 24 hour format."}) == [23]
     assert 11 in grounding.numbers_for("operating_hours", {"type": "integer"})
+
+
+def test_an_end_date_is_the_start_plus_the_stay():
+    text = "Book a room at the Plaza Hotel for 3 nights starting from 1st June 2022"
+    assert date_values("start_date", {"type": "string"}, text) == ["2022-06-01"]
+    assert date_values("end_date", {"type": "string"}, text) == ["2022-06-04"]
+    assert date_values("check_out", {"type": "string", "description": "MM-DD-YYYY"}, text) == ["06-04-2022"]
+    assert date_values("end_date", {"type": "string"}, "from June 1, 2022 to June 5, 2022, 3 nights") == [
+        "2022-06-01", "2022-06-05"]  # both dates written: nothing to derive

@@ -116,7 +116,19 @@ def date_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
     if not is_date_argument(name, prop):
         return []
     fmt = date_format(str(prop.get("description", "")))
-    return list(dict.fromkeys(day.strftime(fmt) for day in dates_in(text)))
+    days = dates_in(text)
+    stay = _STAY_RE.search(text)
+    if len(days) == 1 and stay and _END_ARG.search(name):
+        # "for 3 nights starting from 1st June 2022": the end date is the start plus the stay
+        count = int(stay.group(1)) if stay.group(1).isdigit() else _COUNT_WORDS[stay.group(1).lower()]
+        days = [days[0] + dt.timedelta(days=count)]
+    return list(dict.fromkeys(day.strftime(fmt) for day in days))
+
+
+_COUNT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+                "ten": 10, "a": 1}
+_STAY_RE = re.compile(r"\b(\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|a)\s+(?:nights?|days?)\b", re.I)
+_END_ARG = re.compile(r"(?:^|_)(?:end|check_?out|return|until|to|last|departure)(?:_|$)", re.I)
 
 
 # --- currencies -----------------------------------------------------------------------------------
