@@ -128,7 +128,7 @@ def date_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
 _COUNT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
                 "ten": 10, "a": 1}
 _STAY_RE = re.compile(r"\b(\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|a)\s+(?:nights?|days?)\b", re.I)
-_END_ARG = re.compile(r"(?:^|_)(?:end|check_?out|return|until|to|last|departure)(?:_|$)", re.I)
+_END_ARG = re.compile(r"(?:^|_)(?:end|check_?out|return|until|to|last)(?:_|$)", re.I)
 
 
 # --- currencies -----------------------------------------------------------------------------------
