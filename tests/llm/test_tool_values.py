@@ -384,9 +384,10 @@ def test_a_span_in_two_slots_is_decoded_again_without_it_for_a_relevant_tool():
         name = "scripted"
 
         def __init__(self, replies):
-            self.replies = list(replies)
+            self.replies, self.grammars = list(replies), []
 
         def chat(self, messages, grammar=None, **kwargs):
+            self.grammars.append(grammar)
             return ChatResult(text=self.replies.pop(0))
 
     class Router:
@@ -400,9 +401,11 @@ def test_a_span_in_two_slots_is_decoded_again_without_it_for_a_relevant_tool():
 
     messages = [{"role": "user", "content": "Details of the Violin by Amati from 1721"}]
     first, second = '{"name": "Violin", "maker": "Violin", "year": 1721}', '{"name": "Violin", "maker": "Amati", "year": 1721}'
-    caller = ToolCaller(Scripted([first, second]), Router(0.8), ToolLayerConfig(span_retry_relevance=0.5))
+    backend = Scripted([first, second])
+    caller = ToolCaller(backend, Router(0.8), ToolLayerConfig(span_retry_relevance=0.5))
     result = caller.call(messages, [tool], respond=False)
     assert [call.arguments for call in result.tool_calls] == [{"name": "Violin", "maker": "Amati", "year": 1721}]
+    assert 'args-name-v ::= "\\"Violin\\""' in backend.grammars[1]  # the earlier slot is kept as decoded
     # below the retry relevance, or when the retry repeats the span again: no call
     caller = ToolCaller(Scripted([first]), Router(0.4), ToolLayerConfig(span_retry_relevance=0.5))
     assert caller.call(messages, [tool], respond=False).tool_calls == []
@@ -512,7 +515,8 @@ def test_lists_of_named_items_hold_every_one_the_message_says():
                   "avoid": {"type": "array", "items": {"type": "string"}, "description": "e.g. 'highways', 'tolls'."}},
                  ["details"])
     text = "High and low temperatures, humidity, and precipitation, avoiding highways and toll roads"
-    assert enum_mentions(tool, Grounding.from_text(text)) == {}  # a list of enum items is not narrowed
+    assert enum_mentions(tool, Grounding.from_text(text)) == {  # "and" may stand between a value's words
+        "details": ["high_low_temperature", "humidity", "precipitation"]}
     done = complete_lists(tool, {"details": ["high_low_temperature", "humidity"], "avoid": ["Highways"]}, text)
     assert done == {"details": ["high_low_temperature", "humidity", "precipitation"], "avoid": ["Highways", "tolls"]}
 

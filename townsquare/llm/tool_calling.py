@@ -132,14 +132,25 @@ def described_default(prop: dict[str, Any]) -> str | None:
     return match.group(1).strip() if match else None
 
 
-def _value_words_at(value: str, words: list[str]) -> list[int]:
-    """Where the words of ``value`` stand in ``words`` (one position per match), each word matched up
-    to its ending ("detailed" for "in detail", "historical records" for "historical record")."""
+def _value_words_at(value: str, words: list[str]) -> list[set[int]]:
+    """Where the words of ``value`` stand in ``words`` (the positions each match covers), each word matched
+    up to its ending ("detailed" for "in detail", "historical records" for "historical record"), with
+    "and"/"or" allowed between them ("high_low_temperature" in "high and low temperatures")."""
     part = _words(value)
-    if not part:
-        return []
-    return [i for i in range(len(words) - len(part) + 1)
-            if all(_same_word(p, w) for p, w in zip(part, words[i:i + len(part)], strict=True))]
+    found = []
+    for i in range(len(words)):
+        cover, k, j = set(), 0, i
+        while k < len(part) and j < len(words):
+            if _same_word(part[k], words[j]):
+                cover.add(j)
+                k, j = k + 1, j + 1
+            elif k > 0 and words[j] in ("and", "or"):
+                j += 1
+            else:
+                break
+        if part and k == len(part):
+            found.append(cover)
+    return found
 
 
 def mentioned_values(values: list[Any], text: str) -> list[Any]:
@@ -150,10 +161,9 @@ def mentioned_values(values: list[Any], text: str) -> list[Any]:
     words = _words(text)
     found: list[tuple[Any, set[int]]] = []
     for value in values:
-        at = _value_words_at(str(value), words)
-        if at:
-            n = len(_words(str(value)))
-            found.append((value, {i + k for i in at for k in range(n)}))
+        covers = _value_words_at(str(value), words)
+        if covers:
+            found.append((value, set().union(*covers)))
     if not found:
         return []
     exact = [(v, cover) for v, cover in found if re.search(rf"(?<!\w){re.escape(str(v))}(?!\w)", text)]
@@ -185,13 +195,14 @@ def described_mentions(name: str, prop: dict[str, Any], text: str, message: list
 
 
 def enum_mentions(tool: Tool, grounding: Grounding) -> dict[str, list[Any]]:
-    """Required arguments with an enum whose values the message mentions:
+    """Required arguments with an enum (or a list of enum items) whose values the message mentions:
     {argument: those values}; the model then picks among them only (it otherwise often takes the
     first value listed)."""
     out: dict[str, list[Any]] = {}
     for name in tool.required:
         prop = tool.properties.get(name) or {}
-        values = prop.get("enum") or []  # (a list of enum items gets the named ones added: ``complete_lists``)
+        items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
+        values = prop.get("enum") or items.get("enum") or []
         mentioned = mentioned_values(list(values), grounding.text) if values else []
         if mentioned:
             out[name] = mentioned
@@ -585,10 +596,12 @@ class ToolCaller:
         return best, ranking
 
     def arguments(self, tool: Tool, request: str, parallel: bool, grounded: bool = True,
-                  avoid: dict[str, list[Any]] | None = None) -> tuple[list[dict], Usage]:
-        """Decoded argument objects (``avoid``: per argument, grounded values not to offer)."""
+                  avoid: dict[str, list[Any]] | None = None, keep: dict[str, Any] | None = None
+                  ) -> tuple[list[dict], Usage]:
+        """Decoded argument objects (``avoid``: per argument, grounded values not to offer; ``keep``: values
+        already decided for some arguments)."""
         avoid = {name: list(values) for name, values in (avoid or {}).items()}
-        calls, usage = self._decode(tool, request, parallel, grounded, avoid)
+        calls, usage = self._decode(tool, request, parallel, grounded, avoid, keep)
         if grounded and not parallel and calls:
             # Self-check: a number the message writes once fills one argument. An optional argument that
             # repeats one is left out (the tool's default); for a required one, decode again without the
@@ -603,7 +616,7 @@ class ToolCaller:
                     break
                 for name, values in repeats.items():
                     avoid.setdefault(name, []).extend(values)
-                retry, more = self._decode(tool, request, parallel, grounded, avoid)
+                retry, more = self._decode(tool, request, parallel, grounded, avoid, keep)
                 usage = Usage(usage.prompt_tokens + more.prompt_tokens, usage.completion_tokens + more.completion_tokens)
                 if not retry:
                     break
@@ -613,8 +626,8 @@ class ToolCaller:
                      for call in calls]
         return calls, usage
 
-    def _decode(self, tool: Tool, request: str, parallel: bool, grounded: bool, avoid: dict[str, list[Any]]
-                ) -> tuple[list[dict], Usage]:
+    def _decode(self, tool: Tool, request: str, parallel: bool, grounded: bool, avoid: dict[str, list[Any]],
+                keep: dict[str, Any] | None = None) -> tuple[list[dict], Usage]:
         grounding = Grounding.from_text(request) if grounded else None
         builder = ArgumentsGrammar(grounding, avoid=avoid)
         offered = grounded_optional(tool, grounding) if grounding else None
@@ -633,6 +646,7 @@ class ToolCaller:
             for name, values in avoid.items():
                 if name in choices:
                     choices[name] = [v for v in choices[name] if v not in values] or choices[name]
+            choices.update({name: [value] for name, value in (keep or {}).items() if not isinstance(value, dict | list)})
         args_rule = builder.arguments(parameters, include=include, fixed=flags, choices=choices)
         root = f'{args_rule} ("\\n" {args_rule}){{0,{self.config.max_calls - 1}}}' if parallel else args_rule
         grammar = builder.render(root)
@@ -670,7 +684,8 @@ class ToolCaller:
             # Self-check: one span cannot fill two slots. For a clearly relevant tool, decode once more
             # without the repeated text in the later slot; if the slots still collide, answer instead.
             name, texts = span_reused(tool, arguments[0]) or ("", [])
-            retry, more = self.arguments(tool, request, parallel, avoid={name: texts})
+            earlier = dict(list(arguments[0].items())[:list(arguments[0]).index(name)])  # kept as decoded
+            retry, more = self.arguments(tool, request, parallel, avoid={name: texts}, keep=earlier)
             usage = Usage(usage.prompt_tokens + more.prompt_tokens, usage.completion_tokens + more.completion_tokens)
             arguments = retry or arguments
         grounding = Grounding.from_text(request)
