@@ -572,3 +572,13 @@ def test_an_end_date_is_the_start_plus_the_stay():
     assert date_values("check_out", {"type": "string", "description": "MM-DD-YYYY"}, text) == ["06-04-2022"]
     assert date_values("end_date", {"type": "string"}, "from June 1, 2022 to June 5, 2022, 3 nights") == [
         "2022-06-01", "2022-06-05"]  # both dates written: nothing to derive
+
+
+def test_a_span_held_in_another_slots_value_is_the_same_span():
+    from townsquare.llm.tool_calling import shared_span, span_reused
+
+    tool = _tool({"artwork": {"type": "string"}, "museum": {"type": "string"}, "artist": {"type": "string"}}, [])
+    assert span_reused(tool, {"artwork": "The Scream", "museum": "Scream"}) == ("museum", ["Scream"])
+    assert shared_span(tool, {"artwork": "Picasso", "artist": "Picasso's"})
+    assert not shared_span(tool, {"artwork": "Screaming Man", "museum": "Scream"})  # words, not letters
+    assert not shared_span(tool, {"artwork": "The Scream", "museum": "National Museum"})

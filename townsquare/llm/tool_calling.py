@@ -448,18 +448,21 @@ def shared_span(tool: Tool, arguments: dict[str, Any]) -> bool:
 
 
 def span_reused(tool: Tool, arguments: dict[str, Any]) -> tuple[str, list[str]] | None:
-    """The first free-text argument that repeats an earlier one's text, with the texts it repeats."""
-    seen: dict[str, str] = {}
+    """The first free-text argument that repeats an earlier one's text, with the texts it repeats. A text
+    that holds the other, or is held in it, word for word ("The Scream" and "Scream", "Picasso" and
+    "Picasso's") repeats it too: no two values of one call come from one span of the message."""
+    seen: set[str] = set()
     for name, value in arguments.items():
         prop = tool.properties.get(name) or {}
         items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
         if prop.get("enum") or items.get("enum") or is_date_argument(name, prop) or is_currency_argument(name, prop):
             continue
         strings = [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
-        repeated = [v for v in strings if _normalised(v) in seen]
+        repeated = [v for v in strings if _normalised(v) and any(
+            f" {_normalised(v)} " in f" {other} " or f" {other} " in f" {_normalised(v)} " for other in seen)]
         if repeated:
             return name, repeated
-        seen.update({_normalised(v): v for v in strings if _normalised(v)})
+        seen.update(_normalised(v) for v in strings if _normalised(v))
     return None
 
 
