@@ -582,3 +582,27 @@ def test_a_span_held_in_another_slots_value_is_the_same_span():
     assert shared_span(tool, {"artwork": "Picasso", "artist": "Picasso's"})
     assert not shared_span(tool, {"artwork": "Screaming Man", "museum": "Scream"})  # words, not letters
     assert not shared_span(tool, {"artwork": "The Scream", "museum": "National Museum"})
+
+
+def test_a_repeated_number_the_later_argument_keeps_is_taken_from_the_earlier_one():
+    from townsquare.llm.tool_calling import ToolCaller, ToolLayerConfig
+    from townsquare.llm.types import ChatResult
+
+    grammars = []
+
+    class Scripted:
+        name = "scripted"
+
+        def __init__(self, replies):
+            self.replies = list(replies)
+
+        def chat(self, messages, grammar=None, **kwargs):
+            grammars.append(grammar)
+            return ChatResult(text=self.replies.pop(0))
+
+    tool = _tool({"initial_velocity": {"type": "integer"}, "height": {"type": "integer"}}, ["initial_velocity", "height"])
+    same = '{"initial_velocity": 100, "height": 100}'
+    caller = ToolCaller(Scripted([same, same, '{"initial_velocity": 0, "height": 100}']), None, ToolLayerConfig())
+    calls, _ = caller.arguments(tool, "The final speed of an object dropped from 100 m", parallel=False)
+    assert calls == [{"initial_velocity": 0, "height": 100}]
+    assert 'args-initial-velocity-v ::= "0"' in grammars[2]  # the third decode takes 100 from the earlier one

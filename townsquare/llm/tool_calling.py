@@ -611,7 +611,7 @@ class ToolCaller:
             # repeats one is left out (the tool's default); for a required one, decode again without the
             # repeats (a small model copies the previous value).
             grounding = Grounding.from_text(request)
-            for _ in range(2):
+            for attempt in range(2):
                 repeats = repeated_numbers(calls[0], grounding)
                 for name in [name for name in repeats if name not in tool.required]:
                     calls[0].pop(name, None)
@@ -619,7 +619,18 @@ class ToolCaller:
                 if not repeats:
                     break
                 for name, values in repeats.items():
-                    avoid.setdefault(name, []).extend(values)
+                    if attempt == 0:
+                        avoid.setdefault(name, []).extend(values)
+                        continue
+                    # the later argument kept the number (its name or unit says it is its): the earlier
+                    # one must give it up instead ("dropped from 100 m": height 100, initial_velocity 0)
+                    for value in values:
+                        earlier = next((n for n, v in calls[0].items() if v == value and n != name), None)
+                        if earlier in tool.required:
+                            avoid[name] = [v for v in avoid.get(name, []) if v != value]
+                            avoid.setdefault(earlier, []).append(value)
+                        else:
+                            avoid.setdefault(name, []).append(value)
                 retry, more = self._decode(tool, request, parallel, grounded, avoid, keep)
                 usage = Usage(usage.prompt_tokens + more.prompt_tokens, usage.completion_tokens + more.completion_tokens)
                 if not retry:
