@@ -287,8 +287,8 @@ _MATH_ARG = re.compile(r"(?:^|_)(?:function|func|equation|expression|expr|formul
 
 def expressions_in(text: str) -> list[str]:
     """The mathematical expressions of ``text`` (with a variable and an operator or a coefficient, such as
-    "3x^2"), each also without its left-hand side ("y=3x+2" -> "3x+2"); assignments of a number to a
-    variable ("x = -1") are not expressions."""
+    "3x^2"), without their left-hand side ("y=3x+2" -> "3x+2", "f(x) = 3x^2" -> "3x^2": the function, not
+    its name); assignments of a number to a variable ("x = -1") are not expressions."""
     found: list[str] = []
     for match in _EXPRESSION_RE.finditer(text):
         expression = match.group(0).strip(" .")
@@ -297,7 +297,7 @@ def expressions_in(text: str) -> list[str]:
         right = _LEFT_SIDE.sub("", expression)
         if right != expression and not re.search(r"[a-z]", right):
             continue  # "x = -1"
-        found += [expression, right] if right != expression else [expression]
+        found.append(right)
     return list(dict.fromkeys(found))
 
 

@@ -450,7 +450,9 @@ def shared_span(tool: Tool, arguments: dict[str, Any]) -> bool:
 def span_reused(tool: Tool, arguments: dict[str, Any]) -> tuple[str, list[str]] | None:
     """The first free-text argument that repeats an earlier one's text, with the texts it repeats. A text
     that holds the other, or is held in it, word for word ("The Scream" and "Scream", "Picasso" and
-    "Picasso's") repeats it too: no two values of one call come from one span of the message."""
+    "Picasso's") repeats it too, and so does a text that is another argument's number ("16" for a note
+    when 16 is the length): no two values of one call come from one span of the message."""
+    numbers = {_format_value(v) for v in arguments.values() if _is_number(v)}  # "16" is no note when 16 is a length
     seen: set[str] = set()
     for name, value in arguments.items():
         prop = tool.properties.get(name) or {}
@@ -458,8 +460,8 @@ def span_reused(tool: Tool, arguments: dict[str, Any]) -> tuple[str, list[str]] 
         if prop.get("enum") or items.get("enum") or is_date_argument(name, prop) or is_currency_argument(name, prop):
             continue
         strings = [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
-        repeated = [v for v in strings if _normalised(v) and any(
-            f" {_normalised(v)} " in f" {other} " or f" {other} " in f" {_normalised(v)} " for other in seen)]
+        repeated = [v for v in strings if _normalised(v) and (v.strip() in numbers or any(
+            f" {_normalised(v)} " in f" {other} " or f" {other} " in f" {_normalised(v)} " for other in seen))]
         if repeated:
             return name, repeated
         seen.update(_normalised(v) for v in strings if _normalised(v))
