@@ -375,6 +375,7 @@ def test_a_span_in_two_slots_is_decoded_again_without_it_for_a_relevant_tool():
                  ["name", "maker", "year"])
     assert span_reused(tool, {"name": "Violin", "maker": "violin", "year": 1721}) == ("maker", ["violin"])
     assert span_reused(tool, {"name": "Violin", "maker": "Amati"}) is None
+    assert span_reused(tool, {"name": "1721", "maker": "Amati", "year": 1721}) == ("name", ["1721"])
     # the later slot's grammar no longer offers the repeated text
     rule = ArgumentsGrammar(Grounding.from_text("the Violin by Amati"), avoid={"maker": ["Violin"]}).value(
         {"type": "string"}, "m", "maker")
