@@ -608,3 +608,8 @@ def test_a_repeated_number_the_later_argument_keeps_is_taken_from_the_earlier_on
     calls, _ = caller.arguments(tool, "The final speed of an object dropped from 100 m", parallel=False)
     assert calls == [{"initial_velocity": 0, "height": 100}]
     assert 'args-initial-velocity-v ::= "0"' in grammars[2]  # the third decode takes 100 from the earlier one
+
+
+def test_a_lowercase_article_opens_no_value_but_a_name_keeps_its_the():
+    spans = Grounding.from_text("Who discovered the neutron? Hours of The British Museum").spans()
+    assert "neutron" in spans and "the neutron" not in spans and "The British Museum" in spans

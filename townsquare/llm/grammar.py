@@ -336,11 +336,13 @@ def _plain(text: str) -> str:
 
 
 def _whole_phrase(span: str) -> bool:
-    """Whether a span can be a value: not led by a preposition, a conjunction or an object pronoun, not
-    ending on a preposition, a conjunction or an article, not running on past a comma into a new phrase
-    ("123 Main street, with ...")."""
+    """Whether a span can be a value: not led by a preposition, a conjunction, an object pronoun or a
+    lowercase article, not ending on a preposition, a conjunction or an article, not running on past a
+    comma into a new phrase ("123 Main street, with ...")."""
     words = re.findall(r"[A-Za-z0-9']+", span.lower())
     if words and (words[0] in NO_START_WORDS | _PRONOUNS or words[-1] in _NO_END):
+        return False
+    if re.match(r"(?:the|a|an) ", span):  # "the neutron" is "neutron"; "The British Museum" is a name
         return False
     after_commas = [re.findall(r"[A-Za-z']+", part.lower())[:1] for part in span.split(", ")[1:]]
     return not any(first and first[0] in NO_START_WORDS for first in after_commas)
