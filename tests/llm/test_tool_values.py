@@ -613,3 +613,12 @@ def test_a_repeated_number_the_later_argument_keeps_is_taken_from_the_earlier_on
 def test_a_lowercase_article_opens_no_value_but_a_name_keeps_its_the():
     spans = Grounding.from_text("Who discovered the neutron? Hours of The British Museum").spans()
     assert "neutron" in spans and "the neutron" not in spans and "The British Museum" in spans
+
+
+def test_spare_numbers_with_a_unit_of_another_kind_offer_no_optional_and_untyped_values_are_grounded():
+    tool = _tool({"hotel": {"type": "string"}, "start_date": {"type": "string"}, "rooms": {"type": "integer"},
+                  "stay": {"type": "integer", "description": "Number of nights."}}, ["hotel", "start_date"])
+    offered = grounded_optional(tool, Grounding.from_text("Plaza Hotel for 3 nights starting from 1st June 2022"))
+    assert "rooms" not in offered and "stay" in offered
+    rule = ArgumentsGrammar(Grounding.from_text("100 trees on the provided data my_data")).value({}, "d", "data")
+    assert rule.startswith("span") and '"100"' in rule  # a span or a number, not any JSON value

@@ -588,6 +588,10 @@ class ArgumentsGrammar:
             if not props:
                 return "object"
             return self.object_body(props, list(schema.get("required", [])), None, hint)
+        if kind is None and self.grounding and name:  # a value of any type: one the message writes
+            span = self._span(self.avoid.get(name))
+            numbers = self._numbers(False, self.avoid.get(name, []), name, schema)
+            return " | ".join(rule for rule in (span, numbers) if rule) or "value"
         return "value"
 
     def object_body(self, props: dict, required: list[str], include: list[str] | None, hint: str,

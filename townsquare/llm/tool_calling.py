@@ -247,7 +247,7 @@ def grounded_optional(tool: Tool, grounding: Grounding) -> dict[str, list[Any] |
             chosen[name] = [v for v in prop["enum"] if str(v) in mentioned]
         elif mentioned and kind in ("string", None):
             chosen[name] = list(dict.fromkeys(mentioned))
-        elif kind in ("integer", "number") and len(grounding.numbers_for(name, prop, strict=False)) > numeric_needed:
+        elif kind in ("integer", "number") and len(_unit_fit(name, prop, grounding)) > numeric_needed:
             chosen[name] = None
         elif kind == "string" and "unit" in name.lower() and units:
             chosen[name] = units
@@ -313,7 +313,7 @@ def requested_flags(tool: Tool, grounding: Grounding) -> dict[str, bool]:
 # What a unit written right after a number measures: the words an argument for it is named with.
 _KINDS = {
     "time duration period": ("s sec secs second seconds min mins minute minutes h hr hrs hour hours day days week "
-                             "weeks month months year years yr yrs"),
+                             "weeks month months year years yr yrs night nights"),
     "frequency freq": "hz khz mhz ghz",
     "distance length height width radius depth diameter altitude displacement": (
         "m meter meters metre metres km kilometer kilometers kilometres cm mm mile miles ft feet foot inch "
@@ -394,6 +394,21 @@ def aligned_numbers(tool: Tool, grounding: Grounding, names: list[str], strong: 
         if readings:
             aligned[name] = readings
     return aligned
+
+
+def _unit_fit(name: str, prop: dict[str, Any], grounding: Grounding) -> list[float]:
+    """The numbers of the message that can fill an argument (``numbers_for``, not strict), less those
+    written with a unit of another kind than the argument's ("3 nights" is no number of rooms): an
+    argument fits a unit when its name or description says the unit's kind or one of its units."""
+    said = set(_words(f"{name} {prop.get('description', '')}"))
+    unfit = set()
+    for _start, end, readings in number_mentions(grounding.text):
+        after = _words(grounding.text[end:end + 16])[:1]
+        kinds = UNIT_KINDS.get(after[0], ()) if after else ()
+        units = {unit for unit, k in UNIT_KINDS.items() if k == kinds}
+        if kinds and not said & (set(kinds) | units):
+            unfit.update(readings)
+    return [v for v in grounding.numbers_for(name, prop, strict=False) if v not in unfit]
 
 
 def prop_kind(tool: Tool, name: str) -> str | None:
