@@ -622,3 +622,30 @@ def test_spare_numbers_with_a_unit_of_another_kind_offer_no_optional_and_untyped
     assert "rooms" not in offered and "stay" in offered
     rule = ArgumentsGrammar(Grounding.from_text("100 trees on the provided data my_data")).value({}, "d", "data")
     assert rule.startswith("span") and '"100"' in rule  # a span or a number, not any JSON value
+
+
+def test_a_later_argument_gives_up_a_second_repeat_it_was_not_told_to_avoid():
+    from townsquare.llm.tool_calling import ToolCaller, ToolLayerConfig
+    from townsquare.llm.types import ChatResult
+
+    grammars = []
+
+    class Scripted:
+        name = "scripted"
+
+        def __init__(self, replies):
+            self.replies = list(replies)
+
+        def chat(self, messages, grammar=None, **kwargs):
+            grammars.append(grammar)
+            return ChatResult(text=self.replies.pop(0))
+
+    tool = _tool({"principal": {"type": "integer"}, "time": {"type": "integer"},
+                  "n": {"type": "integer", "description": "Times compounded per year."}}, ["principal", "time", "n"])
+    replies = ['{"principal": 5000, "time": 5, "n": 5}', '{"principal": 5000, "time": 5, "n": 5000}',
+               '{"principal": 5000, "time": 5, "n": 4}']
+    calls, _ = ToolCaller(Scripted(replies), None, ToolLayerConfig()).arguments(
+        tool, "$5000 for 5 years, compounded quarterly", parallel=False)
+    assert calls == [{"principal": 5000, "time": 5, "n": 4}]
+    assert '"5000"' in next(line for line in grammars[2].splitlines() if line.startswith("args-principal-v"))
+    assert '"5000"' not in next(line for line in grammars[2].splitlines() if line.startswith("args-n-v"))

@@ -636,15 +636,13 @@ class ToolCaller:
                 if not repeats:
                     break
                 for name, values in repeats.items():
-                    if attempt == 0:
-                        avoid.setdefault(name, []).extend(values)
-                        continue
-                    # the later argument kept the number (its name or unit says it is its): the earlier
-                    # one must give it up instead ("dropped from 100 m": height 100, initial_velocity 0)
                     for value in values:
+                        # a later argument that kept a number it was told to avoid (its name or unit says
+                        # the number is its own) keeps it: the earlier one gives it up instead ("dropped
+                        # from 100 m": height 100, initial_velocity 0)
                         earlier = next((n for n, v in calls[0].items() if v == value and n != name), None)
-                        if earlier in tool.required:
-                            avoid[name] = [v for v in avoid.get(name, []) if v != value]
+                        if attempt and value in avoid.get(name, []) and earlier in tool.required:
+                            avoid[name] = [v for v in avoid[name] if v != value]
                             avoid.setdefault(earlier, []).append(value)
                         else:
                             avoid.setdefault(name, []).append(value)
