@@ -242,3 +242,410 @@ def test_alignment_never_forces_a_number_that_does_not_fit():
     tool = _tool({"check_in": {"type": "string"}, "no_of_adults": {"type": "integer"}}, ["check_in", "no_of_adults"])
     text = "A hotel for two adults in Paris from 2023 April 4th to April 8th"
     assert "no_of_adults" not in aligned_numbers(tool, Grounding.from_text(text), tool.required)
+
+
+# --- session 4 -------------------------------------------------------------------------------------
+
+
+def test_enum_values_the_message_mentions_limit_the_enum():
+    from townsquare.llm.tool_calling import enum_mentions, mentioned_values
+
+    assert mentioned_values(["ascending", "descending"], "Sort the list in ascending order") == ["ascending"]
+    assert mentioned_values(["basic", "detailed"], "the punishments for theft, in detail") == ["detailed"]
+    assert mentioned_values(["scriptures", "historical records"], "from historical record") == ["historical records"]
+    assert mentioned_values(["New", "Like New", "Used"], "a game from 1985 like new") == ["Like New"]
+    assert mentioned_values(["AA", "Aa", "aa"], "frequency of the AA genotype") == ["AA"]  # case decides
+    assert mentioned_values(["small", "large"], "a green bird") == []
+    assert mentioned_values(["A", "T", "C", "G"], "Generate a DNA sequence with more G and C") == ["G", "C"]
+    tool = _tool({"items": {"type": "array"}, "order": {"type": "string", "enum": ["ascending", "descending"]},
+                  "level": {"type": "string", "enum": ["sedentary", "lightly active", "very active"]}},
+                 ["items", "order", "level"])
+    grounding = Grounding.from_text("Sort [3, 1, 2] in descending order for a lightly active person")
+    assert enum_mentions(tool, grounding) == {"order": ["descending"], "level": ["lightly active"]}
+    assert enum_mentions(tool, Grounding.from_text("Sort [3, 1, 2]")) == {}
+
+
+def test_optional_values_said_for_sure_must_be_filled():
+    from townsquare.llm.tool_calling import sure_optional
+
+    tool = _tool({"sample": {"type": "array", "items": {"type": "integer"}},
+                  "significance_level": {"type": "number", "description": "Default 0.05."},
+                  "tail": {"type": "string", "enum": ["one", "two"]},
+                  "rounding": {"type": "integer"}, "unit": {"type": "string"}}, ["sample"])
+    grounding = Grounding.from_text("Test [1, 2, 3] at a significance level of 0.01, two tail, in meters")
+    assert sure_optional(tool, grounding) == ["significance_level", "tail"]  # not the unit: a guess
+    assert sure_optional(tool, Grounding.from_text("Test [1, 2, 3] with 0.01 after 4 rounds")) == []
+    # the grammar then always holds them
+    builder = ArgumentsGrammar(grounding)
+    text = builder.render(builder.arguments({**tool.parameters, "required": ["sample", "significance_level"]},
+                                            include=["significance_level"]))
+    _parses(text)
+    args_rule = next(line for line in text.splitlines() if line.startswith("args ::="))
+    assert "significance-level" in args_rule and ")?" not in args_rule  # present, and not optional
+
+
+def test_the_grammar_forces_sure_optionals_and_mentioned_enums():
+    from townsquare.llm.tool_calling import ToolCaller
+    from townsquare.llm.tools import ToolRouter
+    from townsquare.llm.types import ChatResult
+
+    grammars = []
+
+    class Recording:
+        name = "recording"
+
+        def chat(self, messages, grammar=None, **kwargs):
+            grammars.append(grammar)
+            return ChatResult(text='{"items": [3, 1, 2], "order": "descending", "stable": true}')
+
+    tool = _tool({"items": {"type": "array", "items": {"type": "integer"}},
+                  "order": {"type": "string", "enum": ["ascending", "descending"]},
+                  "stable": {"type": "boolean"}, "method": {"type": "string", "enum": ["quick", "merge"]}},
+                 ["items", "order"])
+    ToolCaller(Recording(), ToolRouter()).arguments(tool, "Sort [3, 1, 2] in descending order by merge", False)
+    args_rule = next(line for line in grammars[0].splitlines() if line.startswith("args ::="))
+    assert '"\\"method\\": "' in grammars[0] and "?" not in args_rule.split("method")[-1][:40]
+    assert '"\\"ascending\\""' not in grammars[0]
+
+
+def test_durations_align_and_percentages_never_count_periods():
+    tool = _tool({"principal": {"type": "integer"}, "rate": {"type": "number"}, "time": {"type": "integer"},
+                  "n": {"type": "integer", "description": "Number of times interest is compounded per year."}},
+                 ["principal", "rate", "time", "n"])
+    text = "Compound interest on $10000 at 5% compounded 4 times a period, invested for 10 years"
+    assert aligned_numbers(tool, Grounding.from_text(text), ["time"]) == {"time": [10]}
+    grounding = Grounding.from_text("$5000 at an annual rate of 3% for 5 years, compounded quarterly")
+    assert 3 not in grounding.numbers_for("n", tool.properties["n"]) and 4 in grounding.numbers_for("n", tool.properties["n"])
+    assert 3 in grounding.numbers_for("n", tool.properties["n"], strict=False)  # still counted as offered
+
+
+def test_ordinal_numbers_written_together_make_one_list():
+    grounding = Grounding.from_text("Analyse building B1004 for 2nd, 3rd and 4th floors")
+    rule = ArgumentsGrammar(grounding).value({"type": "array", "items": {"type": "integer"}}, "f", "floors")
+    assert '"[2, 3, 4]"' in rule
+
+
+def test_spans_are_whole_phrases():
+    spans = Grounding.from_text("Records of my house at 123 main street, with parcel number 12 in Santa Clara county").spans()
+    assert "123 main street" in spans and "Santa Clara county" in spans
+    assert not any(span.endswith((" in", " with", " at")) or span.startswith(("in ", "at ")) for span in spans)
+    assert not any(", with" in span for span in spans) and "me" not in spans
+    spans = Grounding.from_text("Find me a vegan recipe for brownies from 'Gone with the'").spans()
+    assert "for" not in spans and "me" not in spans and "vegan recipe" in spans
+    assert "Gone with the" in spans  # quoted text is kept as written
+
+
+def test_addresses_are_taken_whole():
+    from townsquare.llm.values import address_values
+
+    text = "Send an email to John Doe at john.doe@example.com with the subject 'Meeting'"
+    assert address_values("to", {"type": "string", "description": "The email address to send to."}, text) == [
+        "john.doe@example.com"]
+    assert address_values("subject", {"type": "string", "description": "The subject of the email"}, text) == []
+    assert address_values("data_source", {"type": "string", "description": "The path where the data is stored."},
+                          "Analyze my fMRI data in ~/data/myfMRI.nii, smoothed") == ["~/data/myfMRI.nii"]
+    assert address_values("website", {"type": "string"}, "calories in the lasagna from Foodnetwork.com?") == [
+        "Foodnetwork.com"]
+    assert address_values("url", {"type": "string"}, "no address here") == []
+    rule = ArgumentsGrammar(Grounding.from_text(text)).value(
+        {"type": "string", "description": "The email address to send to."}, "t", "to")
+    assert rule == '"\\"john.doe@example.com\\""'
+
+
+def test_spans_of_time_said_in_words_count_only_in_their_unit():
+    from townsquare.llm.tool_calling import _can_ground_numbers
+
+    grounding = Grounding.from_text("IMAX releases near LA for the next week")
+    days = {"type": "integer", "description": "The number of days from today."}
+    assert grounding.numbers_for("timeframe", days) == [7]
+    assert grounding.numbers_for("screens", {"type": "integer"}) == []
+    assert Grounding.from_text("deer growth over the past decade").numbers_for(
+        "duration", {"type": "integer", "description": "The period in years."}) == [10]
+    assert Grounding.from_text("in 2 weeks").durations == {}  # a number with its unit is read as written
+    # "no invented numbers": a span of time lets only a tool counted in that unit be called
+    assert _can_ground_numbers(_tool({"timeframe": days}, ["timeframe"]), grounding)
+    assert not _can_ground_numbers(_tool({"screens": {"type": "integer"}}, ["screens"]), grounding)
+
+
+def test_a_span_in_two_slots_is_decoded_again_without_it_for_a_relevant_tool():
+    from townsquare.llm.tool_calling import ToolCaller, ToolLayerConfig, span_reused
+    from townsquare.llm.types import ChatResult
+
+    tool = _tool({"name": {"type": "string"}, "maker": {"type": "string"}, "year": {"type": "integer"}},
+                 ["name", "maker", "year"])
+    assert span_reused(tool, {"name": "Violin", "maker": "violin", "year": 1721}) == ("maker", ["violin"])
+    assert span_reused(tool, {"name": "Violin", "maker": "Amati"}) is None
+    assert span_reused(tool, {"name": "1721", "maker": "Amati", "year": 1721}) == ("name", ["1721"])
+    # the later slot's grammar no longer offers the repeated text
+    rule = ArgumentsGrammar(Grounding.from_text("the Violin by Amati"), avoid={"maker": ["Violin"]}).value(
+        {"type": "string"}, "m", "maker")
+    assert rule.startswith("span-avoid")
+
+    class Scripted:
+        name = "scripted"
+
+        def __init__(self, replies):
+            self.replies, self.grammars = list(replies), []
+
+        def chat(self, messages, grammar=None, **kwargs):
+            self.grammars.append(grammar)
+            return ChatResult(text=self.replies.pop(0))
+
+    class Router:
+        threshold = 0.33
+
+        def __init__(self, score):
+            self.score = score
+
+        def rank(self, query, tools):
+            return [(tools[0], self.score)]
+
+    messages = [{"role": "user", "content": "Details of the Violin by Amati from 1721"}]
+    first, second = '{"name": "Violin", "maker": "Violin", "year": 1721}', '{"name": "Violin", "maker": "Amati", "year": 1721}'
+    backend = Scripted([first, second])
+    caller = ToolCaller(backend, Router(0.8), ToolLayerConfig(span_retry_relevance=0.5))
+    result = caller.call(messages, [tool], respond=False)
+    assert [call.arguments for call in result.tool_calls] == [{"name": "Violin", "maker": "Amati", "year": 1721}]
+    assert 'args-name-v ::= "\\"Violin\\""' in backend.grammars[1]  # the earlier slot is kept as decoded
+    # below the retry relevance, or when the retry repeats the span again: no call
+    caller = ToolCaller(Scripted([first]), Router(0.4), ToolLayerConfig(span_retry_relevance=0.5))
+    assert caller.call(messages, [tool], respond=False).tool_calls == []
+    caller = ToolCaller(Scripted([first, first]), Router(0.8), ToolLayerConfig(span_retry_relevance=0.5))
+    assert caller.call(messages, [tool], respond=False).tool_calls == []
+
+
+def test_flags_few_status_and_required_defaults():
+    tool = _tool({"talkative": {"type": "boolean"}, "artistic_interests": {"type": "boolean"},
+                  "closed_status": {"type": "boolean"},
+                  "formatted": {"type": "boolean", "description": "Formatted string if true. Default is true."}},
+                 ["talkative", "artistic_interests", "closed_status", "formatted"])
+    flags = requested_flags(tool, Grounding.from_text("I'm talkative, have few artistic interests; is it closed?"))
+    assert flags == {"talkative": True, "artistic_interests": False, "closed_status": True, "formatted": True}
+    flags = requested_flags(tool, Grounding.from_text("talkative, with a few artistic interests"))
+    assert flags["artistic_interests"] is True and "closed_status" not in flags
+
+
+def test_lists_get_the_items_the_message_joins_and_all_named_values():
+    from townsquare.llm.tool_calling import extend_lists, mentioned_values
+
+    tool = _tool({"ingredients": {"type": "array", "items": {"type": "string"}}, "calories": {"type": "integer"}},
+                 ["ingredients"])
+    text = "A lunch recipe under 500 calories that uses chicken and mushrooms."
+    assert extend_lists(tool, {"ingredients": ["chicken"], "calories": 500}, text)["ingredients"] == [
+        "chicken", "mushrooms"]
+    assert extend_lists(tool, {"ingredients": ["Santa Barbara"]}, "stops at Santa Barbara and Monterey.")[
+        "ingredients"] == ["Santa Barbara", "Monterey"]
+    assert extend_lists(tool, {"ingredients": ["fruits"]}, "organic fruits and vegetables in Houston")[
+        "ingredients"] == ["fruits", "vegetables"]
+    assert extend_lists(tool, {"ingredients": ["cats"]}, "Posts about cats and show me the top ones")[
+        "ingredients"] == ["cats"]  # "show me" is no item
+    # named values come in the order the message says them
+    assert mentioned_values(["Organic", "Vegetables", "Fruits"], "organic fruits and vegetables") == [
+        "Organic", "Fruits", "Vegetables"]
+
+
+def test_a_number_written_once_in_two_required_slots_after_the_checks_means_no_call():
+    from townsquare.llm.tool_calling import ToolCaller
+    from townsquare.llm.types import ChatResult
+
+    class Scripted:
+        name = "scripted"
+
+        def __init__(self, replies):
+            self.replies = list(replies)
+
+        def chat(self, messages, grammar=None, **kwargs):
+            return ChatResult(text=self.replies.pop(0))
+
+    class Router:
+        threshold = 0.33
+
+        def rank(self, query, tools):
+            return [(tools[0], 0.9)]
+
+    tool = _tool({"number": {"type": "integer"}, "skip": {"type": "integer"}}, ["number", "skip"])
+    messages = [{"role": "user", "content": "What is the closest integer to 30?"}]
+    same = '{"number": 30, "skip": 30}'
+    caller = ToolCaller(Scripted([same] * 3), Router())
+    assert caller.call(messages, [tool], parallel=False, respond=False).tool_calls == []
+    fixed = '{"number": 30, "skip": 2}'
+    messages = [{"role": "user", "content": "Closest prime to 30, skipping 2"}]
+    calls = ToolCaller(Scripted([same, fixed]), Router()).call(messages, [tool], parallel=False, respond=False).tool_calls
+    assert [call.arguments for call in calls] == [{"number": 30, "skip": 2}]
+
+
+def test_request_words_open_no_value_and_end_a_span_at_a_new_sentence():
+    spans = Grounding.from_text("Who discovered the neutron? Give me detail information.").spans()
+    assert "neutron" in spans and not any(span.startswith(("Who", "Give")) for span in spans)
+    spans = Grounding.from_text("The last game played by Liverpool F.C. Include its statistics.").spans()
+    assert "Liverpool F.C" in spans and not any("Include" in span and "Liverpool" in span for span in spans)
+    assert "Book Club" in Grounding.from_text("A table at Book Club, please").spans()  # mid-sentence: a name
+
+
+def test_math_arguments_take_the_expressions_written():
+    from townsquare.llm.grammar import expressions_in, is_math_argument
+
+    assert expressions_in("the area under the curve y=x^2 from x=1 to x=3") == ["x^2"]
+    assert expressions_in("the integral of f(x) = 3x^2 from 1 to 2") == ["3x^2"]
+    assert expressions_in("the curve y=3x^2 + 2x - 4, between x = -1 and x = 2") == ["3x^2 + 2x - 4"]
+    assert expressions_in("the derivative of 2x^2 at x = 1") == ["2x^2"]
+    assert expressions_in("roots with a = 3 and b = -11") == []
+    assert is_math_argument("function", {"type": "string"}) and is_math_argument("func", {"type": "string"})
+    assert is_math_argument("function1", {"type": "string"}) and is_math_argument("target_function", {})
+    assert not is_math_argument("function_variable", {"type": "string"})  # the variable's name: "x"
+    assert not is_math_argument("functional_area", {"type": "string"})
+    rule = ArgumentsGrammar(Grounding.from_text("Intersection of y=3x+2 and y=2x+3")).value(
+        {"type": "string"}, "f", "function1")
+    assert rule == '"\\"3x+2\\"" | "\\"2x+3\\""'
+
+
+def test_numbers_said_in_words_of_physics_and_geography():
+    grounding = Grounding.from_text("GPS coordinates (33.4484 N, 112.0740 W) and (34.0522 N, 118.2437 W)")
+    assert grounding.sequence == [33.4484, -112.074, 34.0522, -118.2437]  # west is negative
+    assert -112.074 in grounding.numbers and 100 in Grounding.from_text("a 100 W bulb").numbers  # watts stay
+    assert 6.2832 in numbers_in("a sine wave from 0 to 2 pi")
+    dropped = Grounding.from_text("The final speed of an object dropped from 100 m")
+    assert dropped.numbers_for("initial_velocity", {"type": "integer"}) == [100, 0]
+    assert dropped.numbers_for("height", {"type": "integer"}) == [100]
+
+
+def test_lists_of_named_items_hold_every_one_the_message_says():
+    from townsquare.llm.tool_calling import complete_lists, enum_mentions
+
+    tool = _tool({"details": {"type": "array", "items": {"type": "string",
+                                                         "enum": ["high_low_temperature", "humidity", "precipitation"]}},
+                  "avoid": {"type": "array", "items": {"type": "string"}, "description": "e.g. 'highways', 'tolls'."}},
+                 ["details"])
+    text = "High and low temperatures, humidity, and precipitation, avoiding highways and toll roads"
+    assert enum_mentions(tool, Grounding.from_text(text)) == {  # "and" may stand between a value's words
+        "details": ["high_low_temperature", "humidity", "precipitation"]}
+    done = complete_lists(tool, {"details": ["high_low_temperature", "humidity"], "avoid": ["Highways"]}, text)
+    assert done == {"details": ["high_low_temperature", "humidity", "precipitation"], "avoid": ["Highways", "tolls"]}
+
+
+def test_from_and_to_arguments_take_what_follows_from_and_to():
+    from townsquare.llm.grammar import role_words
+
+    grounding = Grounding.from_text("Convert time 3pm from New York time zone to London time zone.")
+    assert role_words("from_timezone") == {"from"} and role_words("destination") == {"to", "into"}
+    assert role_words("timezone") == set() and role_words("from_to") == set()
+    assert "New York" in grounding.spans_after({"from"}) and "London" not in grounding.spans_after({"from"})
+    assert grounding.spans_after({"to", "into"}) == {"London", "London time", "London time zone"}
+    rule = ArgumentsGrammar(grounding).value({"type": "string"}, "t", "to_timezone")
+    assert rule == '"\\"London\\"" | "\\"London time\\"" | "\\"London time zone\\""'
+    assert ArgumentsGrammar(Grounding.from_text("Convert 3pm London time")).value(
+        {"type": "string"}, "t", "to_timezone").startswith("span")  # no "to": any span
+
+
+def test_months_and_typed_optionals_are_filled():
+    from townsquare.llm.tool_calling import sure_optional
+    from townsquare.llm.values import month_values
+
+    assert month_values("month", {"type": "string"}, "solar potential in December, given 80 sq ft") == ["December"]
+    assert month_values("month", {"type": "string"}, "on December 13, 2019") == []  # a date, not a month
+    tool = _tool({"coordinates": {"type": "array"}, "month": {"type": "string"}, "date": {"type": "string"}},
+                 ["coordinates"])
+    assert sure_optional(tool, Grounding.from_text("At [43.6, -79.3] in December")) == ["month"]
+    assert sure_optional(tool, Grounding.from_text("At [43.6, -79.3] on January 1, 2022")) == ["date"]
+
+
+def test_list_items_inside_other_items_are_dropped():
+    from townsquare.llm.tool_calling import _dedupe_lists
+
+    assert _dedupe_lists({"s": ["criminal law", "law", "tax law", "criminal law"]}) == {"s": ["criminal law", "tax law"]}
+
+
+def test_coefficients_and_powers_are_no_values():
+    grounding = Grounding.from_text("The derivative of the function 2x^2 at x = 1")
+    assert grounding.numbers_for("value", {"type": "integer"}) == [1]
+    assert Grounding.from_text("charges of 5C and 7C, 3 meters apart").numbers_for("charge", {}) == [5, 7, 3]
+
+
+def test_a_time_in_24_hour_format_takes_the_afternoon_reading():
+    grounding = Grounding.from_text("A vegan restaurant open until at least 11 PM")
+    assert grounding.numbers_for("operating_hours", {"type": "integer", "description": "In 24 hour format."}) == [23]
+    assert 11 in grounding.numbers_for("operating_hours", {"type": "integer"})
+
+
+def test_an_end_date_is_the_start_plus_the_stay():
+    text = "Book a room at the Plaza Hotel for 3 nights starting from 1st June 2022"
+    assert date_values("start_date", {"type": "string"}, text) == ["2022-06-01"]
+    assert date_values("end_date", {"type": "string"}, text) == ["2022-06-04"]
+    assert date_values("check_out", {"type": "string", "description": "MM-DD-YYYY"}, text) == ["06-04-2022"]
+    assert date_values("end_date", {"type": "string"}, "from June 1, 2022 to June 5, 2022, 3 nights") == [
+        "2022-06-01", "2022-06-05"]  # both dates written: nothing to derive
+
+
+def test_a_span_held_in_another_slots_value_is_the_same_span():
+    from townsquare.llm.tool_calling import shared_span, span_reused
+
+    tool = _tool({"artwork": {"type": "string"}, "museum": {"type": "string"}, "artist": {"type": "string"}}, [])
+    assert span_reused(tool, {"artwork": "The Scream", "museum": "Scream"}) == ("museum", ["Scream"])
+    assert shared_span(tool, {"artwork": "Picasso", "artist": "Picasso's"})
+    assert not shared_span(tool, {"artwork": "Screaming Man", "museum": "Scream"})  # words, not letters
+    assert not shared_span(tool, {"artwork": "The Scream", "museum": "National Museum"})
+
+
+def test_a_repeated_number_the_later_argument_keeps_is_taken_from_the_earlier_one():
+    from townsquare.llm.tool_calling import ToolCaller, ToolLayerConfig
+    from townsquare.llm.types import ChatResult
+
+    grammars = []
+
+    class Scripted:
+        name = "scripted"
+
+        def __init__(self, replies):
+            self.replies = list(replies)
+
+        def chat(self, messages, grammar=None, **kwargs):
+            grammars.append(grammar)
+            return ChatResult(text=self.replies.pop(0))
+
+    tool = _tool({"initial_velocity": {"type": "integer"}, "height": {"type": "integer"}}, ["initial_velocity", "height"])
+    same = '{"initial_velocity": 100, "height": 100}'
+    caller = ToolCaller(Scripted([same, same, '{"initial_velocity": 0, "height": 100}']), None, ToolLayerConfig())
+    calls, _ = caller.arguments(tool, "The final speed of an object dropped from 100 m", parallel=False)
+    assert calls == [{"initial_velocity": 0, "height": 100}]
+    assert 'args-initial-velocity-v ::= "0"' in grammars[2]  # the third decode takes 100 from the earlier one
+
+
+def test_a_lowercase_article_opens_no_value_but_a_name_keeps_its_the():
+    spans = Grounding.from_text("Who discovered the neutron? Hours of The British Museum").spans()
+    assert "neutron" in spans and "the neutron" not in spans and "The British Museum" in spans
+
+
+def test_spare_numbers_with_a_unit_of_another_kind_offer_no_optional_and_untyped_values_are_grounded():
+    tool = _tool({"hotel": {"type": "string"}, "start_date": {"type": "string"}, "rooms": {"type": "integer"},
+                  "stay": {"type": "integer", "description": "Number of nights."}}, ["hotel", "start_date"])
+    offered = grounded_optional(tool, Grounding.from_text("Plaza Hotel for 3 nights starting from 1st June 2022"))
+    assert "rooms" not in offered and "stay" in offered
+    rule = ArgumentsGrammar(Grounding.from_text("100 trees on the provided data my_data")).value({}, "d", "data")
+    assert rule.startswith("span") and '"100"' in rule  # a span or a number, not any JSON value
+
+
+def test_a_later_argument_gives_up_a_second_repeat_it_was_not_told_to_avoid():
+    from townsquare.llm.tool_calling import ToolCaller, ToolLayerConfig
+    from townsquare.llm.types import ChatResult
+
+    grammars = []
+
+    class Scripted:
+        name = "scripted"
+
+        def __init__(self, replies):
+            self.replies = list(replies)
+
+        def chat(self, messages, grammar=None, **kwargs):
+            grammars.append(grammar)
+            return ChatResult(text=self.replies.pop(0))
+
+    tool = _tool({"principal": {"type": "integer"}, "time": {"type": "integer"},
+                  "n": {"type": "integer", "description": "Times compounded per year."}}, ["principal", "time", "n"])
+    replies = ['{"principal": 5000, "time": 5, "n": 5}', '{"principal": 5000, "time": 5, "n": 5000}',
+               '{"principal": 5000, "time": 5, "n": 4}']
+    calls, _ = ToolCaller(Scripted(replies), None, ToolLayerConfig()).arguments(
+        tool, "$5000 for 5 years, compounded quarterly", parallel=False)
+    assert calls == [{"principal": 5000, "time": 5, "n": 4}]
+    assert '"5000"' in next(line for line in grammars[2].splitlines() if line.startswith("args-principal-v"))
+    assert '"5000"' not in next(line for line in grammars[2].splitlines() if line.startswith("args-n-v"))

@@ -14,12 +14,13 @@ Two uses:
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from townsquare.errors import InvalidInput
-from townsquare.llm.values import typed_values
+from townsquare.llm.values import address_values, typed_values
 
 # Generic JSON pieces, bounded so a small model cannot run away inside a string.
 _BASE_RULES = {
@@ -117,7 +118,7 @@ def _matches(text: str):
             yield match
 
 
-_LIST_GAP = re.compile(r"[\s,;\[\]()&/:%$]*(?:(?:and|or)[\s,;\[\]()$]*)?", re.I)
+_LIST_GAP = re.compile(r"(?:st|nd|rd|th)?[\s,;\[\]()&/:%$]*(?:(?:and|or)[\s,;\[\]()$]*)?", re.I)  # "2nd, 3rd and 4th"
 
 
 def number_groups(text: str) -> list[int]:
@@ -132,6 +133,16 @@ def number_groups(text: str) -> list[int]:
     return groups
 
 
+_WEST_OR_SOUTH = re.compile(r"\s?°?\s?(?:W|S|West|South)\b")
+
+
+def _signed(text: str, match: re.Match, value: float) -> float:
+    """A coordinate written with W or S ("112.0740 W", "33.9° S") is negative."""
+    if ("." in match.group(0) or text[match.end():match.end() + 1] == "°") and _WEST_OR_SOUTH.match(text, match.end()):
+        return -abs(value)
+    return value
+
+
 def number_sequence(text: str, percent_as_fraction: bool = False) -> list[float]:
     """The numbers written in ``text`` (digits only), in order, repeats kept: what a list is made of
     (``percent_as_fraction``: "40%" is 0.4)."""
@@ -141,7 +152,7 @@ def number_sequence(text: str, percent_as_fraction: bool = False) -> list[float]
         value = float(digits.replace(",", "") + (decimals or "")) * (_SCALE[word] if word else 1)
         if percent and percent_as_fraction:
             value /= 100
-        values.append(-value if sign else value)
+        values.append(_signed(text, match, -value if sign else value))
     return values
 
 
@@ -154,8 +165,32 @@ def number_mentions(text: str) -> list[tuple[int, int, list[float]]]:
         readings = [value * _SCALE[word]] if word else [value * _SCALE[suffix], value] if suffix else [value]
         if percent:
             readings.append(value / 100)
+        if _signed(text, match, value) != value:
+            readings.insert(0, -abs(value))
         out.append((match.start(), match.end(), readings))
     return out
+
+
+# A span of time said in words: a number only for an argument counted in its unit ("for the next week" ->
+# 7 for a number of days; "over the past decade" -> 10 for a number of years).
+_DURATIONS = {"week": (7, "day"), "fortnight": (14, "day"), "decade": (10, "year"), "century": (100, "year")}
+_DURATION_RE = re.compile(r"\b(?:next|past|last|coming|following|previous|a|one|this|the)\s+(week|fortnight|decade|century)\b",
+                          re.I)
+
+
+# Starting still: a speed of 0 for a velocity or speed argument ("accelerates from rest", "an object dropped").
+_AT_REST_RE = re.compile(r"\b(?:from|at) rest\b|\bdropped\b|\bstationary\b|\bstand(?:ing)?\s?still\b", re.I)
+
+
+def duration_words(text: str) -> dict[float, str]:
+    """Numbers said only in words that belong to one kind of argument: spans of time ("the next week"
+    -> 7 days, "the past decade" -> 10 years) and a start at rest (0 velocity): {number: the word an
+    argument's name or description must hold}."""
+    found = {float(_DURATIONS[m.group(1).lower()][0]): _DURATIONS[m.group(1).lower()][1]
+             for m in _DURATION_RE.finditer(text)}
+    if _AT_REST_RE.search(text):
+        found[0.0] = "velocity|speed"
+    return found
 
 
 # Words that are numbers only for a count-per-period argument ("compounded quarterly" -> 4 times a year).
@@ -190,9 +225,13 @@ def numbers_in(text: str) -> list[float]:
             continue
         if suffix:  # "1.2M" is scaled, but "298K" may be kelvin: both readings
             found.append(value * _SCALE[suffix])
+        if _signed(text, match, value) != value:
+            found.append(-abs(value))  # "112.07 W"
         found.append(value)
         if percent:
             found.append(value / 100)
+        if re.match(r"\s?(?:\*\s?)?(?:pi\b|π)", text[match.end():], re.I):
+            found.append(round(value * math.pi, 4))  # "2 pi" -> 6.2832
     for word in re.findall(r"[a-zA-Z]+", text.lower()):
         if word in _NUMBER_WORDS:
             found.append(float(_NUMBER_WORDS[word]))
@@ -228,6 +267,87 @@ def _word_positions(text: str) -> list[tuple[int, int]]:
     return positions
 
 
+# A value never starts with a preposition ("in New York") nor ends with a word that needs a
+# continuation ("123 Main street, with parcel number 1234 in", "Bros. game for").
+NO_START_WORDS = {"in", "at", "for", "with", "from", "to", "of", "by", "on", "into", "onto", "about", "than", "as",
+             "under", "over", "between", "within", "via", "per", "and", "or", "but", "if", "that", "which"}
+_NO_END = NO_START_WORDS | {"the", "a", "an", "is", "are", "was", "were", "be", "my", "your", "his", "her", "its", "our",
+                       "their", "this", "these", "those", "some", "any", "each", "every", "not", "no"}
+
+
+_PRONOUNS = {"me", "us", "him", "them"}  # never a value, nor the start of one
+
+
+# Mathematical expressions written in a message: "y=3x^2 + 2x - 4", "f(x) = 3x^2", "x**2".
+_TERM = r"[A-Za-z0-9.^*/()]+"
+_EXPRESSION_RE = re.compile(rf"{_TERM}(?:\s*[-+*/=^]\s*{_TERM})*")
+_LEFT_SIDE = re.compile(r"^\s*(?:[a-z]\s*\(\s*[a-z]\s*\)|[a-z])\s*=\s*")  # "y =", "f(x) ="
+_MATH_ARG = re.compile(r"(?:^|_)(?:function|func|equation|expression|expr|formula|polynomial)\d*$", re.I)
+
+
+def expressions_in(text: str) -> list[str]:
+    """The mathematical expressions of ``text`` (with a variable and an operator or a coefficient, such as
+    "3x^2"), without their left-hand side ("y=3x+2" -> "3x+2", "f(x) = 3x^2" -> "3x^2": the function, not
+    its name); assignments of a number to a variable ("x = -1") are not expressions."""
+    found: list[str] = []
+    for match in _EXPRESSION_RE.finditer(text):
+        expression = match.group(0).strip(" .")
+        if not re.search(r"[-+*/^=]|\d[a-z]", expression) or not re.search(r"[a-z]", expression):
+            continue
+        right = _LEFT_SIDE.sub("", expression)
+        if right != expression and not re.search(r"[a-z]", right):
+            continue  # "x = -1"
+        found.append(right)
+    return list(dict.fromkeys(found))
+
+
+def is_math_argument(name: str, prop: dict[str, Any] | None) -> bool:
+    """A string argument that holds a mathematical function or expression (by its name's last word)."""
+    return (prop or {}).get("type") in ("string", None) and not (prop or {}).get("enum") and bool(_MATH_ARG.search(name))
+
+
+_FROM_ARG = re.compile(r"(?:^|_)(?:from|source|origin|start|departure)(?:_|$)", re.I)
+_TO_ARG = re.compile(r"(?:^|_)(?:to|target|destination|end|arrival)(?:_|$)", re.I)
+
+
+def role_words(name: str) -> set[str]:
+    """For a from-like string argument (``from_timezone``, ``start_location``, ``source``), the words its
+    value follows in a message ("from"); for a to-like one, "to"/"into"; else nothing."""
+    if _FROM_ARG.search(name) and not _TO_ARG.search(name):
+        return {"from"}
+    if _TO_ARG.search(name) and not _FROM_ARG.search(name):
+        return {"to", "into"}
+    return set()
+
+
+# Words that open a request or a question: at the start of a sentence they never begin a value.
+REQUEST_WORDS = {
+    "find", "get", "give", "show", "tell", "list", "search", "look", "fetch", "retrieve", "provide", "calculate",
+    "compute", "determine", "identify", "predict", "estimate", "generate", "create", "make", "check", "convert",
+    "analyze", "analyse", "locate", "plot", "draw", "book", "order", "buy", "send", "play", "set", "please",
+    "can", "could", "would", "will", "may", "should", "is", "are", "was", "were", "do", "does", "did",
+    "what", "what's", "who", "who's", "whom", "whose", "when", "where", "which", "why", "how", "i", "i'm", "i'd",
+    "i'll", "include", "also", "and", "then", "now", "let", "let's", "help", "need", "want", "use", "return",
+}
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def _whole_phrase(span: str) -> bool:
+    """Whether a span can be a value: not led by a preposition, a conjunction, an object pronoun or a
+    lowercase article, not ending on a preposition, a conjunction or an article, not running on past a
+    comma into a new phrase ("123 Main street, with ...")."""
+    words = re.findall(r"[A-Za-z0-9']+", span.lower())
+    if words and (words[0] in NO_START_WORDS | _PRONOUNS or words[-1] in _NO_END):
+        return False
+    if re.match(r"(?:the|a|an) ", span):  # "the neutron" is "neutron"; "The British Museum" is a name
+        return False
+    after_commas = [re.findall(r"[A-Za-z']+", part.lower())[:1] for part in span.split(", ")[1:]]
+    return not any(first and first[0] in NO_START_WORDS for first in after_commas)
+
+
 @dataclass
 class Grounding:
     """Argument values available in the user's message: word spans and numbers."""
@@ -242,7 +362,10 @@ class Grounding:
     percent_written: set[float] = field(default_factory=set)  # "5%" -> 5, when 5 is not also written plainly
     percent_fractions: set[float] = field(default_factory=set)  # "5%" -> 0.05, likewise
     date_parts: set[float] = field(default_factory=set)  # digits that are only parts of dates ("15th October, 2023")
+    expression_parts: set[float] = field(default_factory=set)  # only coefficients or powers ("2x^2")
+    pm_hours: set[float] = field(default_factory=set)  # "11 PM" -> 11: the 12-hour reading of a 24-hour 23
     frequencies: set[float] = field(default_factory=set)  # numbers only said as frequency words ("quarterly")
+    durations: dict[float, str] = field(default_factory=dict)  # "next week" -> {7: "day"}, "past decade" -> {10: "year"}
 
     @classmethod
     def from_text(cls, text: str) -> Grounding:
@@ -254,6 +377,7 @@ class Grounding:
         written: set[float] = set()
         fractions: set[float] = set()
         in_dates: set[float] = set()
+        in_expressions: set[float] = set()
         dates = date_spans(text)
         for match in _matches(text):
             sign, digits, decimals, percent, suffix, word = match.groups()
@@ -263,28 +387,57 @@ class Grounding:
                 fractions.add(value / 100)
             elif any(a <= match.start() and match.end() <= b for a, b in dates):
                 in_dates.add(value)
+            elif text[match.start() - 1:match.start()] == "^" or re.match(r"[x-z](?![A-Za-z])", text[match.end():]):
+                in_expressions.add(value)  # a coefficient or a power: "2x^2"
             else:
                 plain.add(value)
         said = {float(_NUMBER_WORDS[w]) for w in re.findall(r"[a-z]+", text.lower())
                 if w in _NUMBER_WORDS and w not in _FREQUENCY_WORDS}
         frequencies = {float(_NUMBER_WORDS[w]) for w in re.findall(r"[a-z]+", text.lower()) if w in _FREQUENCY_WORDS}
         others = plain | said | written
+        durations = {value: unit for value, unit in duration_words(text).items() if value not in others | in_dates}
+        numbers = numbers + [value for value in durations if value not in numbers]
         return cls(text=text, words=[text[a:b] for a, b in positions], numbers=numbers,
                    sequence=number_sequence(text), fractions=number_sequence(text, percent_as_fraction=True),
                    groups=number_groups(text), positions=positions,
                    percent_written=written - plain - said, percent_fractions=fractions - plain - said,
-                   date_parts=in_dates - others - fractions, frequencies=frequencies - others - fractions - in_dates)
+                   expression_parts=in_expressions - others - fractions - in_dates,
+                   pm_hours={float(hour) for hour in _PM_RE.findall(text)},
+                   date_parts=in_dates - others - fractions, frequencies=frequencies - others - fractions - in_dates,
+                   durations=durations)
 
-    def numbers_for(self, name: str = "", prop: dict[str, Any] | None = None) -> list[float]:
+    def numbers_for(self, name: str = "", prop: dict[str, Any] | None = None, strict: bool = True) -> list[float]:
         """The numbers of the message that can fill this argument: a percentage as a fraction or as written
         (``wants_fraction``), no digits of a date unless the argument is about dates, and frequency words
-        ("quarterly") only for a count-per-period argument. Without a name: each number once."""
+        ("quarterly") only for a count-per-period argument, and no percentage for an integer count per period
+        unless ``strict`` is False (for counting what a message offers). Without a name: each number once."""
         text = _argument_text(name, prop)
         drop = set(self.date_parts) if not (name and _DATE_ARG.search(text)) else set()
+        drop |= self.expression_parts  # a value is not the 2 of "2x^2"
+        if re.search(r"24[- ]?hours?\b", text, re.I):
+            drop |= self.pm_hours  # "11 PM" is 23 for a time in 24-hour format
         if not (name and _FREQUENCY_ARG.search(text)):
             drop |= self.frequencies
+        elif strict and (prop or {}).get("type") == "integer" and not _PERCENT_ARG.search(text):
+            drop |= self.percent_written | self.percent_fractions  # "3%" is no count of periods
+        words = set(re.findall(r"[a-z]+", text.replace("_", " ").lower()))
+        drop |= {value for value, unit in self.durations.items()
+                 if not (name and words & {w + end for w in unit.split("|") for end in ("", "s")})}
         drop |= self.percent_written if (name and wants_fraction(name, prop)) else self.percent_fractions
         return [v for v in self.numbers if v not in drop]
+
+    def spans_after(self, words: set[str], max_words: int = 8) -> set[str]:
+        """The spans that start right after one of ``words`` (or after it and "the"): in "from New York
+        to London", after "from": "New York", "New York to London", ..."""
+        starts: set[int] = set()
+        for k in range(1, len(self.positions)):
+            a, b = self.positions[k - 1]
+            if self.text[a:b].lower() in words and self.text[b:self.positions[k][0]].isspace():
+                starts.add(self.positions[k][0])
+        starts |= {self.positions[k + 1][0] for k in range(len(self.positions) - 1)
+                   if self.positions[k][0] in starts and self.text[slice(*self.positions[k])].lower() == "the"}
+        return {span for span in self.spans(max_words) if any(self.text.startswith(span, start) for start in starts)
+                and not {"from", "to", "into"} & set(span.lower().split())}  # nor across the other role
 
     def spans(self, max_words: int = 8) -> set[str]:
         """Runs of up to ``max_words`` consecutive words, as written (inner punctuation kept, so
@@ -292,10 +445,15 @@ class Grounding:
         a possessive "'s" dropped, the parts of hyphenated words, and quoted text of any length."""
         text, positions = self.text, self.positions
         spans: set[str] = set()
-        for i, (start, _) in enumerate(positions):
+        for i, (start, end) in enumerate(positions):
+            if text[start:end].lower() in REQUEST_WORDS and re.fullmatch(r"(?:.*[.?!:]\s*)?\W*", text[:start], re.S):
+                continue  # "Give me ...", "Who ...": the request's own first word is no value
             for j in range(i, min(len(positions), i + max_words)):
-                if j > i and not _GAP.fullmatch(text[positions[j - 1][1]:positions[j][0]]):
+                gap = text[positions[j - 1][1]:positions[j][0]] if j > i else ""
+                if j > i and not _GAP.fullmatch(gap):
                     break  # a quote, bracket, "?" or "!" ends a span
+                if "." in gap and text[positions[j][0]:positions[j][1]].lower() in REQUEST_WORDS:
+                    break  # and so does a new sentence ("Liverpool F.C. Include its statistics")
                 end = positions[j][1]
                 span = text[start:end]
                 spans.add(span)
@@ -306,6 +464,7 @@ class Grounding:
         for a, b in positions:
             if "-" in text[a:b]:
                 spans.update(part for part in text[a:b].split("-") if part)
+        spans = {span for span in spans if _whole_phrase(span)}
         for pattern in _QUOTED_TEXT:
             spans.update(quoted.strip() for quoted in pattern.findall(text) if quoted.strip())
         return spans
@@ -340,11 +499,16 @@ class ArgumentsGrammar:
         self.rules[name] = body
         return name
 
-    def _span(self) -> str | None:
-        """A rule matching any run of up to ``max_span_words`` consecutive words of the message."""
-        if self._span_rule is not None:
+    def _span(self, avoid: list[Any] | None = None) -> str | None:
+        """A rule matching any run of up to ``max_span_words`` consecutive words of the message (less the
+        texts in ``avoid``, compared without case and punctuation, when that leaves any)."""
+        texts = {_plain(v) for v in avoid or [] if isinstance(v, str)}
+        if self._span_rule is not None and not texts:
             return self._span_rule
         spans = self.grounding.spans(self.max_span_words) if self.grounding else set()
+        if texts:
+            spans = {span for span in spans if _plain(span) not in texts} or spans
+            return self._add("span-avoid", " | ".join(json_literal(span) for span in sorted(spans))) if spans else None
         if not spans:
             return None
         body = " | ".join(json_literal(span) for span in sorted(spans))
@@ -397,9 +561,14 @@ class ArgumentsGrammar:
             return " | ".join(self._add(f"{hint}-{k}", self.value({**schema, "type": k}, hint)) for k in kind)
         if kind == "string":
             typed = typed_values(name, schema, self.grounding.text) if self.grounding else []
-            if typed:  # a date or currency the message names, rendered as the tool wants it
+            typed = typed or (address_values(name, schema, self.grounding.text) if self.grounding else [])
+            if not typed and self.grounding and is_math_argument(name, schema):
+                typed = expressions_in(self.grounding.text)  # the expression, not the words around it
+            if not typed and self.grounding and role_words(name):
+                typed = sorted(self.grounding.spans_after(role_words(name), self.max_span_words))
+            if typed:  # a date or currency the message names, rendered as the tool wants it; an address
                 return " | ".join(json_literal(v) for v in typed)
-            span = self._span() if self.grounding else None
+            span = self._span(self.avoid.get(name)) if self.grounding else None
             return span if span else "string"
         if kind in ("integer", "number"):
             grounded = self._numbers(kind == "integer", self.avoid.get(name, []), name, schema)
@@ -419,6 +588,10 @@ class ArgumentsGrammar:
             if not props:
                 return "object"
             return self.object_body(props, list(schema.get("required", [])), None, hint)
+        if kind is None and self.grounding and name:  # a value of any type: one the message writes
+            span = self._span(self.avoid.get(name))
+            numbers = self._numbers(False, self.avoid.get(name, []), name, schema)
+            return " | ".join(rule for rule in (span, numbers) if rule) or "value"
         return "value"
 
     def object_body(self, props: dict, required: list[str], include: list[str] | None, hint: str,

@@ -116,7 +116,19 @@ def date_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
     if not is_date_argument(name, prop):
         return []
     fmt = date_format(str(prop.get("description", "")))
-    return list(dict.fromkeys(day.strftime(fmt) for day in dates_in(text)))
+    days = dates_in(text)
+    stay = _STAY_RE.search(text)
+    if len(days) == 1 and stay and _END_ARG.search(name):
+        # "for 3 nights starting from 1st June 2022": the end date is the start plus the stay
+        count = int(stay.group(1)) if stay.group(1).isdigit() else _COUNT_WORDS[stay.group(1).lower()]
+        days = [days[0] + dt.timedelta(days=count)]
+    return list(dict.fromkeys(day.strftime(fmt) for day in days))
+
+
+_COUNT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+                "ten": 10, "a": 1}
+_STAY_RE = re.compile(r"\b(\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|a)\s+(?:nights?|days?)\b", re.I)
+_END_ARG = re.compile(r"(?:^|_)(?:end|check_?out|return|until|to|last)(?:_|$)", re.I)
 
 
 # --- currencies -----------------------------------------------------------------------------------
@@ -199,6 +211,49 @@ def currency_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
     return currencies_in(text)
 
 
+def month_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
+    """For a string argument named for a month (``month``, ``*_month``), the month names ``text`` writes
+    (not as part of a full date), capitalised; [] otherwise."""
+    if prop.get("type") not in ("string", None) or prop.get("enum") or not re.search(r"(?:^|_)month$", name, re.I):
+        return []
+    dates = date_spans(text)
+    found = [m for m in re.finditer(r"\b(" + "|".join(k for k in _MONTHS if len(k) > 3 or k == "may") + r")\b", text, re.I)
+             if not any(a <= m.start() < b for a, b in dates)]
+    return list(dict.fromkeys(m.group(1).capitalize() for m in found if m.group(1).lower() != "may" or m.group(1)[0] == "M"))
+
+
 def typed_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
-    """Canonical values for a string argument whose kind we recognise (dates, currencies), or []."""
-    return date_values(name, prop, text) or currency_values(name, prop, text)
+    """Canonical values for a string argument whose kind we recognise (dates, currencies, months), or []."""
+    return date_values(name, prop, text) or currency_values(name, prop, text) or month_values(name, prop, text)
+
+
+# --- addresses: e-mail addresses, file paths, web addresses ------------------------------------------
+
+_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PATH_RE = re.compile(r"(?<![\w@])(?:~|\.{1,2})?(?:[/\\][\w.\-]+)+[/\\]?|(?<![\w@/])[\w\-]+\.(?:csv|json|txt|nii|png|"
+                      r"jpg|jpeg|wav|mp3|mp4|pdf|xlsx?|parquet|h5|pkl|py|log|xml|yaml|yml|zip|tar|gz)\b")
+_URL_RE = re.compile(r"\b(?:https?://\S+[\w/]|www\.[\w-]+(?:\.[\w-]+)+|[\w-]+\.(?:com|org|net|io|edu|gov|co\.uk)\b)",
+                     re.I)
+# (what the argument's name says, what its description says, what such a value looks like)
+_KINDS_OF_ADDRESS = [
+    (re.compile(r"(?:^|_)e?mail(?:_address)?$|^(?:to|from|cc|bcc|recipient)_?e?mail", re.I),
+     re.compile(r"e-?mail address", re.I), _EMAIL_RE),
+    (re.compile(r"(?:^|_)(?:file_?)?path$|^file(?:_?name)?$", re.I), re.compile(r"\b(?:file )?path\b", re.I), _PATH_RE),
+    (re.compile(r"(?:^|_)(?:url|link|website)$", re.I), re.compile(r"\burl\b|\bwebsite\b|web address", re.I), _URL_RE),
+]
+
+
+def address_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
+    """For a string argument that holds an e-mail address, a file path or a web address (by its name or
+    description), the ones ``text`` writes; [] otherwise. The argument then takes one of these and never
+    the words around it ("John Doe at john.doe@example.com")."""
+    if prop.get("type") not in ("string", None) or prop.get("enum"):
+        return []
+    description = str(prop.get("description", ""))
+    for by_name, by_description, pattern in _KINDS_OF_ADDRESS:
+        if by_name.search(name) or by_description.search(description):
+            found = [m.group(0).rstrip(".,") for m in pattern.finditer(text)]
+            if pattern is _PATH_RE:  # a web or e-mail address is no file path
+                found = [f for f in found if not _EMAIL_RE.search(f) and "://" not in f]
+            return list(dict.fromkeys(f for f in found if f))
+    return []
