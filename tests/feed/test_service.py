@@ -305,3 +305,21 @@ def test_discovery_floor_is_model_only(db):
         feed = heuristic.rank(s, me)
         assert feed.ranked_by == "heuristic"
         assert {o.id for o in others} & {it.author_id for it in feed.items}  # ...but not for the heuristic
+
+
+def test_discovery_floor_is_lower_for_people_who_follow_the_viewer(db):
+    src.SHARED.clear()
+    with db.session() as s:
+        me, friends, others = community(s)
+        f.follow(s, others[1], me)  # others[1] follows the viewer; others[3] does not
+        scorer = SimilarityScorer(others[2].id, close_authors=set())
+        scorer.content_similarity = lambda state, ids: np.array(
+            [0.45 if scorer.author_of.get(p) in (others[1].id, others[3].id) else 0.1 for p in ids])
+        service = _floor_service(s, scorer, discovery_min_similarity=0.5, discovery_min_similarity_followers=0.4,
+                                 discovery_floor_min_items=0)
+        service.update_settings(s, me, {"discovery": 1.0})
+        strangers = {o.id for o in others} & set(_ranked_authors(service, s, me))
+        assert strangers == {others[1].id}  # 0.45 passes the followers' floor (0.4), not the others' (0.5)
+        same = _floor_service(s, scorer, discovery_min_similarity=0.5, discovery_min_similarity_followers=0.5,
+                              discovery_floor_min_items=0)
+        assert not {o.id for o in others} & set(_ranked_authors(same, s, me))

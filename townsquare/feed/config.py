@@ -60,6 +60,9 @@ class BlendConfig:
     # is not shown; 0 = off. No floor for a viewer with no engaged posts (cold start: nothing to judge
     # by), and never below ``discovery_floor_min_items`` candidates left (the closest come back).
     discovery_min_similarity: float = 0.5
+    # ... for a post by someone who follows the viewer (a social tie: following back makes it a
+    # two-way relationship) the floor is this instead.
+    discovery_min_similarity_followers: float = 0.4
     discovery_floor_min_items: int = 20
     show_less_author_factor: float = 0.25  # value multiplier for an author you said "show less" of
     show_less_topic_factor: float = 0.5  # ... and for posts sharing a hashtag with it

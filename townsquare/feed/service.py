@@ -33,7 +33,7 @@ from townsquare.feed.models import FeedSettings
 from townsquare.feed.scoring import Candidate, HeuristicRanker, Scorer, ViewerContext, load_scorer
 from townsquare.feed.value import ValueModel
 from townsquare.social.events import log_event
-from townsquare.social.models import Account, Post
+from townsquare.social.models import Account, Follow, Post
 from townsquare.social.relations import hidden_author_ids
 from townsquare.social.visibility import can_view_post, visible_posts_clause
 
@@ -256,7 +256,8 @@ class FeedService:
         if heads is None:
             heads = self.heuristic.score(ctx, cands, now)
         elif ranked_by == "model":
-            keep = relevant_discovery(scorer, state, cands, cfg.blend)
+            keep = relevant_discovery(scorer, state, cands, cfg.blend,
+                                      lambda authors: followers_among(session, viewer.id, authors))
             if keep is not None:
                 cands = [c for c, k in zip(cands, keep, strict=True) if k]
                 heads = {h: np.asarray(v)[keep] for h, v in heads.items()}
@@ -385,14 +386,24 @@ def freeze_long_lived() -> None:
     gc.freeze()
 
 
-def relevant_discovery(scorer, state, cands: list[Candidate], cfg) -> np.ndarray | None:
+def followers_among(session: Session, viewer_id: int, authors: set[int]) -> set[int]:
+    """Which of ``authors`` follow the viewer (one indexed read)."""
+    if not authors:
+        return set()
+    return set(session.scalars(select(Follow.follower_id).where(Follow.followee_id == viewer_id,
+                                                                Follow.follower_id.in_(sorted(authors)))))
+
+
+def relevant_discovery(scorer, state, cands: list[Candidate], cfg,
+                       followers: Callable[[set[int]], set[int]] | None = None) -> np.ndarray | None:
     """The discovery relevance floor (model ranking only; ``BlendConfig.discovery_min_similarity``):
     a mask of the candidates to keep, or None to keep all. A discovery candidate is dropped when its
     content similarity with the posts the viewer engaged with lately (``scorer.content_similarity``,
-    the model's ``content_knn`` feature) is below the floor. In-network candidates always stay; a
-    viewer with no engaged posts gets no floor (cold start); and when fewer than
-    ``discovery_floor_min_items`` candidates would be left, the closest of the dropped ones come back,
-    so a person who follows few accounts still gets a feed."""
+    the model's ``content_knn`` feature) is below the floor; for an author who follows the viewer
+    (``followers(authors)`` says which) the floor is ``discovery_min_similarity_followers``. In-network
+    candidates always stay; a viewer with no engaged posts gets no floor (cold start); and when fewer
+    than ``discovery_floor_min_items`` candidates would be left, the closest of the dropped ones come
+    back, so a person who follows few accounts still gets a feed."""
     floor = float(cfg.discovery_min_similarity)
     if (floor <= 0 or not cands or getattr(state, "engaged_text", None) is None
             or not hasattr(scorer, "content_similarity")):
@@ -405,7 +416,11 @@ def relevant_discovery(scorer, state, cands: list[Candidate], cfg) -> np.ndarray
     except Exception:  # a broken model must not break the feed
         log.exception("scorer.content_similarity failed; no discovery floor")
         return None
-    below = sims < floor
+    floors = np.full(len(disc), floor)
+    if followers is not None and cfg.discovery_min_similarity_followers != floor:
+        fans = followers({cands[k].author_id for k in disc})
+        floors[[cands[k].author_id in fans for k in disc]] = float(cfg.discovery_min_similarity_followers)
+    below = sims < floors
     if not below.any():
         return None
     keep = np.ones(len(cands), dtype=bool)

@@ -112,10 +112,12 @@ def dump(args) -> None:
                     us.append(u)
                     ages.append(c.age_hours(now))
                 author_idx = [sim.index_of.get(c.author_id) for c in cands]
+                fans = service_mod.followers_among(session, aid, {c.author_id for c in cands})
                 rows.append({
                     "person": i, "soc": float(sim.pop.sociability[i]), "discovery": controls["discovery"],
                     "post_id": [c.post_id for c in cands], "author_id": [c.author_id for c in cands],
                     "kind": [c.kind for c in cands], "in_network": np.array([c.in_network for c in cands]),
+                    "follows_viewer": np.array([c.author_id in fans for c in cands]),
                     "followable": np.array([a is not None and a != i and a not in sim.following[i] for a in author_idx]),
                     "heads": heads, "factor": factor, "age_h": np.asarray(ages), "knn": knn, "u": np.asarray(us),
                     "served": [it.post_id for it in feed.items[:30]], "hidden_authors": frozenset(ctx.hidden_authors),
@@ -191,7 +193,10 @@ def policy_order(row: dict, pol: dict) -> list[int]:
     if "max_hide" in pol:
         held |= disc & (heads["hide"] >= pol["max_hide"])
     if "min_knn" in pol and (row["knn"] != 0).any():  # no engaged history (knn all 0): no floor
-        held |= disc & (row["knn"] < pol["min_knn"])
+        floor = np.full(len(vals), pol["min_knn"])
+        if "min_knn_followers" in pol and "follows_viewer" in row:
+            floor[row["follows_viewer"]] = pol["min_knn_followers"]
+        held |= disc & (row["knn"] < floor)
     if pol.get("drop_negative"):
         held |= vals <= 0
     if "knn_boost" in pol:  # multiply discovery values by exp(b * (knn - 0.5))
