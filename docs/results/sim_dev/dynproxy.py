@@ -201,8 +201,13 @@ def policy_order(row: dict, pol: dict) -> list[int]:
         held |= vals <= 0
     if "knn_boost" in pol:  # multiply discovery values by exp(b * (knn - 0.5))
         vals = np.where(disc & (vals > 0), vals * np.exp(pol["knn_boost"] * (row["knn"] - 0.5)), vals)
-    if held.any():
-        vals = np.where(held, np.minimum(vals, 0) - 1e-6, vals)  # behind every positive item
+    back = held.copy()
+    if "in_back_knn" in pol and (row["knn"] != 0).any():  # in-network items unlike anything engaged: last
+        back |= row["in_network"] & (row["knn"] < pol["in_back_knn"])
+    if "all_knn_boost" in pol:  # every positive value x exp(b * (knn - 0.5))
+        vals = np.where(vals > 0, vals * np.exp(pol["all_knn_boost"] * (row["knn"] - 0.5)), vals)
+    if back.any():
+        vals = np.where(back, np.minimum(vals, 0) - 1e-6, vals)  # behind every positive item
     share = cfg.in_network_share_friends_first + (cfg.in_network_share_discovery - cfg.in_network_share_friends_first) \
         * pol.get("discovery", row["discovery"])
     ratio = pol.get("ratio", cfg.discovery_value_ratio)
