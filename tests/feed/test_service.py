@@ -229,3 +229,97 @@ def test_cached_ranked_items_are_untracked_by_the_garbage_collector(db, service)
             gc.collect()
         assert feed.rows and not any(gc.is_tracked(row) for row in feed.rows)
         assert service.page(s, me, page.next_cursor, 10).items  # and pages still read from them
+
+
+class SimilarityScorer(FakeScorer):
+    """A model that also knows how close each post's text is to what the viewer engaged with."""
+
+    def __init__(self, favourite, close_authors, engaged=True):
+        super().__init__(favourite)
+        self.close_authors = set(close_authors)
+        self.engaged = engaged
+
+    def encode(self, account_id):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(engaged_text=np.ones((1, 4)) if self.engaged else None)
+
+    def content_similarity(self, state, post_ids):
+        return np.array([0.8 if self.author_of.get(p) in self.close_authors else 0.1 for p in post_ids])
+
+
+def _floor_service(s, scorer, **blend):
+    from dataclasses import replace
+
+    from townsquare.feed.config import FeedConfig
+    from townsquare.social.models import Post
+
+    scorer.author_of = {p.id: p.author_id for p in s.query(Post)}
+    cfg = FeedConfig()
+    cfg = replace(cfg, blend=replace(cfg.blend, **blend))
+    return FeedService(None, scorer=scorer, config=cfg, clock=lambda: NOW)
+
+
+def _ranked_authors(service, s, me):
+    return [it.author_id for it in service.rank(s, me).items]
+
+
+def test_discovery_floor_drops_unrelated_discovery_when_the_model_ranks(db):
+    src.SHARED.clear()
+    with db.session() as s:
+        me, friends, others = community(s)
+        # the model would rank a stranger's posts first; their text is unlike anything the viewer engaged with
+        scorer = SimilarityScorer(others[2].id, close_authors={others[0].id})
+        off = _floor_service(s, scorer, discovery_min_similarity=0.0)
+        off.update_settings(s, me, {"discovery": 1.0})
+        assert others[2].id in _ranked_authors(off, s, me)  # without the floor it is shown
+        on = _floor_service(s, scorer, discovery_min_similarity=0.5, discovery_floor_min_items=0)
+        authors = _ranked_authors(on, s, me)
+        strangers = {o.id for o in others}
+        assert {a for a in authors if a in strangers} == {others[0].id}  # only the related discovery is left
+        assert {fr.id for fr in friends} <= set(authors)  # in-network posts are never dropped by it
+
+
+def test_discovery_floor_keeps_a_minimum_feed_and_skips_cold_start(db):
+    src.SHARED.clear()
+    with db.session() as s:
+        me, friends, others = community(s, posts_each=2)
+        scorer = SimilarityScorer(others[2].id, close_authors=set())
+        service = _floor_service(s, scorer, discovery_min_similarity=0.5, discovery_floor_min_items=14)
+        service.update_settings(s, me, {"discovery": 1.0})
+        authors = _ranked_authors(service, s, me)
+        n_in = sum(a in {fr.id for fr in friends} for a in authors)
+        assert n_in == 10 and len(authors) == 14  # 10 in network, then the 4 closest discovery posts come back
+        cold = _floor_service(s, SimilarityScorer(others[2].id, close_authors=set(), engaged=False),
+                              discovery_min_similarity=0.5, discovery_floor_min_items=0)
+        assert others[2].id in _ranked_authors(cold, s, me)  # no engaged posts: nothing to judge by, no floor
+
+
+def test_discovery_floor_is_model_only(db):
+    src.SHARED.clear()
+    with db.session() as s:
+        me, friends, others = community(s)
+        heuristic = FeedService(None, scorer=None, clock=lambda: NOW)
+        heuristic.update_settings(s, me, {"discovery": 1.0})
+        assert heuristic.config.blend.discovery_min_similarity > 0  # on by default...
+        feed = heuristic.rank(s, me)
+        assert feed.ranked_by == "heuristic"
+        assert {o.id for o in others} & {it.author_id for it in feed.items}  # ...but not for the heuristic
+
+
+def test_discovery_floor_is_lower_for_people_who_follow_the_viewer(db):
+    src.SHARED.clear()
+    with db.session() as s:
+        me, friends, others = community(s)
+        f.follow(s, others[1], me)  # others[1] follows the viewer; others[3] does not
+        scorer = SimilarityScorer(others[2].id, close_authors=set())
+        scorer.content_similarity = lambda state, ids: np.array(
+            [0.45 if scorer.author_of.get(p) in (others[1].id, others[3].id) else 0.1 for p in ids])
+        service = _floor_service(s, scorer, discovery_min_similarity=0.5, discovery_min_similarity_followers=0.4,
+                                 discovery_floor_min_items=0)
+        service.update_settings(s, me, {"discovery": 1.0})
+        strangers = {o.id for o in others} & set(_ranked_authors(service, s, me))
+        assert strangers == {others[1].id}  # 0.45 passes the followers' floor (0.4), not the others' (0.5)
+        same = _floor_service(s, scorer, discovery_min_similarity=0.5, discovery_min_similarity_followers=0.5,
+                              discovery_floor_min_items=0)
+        assert not {o.id for o in others} & set(_ranked_authors(same, s, me))

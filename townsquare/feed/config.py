@@ -54,6 +54,17 @@ class BlendConfig:
     # Model ranking only (its values are comparable in and out of network; the heuristic's are not):
     # a discovery slot needs a discovery item worth at least this share of the best in-network one.
     discovery_value_ratio: float = 1.0
+    # Model ranking only: a discovery candidate (an account the viewer does not follow) whose content
+    # similarity with what the viewer engaged with lately (the model's ``content_knn``: mean cosine
+    # of its text embedding with its 3 nearest among their last 50 engaged posts) is below this floor
+    # is not shown; 0 = off. No floor for a viewer with no engaged posts (cold start: nothing to judge
+    # by), and never below ``discovery_floor_min_items`` candidates left (the closest come back).
+    discovery_min_similarity: float = 0.6
+    # ... for a post by someone who follows the viewer (a social tie: following back makes it a
+    # two-way relationship) the floor is this instead. Both chosen on the seed-7 simulation
+    # (docs/benchmarks.md); the scale is the cosine of the bundled MiniLM text embeddings.
+    discovery_min_similarity_followers: float = 0.4
+    discovery_floor_min_items: int = 20
     show_less_author_factor: float = 0.25  # value multiplier for an author you said "show less" of
     show_less_topic_factor: float = 0.5  # ... and for posts sharing a hashtag with it
     seen_window_h: float = 168.0  # posts with an impression this recent are not shown again (= the longest source window)

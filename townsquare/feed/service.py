@@ -33,7 +33,7 @@ from townsquare.feed.models import FeedSettings
 from townsquare.feed.scoring import Candidate, HeuristicRanker, Scorer, ViewerContext, load_scorer
 from townsquare.feed.value import ValueModel
 from townsquare.social.events import log_event
-from townsquare.social.models import Account, Post
+from townsquare.social.models import Account, Follow, Post
 from townsquare.social.relations import hidden_author_ids
 from townsquare.social.visibility import can_view_post, visible_posts_clause
 
@@ -255,6 +255,12 @@ class FeedService:
             ranked_by = "model"
         if heads is None:
             heads = self.heuristic.score(ctx, cands, now)
+        elif ranked_by == "model":
+            keep = relevant_discovery(scorer, state, cands, cfg.blend,
+                                      lambda authors: followers_among(session, viewer.id, authors))
+            if keep is not None:
+                cands = [c for c, k in zip(cands, keep, strict=True) if k]
+                heads = {h: np.asarray(v)[keep] for h, v in heads.items()}
         values = self.value_model.value(heads) if cands else np.zeros(0)
         values = apply_controls(values, cands, ctx, controls, cfg)
         values = blended_value(values, cands, now, cfg.blend)
@@ -378,6 +384,53 @@ def freeze_long_lived() -> None:
     i.e. on the feed's p99. Called once the model is loaded (startup and model reloads only)."""
     gc.collect()
     gc.freeze()
+
+
+def followers_among(session: Session, viewer_id: int, authors: set[int]) -> set[int]:
+    """Which of ``authors`` follow the viewer (one indexed read)."""
+    if not authors:
+        return set()
+    return set(session.scalars(select(Follow.follower_id).where(Follow.followee_id == viewer_id,
+                                                                Follow.follower_id.in_(sorted(authors)))))
+
+
+def relevant_discovery(scorer, state, cands: list[Candidate], cfg,
+                       followers: Callable[[set[int]], set[int]] | None = None) -> np.ndarray | None:
+    """The discovery relevance floor (model ranking only; ``BlendConfig.discovery_min_similarity``):
+    a mask of the candidates to keep, or None to keep all. A discovery candidate is dropped when its
+    content similarity with the posts the viewer engaged with lately (``scorer.content_similarity``,
+    the model's ``content_knn`` feature) is below the floor; for an author who follows the viewer
+    (``followers(authors)`` says which) the floor is ``discovery_min_similarity_followers``. In-network
+    candidates always stay; a viewer with no engaged posts gets no floor (cold start); and when fewer
+    than ``discovery_floor_min_items`` candidates would be left, the closest of the dropped ones come
+    back, so a person who follows few accounts still gets a feed."""
+    floor = float(cfg.discovery_min_similarity)
+    if (floor <= 0 or not cands or getattr(state, "engaged_text", None) is None
+            or not hasattr(scorer, "content_similarity")):
+        return None
+    disc = np.array([k for k, c in enumerate(cands) if not c.in_network], dtype=np.int64)
+    if not len(disc):
+        return None
+    try:
+        sims = np.asarray(scorer.content_similarity(state, [cands[k].post_id for k in disc]), dtype=np.float64)
+    except Exception:  # a broken model must not break the feed
+        log.exception("scorer.content_similarity failed; no discovery floor")
+        return None
+    floors = np.full(len(disc), floor)
+    if followers is not None and cfg.discovery_min_similarity_followers != floor:
+        fans = followers({cands[k].author_id for k in disc})
+        floors[[cands[k].author_id in fans for k in disc]] = float(cfg.discovery_min_similarity_followers)
+    below = sims < floors
+    if not below.any():
+        return None
+    keep = np.ones(len(cands), dtype=bool)
+    keep[disc[below]] = False
+    short = int(cfg.discovery_floor_min_items) - int(keep.sum())
+    if short > 0:  # too few left: the closest of the dropped ones come back
+        back = np.nonzero(below)[0]
+        back = back[np.argsort(-sims[back], kind="stable")[:short]]
+        keep[disc[back]] = True
+    return keep
 
 
 def apply_controls(values: np.ndarray, cands: list[Candidate], ctx: ViewerContext, controls: dict,
