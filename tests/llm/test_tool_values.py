@@ -586,25 +586,28 @@ def test_a_span_held_in_another_slots_value_is_the_same_span():
     assert not shared_span(tool, {"artwork": "The Scream", "museum": "National Museum"})
 
 
+class ScriptedLLM:
+    """A backend that answers with scripted replies and records the grammar of each call."""
+
+    name = "scripted"
+
+    def __init__(self, replies, grammars):
+        self.replies, self.grammars = list(replies), grammars
+
+    def chat(self, messages, grammar=None, **kwargs):
+        from townsquare.llm.types import ChatResult
+
+        self.grammars.append(grammar)
+        return ChatResult(text=self.replies.pop(0))
+
+
 def test_a_repeated_number_the_later_argument_keeps_is_taken_from_the_earlier_one():
     from townsquare.llm.tool_calling import ToolCaller, ToolLayerConfig
-    from townsquare.llm.types import ChatResult
 
     grammars = []
-
-    class Scripted:
-        name = "scripted"
-
-        def __init__(self, replies):
-            self.replies = list(replies)
-
-        def chat(self, messages, grammar=None, **kwargs):
-            grammars.append(grammar)
-            return ChatResult(text=self.replies.pop(0))
-
     tool = _tool({"initial_velocity": {"type": "integer"}, "height": {"type": "integer"}}, ["initial_velocity", "height"])
     same = '{"initial_velocity": 100, "height": 100}'
-    caller = ToolCaller(Scripted([same, same, '{"initial_velocity": 0, "height": 100}']), None, ToolLayerConfig())
+    caller = ToolCaller(ScriptedLLM([same, same, '{"initial_velocity": 0, "height": 100}'], grammars), None, ToolLayerConfig())
     calls, _ = caller.arguments(tool, "The final speed of an object dropped from 100 m", parallel=False)
     assert calls == [{"initial_velocity": 0, "height": 100}]
     assert 'args-initial-velocity-v ::= "0"' in grammars[2]  # the third decode takes 100 from the earlier one
@@ -626,25 +629,13 @@ def test_spare_numbers_with_a_unit_of_another_kind_offer_no_optional_and_untyped
 
 def test_a_later_argument_gives_up_a_second_repeat_it_was_not_told_to_avoid():
     from townsquare.llm.tool_calling import ToolCaller, ToolLayerConfig
-    from townsquare.llm.types import ChatResult
 
     grammars = []
-
-    class Scripted:
-        name = "scripted"
-
-        def __init__(self, replies):
-            self.replies = list(replies)
-
-        def chat(self, messages, grammar=None, **kwargs):
-            grammars.append(grammar)
-            return ChatResult(text=self.replies.pop(0))
-
     tool = _tool({"principal": {"type": "integer"}, "time": {"type": "integer"},
                   "n": {"type": "integer", "description": "Times compounded per year."}}, ["principal", "time", "n"])
     replies = ['{"principal": 5000, "time": 5, "n": 5}', '{"principal": 5000, "time": 5, "n": 5000}',
                '{"principal": 5000, "time": 5, "n": 4}']
-    calls, _ = ToolCaller(Scripted(replies), None, ToolLayerConfig()).arguments(
+    calls, _ = ToolCaller(ScriptedLLM(replies, grammars), None, ToolLayerConfig()).arguments(
         tool, "$5000 for 5 years, compounded quarterly", parallel=False)
     assert calls == [{"principal": 5000, "time": 5, "n": 4}]
     assert '"5000"' in next(line for line in grammars[2].splitlines() if line.startswith("args-principal-v"))
