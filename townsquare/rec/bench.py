@@ -126,8 +126,7 @@ def run_bench(split: LeaveOneOut, models: list[str], epochs: int | None = None,
         cpu = time.process_time() - cpu0
         valid = evaluate_histories(score, v_hist, v_tgt, n)
         test = evaluate_histories(score, t_hist, t_tgt, n)
-        rows.append(_row(label, test, valid, res.seconds, res.epochs, res.best_epoch, hp, res.stopped))
-        rows[-1]["train_cpu_seconds"] = round(cpu, 3)
+        rows.append(_row(label, test, valid, res.seconds, res.epochs, res.best_epoch, hp, res.stopped, cpu))
         if res.average_score is not None:
             rows[-1].update(averaged_epochs=res.averaged, average_valid_subset=round(res.average_score, 4))
         if log:
@@ -179,6 +178,9 @@ def train_one(name: str, split: LeaveOneOut, sv_hist: list[list[int]], sv_tgt: l
 
 
 def _row(name: str, test: dict, valid: dict, seconds: float, epochs: int, best: int, hp: dict,
-         stopped: str = "") -> dict:
-    return {"name": name, "metrics": test, "valid_metrics": valid, "train_seconds": round(seconds, 1),
-            "epochs": epochs, "best_epoch": best, "stopped": stopped, "hyperparameters": hp}
+         stopped: str = "", cpu_seconds: float | None = None) -> dict:
+    row = {"name": name, "metrics": test, "valid_metrics": valid, "train_seconds": round(seconds, 1),
+           "epochs": epochs, "best_epoch": best, "stopped": stopped, "hyperparameters": hp}
+    if cpu_seconds is not None:  # learned models only
+        row["train_cpu_seconds"] = round(cpu_seconds, 3)
+    return row
