@@ -153,7 +153,7 @@ class FakeAccountScorer:
     def __init__(self, favourite):
         self.favourite = favourite
 
-    def encode(self, account_id):
+    def encode(self, account_id, **known):
         return account_id
 
     def retrieve(self, state, k, kind="post", exclude=None):

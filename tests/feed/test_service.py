@@ -188,7 +188,7 @@ class FakeScorer:
         self.favourite = favourite
         self.author_of = {}
 
-    def encode(self, account_id):
+    def encode(self, account_id, **known):
         return account_id
 
     def retrieve(self, state, k, kind="post", exclude=None):
@@ -239,7 +239,7 @@ class SimilarityScorer(FakeScorer):
         self.close_authors = set(close_authors)
         self.engaged = engaged
 
-    def encode(self, account_id):
+    def encode(self, account_id, **known):
         from types import SimpleNamespace
 
         return SimpleNamespace(engaged_text=np.ones((1, 4)) if self.engaged else None)

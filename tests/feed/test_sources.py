@@ -74,7 +74,7 @@ class FakeScorer:
     def __init__(self, post_ids):
         self.post_ids = post_ids
 
-    def encode(self, account_id):
+    def encode(self, account_id, **known):
         return {"me": account_id}
 
     def retrieve(self, state, k, kind="post", exclude=None):

@@ -22,7 +22,10 @@ from townsquare.feed.config import POST_HEADS
 class Scorer(Protocol):
     """The in-process interface of the unified model (see docs/rec.md)."""
 
-    def encode(self, account_id: int) -> Any: ...
+    def encode(self, account_id: int, **known: Any) -> Any:
+        """``known``: what the caller already read this request (``events``, newest first;
+        ``following``, ``followers``, ``hidden``), so the scorer need not read it again."""
+        ...
 
     def retrieve(self, state: Any, k: int, kind: str = "post",
                  exclude: set[int] | None = None) -> list[tuple[int, float]]: ...
@@ -77,6 +80,10 @@ class ViewerContext:
     show_less_topics: set[str] = field(default_factory=set)
     seen: set[int] = field(default_factory=set)  # recent impressions
     has_history: bool = False
+    followers: set[int] = field(default_factory=set)  # who follows the viewer
+    # The viewer's latest events, newest first (``social.events.EventRecord``): read once per page
+    # for the affinities above and handed to the model's ``encode`` too.
+    events: list = field(default_factory=list)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

@@ -15,14 +15,16 @@ import binascii
 import gc
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import desc, or_, select
+from sqlalchemy import bindparam, desc, or_, select
 from sqlalchemy.orm import Session, contains_eager
 
+from townsquare.db.ids import id_list, in_ids
 from townsquare.errors import InvalidInput, NotFound
 from townsquare.feed import sources as src
 from townsquare.feed.blender import BlendInput, blend, blended_value
@@ -33,7 +35,7 @@ from townsquare.feed.models import FeedSettings
 from townsquare.feed.scoring import Candidate, HeuristicRanker, Scorer, ViewerContext, load_scorer
 from townsquare.feed.value import ValueModel
 from townsquare.social.events import log_event
-from townsquare.social.models import Account, Follow, Post
+from townsquare.social.models import Account, Post
 from townsquare.social.relations import hidden_author_ids
 from townsquare.social.visibility import can_view_post, visible_posts_clause
 
@@ -66,6 +68,12 @@ class FeedPage:
     restarted: bool = False  # the cursor's cached ranking was gone; this is a fresh ranking
     dropped: int = 0  # items of the cached page that can no longer be shown (deleted, now hidden)
     timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+# The page's reads, built once (parameters bound at execution).
+_PAGE_POSTS = (select(Post).join(Post.author).options(contains_eager(Post.author))
+               .where(in_ids(Post.id), visible_posts_clause(bindparam("viewer"))))
+_HANDLES = select(Account.id, Account.handle).where(in_ids(Account.id))
 
 
 # -- cursors ---------------------------------------------------------------------------------------
@@ -140,6 +148,18 @@ def update_controls(session: Session, account: Account, changes: dict) -> dict:
     return current
 
 
+class _Stopwatch:
+    """Milliseconds since the previous lap, into ``timings[name]``."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings, self.last = timings, time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = (now - self.last) * 1e3
+        self.last = now
+
+
 class FeedService:
     def __init__(self, settings=None, *, scorer: Scorer | None | object = _AUTO, config: FeedConfig | None = None,
                  clock: Callable[[], datetime] | None = None) -> None:
@@ -195,37 +215,41 @@ class FeedService:
         feed = self.cache.get(feed_id, viewer.id) if feed_id else None
         restarted = feed_id is not None and feed is None
         timings: dict[str, float] = {}
-        hidden = None
+        hidden = None  # read again at hydration unless this request ranks the feed
         if feed is None:
             ctx_out: dict = {}
             feed = self.rank(session, viewer, controls, timings, ctx_out)
             self.cache.put(feed)
             offset = 0
             hidden = ctx_out["ctx"].hidden_authors  # read in this request: no need to read it twice
-        return self._hydrate(session, viewer, feed, offset, limit, restarted, timings, hidden)
+        t0 = time.perf_counter()
+        page = self._hydrate(session, viewer, feed, offset, limit, restarted, timings, hidden)
+        timings["hydrate_ms"] = (time.perf_counter() - t0) * 1e3
+        return page
 
     def rank(self, session: Session, viewer: Account, controls: dict | None = None,
              timings: dict[str, float] | None = None, out: dict | None = None) -> RankedFeed:
-        """Build the ranked list for ``viewer`` (not cached; ``page`` caches it)."""
-        import time
-
+        """Build the ranked list for ``viewer`` (not cached; ``page`` caches it). ``timings`` receives
+        the milliseconds of each stage."""
         timings = {} if timings is None else timings
-        t0 = time.perf_counter()
+        clock = _Stopwatch(timings)
         controls = controls or get_controls(session, viewer.id)
         cfg = self.config
         now = self.clock()
         ctx = src.viewer_context(session, viewer.id, now, cfg.blend.seen_window_h)
         if out is not None:
             out["ctx"] = ctx
+        clock.lap("context_ms")
         scorer = self.scorer
         state = None
         if scorer is not None:
             try:
-                state = scorer.encode(viewer.id)
+                state = scorer.encode(viewer.id, events=ctx.events, following=ctx.following,
+                                      followers=ctx.followers, hidden=ctx.hidden_authors)
             except Exception:  # a broken model must not break the feed
                 log.exception("scorer.encode failed; falling back to heuristics")
                 scorer = None
-        t1 = time.perf_counter()
+        clock.lap("encode_ms")
         proposals: list = []
         names = ["following", "friends_engaged", "hashtag", "trending", "popular"]
         if not ctx.has_history:
@@ -241,8 +265,9 @@ class FeedService:
                 proposals += src.content_similar(scorer, state, cfg.sources, ctx.seen)
             except Exception:
                 log.exception("scorer.similar_posts failed")
+        clock.lap("sources_ms")
         cands = src.collect(session, ctx, proposals, now)
-        t2 = time.perf_counter()
+        clock.lap("collect_ms")
         ranked_by = "heuristic"
         heads = None
         if scorer is not None and cands:
@@ -256,11 +281,11 @@ class FeedService:
         if heads is None:
             heads = self.heuristic.score(ctx, cands, now)
         elif ranked_by == "model":
-            keep = relevant_discovery(scorer, state, cands, cfg.blend,
-                                      lambda authors: followers_among(session, viewer.id, authors))
+            keep = relevant_discovery(scorer, state, cands, cfg.blend, ctx.followers)
             if keep is not None:
                 cands = [c for c, k in zip(cands, keep, strict=True) if k]
                 heads = {h: np.asarray(v)[keep] for h, v in heads.items()}
+        clock.lap("score_ms")
         values = self.value_model.value(heads) if cands else np.zeros(0)
         values = apply_controls(values, cands, ctx, controls, cfg)
         values = blended_value(values, cands, now, cfg.blend)
@@ -273,8 +298,7 @@ class FeedService:
         items = [tuple(RankedItem.make(cands[i].post_id, cands[i].author_id, float(values[i]), cands[i].sources,
                                        cands[i].in_network, cands[i].hashtags, top))
                  for i, top in zip(order, tops, strict=True)]
-        t3 = time.perf_counter()
-        timings.update(context_ms=(t1 - t0) * 1e3, sources_ms=(t2 - t1) * 1e3, rank_blend_ms=(t3 - t2) * 1e3)
+        clock.lap("blend_ms")
         return RankedFeed(viewer.id, ranked_by, items, author_affinity=ctx.author_affinity,
                           topic_affinity=ctx.topic_affinity)
 
@@ -284,15 +308,12 @@ class FeedService:
         ids = [it.post_id for it in chunk]
         if hidden is None:
             hidden = hidden_author_ids(session, viewer.id)  # re-checked now: a block may be minutes old
-        posts = {p.id: p for p in session.scalars(
-            select(Post).join(Post.author).options(contains_eager(Post.author))
-            .where(Post.id.in_(ids), visible_posts_clause(viewer.id))
-        )} if ids else {}
+        posts = {p.id: p for p in session.scalars(_PAGE_POSTS, {"ids": id_list(ids), "viewer": viewer.id})} if ids else {}
         sources = [it.source_map() for it in chunk]
         need = {it.author_id for it in chunk}
         for src_map in sources:
             need.update(a for a in (src_map.get("friends_engaged") or []))
-        rows = session.execute(select(Account.id, Account.handle).where(Account.id.in_(need))).all() if need else []
+        rows = session.execute(_HANDLES, {"ids": id_list(need)}).all() if need else []
         handles = {aid: h for aid, h in rows}
         items, dropped = [], 0
         for pos, (it, src_map) in enumerate(zip(chunk, sources, strict=True), start=offset):
@@ -386,21 +407,13 @@ def freeze_long_lived() -> None:
     gc.freeze()
 
 
-def followers_among(session: Session, viewer_id: int, authors: set[int]) -> set[int]:
-    """Which of ``authors`` follow the viewer (one indexed read)."""
-    if not authors:
-        return set()
-    return set(session.scalars(select(Follow.follower_id).where(Follow.followee_id == viewer_id,
-                                                                Follow.follower_id.in_(sorted(authors)))))
-
-
 def relevant_discovery(scorer, state, cands: list[Candidate], cfg,
-                       followers: Callable[[set[int]], set[int]] | None = None) -> np.ndarray | None:
+                       followers: set[int] | None = None) -> np.ndarray | None:
     """The discovery relevance floor (model ranking only; ``BlendConfig.discovery_min_similarity``):
     a mask of the candidates to keep, or None to keep all. A discovery candidate is dropped when its
     content similarity with the posts the viewer engaged with lately (``scorer.content_similarity``,
     the model's ``content_knn`` feature) is below the floor; for an author who follows the viewer
-    (``followers(authors)`` says which) the floor is ``discovery_min_similarity_followers``. In-network
+    (``followers``: who follows the viewer) the floor is ``discovery_min_similarity_followers``. In-network
     candidates always stay; a viewer with no engaged posts gets no floor (cold start); and when fewer
     than ``discovery_floor_min_items`` candidates would be left, the closest of the dropped ones come
     back, so a person who follows few accounts still gets a feed."""
@@ -418,8 +431,7 @@ def relevant_discovery(scorer, state, cands: list[Candidate], cfg,
         return None
     floors = np.full(len(disc), floor)
     if followers is not None and cfg.discovery_min_similarity_followers != floor:
-        fans = followers({cands[k].author_id for k in disc})
-        floors[[cands[k].author_id in fans for k in disc]] = float(cfg.discovery_min_similarity_followers)
+        floors[[cands[k].author_id in followers for k in disc]] = float(cfg.discovery_min_similarity_followers)
     below = sims < floors
     if not below.any():
         return None

@@ -16,10 +16,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import desc, func, select
+from sqlalchemy import bindparam, desc, func, select
 from sqlalchemy.orm import Session
 
 from townsquare.background import SingleFlight
+from townsquare.db.ids import id_list, in_ids
 from townsquare.feed.config import SourceConfig
 from townsquare.feed.scoring import Candidate, ViewerContext
 from townsquare.social.models import (
@@ -83,6 +84,10 @@ class _TTLCache:
 
 SHARED = _TTLCache()
 
+# Statements of the per-request reads, built once (their parameters are bound at execution).
+_TAGS_OF_POSTS = (select(PostHashtag.post_id, Hashtag.name).join(Hashtag, Hashtag.id == PostHashtag.hashtag_id)
+                  .where(in_ids(PostHashtag.post_id)))
+
 
 def _db_key(session: Session, now: datetime | None = None) -> str:
     # keyed by the hour too: a clock that jumps (the simulator) must not reuse an old list
@@ -94,15 +99,17 @@ def _engagement():
     return Post.like_count + 2 * Post.comment_count + 3 * Post.repost_count
 
 
+_FOLLOWING_RECENT = (select(Post.id)
+                     .where(in_ids(Post.author_id, "authors"), Post.created_at >= bindparam("since"),
+                            Post.created_at <= bindparam("now"), Post.deleted_at.is_(None))
+                     .order_by(desc(Post.created_at)).limit(bindparam("n")))
+
+
 def following_recent(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetime) -> list[Proposal]:
     if not ctx.following:
         return []
-    since = now - timedelta(days=cfg.following_days)
-    ids = session.scalars(
-        select(Post.id).where(Post.author_id.in_(ctx.following), Post.created_at >= since, Post.created_at <= now,
-                              Post.deleted_at.is_(None))
-        .order_by(desc(Post.created_at)).limit(cfg.following_recent)
-    )
+    ids = session.scalars(_FOLLOWING_RECENT, {"authors": id_list(ctx.following), "n": cfg.following_recent,
+                                              "since": now - timedelta(days=cfg.following_days), "now": now})
     return [(pid, "following", None) for pid in ids]
 
 
@@ -158,35 +165,46 @@ def topics(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetim
     return [(pid, "topic", name) for pid, name in rows]
 
 
+def _engaged_by(table):
+    return (select(table.post_id, table.account_id)
+            .where(in_ids(table.account_id, "accounts"), table.created_at >= bindparam("since"),
+                   table.created_at <= bindparam("now"))
+            .order_by(desc(table.created_at)).limit(bindparam("n")))
+
+
+_ENGAGED_BY = (_engaged_by(Reaction), _engaged_by(Repost))
+
+
 def friends_engaged(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetime) -> list[Proposal]:
     """Posts that people you follow liked or reposted recently (detail: who)."""
     if not ctx.following:
         return []
-    since = now - timedelta(days=cfg.friends_engaged_days)
+    params = {"accounts": id_list(ctx.following), "since": now - timedelta(days=cfg.friends_engaged_days),
+              "now": now, "n": cfg.friends_engaged * 4}
     who: dict[int, list[int]] = defaultdict(list)
-    for table, account_col in ((Reaction, Reaction.account_id), (Repost, Repost.account_id)):
-        rows = session.execute(
-            select(table.post_id, account_col).where(account_col.in_(ctx.following), table.created_at >= since,
-                                                     table.created_at <= now)
-            .order_by(desc(table.created_at)).limit(cfg.friends_engaged * 4)
-        )
-        for pid, acc in rows:
+    for statement in _ENGAGED_BY:
+        for pid, acc in session.execute(statement, params):
             if acc not in who[pid]:
                 who[pid].append(acc)
     ranked = sorted(who.items(), key=lambda kv: -len(kv[1]))[: cfg.friends_engaged]
     return [(pid, "friends_engaged", tuple(accs)) for pid, accs in ranked]  # immutable: cached for 30 min
 
 
+_FOLLOWED_HASHTAG_POSTS = (
+    select(Post.id, Hashtag.name)
+    .join(PostHashtag, PostHashtag.post_id == Post.id)
+    .join(Hashtag, Hashtag.id == PostHashtag.hashtag_id)
+    .join(HashtagFollow, (HashtagFollow.hashtag_id == Hashtag.id) & (HashtagFollow.account_id == bindparam("viewer")))
+    .where(Post.created_at >= bindparam("since"), Post.created_at <= bindparam("now"), Post.deleted_at.is_(None))
+    .order_by(desc(Post.created_at)).limit(bindparam("n"))
+)
+
+
 def followed_hashtags(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetime) -> list[Proposal]:
-    since = now - timedelta(days=cfg.hashtags_days)
-    rows = session.execute(
-        select(Post.id, Hashtag.name)
-        .join(PostHashtag, PostHashtag.post_id == Post.id)
-        .join(Hashtag, Hashtag.id == PostHashtag.hashtag_id)
-        .join(HashtagFollow, (HashtagFollow.hashtag_id == Hashtag.id) & (HashtagFollow.account_id == ctx.viewer_id))
-        .where(Post.created_at >= since, Post.created_at <= now, Post.deleted_at.is_(None))
-        .order_by(desc(Post.created_at)).limit(cfg.hashtags)
-    )
+    if not ctx.followed_hashtags:  # read by ``viewer_context``: most people follow none
+        return []
+    rows = session.execute(_FOLLOWED_HASHTAG_POSTS, {"viewer": ctx.viewer_id, "n": cfg.hashtags, "now": now,
+                                                     "since": now - timedelta(days=cfg.hashtags_days)})
     return [(pid, "hashtag", name) for pid, name in rows]
 
 
@@ -217,6 +235,12 @@ SOURCES = {
 }
 
 
+_CANDIDATE_ROWS = (select(Post.id, Post.author_id, Post.kind, Post.created_at, Post.like_count, Post.comment_count,
+                          Post.repost_count)
+                   .join(Account, Account.id == Post.author_id)
+                   .where(in_ids(Post.id), visible_posts_clause(bindparam("viewer"))))
+
+
 def collect(session: Session, ctx: ViewerContext, proposals: Iterable[Proposal],
             now: datetime | None = None) -> list[Candidate]:
     """Merge proposals by post and load the posts the viewer may see (hidden authors, the viewer's
@@ -229,22 +253,11 @@ def collect(session: Session, ctx: ViewerContext, proposals: Iterable[Proposal],
         by_post.setdefault(int(pid), {}).setdefault(source, detail)
     if not by_post:
         return []
-    ids = list(by_post)
-    rows = []
-    for start in range(0, len(ids), 900):
-        rows += session.execute(
-            select(Post.id, Post.author_id, Post.kind, Post.created_at, Post.like_count, Post.comment_count,
-                   Post.repost_count)
-            .join(Account, Account.id == Post.author_id)
-            .where(Post.id.in_(ids[start:start + 900]), visible_posts_clause(ctx.viewer_id))
-        ).all()
+    ids = id_list(by_post)
+    rows = session.execute(_CANDIDATE_ROWS, {"ids": ids, "viewer": ctx.viewer_id}).all()
     tags: dict[int, list[str]] = defaultdict(list)
-    for start in range(0, len(ids), 900):
-        for pid, name in session.execute(
-            select(PostHashtag.post_id, Hashtag.name).join(Hashtag, Hashtag.id == PostHashtag.hashtag_id)
-            .where(PostHashtag.post_id.in_(ids[start:start + 900]))
-        ):
-            tags[pid].append(name)
+    for pid, name in session.execute(_TAGS_OF_POSTS, {"ids": ids}):
+        tags[pid].append(name)
     out = []
     for pid, author, kind, created, likes, comments, reposts in rows:
         if author in ctx.hidden_authors or author == ctx.viewer_id or (now is not None and created > now):
@@ -255,44 +268,56 @@ def collect(session: Session, ctx: ViewerContext, proposals: Iterable[Proposal],
     return out
 
 
+def _latest_events():
+    """The viewer's latest events of every kind, newest first, with each post's author (the columns
+    ``EventRecord`` holds, then ``author_id``); built once, parameters ``viewer`` and ``n``."""
+    return (select(Event.id, Event.ts, Event.actor_id, Event.action, Event.entity_type, Event.entity_id,
+                   Event.surface, Event.position, Event.dwell_ms, Post.author_id)
+            .outerjoin(Post, (Event.entity_type == "post") & (Post.id == Event.entity_id))
+            .where(Event.actor_id == bindparam("viewer"))
+            .order_by(desc(Event.ts), desc(Event.id)).limit(bindparam("n")))
+
+
+_LATEST_EVENTS = _latest_events()
+_FOLLOWED_TAGS = (select(Hashtag.name).join(HashtagFollow, HashtagFollow.hashtag_id == Hashtag.id)
+                  .where(HashtagFollow.account_id == bindparam("viewer")))
+ENGAGE_WEIGHTS = {"open": 0.5, "dwell": 0.3, "like": 1.0, "comment": 2.0, "share": 2.0, "repost": 2.0}
+
+
 def viewer_context(session: Session, viewer_id: int, now: datetime, seen_window_h: float = 168.0,
                    history: int = 1000) -> ViewerContext:
-    """Following, hidden authors, affinities, show-less signals and recent impressions, from a few
-    indexed reads (the viewer's last ``history`` events)."""
-    from townsquare.social.relations import following_ids, hidden_author_ids
+    """Following, followers, hidden authors, affinities, show-less signals and recent impressions,
+    from a few indexed reads: the viewer's last ``history`` events are read once, and kept in
+    ``ctx.events`` for the model."""
+    from townsquare.social.events import EventRecord
+    from townsquare.social.relations import follower_ids, following_ids, hidden_author_ids
 
     ctx = ViewerContext(viewer_id=viewer_id, following=following_ids(session, viewer_id),
-                        hidden_authors=hidden_author_ids(session, viewer_id))
+                        hidden_authors=hidden_author_ids(session, viewer_id),
+                        followers=follower_ids(session, viewer_id))
     seen_since = now - timedelta(hours=seen_window_h)
-    rows = session.execute(  # "recent" compared in SQL: no datetime is built for 1,000 rows
-        select(Event.action, Event.entity_id, (Event.ts >= seen_since).label("recent"), Post.author_id)
-        .join(Post, Post.id == Event.entity_id)
-        .where(Event.actor_id == viewer_id, Event.entity_type == "post")
-        .order_by(desc(Event.ts)).limit(history)
-    ).all()
-    weights = {"open": 0.5, "dwell": 0.3, "like": 1.0, "comment": 2.0, "share": 2.0, "repost": 2.0}
     engaged: dict[int, float] = defaultdict(float)
     hidden_posts = []
-    for action, pid, recent, author in rows:
-        if action == "impression" and recent:
-            ctx.seen.add(pid)
-        elif action in weights:
-            ctx.author_affinity[author] = ctx.author_affinity.get(author, 0.0) + weights[action]
-            engaged[pid] += weights[action]
+    for row in session.execute(_LATEST_EVENTS, {"viewer": viewer_id, "n": history}):
+        *event, author = row
+        ctx.events.append(EventRecord(*event))
+        action, pid = row.action, row.entity_id
+        if row.entity_type != "post" or author is None:
+            continue
+        if action == "impression":
+            if row.ts >= seen_since:
+                ctx.seen.add(pid)
+        elif action in ENGAGE_WEIGHTS:
+            ctx.author_affinity[author] = ctx.author_affinity.get(author, 0.0) + ENGAGE_WEIGHTS[action]
+            engaged[pid] += ENGAGE_WEIGHTS[action]
         elif action in ("hide", "report"):
             ctx.show_less_authors.add(author)
             hidden_posts.append(pid)
     ctx.has_history = bool(engaged) or bool(ctx.following)
-    ctx.followed_hashtags = set(session.scalars(
-        select(Hashtag.name).join(HashtagFollow, HashtagFollow.hashtag_id == Hashtag.id)
-        .where(HashtagFollow.account_id == viewer_id)
-    ))
+    ctx.followed_hashtags = set(session.scalars(_FOLLOWED_TAGS, {"viewer": viewer_id}))
     top_posts = sorted(engaged, key=lambda p: -engaged[p])[:200]
     if top_posts or hidden_posts:
-        for pid, name in session.execute(
-            select(PostHashtag.post_id, Hashtag.name).join(Hashtag, Hashtag.id == PostHashtag.hashtag_id)
-            .where(PostHashtag.post_id.in_(top_posts + hidden_posts))
-        ):
+        for pid, name in session.execute(_TAGS_OF_POSTS, {"ids": id_list(top_posts + hidden_posts)}):
             if pid in engaged:
                 ctx.topic_affinity[name] = ctx.topic_affinity.get(name, 0.0) + engaged[pid]
             if pid in hidden_posts:

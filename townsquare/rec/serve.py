@@ -36,6 +36,7 @@ import numpy as np
 from sqlalchemy import select
 
 from townsquare.background import SingleFlight
+from townsquare.db.ids import id_list, in_ids
 from townsquare.rec.dataset import ACCOUNT_HEADS, APP_HEADS, AccountInfo, PostInfo, load_accounts, tokenize
 from townsquare.rec.features import (
     CONTEXT_FEATURES,
@@ -200,7 +201,8 @@ class Scorer:
                  len(scorer.posts), len(scorer.accounts))
         return scorer
 
-    def _post_rows(self, session, where, limit: int | None = None) -> list[tuple[PostInfo, bool]]:
+    def _post_rows(self, session, where, limit: int | None = None,
+                   params: dict | None = None) -> list[tuple[PostInfo, bool]]:
         from townsquare.social.models import Account, Post
 
         q = (select(Post.id, Post.author_id, Post.kind, Post.text, Post.link_title, Post.created_at, Post.edited_at,
@@ -213,7 +215,7 @@ class Scorer:
         from townsquare.rec.dataset import post_text
 
         return [(PostInfo(r.id, r.author_id, r.kind, post_text(r.text, r.link_title), r.created_at, r.edited_at,
-                          r.visibility, True), r.visibility == "followers") for r in session.execute(q)]
+                          r.visibility, True), r.visibility == "followers") for r in session.execute(q, params)]
 
     def _vectors(self, f_ids, f_ctype, f_author, f_text) -> np.ndarray:
         from townsquare.rec.model import EntityFeatures
@@ -334,8 +336,7 @@ class Scorer:
         missing = self._missing("post", ids, self.posts)
         if missing:
             with self._lock, self.db.session() as s:
-                for i in range(0, len(missing), 1000):
-                    self._add_posts(self._post_rows(s, (Post.id.in_(missing[i:i + 1000]),)))
+                self._add_posts(self._post_rows(s, (in_ids(Post.id),), params={"ids": id_list(missing)}))
                 self._remember_absent("post", missing, self.posts)
 
     def _ensure_accounts(self, ids: list[int]) -> None:
@@ -346,15 +347,19 @@ class Scorer:
                 self._remember_absent("account", missing, self.accounts)
 
     # -- encoding ------------------------------------------------------------------------------
-    def encode(self, account_id: int) -> UserState:
-        """Encode the person's most recent history (cached for ``state_ttl_s`` seconds)."""
+    def encode(self, account_id: int, *, events: list | None = None, following: set[int] | None = None,
+               followers: set[int] | None = None, hidden: set[int] | None = None) -> UserState:
+        """Encode the person's most recent history (cached for ``state_ttl_s`` seconds). What the
+        caller already read this request is not read again: ``events`` (``EventRecord``, newest
+        first, as many as it read: the last ``history_events`` are used), who they follow, who
+        follows them, and the authors hidden from them."""
         now = time.monotonic()
         with self._lock:
             st = self._states.get(account_id)
             if st is not None and now - st.created < self.state_ttl_s:
                 self._states.move_to_end(account_id)
                 return st
-        st = self._encode(account_id)
+        st = self._encode(account_id, events, following, followers, hidden)
         with self._lock:
             self._states[account_id] = st
             self._states.move_to_end(account_id)
@@ -370,26 +375,27 @@ class Scorer:
             else:
                 self._states.pop(account_id, None)
 
-    def _encode(self, account_id: int) -> UserState:
+    def _encode(self, account_id: int, events: list | None = None, following: set[int] | None = None,
+                followers: set[int] | None = None, hidden: set[int] | None = None) -> UserState:
         from townsquare.rec.model import EntityFeatures, History
         from townsquare.social.events import EventRecord
         from townsquare.social.models import Event
         from townsquare.social.relations import follower_ids, following_ids, hidden_author_ids
 
         torch = self._torch
-        with self.db.session() as s:
-            rows = s.execute(select(Event.id, Event.ts, Event.actor_id, Event.action, Event.entity_type,
-                                    Event.entity_id, Event.surface, Event.position, Event.dwell_ms)
-                             .where(Event.actor_id == account_id)
-                             .order_by(Event.ts.desc(), Event.id.desc()).limit(self.history_events)).all()
-            following = following_ids(s, account_id)
-            followers = follower_ids(s, account_id) if self.space.context_dim else set()
-            hidden = hidden_author_ids(s, account_id)
-        events = [EventRecord(*r) for r in reversed(rows)]
-        tokens = tokenize(events)
-        self._ensure_posts([t.entity_id for t in tokens if t.kind == "post"])
-        self._ensure_accounts([t.entity_id for t in tokens if t.kind == "account"])
-        tokens = [t for t in tokens if t.entity_id in (self.posts.row if t.kind == "post" else self.accounts.row)]
+        if events is None or following is None or followers is None or hidden is None:
+            with self.db.session() as s:
+                if events is None:
+                    events = [EventRecord(*r) for r in s.execute(
+                        select(Event.id, Event.ts, Event.actor_id, Event.action, Event.entity_type, Event.entity_id,
+                               Event.surface, Event.position, Event.dwell_ms)
+                        .where(Event.actor_id == account_id)
+                        .order_by(Event.ts.desc(), Event.id.desc()).limit(self.history_events))]
+                following = following_ids(s, account_id) if following is None else following
+                if followers is None:
+                    followers = follower_ids(s, account_id) if self.space.context_dim else set()
+                hidden = hidden_author_ids(s, account_id) if hidden is None else hidden
+        tokens = self._known_tail(tokenize(reversed(events[:self.history_events])))
         profile = None
         engaged = [self.posts.row[t.entity_id] for t in tokens if t.kind == "post" and t.target]
         engaged_text = self.posts.f_text[engaged[-PROFILE_POSTS:]].copy() if engaged else None
@@ -441,6 +447,26 @@ class Scorer:
         with torch.no_grad():
             st.vector = self.model.last_state(h)[0]
         return st
+
+    def _known_tail(self, tokens: list) -> list:
+        """The tokens a state is built from: the newest ones whose entity is known (loaded into the
+        stores, or loadable), enough of them for the model's window and for the last
+        ``PROFILE_POSTS`` engaged posts (the content features). Loading goes backwards a chunk at
+        a time, so the older tokens that would be thrown away are never read from the database."""
+        window = self.max_len - self.space.graph_tokens
+        kept: list = []  # newest first
+        engaged = 0
+        end = len(tokens)
+        while end > 0 and (len(kept) < window or engaged < PROFILE_POSTS):
+            chunk = tokens[max(0, end - 64):end]
+            end -= len(chunk)
+            self._ensure_posts([t.entity_id for t in chunk if t.kind == "post"])
+            self._ensure_accounts([t.entity_id for t in chunk if t.kind == "account"])
+            for t in reversed(chunk):
+                if t.entity_id in (self.posts.row if t.kind == "post" else self.accounts.row):
+                    kept.append(t)
+                    engaged += t.kind == "post" and t.target
+        return kept[::-1]
 
     # -- retrieval -----------------------------------------------------------------------------
     def _visible_mask(self, state: UserState, store: _Store) -> np.ndarray:
