@@ -269,3 +269,41 @@ def test_content_similarity_prefers_the_topics_a_person_engaged_with(scorer, tra
     finally:
         scorer.space = saved
     assert four.shape == (3, 4) and np.allclose(four, full[:, :4])
+
+
+def _same_state(a, b) -> None:
+    import torch
+
+    assert torch.allclose(a.vector, b.vector)
+    assert a.history_posts == b.history_posts and a.history_len == b.history_len
+    assert a.following == b.following and a.followers == b.followers and a.hidden_authors == b.hidden_authors
+    assert np.array_equal(a.engaged_text, b.engaged_text) and np.array_equal(a.profile, b.profile)
+
+
+def test_encoding_what_the_feed_already_read_equals_reading_it(trained):
+    """The feed hands ``encode`` the events and graph it read for its own context (one read per page);
+    the state is the one the scorer gets reading them itself."""
+    from townsquare.feed.sources import viewer_context
+
+    settings, db, facts = trained
+    person = facts["ids"][2]
+    with db.session() as s:
+        ctx = viewer_context(s, person, T0 + timedelta(days=30))
+    for history_events in (400, 30):  # 30: fewer than the feed read, the newest 30 are used
+        own = Scorer.load_active(settings, db=db, embed=fake_embed, history_events=history_events)
+        shared = Scorer.load_active(settings, db=db, embed=fake_embed, history_events=history_events)
+        _same_state(own.encode(person), shared.encode(person, events=ctx.events, following=ctx.following,
+                                                       followers=ctx.followers, hidden=ctx.hidden_authors))
+    assert 30 < len(ctx.events) < 400
+
+
+def test_history_posts_outside_the_catalogue_are_loaded_on_demand(trained):
+    """A scorer whose catalogue holds one post loads the history's posts when it encodes (newest
+    first, only as far back as the state needs) and gets the state of one that had them all."""
+    settings, db, facts = trained
+    full = Scorer.load_active(settings, db=db, embed=fake_embed)
+    small = Scorer.load_active(settings, db=db, embed=fake_embed, max_posts=1)
+    assert len(small.posts) == 1 < len(full.posts)
+    person = facts["ids"][3]
+    _same_state(full.encode(person), small.encode(person))
+    assert 1 < len(small.posts) <= len(full.posts)

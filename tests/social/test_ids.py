@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from feed import factories as f
 from sqlalchemy import bindparam, select
 
 from townsquare.db.ids import id_list, in_ids
 from townsquare.social.models import Account, Post
-
-from feed import factories as f
 
 POSTS_BY_ID = select(Post.id).where(in_ids(Post.id)).order_by(Post.id)
 
