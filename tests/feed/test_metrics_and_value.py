@@ -51,3 +51,14 @@ def test_config_overrides_from_settings_and_rejects_unknown():
     S.extra = {"feed": {"value_weights": {"nope": 1}}}
     with pytest.raises(ValueError):
         feed_config(S())
+
+
+def test_top_actions_all_equals_top_actions_item_by_item():
+    from townsquare.feed.config import POST_HEADS
+
+    rng = np.random.default_rng(3)
+    heads = {h: rng.random(40).astype(np.float32) for h in POST_HEADS}
+    vm = ValueModel()
+    indices = [5, 0, 39, 17, 5]
+    assert vm.top_actions_all(heads, indices) == [vm.top_actions(heads, i) for i in indices]
+    assert vm.top_actions_all(heads, []) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 from townsquare.errors import InvalidInput
@@ -47,3 +48,18 @@ def test_windows_and_batches():
     w = training_windows(seqs * 10, 3, all_windows=True)
     batches = list(batches_by_length(w, 4, random.Random(0)))
     assert sorted(map(tuple, (x for b in batches for x in b))) == sorted(map(tuple, w))
+
+
+def test_context_rows_equal_context_row_row_by_row():
+    """Serving computes the context of all candidates at once; training, one token at a time."""
+    from townsquare.rec.features import context_row, context_rows
+
+    rng = np.random.default_rng(0)
+    n = 50
+    in_net, back = rng.random(n) < 0.5, rng.random(n) < 0.3
+    ages = np.concatenate([[0.0, -5.0, 3600 * 24 * 365], rng.random(n - 3) * 3600 * 24 * 14])  # now, future, a year
+    sims, knn = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
+    got = context_rows(in_net, back, ages, sims, knn)
+    want = np.asarray([context_row(*args) for args in zip(in_net, back, ages, sims, knn, strict=True)], np.float32)
+    assert got.dtype == np.float32 and got.shape == (n, 5)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)

@@ -37,14 +37,13 @@ class ValueModel:
         names = list(parts)
         if not names:
             return [[] for _ in indices]
-        mat = np.stack([parts[h] for h in names])  # [heads, items]
-        out = []
-        for i in indices:
-            col = mat[:, i]
-            order = np.argsort(-col, kind="stable")[:n]
-            out.append([{"action": names[k], "p": round(float(heads[names[k]][i]), 4),
-                         "contribution": round(float(col[k]), 4)} for k in order if col[k] > 0])
-        return out
+        idx = np.asarray(list(indices), dtype=np.int64)
+        contrib = np.stack([parts[h] for h in names])[:, idx]  # [heads, items]
+        probs = np.stack([np.asarray(heads[h], dtype=np.float64) for h in names])[:, idx]
+        order = np.argsort(-contrib, axis=0, kind="stable")[:n].T.tolist()  # [items, n]
+        contrib, probs = contrib.T.tolist(), probs.T.tolist()
+        return [[{"action": names[k], "p": round(p[k], 4), "contribution": round(c[k], 4)} for k in ks if c[k] > 0]
+                for ks, c, p in zip(order, contrib, probs, strict=True)]
 
     def top_actions(self, heads: Mapping[str, np.ndarray], index: int, n: int = 2) -> list[dict]:
         """The n predicted actions that add the most value to item ``index`` (positive ones only)."""

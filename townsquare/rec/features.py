@@ -231,6 +231,15 @@ def context_row(in_network: bool, follows_viewer: bool, age_s: float, content_si
             float(content_sim), float(content_knn)]
 
 
+def context_rows(in_network: np.ndarray, follows_viewer: np.ndarray, age_s: np.ndarray, content_sim: np.ndarray,
+                 content_knn: np.ndarray) -> np.ndarray:
+    """``context_row`` of many candidates at once: [n, len(CONTEXT_FEATURES)] float32 (serving)."""
+    age_h = np.maximum(np.asarray(age_s, dtype=np.float64), 0.0) / 3600
+    age = np.minimum(np.log1p(age_h) / math.log1p(AGE_SCALE_H), 2.0)
+    cols = (in_network, follows_viewer, age, content_sim, content_knn)
+    return np.stack([np.asarray(c, dtype=np.float64) for c in cols], axis=1).astype(np.float32)
+
+
 def knn_similarity(text: np.ndarray, engaged: np.ndarray | None, k: int = KNN_POSTS) -> np.ndarray:
     """For each row of ``text`` [n, dim] (unit vectors): the mean of its ``k`` highest cosines with
     the rows of ``engaged`` [m, dim] (0 when there are none). Unlike the cosine with the mean profile,

@@ -48,7 +48,7 @@ from townsquare.rec.features import (
     action_index,
     content_profile,
     content_type_index,
-    context_row,
+    context_rows,
     knn_similarity,
     post_key,
 )
@@ -433,8 +433,15 @@ class Scorer:
                 st.vector = self.model.ln_f(st.vector)
             return st
 
-        def col(attr: str) -> np.ndarray:
-            return np.stack([getattr(store, attr)[r] for store, r, _, _ in items])[None]
+        is_post = np.asarray([store is self.posts for store, _, _, _ in items])
+        rows = np.asarray([r for _, r, _, _ in items], dtype=np.int64)
+
+        def col(attr: str) -> np.ndarray:  # one gather per store
+            posts, accounts = getattr(self.posts, attr), getattr(self.accounts, attr)
+            out = np.empty((len(items), *posts.shape[1:]), dtype=posts.dtype)
+            out[is_post] = posts[rows[is_post]]
+            out[~is_post] = accounts[rows[~is_post]]
+            return out[None]
 
         t0 = items[0][3]
         h = History(entities=EntityFeatures(ids=torch.from_numpy(col("f_ids")),
@@ -458,8 +465,12 @@ class Scorer:
         engaged = 0
         end = len(tokens)
         while end > 0 and (len(kept) < window or engaged < PROFILE_POSTS):
-            chunk = tokens[max(0, end - 64):end]
-            end -= len(chunk)
+            # Back to where the tokens still needed reach if all are known: usually one round.
+            start, n, e = end, len(kept), engaged
+            while start > 0 and (n < window or e < PROFILE_POSTS):
+                start -= 1
+                n, e = n + 1, e + (tokens[start].kind == "post" and tokens[start].target)
+            chunk, end = tokens[start:end], start
             self._ensure_posts([t.entity_id for t in chunk if t.kind == "post"])
             self._ensure_accounts([t.entity_id for t in chunk if t.kind == "account"])
             for t in reversed(chunk):
@@ -473,10 +484,19 @@ class Scorer:
         ok = store.alive.copy()
         if state.hidden_authors:
             ok &= ~_among(store.author, state.hidden_authors)
-        if store.followers_only.any():
-            followed = _among(store.author, state.following | {state.account_id})
-            ok &= ~store.followers_only | followed
+        private = np.nonzero(store.followers_only)[0]  # few: only these are checked against who one follows
+        if len(private):
+            ok[private] &= _among(store.author[private], state.following | {state.account_id})
         return ok
+
+    @staticmethod
+    def _drop(ok: np.ndarray, store: _Store, ids: set[int]) -> None:
+        """Clear ``ok`` at the rows of these entity ids (a dict lookup each, not a pass over the store).
+        A row added by a refresh after ``ok`` was taken is past its end, and left out."""
+        n = len(ok)
+        rows = [r for r in map(store.row.get, ids) if r is not None and r < n]
+        if rows:
+            ok[np.asarray(rows, dtype=np.int64)] = False
 
     def retrieve(self, state: UserState, k: int, kind: str = "post",
                  exclude: set[int] | frozenset[int] | None = None) -> list[tuple[int, float]]:
@@ -502,8 +522,7 @@ class Scorer:
             drop = set(exclude or ()) | state.history_posts
         else:
             drop = set(exclude or ()) | state.following | {state.account_id}
-        if drop:
-            ok &= ~_among(ids, drop)
+        self._drop(ok, store, drop)
         cand = np.nonzero(ok)[0]
         if len(cand) == 0:
             return []
@@ -543,9 +562,7 @@ class Scorer:
             ok &= author != state.account_id
             if self.retrieval_days:
                 ok &= created >= created.max() - self.retrieval_days * 86400
-            drop = set(exclude or ()) | state.history_posts
-            if drop:
-                ok &= ~_among(ids, drop)
+            self._drop(ok, store, set(exclude or ()) | state.history_posts)
             cand = np.nonzero(ok)[0]
             text = store.f_text[cand]
         if len(cand) == 0:
@@ -568,10 +585,7 @@ class Scorer:
         c = self.space.context_dim  # a model trained with fewer (older) features gets the first c
         knn = (knn_similarity(text, state.engaged_text) if c > CONTEXT_FEATURES.index("content_knn")
                else np.zeros(len(rows)))  # not computed on the hot path for a model that does not read it
-        ctx = np.asarray([context_row(a, b, age, sim, kn)[:c]
-                          for a, b, age, sim, kn in zip(in_net, back, ages, sims, knn, strict=True)],
-                         dtype=np.float32).reshape(len(rows), c)
-        return self._torch.from_numpy(ctx)
+        return self._torch.from_numpy(np.ascontiguousarray(context_rows(in_net, back, ages, sims, knn)[:, :c]))
 
     def _head_probs(self, state: UserState, store: _Store, ids: list[int], ok: np.ndarray,
                     now: float | None = None) -> dict[str, np.ndarray]:
