@@ -169,3 +169,13 @@ def test_collect_drops_posts_dated_after_now(db):
         proposals = [(p.id, "model", 0.5) for p in (past, future)]
         assert [c.post_id for c in src.collect(s, ctx, proposals, NOW)] == [past.id]
         assert {c.post_id for c in src.collect(s, ctx, proposals)} == {past.id, future.id}  # no clock: no filter
+
+
+def test_collect_reads_each_candidates_hashtags(db):
+    with db.session() as s:
+        me, a = f.account(s), f.account(s)
+        tagged = f.post(s, a, tags=["jazz", "blues", "art"])
+        plain = f.post(s, a)
+        got = {c.post_id: c.hashtags for c in src.collect(s, ctx_for(s, me), [(tagged.id, "trending", 1),
+                                                                            (plain.id, "trending", 1)])}
+        assert got == {tagged.id: ("art", "blues", "jazz"), plain.id: ()}

@@ -235,10 +235,17 @@ SOURCES = {
 }
 
 
-_CANDIDATE_ROWS = (select(Post.id, Post.author_id, Post.kind, Post.created_at, Post.like_count, Post.comment_count,
-                          Post.repost_count)
-                   .join(Account, Account.id == Post.author_id)
-                   .where(in_ids(Post.id), visible_posts_clause(bindparam("viewer"))))
+def _candidate_rows():
+    # A post's hashtags in the same read, one string each (hashtags are \w+: never a space).
+    tags = (select(func.aggregate_strings(Hashtag.name, " ")).join(PostHashtag, PostHashtag.hashtag_id == Hashtag.id)
+            .where(PostHashtag.post_id == Post.id).scalar_subquery())
+    return (select(Post.id, Post.author_id, Post.kind, Post.created_at, Post.like_count, Post.comment_count,
+                   Post.repost_count, tags)
+            .join(Account, Account.id == Post.author_id)
+            .where(in_ids(Post.id), visible_posts_clause(bindparam("viewer"))))
+
+
+_CANDIDATE_ROWS = _candidate_rows()
 
 
 def collect(session: Session, ctx: ViewerContext, proposals: Iterable[Proposal],
@@ -253,17 +260,13 @@ def collect(session: Session, ctx: ViewerContext, proposals: Iterable[Proposal],
         by_post.setdefault(int(pid), {}).setdefault(source, detail)
     if not by_post:
         return []
-    ids = id_list(by_post)
-    rows = session.execute(_CANDIDATE_ROWS, {"ids": ids, "viewer": ctx.viewer_id}).all()
-    tags: dict[int, list[str]] = defaultdict(list)
-    for pid, name in session.execute(_TAGS_OF_POSTS, {"ids": ids}):
-        tags[pid].append(name)
     out = []
-    for pid, author, kind, created, likes, comments, reposts in rows:
+    for pid, author, kind, created, likes, comments, reposts, tags in session.execute(
+            _CANDIDATE_ROWS, {"ids": id_list(by_post), "viewer": ctx.viewer_id}):
         if author in ctx.hidden_authors or author == ctx.viewer_id or (now is not None and created > now):
             continue
         out.append(Candidate(pid, author, kind, created, likes or 0, comments or 0, reposts or 0,
-                             tuple(sorted(tags.get(pid, ()))), by_post[pid], author in ctx.following))
+                             tuple(sorted(tags.split())) if tags else (), by_post[pid], author in ctx.following))
     out.sort(key=lambda c: c.post_id)  # deterministic order for everything downstream
     return out
 
