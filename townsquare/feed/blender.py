@@ -61,18 +61,22 @@ def blend(inp: BlendInput, cfg: BlendConfig, limit: int | None = None) -> list[i
     """Indices into ``inp.candidates`` in feed order."""
     limit = cfg.ranked_list_size if limit is None else limit
     values = np.asarray(inp.values, dtype=np.float64)
-    order = np.argsort(-values, kind="stable")
+    order = np.argsort(-values, kind="stable").tolist()
+    value = values.tolist()
+    # Plain lists of what the rules read: the loops below touch them thousands of times a feed.
+    authors = [c.author_id for c in inp.candidates]
+    kinds = [c.kind for c in inp.candidates]
     seen_posts: set[int] = set()
     # Two tiers: items worth showing (value > 0) first; the in-network/discovery share never forces
     # in an item the value model expects to do more harm than good while a positive one waits.
     tiers = [{True: [], False: []}, {True: [], False: []}]
     for i in order:
-        c = inp.candidates[int(i)]
+        c = inp.candidates[i]
         if c.post_id in seen_posts or c.author_id in inp.hidden_authors:
             continue
         seen_posts.add(c.post_id)
-        tier = 1 if cfg.hold_back_negative and values[i] <= 0 else 0
-        tiers[tier][c.in_network].append(int(i))
+        tier = 1 if cfg.hold_back_negative and value[i] <= 0 else 0
+        tiers[tier][c.in_network].append(i)
     out: list[int] = []
     recent_authors: deque[int] = deque(maxlen=max(cfg.author_gap - 1, 0))
     window: deque[int] = deque(maxlen=WINDOW)  # authors of the last 30 slots
@@ -84,21 +88,22 @@ def blend(inp: BlendInput, cfg: BlendConfig, limit: int | None = None) -> list[i
         while len(out) < limit and (queues[True] or queues[False]):
             want_in = ((n_in < math.floor(share * (len(out) + 1) + 0.5)) if queues[True] and queues[False]
                        else bool(queues[True]))
-            if (not want_in and queues[True] and inp.discovery_value_ratio > 0 and values[queues[True][0]] > 0
-                    and values[queues[False][0]] < inp.discovery_value_ratio * values[queues[True][0]]):
+            if (not want_in and queues[True] and inp.discovery_value_ratio > 0 and value[queues[True][0]] > 0
+                    and value[queues[False][0]] < inp.discovery_value_ratio * value[queues[True][0]]):
                 want_in = True  # the best discovery item is not worth its slot: less discovery this time
             queue, pick = queues[want_in], 0
             # Relax the rules one at a time: content-type mix first, then the per-window cap, then the gap.
             for level in range(4):
                 found = False
                 for q in (queues[want_in], queues[not want_in]):
-                    for pos, idx in enumerate(q[:SCAN]):
-                        c = inp.candidates[idx]
-                        if level < 3 and c.author_id in recent_authors:
+                    for pos in range(min(len(q), SCAN)):
+                        idx = q[pos]
+                        author = authors[idx]
+                        if level < 3 and author in recent_authors:
                             continue
-                        if level < 2 and in_window[c.author_id] >= cfg.max_per_author:
+                        if level < 2 and in_window[author] >= cfg.max_per_author:
                             continue
-                        if level < 1 and kind_run[0] == c.kind and kind_run[1] >= cfg.max_kind_run:
+                        if level < 1 and kind_run[0] == kinds[idx] and kind_run[1] >= cfg.max_kind_run:
                             continue
                         queue, pick, found = q, pos, True
                         break
