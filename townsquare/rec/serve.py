@@ -201,15 +201,17 @@ class Scorer:
                  len(scorer.posts), len(scorer.accounts))
         return scorer
 
-    def _post_rows(self, session, where, limit: int | None = None,
-                   params: dict | None = None) -> list[tuple[PostInfo, bool]]:
+    def _post_rows(self, session, where, limit: int | None = None, params: dict | None = None,
+                   by_id: bool = False) -> list[tuple[PostInfo, bool]]:
+        """Live posts (newest first; with ``by_id``, highest id first: a range read of the primary
+        key where ``where`` bounds the id, instead of a walk down the creation-time index)."""
         from townsquare.social.models import Account, Post
 
         q = (select(Post.id, Post.author_id, Post.kind, Post.text, Post.link_title, Post.created_at, Post.edited_at,
                     Post.visibility)
              .join(Account, Account.id == Post.author_id)
              .where(Post.deleted_at.is_(None), Post.removed_at.is_(None), Account.status == "active", *where)
-             .order_by(Post.created_at.desc(), Post.id.desc()))
+             .order_by(*((Post.id.desc(),) if by_id else (Post.created_at.desc(), Post.id.desc()))))
         if limit:
             q = q.limit(limit)
         from townsquare.rec.dataset import post_text
@@ -273,16 +275,16 @@ class Scorer:
     def refresh(self) -> int:
         """Add the posts created since the last look, and retire posts deleted or removed since (and
         accounts no longer active); returns how many posts were added."""
-        from sqlalchemy import or_
+        from sqlalchemy import union_all
 
         from townsquare.social.models import Account, Post
 
         # Read outside the lock (the deleted-ids read scans the posts table): requests keep
         # being served meanwhile; only the store update below holds it.
         with self.db.session() as s:
-            rows = self._post_rows(s, (Post.id > self._max_post_id,), self.max_posts)
-            gone = set(s.scalars(select(Post.id).where(or_(Post.deleted_at.is_not(None),
-                                                            Post.removed_at.is_not(None)))))
+            rows = self._post_rows(s, (Post.id > self._max_post_id,), self.max_posts, by_id=True)
+            gone = set(s.scalars(union_all(select(Post.id).where(Post.deleted_at.is_not(None)),  # two partial
+                                           select(Post.id).where(Post.removed_at.is_not(None)))))  # indexes
             inactive = set(s.scalars(select(Account.id).where(Account.status != "active")))
         with self._lock:
             before = len(self.posts)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text  # ``text`` is a column name below
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from townsquare.db.base import Base, BigId, UTCDateTime, utcnow
@@ -114,6 +115,12 @@ class Post(Base):
         CheckConstraint("visibility in ('public','followers')", name="visibility"),
         Index("ix_posts_author_created", "author_id", "created_at"),
         Index("ix_posts_created", "created_at"),
+        # The few deleted or removed posts, found without a scan (the model's catalogue looks for
+        # them every few seconds).
+        Index("ix_posts_deleted", "deleted_at", sqlite_where=sql_text("deleted_at IS NOT NULL"),
+              postgresql_where=sql_text("deleted_at IS NOT NULL")),
+        Index("ix_posts_removed", "removed_at", sqlite_where=sql_text("removed_at IS NOT NULL"),
+              postgresql_where=sql_text("removed_at IS NOT NULL")),
     )
 
 
