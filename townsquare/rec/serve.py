@@ -619,10 +619,11 @@ class Scorer:
         self._ensure_posts(ids)
         store = self.posts
         with self._lock:
-            known = np.asarray([i in store.row and store.alive[store.row[i]] for i in ids], dtype=bool)
-            ok = known.copy()
+            row_of = np.asarray([store.row.get(i, -1) for i in ids], dtype=np.int64)
+            ok = row_of >= 0
+            ok[ok] = store.alive[row_of[ok]]
             if ok.any():
-                rows = np.asarray([store.row[i] for i in np.asarray(ids)[ok]], dtype=np.int64)
+                rows = row_of[ok]
                 author = store.author[rows]
                 vis = np.ones(len(rows), dtype=bool)
                 if state.hidden_authors:
