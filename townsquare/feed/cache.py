@@ -4,6 +4,7 @@ pages stay stable while new posts arrive. Entries expire after ``ttl`` seconds (
 
 from __future__ import annotations
 
+import marshal
 import secrets
 import threading
 import time
@@ -13,10 +14,8 @@ from typing import NamedTuple
 
 
 class RankedItem(NamedTuple):
-    """One ranked item, built of tuples and atoms only (no dict, no list). ``RankedFeed`` keeps it
-    as a plain tuple, which the garbage collector untracks: a full cache (5,000 feeds x 200 items)
-    then adds nothing to a full collection, where a million tracked objects would stall the
-    process for a second or more."""
+    """One ranked item, built of tuples and atoms only (no dict, no list, no numpy number):
+    ``RankedFeed`` keeps its items marshalled."""
 
     post_id: int
     author_id: int
@@ -39,22 +38,32 @@ class RankedItem(NamedTuple):
         return [{"action": a, "p": p, "contribution": c} for a, p, c in self.top_actions]
 
 
-@dataclass
+@dataclass(slots=True)
 class RankedFeed:
+    """One ranked list, frozen for its cursors. The items are kept marshalled in one ``bytes``
+    object, which the garbage collector never tracks: cached lists as Python tuples stayed tracked
+    until a full collection had walked them a level at a time, and a cache of them (up to 5,000
+    feeds x 200 items) made every full collection a stall on the feed's p99."""
+
     viewer_id: int
     ranked_by: str  # "model" | "heuristic"
-    rows: list[tuple]  # RankedItem fields as plain tuples: the collector untracks exact tuples only
+    packed: bytes  # marshal of [RankedItem fields as a tuple, ...]
+    size: int
     author_affinity: dict[int, float] = field(default_factory=dict)
     topic_affinity: dict[str, float] = field(default_factory=dict)
     feed_id: str = field(default_factory=lambda: secrets.token_urlsafe(9))
     created: float = field(default_factory=time.monotonic)
 
+    @classmethod
+    def of(cls, viewer_id: int, ranked_by: str, items: list[RankedItem], **kw) -> RankedFeed:
+        return cls(viewer_id, ranked_by, marshal.dumps([tuple(it) for it in items]), len(items), **kw)
+
     def slice(self, offset: int, limit: int) -> list[RankedItem]:
-        return [RankedItem._make(row) for row in self.rows[offset:offset + limit]]
+        return [RankedItem._make(row) for row in marshal.loads(self.packed)[offset:offset + limit]]
 
     @property
     def items(self) -> list[RankedItem]:
-        return self.slice(0, len(self.rows))
+        return self.slice(0, self.size)
 
 
 class FeedCache:

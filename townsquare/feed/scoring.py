@@ -81,8 +81,8 @@ class ViewerContext:
     seen: set[int] = field(default_factory=set)  # recent impressions
     has_history: bool = False
     followers: set[int] = field(default_factory=set)  # who follows the viewer
-    # The viewer's latest events, newest first (``social.events.EventRecord``): read once per page
-    # for the affinities above and handed to the model's ``encode`` too.
+    # The viewer's latest events, newest first (rows with ``social.events.EventRecord``'s fields):
+    # read once per page for the affinities above and handed to the model's ``encode`` too.
     events: list = field(default_factory=list)
 
 

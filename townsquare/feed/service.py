@@ -295,12 +295,12 @@ class FeedService:
         ratio = cfg.blend.discovery_value_ratio if ranked_by == "model" else 0.0
         order = blend(BlendInput(cands, values, share, frozenset(ctx.hidden_authors), ratio), cfg.blend)
         tops = self.value_model.top_actions_all(heads, order)
-        items = [tuple(RankedItem.make(cands[i].post_id, cands[i].author_id, float(values[i]), cands[i].sources,
-                                       cands[i].in_network, cands[i].hashtags, top))
+        items = [RankedItem.make(cands[i].post_id, cands[i].author_id, float(values[i]), cands[i].sources,
+                                 cands[i].in_network, cands[i].hashtags, top)
                  for i, top in zip(order, tops, strict=True)]
         clock.lap("blend_ms")
-        return RankedFeed(viewer.id, ranked_by, items, author_affinity=ctx.author_affinity,
-                          topic_affinity=ctx.topic_affinity)
+        return RankedFeed.of(viewer.id, ranked_by, items, author_affinity=ctx.author_affinity,
+                             topic_affinity=ctx.topic_affinity)
 
     def _hydrate(self, session: Session, viewer: Account, feed: RankedFeed, offset: int, limit: int,
                  restarted: bool, timings: dict, hidden: set[int] | None = None) -> FeedPage:
@@ -331,7 +331,7 @@ class FeedService:
                                       topic_affinity=feed.topic_affinity, ranked_by=feed.ranked_by),
             ))
         end = offset + len(chunk)
-        next_cursor = _encode(f"r|{feed.feed_id}|{end}") if end < len(feed.rows) else None
+        next_cursor = _encode(f"r|{feed.feed_id}|{end}") if end < feed.size else None
         return FeedPage(items, next_cursor, "ranked", feed.ranked_by, feed.feed_id, restarted, dropped, timings)
 
     def _chronological(self, session: Session, viewer: Account, limit: int, after: tuple[str, str] | None) -> FeedPage:
@@ -402,9 +402,21 @@ def freeze_long_lived() -> None:
     """Take what is alive now (modules, the loaded model and its catalogue) out of the garbage
     collector's full passes. Without it, every full collection walks those few hundred thousand
     objects again: a 40-170 ms stall (CPU time, measured) that lands on one request in a hundred,
-    i.e. on the feed's p99. Called once the model is loaded (startup and model reloads only)."""
+    i.e. on the feed's p99. Called once the model is loaded (startup and model reloads only).
+
+    It also collects the youngest generation every ``YOUNG_GC_THRESHOLD`` allocations instead of
+    700: a first page allocates tens of thousands of objects that live as long as the request, and
+    at 700 each was moved up the generations several times on its way, which started a full
+    collection every ~30 pages (5-10 ms each, longer as the caches grow). Measured over 1,000
+    first pages of the 10k-people community: full collections 29 -> 0, time in the collector per
+    page 1.5 -> 0.7 ms (docs/benchmarks.md)."""
     gc.collect()
     gc.freeze()
+    _, mid, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_GC_THRESHOLD, mid, old)
+
+
+YOUNG_GC_THRESHOLD = 2000
 
 
 def relevant_discovery(scorer, state, cands: list[Candidate], cfg,

@@ -292,7 +292,6 @@ def viewer_context(session: Session, viewer_id: int, now: datetime, seen_window_
     """Following, followers, hidden authors, affinities, show-less signals and recent impressions,
     from a few indexed reads: the viewer's last ``history`` events are read once, and kept in
     ``ctx.events`` for the model."""
-    from townsquare.social.events import EventRecord
     from townsquare.social.relations import follower_ids, following_ids, hidden_author_ids
 
     ctx = ViewerContext(viewer_id=viewer_id, following=following_ids(session, viewer_id),
@@ -301,14 +300,13 @@ def viewer_context(session: Session, viewer_id: int, now: datetime, seen_window_
     seen_since = now - timedelta(hours=seen_window_h)
     engaged: dict[int, float] = defaultdict(float)
     hidden_posts = []
-    for row in session.execute(_LATEST_EVENTS, {"viewer": viewer_id, "n": history}):
-        *event, author = row
-        ctx.events.append(EventRecord(*event))
-        action, pid = row.action, row.entity_id
-        if row.entity_type != "post" or author is None:
+    # The rows themselves are the events (they have ``EventRecord``'s fields, and ``author_id``).
+    ctx.events = session.execute(_LATEST_EVENTS, {"viewer": viewer_id, "n": history}).all()
+    for _, ts, _, action, _, pid, _, _, _, author in ctx.events:
+        if author is None:  # not a post (the join matches post events only), or the post is gone
             continue
         if action == "impression":
-            if row.ts >= seen_since:
+            if ts >= seen_since:
                 ctx.seen.add(pid)
         elif action in ENGAGE_WEIGHTS:
             ctx.author_affinity[author] = ctx.author_affinity.get(author, 0.0) + ENGAGE_WEIGHTS[action]

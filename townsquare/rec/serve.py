@@ -58,7 +58,7 @@ log = logging.getLogger("townsquare.rec.serve")
 LONG_TERM_HEADS = ("follow_author", "two_way")  # outcomes of meeting an author one does not follow yet
 
 
-@dataclass
+@dataclass(slots=True)  # no per-state __dict__: the state cache adds fewer objects to every full collection
 class UserState:
     """One person's encoded history (what ``encode`` returns; pass it back to the scoring calls)."""
 
@@ -365,7 +365,10 @@ class Scorer:
         with self._lock:
             self._states[account_id] = st
             self._states.move_to_end(account_id)
-            while len(self._states) > 10_000:
+            # Least recently used first: drop the expired ones there (they would be re-encoded
+            # anyway), and any beyond 10,000.
+            while self._states and (len(self._states) > 10_000
+                                    or now - next(iter(self._states.values())).created >= self.state_ttl_s):
                 self._states.popitem(last=False)
         return st
 
@@ -454,7 +457,7 @@ class Scorer:
                     actions=torch.tensor([[a for _, _, a, _ in items]]),
                     times=torch.tensor([[ts - t0 for _, _, _, ts in items]], dtype=torch.float32))
         with torch.no_grad():
-            st.vector = self.model.last_state(h)[0]
+            st.vector = self.model.last_state(h)[0].clone()  # not a view that keeps the batch alive
         return st
 
     def _known_tail(self, tokens: list) -> list:
