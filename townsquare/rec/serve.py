@@ -29,7 +29,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 import numpy as np
@@ -52,10 +52,12 @@ from townsquare.rec.features import (
     knn_similarity,
     post_key,
 )
+from townsquare.social.events import EventRecord
 
 log = logging.getLogger("townsquare.rec.serve")
 
-LONG_TERM_HEADS = ("follow_author", "two_way")  # outcomes of meeting an author one does not follow yet
+LONG_TERM_HEADS = ("follow_author", "two_way")
+EVENT_FIELDS = len(fields(EventRecord))  # id, ts, actor_id, action, entity_type, entity_id, surface, ...  # outcomes of meeting an author one does not follow yet
 
 
 @dataclass(slots=True)  # no per-state __dict__: the state cache adds fewer objects to every full collection
@@ -216,8 +218,9 @@ class Scorer:
             q = q.limit(limit)
         from townsquare.rec.dataset import post_text
 
-        return [(PostInfo(r.id, r.author_id, r.kind, post_text(r.text, r.link_title), r.created_at, r.edited_at,
-                          r.visibility, True), r.visibility == "followers") for r in session.execute(q, params)]
+        return [(PostInfo(pid, author, kind, post_text(text, link_title), created, edited, visibility, True),
+                 visibility == "followers")
+                for pid, author, kind, text, link_title, created, edited, visibility in session.execute(q, params)]
 
     def _vectors(self, f_ids, f_ctype, f_author, f_text) -> np.ndarray:
         from townsquare.rec.model import EntityFeatures
@@ -352,9 +355,9 @@ class Scorer:
     def encode(self, account_id: int, *, events: list | None = None, following: set[int] | None = None,
                followers: set[int] | None = None, hidden: set[int] | None = None) -> UserState:
         """Encode the person's most recent history (cached for ``state_ttl_s`` seconds). What the
-        caller already read this request is not read again: ``events`` (``EventRecord``, newest
-        first, as many as it read: the last ``history_events`` are used), who they follow, who
-        follows them, and the authors hidden from them."""
+        caller already read this request is not read again: ``events`` (rows with ``EventRecord``'s
+        fields in its order, newest first, as many as it read: the newest ``history_events`` are
+        used), who they follow, who follows them, and the authors hidden from them."""
         now = time.monotonic()
         with self._lock:
             st = self._states.get(account_id)
@@ -383,7 +386,6 @@ class Scorer:
     def _encode(self, account_id: int, events: list | None = None, following: set[int] | None = None,
                 followers: set[int] | None = None, hidden: set[int] | None = None) -> UserState:
         from townsquare.rec.model import EntityFeatures, History
-        from townsquare.social.events import EventRecord
         from townsquare.social.models import Event
         from townsquare.social.relations import follower_ids, following_ids, hidden_author_ids
 
@@ -391,16 +393,19 @@ class Scorer:
         if events is None or following is None or followers is None or hidden is None:
             with self.db.session() as s:
                 if events is None:
-                    events = [EventRecord(*r) for r in s.execute(
+                    events = s.execute(
                         select(Event.id, Event.ts, Event.actor_id, Event.action, Event.entity_type, Event.entity_id,
                                Event.surface, Event.position, Event.dwell_ms)
                         .where(Event.actor_id == account_id)
-                        .order_by(Event.ts.desc(), Event.id.desc()).limit(self.history_events))]
+                        .order_by(Event.ts.desc(), Event.id.desc()).limit(self.history_events)).all()
                 following = following_ids(s, account_id) if following is None else following
                 if followers is None:
                     followers = follower_ids(s, account_id) if self.space.context_dim else set()
                 hidden = hidden_author_ids(s, account_id) if hidden is None else hidden
-        tokens = self._known_tail(tokenize(reversed(events[:self.history_events])))
+        # Rows in ``EventRecord``'s field order (extra columns after them are ignored), made records
+        # first: tokenizing reads each event's fields several times, and a row's are slow to read.
+        recent = [EventRecord(*row[:EVENT_FIELDS]) for row in events[:self.history_events]]
+        tokens = self._known_tail(tokenize(reversed(recent)))
         profile = None
         engaged = [self.posts.row[t.entity_id] for t in tokens if t.kind == "post" and t.target]
         engaged_text = self.posts.f_text[engaged[-PROFILE_POSTS:]].copy() if engaged else None
