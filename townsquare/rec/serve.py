@@ -56,8 +56,8 @@ from townsquare.social.events import EventRecord
 
 log = logging.getLogger("townsquare.rec.serve")
 
-LONG_TERM_HEADS = ("follow_author", "two_way")
-EVENT_FIELDS = len(fields(EventRecord))  # id, ts, actor_id, action, entity_type, entity_id, surface, ...  # outcomes of meeting an author one does not follow yet
+LONG_TERM_HEADS = ("follow_author", "two_way")  # outcomes of meeting an author one does not follow yet
+EVENT_FIELDS = len(fields(EventRecord))  # id, ts, actor_id, action, entity_type, entity_id, surface, ...
 
 
 @dataclass(slots=True)  # no per-state __dict__: the state cache adds fewer objects to every full collection
@@ -282,8 +282,8 @@ class Scorer:
 
         from townsquare.social.models import Account, Post
 
-        # Read outside the lock (the deleted-ids read scans the posts table): requests keep
-        # being served meanwhile; only the store update below holds it.
+        # Read outside the lock: requests keep being served meanwhile; only the store update
+        # below holds it.
         with self.db.session() as s:
             rows = self._post_rows(s, (Post.id > self._max_post_id,), self.max_posts, by_id=True)
             gone = set(s.scalars(union_all(select(Post.id).where(Post.deleted_at.is_not(None)),  # two partial

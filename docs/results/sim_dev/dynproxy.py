@@ -112,7 +112,7 @@ def dump(args) -> None:
                     us.append(u)
                     ages.append(c.age_hours(now))
                 author_idx = [sim.index_of.get(c.author_id) for c in cands]
-                fans = service_mod.followers_among(session, aid, {c.author_id for c in cands})
+                fans = ctx.followers  # who follows the viewer (read by viewer_context)
                 rows.append({
                     "person": i, "soc": float(sim.pop.sociability[i]), "discovery": controls["discovery"],
                     "post_id": [c.post_id for c in cands], "author_id": [c.author_id for c in cands],
