@@ -322,3 +322,18 @@ def test_discovery_floor_is_lower_for_people_who_follow_the_viewer(db):
         same = _floor_service(s, scorer, discovery_min_similarity=0.5, discovery_min_similarity_followers=0.5,
                               discovery_floor_min_items=0)
         assert not {o.id for o in others} & set(_ranked_authors(same, s, me))
+
+
+def test_a_serving_process_freezes_what_is_long_lived_and_collects_young_objects_less_often(settings):
+    import gc
+
+    from townsquare.feed.service import YOUNG_GC_THRESHOLD
+
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        service = FeedService(settings)
+        assert service.scorer is None  # no model trained: loaded (and found missing) on first use
+        assert gc.get_threshold() == (YOUNG_GC_THRESHOLD, 10, 10) and gc.get_freeze_count() > 0
+    finally:
+        gc.set_threshold(*before)

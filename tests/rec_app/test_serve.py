@@ -307,3 +307,23 @@ def test_history_posts_outside_the_catalogue_are_loaded_on_demand(trained):
     person = facts["ids"][3]
     _same_state(full.encode(person), small.encode(person))
     assert 1 < len(small.posts) <= len(full.posts)
+
+
+def test_expired_states_leave_the_cache(trained):
+    settings, db, facts = trained
+    scorer = Scorer.load_active(settings, db=db, embed=fake_embed, state_ttl_s=30.0)
+    first = scorer.encode(facts["ids"][0])
+    assert scorer.encode(facts["ids"][0]) is first  # cached
+    scorer.state_ttl_s = 0.0  # everything cached is now expired
+    scorer.encode(facts["ids"][1])
+    assert list(scorer._states) == [facts["ids"][1]]  # the expired one went when the new one came
+
+
+def test_dropping_ids_ignores_rows_added_after_the_mask_was_taken(scorer):
+    """A background refresh may add posts between taking the visibility mask and dropping the
+    excluded ids: their rows lie past the mask's end and are left alone (no IndexError)."""
+    store = scorer.posts
+    ok = np.ones(len(store) - 1, dtype=bool)
+    last, first = int(store.ids[-1]), int(store.ids[0])
+    Scorer._drop(ok, store, {last, first, 10**9})
+    assert not ok[0] and ok[1:].all()
