@@ -179,3 +179,25 @@ def test_collect_reads_each_candidates_hashtags(db):
         got = {c.post_id: c.hashtags for c in src.collect(s, ctx_for(s, me), [(tagged.id, "trending", 1),
                                                                             (plain.id, "trending", 1)])}
         assert got == {tagged.id: ("art", "blues", "jazz"), plain.id: ()}
+
+
+def test_the_context_window_counts_post_events_and_keeps_the_account_events_between(db):
+    """The viewer's last ``history`` post events are read (account events such as follows in
+    between do not shorten that window), and ``ctx.events`` holds every event, newest first."""
+    from datetime import timedelta
+
+    from townsquare.social.models import Event
+
+    with db.session() as s:
+        me, a = f.account(s), f.account(s)
+        posts = [f.post(s, a, hours_ago=50) for _ in range(6)]
+        for k, p in enumerate(posts):  # hours ago: 12, 10, 8, 6, 4, 2 (the last post is the newest)
+            f.event(s, me, "impression", p, hours_ago=12 - 2 * k)
+            s.add(Event(actor_id=me.id, action="follow", entity_type="account", entity_id=a.id,
+                        ts=NOW - timedelta(hours=11 - 2 * k)))
+        s.flush()
+        ctx = src.viewer_context(s, me.id, NOW, history=4)
+        assert ctx.seen == {p.id for p in posts[2:]}  # the 4 newest post events
+        assert [e.entity_type for e in ctx.events][:3] == ["account", "post", "account"]
+        assert [e.ts for e in ctx.events] == sorted((e.ts for e in ctx.events), reverse=True)
+        assert sum(e.entity_type == "post" for e in ctx.events) == 4

@@ -282,6 +282,10 @@ def _latest_events():
 
 
 _LATEST_EVENTS = _latest_events()
+# Post events older than a given (ts, id), for a window that account events filled up in part.
+_OLDER_POST_EVENTS = (_latest_events().where(Event.entity_type == "post", Post.id.is_not(None),
+                                             (Event.ts < bindparam("ts"))
+                                             | ((Event.ts == bindparam("ts")) & (Event.id < bindparam("id")))))
 _FOLLOWED_TAGS = (select(Hashtag.name).join(HashtagFollow, HashtagFollow.hashtag_id == Hashtag.id)
                   .where(HashtagFollow.account_id == bindparam("viewer")))
 ENGAGE_WEIGHTS = {"open": 0.5, "dwell": 0.3, "like": 1.0, "comment": 2.0, "share": 2.0, "repost": 2.0}
@@ -290,8 +294,8 @@ ENGAGE_WEIGHTS = {"open": 0.5, "dwell": 0.3, "like": 1.0, "comment": 2.0, "share
 def viewer_context(session: Session, viewer_id: int, now: datetime, seen_window_h: float = 168.0,
                    history: int = 1000) -> ViewerContext:
     """Following, followers, hidden authors, affinities, show-less signals and recent impressions,
-    from a few indexed reads: the viewer's last ``history`` events are read once, and kept in
-    ``ctx.events`` for the model."""
+    from a few indexed reads: the viewer's last ``history`` post events (and the account events
+    between them) are read once, and kept in ``ctx.events`` for the model too."""
     from townsquare.social.relations import follower_ids, following_ids, hidden_author_ids
 
     ctx = ViewerContext(viewer_id=viewer_id, following=following_ids(session, viewer_id),
@@ -302,6 +306,11 @@ def viewer_context(session: Session, viewer_id: int, now: datetime, seen_window_
     hidden_posts = []
     # The rows themselves are the events (they have ``EventRecord``'s fields, and ``author_id``).
     ctx.events = session.execute(_LATEST_EVENTS, {"viewer": viewer_id, "n": history}).all()
+    posts = sum(row[-1] is not None for row in ctx.events)  # post events (the last column: author)
+    if len(ctx.events) == history and posts < history:  # account events took part of the window
+        last = ctx.events[-1]
+        ctx.events += session.execute(_OLDER_POST_EVENTS, {"viewer": viewer_id, "n": history - posts,
+                                                           "ts": last.ts, "id": last.id}).all()
     for _, ts, _, action, _, pid, _, _, _, author in ctx.events:
         if author is None:  # not a post (the join matches post events only), or the post is gone
             continue
