@@ -1,7 +1,8 @@
 """partial indexes on deleted and removed posts
 
 The model's catalogue (rec/serve.py) looks for posts deleted or removed since its last look every
-few seconds; without these it scanned the posts table (37 ms on 200,000 posts).
+few seconds; without these it scanned the posts table (20 ms CPU on 200,000 posts,
+docs/benchmarks.md).
 
 Revision ID: 0006_retired_posts_index
 Revises: 0005_pgvector
