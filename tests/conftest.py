@@ -56,14 +56,19 @@ def _migrated(tmp_path_factory):
 
 def _empty_all_tables(database: Database) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with database.engine.begin() as conn:
+    with database.engine.connect() as conn:
         if database.dialect == "postgresql":
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            conn.commit()
         else:
             conn.execute(text("PRAGMA foreign_keys=OFF"))
             for t in tables:
                 conn.execute(text(f'DELETE FROM "{t}"'))
+            # The pragma is a no-op inside a transaction: commit first, or this pooled connection
+            # would keep foreign keys off for the tests that use it next.
+            conn.commit()
             conn.execute(text("PRAGMA foreign_keys=ON"))
+            conn.commit()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -27,6 +27,15 @@ def _settings(**overrides):
         raise fail(f"cannot create the data folder: {exc}")
 
 
+def _check_redis(url: str) -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except (redis.RedisError, ValueError) as exc:
+        raise fail(f"cannot reach Redis at {url}: {exc}")
+
+
 def register(app: typer.Typer, bench: typer.Typer) -> None:
     @app.command()
     def version() -> None:
@@ -58,14 +67,23 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         import uvicorn
 
         settings = _settings(host=host, port=port)
-        typer.echo(f"Townsquare on http://{settings.host}:{settings.port}/ (API docs at /api/docs)")
+        if workers > 1 and not settings.redis_url:
+            raise fail("several workers share feed cursors and rate limits through Redis: set "
+                       "TOWNSQUARE_REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
+        if settings.redis_url:
+            _check_redis(settings.redis_url)
+        # X-Forwarded-For / -Proto are believed only from the configured proxies (none by default).
+        proxies = dict(proxy_headers=bool(settings.trusted_proxies),
+                       forwarded_allow_ips=settings.trusted_proxies or None)
+        typer.echo(f"Townsquare on http://{settings.host}:{settings.port}/ (API docs at /api/docs)"
+                   + (f", {workers} workers" if workers > 1 else ""))
         if workers > 1:
             uvicorn.run("townsquare.api.app:create_app", factory=True, host=settings.host, port=settings.port,
-                        workers=workers, log_level="warning")
+                        workers=workers, log_level="warning", **proxies)
             return
         from townsquare.api.app import create_app
 
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning", **proxies)
 
     user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
     app.add_typer(user_app, name="user")

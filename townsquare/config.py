@@ -33,6 +33,16 @@ class Settings:
     max_upload_bytes: int = 20 * 1024 * 1024
     # Rate limits (requests per minute per client address) for sign-in and sign-up.
     auth_rate_limit_per_minute: int = 10
+    # Failed sign-ins per account (handle or email) in 15 minutes, from any address, before a pause.
+    auth_failures_per_account: int = 10
+    # Proxies whose X-Forwarded-For / -Proto are believed (comma-separated addresses or CIDRs, or
+    # "*"); empty = none: the TCP peer is the client.
+    trusted_proxies: str = ""
+    # Redis for what several workers or machines share (feed cursors, rate limits); empty = in-process.
+    redis_url: str = ""
+    redis_prefix: str = "townsquare"
+    # How often a serving process looks for a newly activated model (seconds).
+    model_reload_check_s: float = 2.0
     # LLM runtime: "embedded" (llama.cpp, bundled model) or "remote" (OpenAI-compatible server).
     llm_backend: str = "embedded"
     llm_model_path: str = ""  # a GGUF file; empty = the bundled SmolLM2-135M-Instruct

@@ -141,6 +141,7 @@ def test_reading_a_post_logs_open_for_signed_in_people(client, signup, db):
     post = _post(client, ana, text="hello")
     client.get(f"/api/posts/{post['id']}")
     client.get(f"/api/posts/{post['id']}", headers=bob.headers)
+    client.app.state.services.events.flush()  # opens are written behind the request
     with db.session() as session:
         opens = session.execute(select(Event.actor_id, Event.entity_id).where(Event.action == "open")).all()
         authored = session.scalars(select(Event.entity_id).where(Event.action == "post")).all()

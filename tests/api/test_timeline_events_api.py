@@ -103,6 +103,7 @@ def test_event_batch_all_or_nothing(client, signup, db):
                             content=b"{\"events\": [")
     assert malformed.status_code == 422
     assert client.post("/api/events", json={"events": good}).status_code == 401
+    client.app.state.services.events.flush()  # observed events are written behind the request
     with db.session() as session:
         actors = set(session.scalars(select(Event.actor_id).where(Event.action != "post")))
         count = len(session.scalars(select(Event.id).where(Event.action != "post")).all())

@@ -97,6 +97,7 @@ def test_people_search_over_handle_name_and_bio(client, world):
     assert set(handles) == {"jane_doe", "janet", "otto"}
     assert [a["handle"] for a in _search(client, "biologist", me, type="people")["items"]] == ["jane_doe"]
     assert [a["handle"] for a in _search(client, "janet", me, type="people")["items"]][0] == "janet"
+    client.app.state.services.events.flush()  # searches are logged behind the request
     with world.db.session() as s:
         events = list(s.scalars(select(Event).where(Event.actor_id == me.id, Event.action == "search")))
     assert len(events) == 3 and events[0].context == {"query": "jane", "kind": "people"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -11,6 +12,7 @@ from townsquare.api.body_limit import BodyLimitMiddleware
 from townsquare.api.errors import install_error_handlers
 from townsquare.config import Settings, load_settings
 from townsquare.db.engine import Database
+from townsquare.services import Services
 
 # Modules with a module-level ``router`` (fastapi.APIRouter), mounted in this order.
 ROUTER_MODULES: list[str] = [
@@ -36,7 +38,15 @@ ROUTER_MODULES: list[str] = [
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or load_settings()
     settings.ensure_dirs()
+    services = Services(settings, db)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        services.close()  # the event buffer writes what waits: a clean stop loses nothing
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Townsquare",
         version=__version__,
         description="An open AI social app. Native REST API under /api.",
@@ -44,10 +54,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         docs_url="/api/docs",
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.db = db or Database(settings.sqlalchemy_url)
-    app.state.llms = {}  # role -> LLM, created on first use (see api/models_state.py)
-    app.state.shield = None
+    app.state.services = services
+    # Shortcuts to the parts most routes need.
+    app.state.settings, app.state.db, app.state.llms = settings, services.db, services.llms
     install_error_handlers(app)
     # Bodies beyond the upload limit are cut off while they arrive (chunked uploads included).
     app.add_middleware(BodyLimitMiddleware, limit_of=lambda: app.state.settings.max_upload_bytes)

@@ -69,8 +69,9 @@ def send_message(conversation_id: str, body: MessageIn, request: Request,
         from townsquare.errors import InvalidInput
 
         raise InvalidInput("say something to the assistant")
-    runner = agent.Agent(llm_for(request, "assistant"), shield_for(request), request.app.state.settings)
-    db = request.app.state.db
+    runner = agent.Agent(llm_for(request, "assistant"), shield_for(request), request.app.state.settings,
+                         feed=request.app.state.services.feed)
+    services = request.app.state.services
     account_id, conv_id = account.id, conversation.id
     if not body.stream:
         steps = [s.as_dict() for s in runner.run_turn(session, account, conversation, body.text)]
@@ -80,7 +81,7 @@ def send_message(conversation_id: str, body: MessageIn, request: Request,
     def events() -> Iterator[str]:
         # The stream outlives the request's session: it runs in a transaction of its own.
         try:
-            with db.session() as stream_session:
+            with services.session() as stream_session:
                 me = stream_session.get(Account, account_id)
                 conv = stream_session.get(AssistantConversation, conv_id)
                 for step in runner.run_turn(stream_session, me, conv, body.text):

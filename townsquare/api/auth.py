@@ -7,7 +7,7 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from townsquare.api.deps import SESSION_COOKIE, _token_from_request, current_account, get_session
-from townsquare.api.ratelimit import limit_auth
+from townsquare.api.ratelimit import guarded_sign_in, limit_auth
 from townsquare.api.schemas import MeOut, OkOut, StrictModel, parse_id, render_me
 from townsquare.social import accounts
 from townsquare.social.models import Account
@@ -70,10 +70,11 @@ def sign_up(body: SignUpIn, response: Response, session: Session = Depends(get_s
 
 
 @router.post("/api/auth/signin", response_model=AuthOut, dependencies=[Depends(limit_auth)])
-def sign_in(body: SignInIn, response: Response, session: Session = Depends(get_session)):
+def sign_in(body: SignInIn, request: Request, response: Response, session: Session = Depends(get_session)):
     """Exchange a handle (or email) and password for a token; ``session: true`` also sets the cookie."""
     kind = "session" if body.session else "api"
-    account, token = accounts.sign_in(session, body.login, body.password, kind=kind)
+    account, token = guarded_sign_in(request, body.login,
+                                     lambda: accounts.sign_in(session, body.login, body.password, kind=kind))
     if body.session:
         set_session_cookie(response, token)
     return {"account": render_me(account), "token": token}

@@ -23,8 +23,7 @@ def get_session(request: Request) -> Iterator[Session]:
     id) must find the write there. A failing commit therefore fails the request instead of being
     lost after a 2xx. Whatever a streaming response writes later is committed when the request ends.
     """
-    db = request.app.state.db
-    with db.session() as session:
+    with request.app.state.services.session() as session:
         function_stack = request.scope.get("fastapi_function_astack")
         if function_stack is not None:
             function_stack.push(_commit_when_route_returns(session))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
@@ -15,20 +13,11 @@ from townsquare.feed.service import FeedItem, FeedPage, FeedService
 from townsquare.social.models import Account, Post
 
 router = APIRouter(prefix="/api", tags=["feed"])
-_lock = threading.Lock()
 
 
 def feed_service(request: Request) -> FeedService:
-    """One FeedService per app (it holds the model and the ranked-feed cache)."""
-    state = request.app.state
-    service = getattr(state, "feed_service", None)
-    if service is None:
-        with _lock:
-            service = getattr(state, "feed_service", None)
-            if service is None:
-                service = FeedService(state.settings)
-                state.feed_service = service
-    return service
+    """The app's feed service (it holds the model and the ranked-feed cache)."""
+    return request.app.state.services.feed
 
 
 def _iso(dt) -> str | None:
@@ -111,11 +100,8 @@ def people_suggestions(request: Request, limit: int = Query(10, ge=1, le=50),
                        account: Account = Depends(current_account)) -> dict:
     """People you may know and accounts to follow, each with its social proof."""
     service = feed_service(request)
-    model = getattr(request.app.state, "pymk_model", None)
-    if model is None:
-        model = pymk.load_link_model(request.app.state.settings) or False
-        request.app.state.pymk_model = model
-    out = pymk.suggestions(session, account, limit, scorer=service.scorer, model=model or None)
+    model = request.app.state.services.pymk_model()
+    out = pymk.suggestions(session, account, limit, scorer=service.scorer, model=model)
     return {"items": [{"account": render_account(s.account), "score": round(s.score, 6), "reasons": s.reasons,
                        "mutual_count": s.mutual_count, "mutual": s.mutual_handles, "follows_you": s.follows_you,
                        "sources": s.sources} for s in out],

@@ -117,7 +117,8 @@ def _assistant_turn(request: Request, session: Session, account: Account, body: 
         session.add(AssistantStep(conversation_id=conversation.id, turn=0, kind=kind,
                                   payload={"text": _text_of(message)}))
     session.flush()
-    runner = agent.Agent(llm_for(request, "assistant"), shield_for(request), request.app.state.settings)
+    runner = agent.Agent(llm_for(request, "assistant"), shield_for(request), request.app.state.settings,
+                         feed=request.app.state.services.feed)
     return conversation, runner.run_turn(session, account, conversation, _text_of(history[-1]))
 
 
@@ -149,13 +150,13 @@ def chat_completions(body: ChatCompletionIn, request: Request, account: Account 
 
 
 def _stream_assistant(request: Request, account: Account, body: ChatCompletionIn) -> StreamingResponse:
-    db = request.app.state.db
+    services = request.app.state.services
     account_id = account.id
     collected: list[dict] = []
     holder: dict = {}
 
     def pieces() -> Iterator[str]:
-        with db.session() as stream_session:
+        with services.session() as stream_session:
             me = stream_session.get(Account, account_id)
             conversation, steps_iter = _assistant_turn(request, stream_session, me, body)
             holder["conversation"] = conversation

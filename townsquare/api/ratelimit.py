@@ -1,44 +1,69 @@
-"""An in-process sliding-window rate limiter (per client address), for sign-in and sign-up.
+"""Rate limits for sign-in, sign-up and password changes, with the ``limits`` library.
 
-One process serves the app by default; behind several workers each keeps its own window, which
-still bounds guessing. The window is 60 s; the limit is read from the settings on every call
-so it can be changed at run time (and in tests).
+Two limits, both over a moving 60 s window:
+- per client address: ``auth_rate_limit_per_minute`` attempts (sign-in, sign-up, password change);
+- per account: ``auth_failures_per_account`` *failed* sign-ins for one handle or email, whatever
+  the address, so rotating addresses does not buy more guesses at one password.
+
+The client address is the TCP peer. ``X-Forwarded-For`` is believed only from the proxies named in
+``TOWNSQUARE_TRUSTED_PROXIES`` (uvicorn's proxy-headers middleware, set up by ``townsquare serve``);
+by default no one is trusted, so a client cannot pick its own address.
+
+Counters live in Redis when ``TOWNSQUARE_REDIS_URL`` is set (shared by every worker and machine),
+else in the process. The limits are read from the settings on every call, so they can be changed
+at run time (and in tests).
 """
 
 from __future__ import annotations
 
-import threading
+import math
 import time
-from collections import deque
 
 from fastapi import Request
+from limits import RateLimitItemPerMinute, storage, strategies
 
 from townsquare.errors import RateLimited
 
-WINDOW_S = 60.0
+FAILURE_WINDOW_MINUTES = 15
 
 
-class SlidingWindowLimiter:
-    def __init__(self, window_s: float = WINDOW_S, clock=time.monotonic) -> None:
-        self.window_s = window_s
-        self.clock = clock
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+class AuthLimiter:
+    def __init__(self, redis_url: str = "", prefix: str = "townsquare") -> None:
+        if redis_url:
+            self.storage = storage.storage_from_string(redis_url, key_prefix=f"{prefix}:limits")
+        else:
+            self.storage = storage.MemoryStorage()
+        self.limiter = strategies.MovingWindowRateLimiter(self.storage)
 
-    def hit(self, key: str, limit: int) -> None:
-        """Count one request for ``key``; RateLimited when it is over ``limit`` in the window."""
-        now = self.clock()
-        with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - self.window_s:
-                hits.popleft()
-            if len(hits) >= limit:
-                retry = max(1, int(hits[0] + self.window_s - now + 0.999))
-                raise RateLimited(f"too many attempts; try again in {retry} s")
-            hits.append(now)
-            if len(self._hits) > 10_000:  # forget idle clients so memory stays bounded
-                for stale in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window_s]:
-                    del self._hits[stale]
+    def _refuse(self, item, *keys: str) -> RateLimited:
+        reset = self.limiter.get_window_stats(item, *keys).reset_time
+        retry = max(1, math.ceil(reset - time.time()))
+        return RateLimited(f"too many attempts; try again in {retry} s")
+
+    def hit_address(self, address: str, per_minute: int) -> None:
+        """Count one attempt from ``address``; RateLimited when it is over ``per_minute``."""
+        item = RateLimitItemPerMinute(max(1, per_minute))
+        if not self.limiter.hit(item, "auth-address", address):
+            raise self._refuse(item, "auth-address", address)
+
+    def _login_item(self, failures: int):
+        return RateLimitItemPerMinute(max(1, failures), FAILURE_WINDOW_MINUTES)
+
+    def check_login(self, login: str, failures: int) -> None:
+        """RateLimited when ``login`` has had ``failures`` failed sign-ins in the window."""
+        item, key = self._login_item(failures), _login_key(login)
+        if not self.limiter.test(item, "auth-login", key):
+            raise self._refuse(item, "auth-login", key)
+
+    def failed_login(self, login: str, failures: int) -> None:
+        self.limiter.hit(self._login_item(failures), "auth-login", _login_key(login))
+
+    def clear(self) -> None:
+        self.storage.reset()
+
+
+def _login_key(login: str) -> str:
+    return (login or "").strip().lower().lstrip("@")[:320]
 
 
 def client_address(request: Request) -> str:
@@ -46,9 +71,20 @@ def client_address(request: Request) -> str:
 
 
 def limit_auth(request: Request) -> None:
-    """FastAPI dependency: at most ``settings.auth_rate_limit_per_minute`` auth attempts per address."""
-    state = request.app.state
-    limiter = getattr(state, "auth_limiter", None)
-    if limiter is None:
-        limiter = state.auth_limiter = SlidingWindowLimiter()
-    limiter.hit(client_address(request), max(1, int(state.settings.auth_rate_limit_per_minute)))
+    """FastAPI dependency: at most ``auth_rate_limit_per_minute`` auth attempts per address."""
+    services = request.app.state.services
+    services.auth_limiter.hit_address(client_address(request), int(services.settings.auth_rate_limit_per_minute))
+
+
+def guarded_sign_in(request: Request, login: str, attempt):
+    """Run ``attempt()`` (a sign-in for ``login``) unless the account is throttled; count a failure."""
+    from townsquare.errors import Unauthorized
+
+    services = request.app.state.services
+    failures = int(services.settings.auth_failures_per_account)
+    services.auth_limiter.check_login(login, failures)
+    try:
+        return attempt()
+    except Unauthorized:
+        services.auth_limiter.failed_login(login, failures)
+        raise

@@ -252,11 +252,11 @@ def chat_with_ai(handle: str, slug: str, body: ChatIn, request: Request, account
         final = [m for m in chat.talk(session, ai, account, body.text, llm=llm, shield=shield, settings=settings)
                  if isinstance(m, AIMessage)][-1]
         return {"ai": render_ai(session, ai), "message": render_message(final)}
-    db, ai_id, account_id = request.app.state.db, ai.id, account.id
+    services, ai_id, account_id = request.app.state.services, ai.id, account.id
 
     def events() -> Iterator[str]:
         try:
-            with db.session() as s:
+            with services.session() as s:
                 for item in chat.talk(s, s.get(CreatorAI, ai_id), s.get(Account, account_id), body.text,
                                       llm=llm, shield=shield, settings=settings):
                     if isinstance(item, AIMessage):

@@ -43,11 +43,11 @@ def openai_creator_chat(request: Request, session: Session, account: Account, bo
         final = [m for m in chat.talk(session, ai, account, text, llm=llm, shield=shield, settings=settings)
                  if isinstance(m, AIMessage)][-1]
         return _completion(body.model, final.content, extra(final))
-    db, ai_id, account_id = request.app.state.db, ai.id, account.id
+    services, ai_id, account_id = request.app.state.services, ai.id, account.id
     holder: dict = {}
 
     def pieces():
-        with db.session() as s:
+        with services.session() as s:
             streamed = ""
             for item in chat.talk(s, s.get(CreatorAI, ai_id), s.get(Account, account_id), text, llm=llm,
                                   shield=shield, settings=settings):

@@ -26,6 +26,7 @@ from townsquare.assistant import actions, memory
 from townsquare.assistant.models import AssistantConversation, AssistantStep
 from townsquare.assistant.tools import READ_ONLY, TOOLS, ToolContext, ToolResult, repair_arguments, run_tool
 from townsquare.db.base import utcnow
+from townsquare.db.engine import end_transaction
 from townsquare.errors import InvalidInput, NotFound, TownsquareError
 from townsquare.social.models import Account
 
@@ -102,10 +103,11 @@ class Agent:
     """
 
     def __init__(self, llm, shield, settings=None, *, answer_with_model: bool | None = None,
-                 max_iterations: int = MAX_ITERATIONS) -> None:
+                 max_iterations: int = MAX_ITERATIONS, feed=None) -> None:
         self.llm = llm
         self.shield = shield
         self.settings = settings
+        self.feed = feed  # the app's FeedService, for explanations; None: tools explain without it
         if answer_with_model is None:
             answer_with_model = getattr(settings, "llm_backend", "embedded") == "remote"
         self.answer_with_model = answer_with_model
@@ -131,7 +133,11 @@ class Agent:
     # --- the turn -------------------------------------------------------------------------------
     def run_turn(self, session: Session, account: Account, conversation: AssistantConversation,
                  text: str) -> Iterator[Step]:
-        """Run one turn; yields steps as they happen (already stored in ``session``)."""
+        """Run one turn; yields steps as they happen (already stored in ``session``).
+
+        The session's transaction is committed before every model call (``end_transaction``): a
+        turn takes seconds, and no lock or snapshot may be held meanwhile. Steps are therefore
+        stored as they happen, not at the end of the turn."""
         text = (text or "").strip()
         if not text:
             raise InvalidInput("say something to the assistant")
@@ -150,6 +156,7 @@ class Agent:
             return self._save(session, conversation, turn, Step(kind, data))
 
         yield emit("user", text=text)
+        end_transaction(session)
         verdict = self.shield.check([*history, {"role": "user", "content": text}])
         if not verdict.safe:
             yield emit("shield", stage="input", **verdict.as_dict())
@@ -166,13 +173,15 @@ class Agent:
         for preference in memory.learned_preferences(text):
             memory.add_memory(session, account.id, preference, source="learned")
 
-        ctx = ToolContext(session, account, self.settings, self.llm)
+        ctx = ToolContext(session, account, self.settings, self.llm, self.feed)
+        end_transaction(session)  # _system ranks memories with the embedding model
         messages = [self._system(session, account, text), *history, {"role": "user", "content": text}]
         results: list[ToolResult] = []
         finished = False
         refused: str | None = None  # why a proposed side effect could not be prepared
         for _ in range(self.max_iterations):
             offered = list(TOOLS.values()) if not results and refused is None else READ_ONLY
+            end_transaction(session)
             try:
                 reply = self.llm.chat_with_tools(messages, [t.spec() for t in offered], "auto", respond=False)
             except TownsquareError as exc:
@@ -240,10 +249,12 @@ class Agent:
         if results and not self.answer_with_model:
             answer = "\n\n".join(r.text for r in results)
             citations = sorted({c for r in results for c in r.citations})
+            end_transaction(session)
             yield from self._finish(emit, history, text, answer, citations)
             return
         # The model writes the answer (from the tool results, if any), streamed.
         pieces: list[str] = []
+        end_transaction(session)
         try:
             for piece in self.llm.chat(messages, stream=True):
                 pieces.append(piece)
@@ -253,6 +264,7 @@ class Agent:
             yield emit("done", reason="error")
             return
         citations = sorted({c for r in results for c in r.citations})
+        end_transaction(session)
         yield from self._finish(emit, history, text, "".join(pieces).strip() or "…", citations)
 
     def _finish(self, emit, history, text: str, answer: str, citations: list[int]) -> Iterator[Step]:

@@ -42,6 +42,7 @@ class ToolContext:
     account: Account
     settings: Any = None
     llm: Any = None  # for tools that write (draft_post); None -> templates
+    feed: Any = None  # the app's FeedService (explain_post); None -> explanations from signals only
 
 
 @dataclass
@@ -185,10 +186,12 @@ def catch_me_up(ctx: ToolContext, hours: int = 0) -> ToolResult:
 
 def _feed_reasons(ctx: ToolContext, post_id: int) -> list[str] | None:
     """The feed's own reasons for the post, when it is on the first pages of the person's feed."""
-    from townsquare.feed.service import MAX_LIMIT, FeedService
+    from townsquare.feed.service import MAX_LIMIT
 
+    if ctx.feed is None:
+        return None
     try:
-        page = FeedService(ctx.settings).page(ctx.session, ctx.account, limit=MAX_LIMIT)
+        page = ctx.feed.page(ctx.session, ctx.account, limit=MAX_LIMIT)
     except Exception:  # the explanation falls back to the signals below
         return None
     for item in page.items:

@@ -36,7 +36,10 @@ def _sqlite_begin_before_savepoint(conn, name) -> None:
     """
     dbapi_connection = conn.connection.dbapi_connection
     if not dbapi_connection.in_transaction:
-        dbapi_connection.execute("BEGIN")
+        # IMMEDIATE: take the write lock now (waiting up to busy_timeout). A deferred BEGIN whose
+        # first statement reads would upgrade to a writer later, and in WAL mode that upgrade fails
+        # at once with "database is locked" when another connection committed in between.
+        dbapi_connection.execute("BEGIN IMMEDIATE")
 
 
 def _has_nul(parameters) -> bool:
@@ -75,6 +78,17 @@ def make_engine(url: str, **kwargs) -> Engine:
         engine = create_engine(url, pool_pre_ping=True, **kwargs)
     event.listen(engine, "before_cursor_execute", _reject_nul_text)
     return engine
+
+
+def end_transaction(session: Session) -> None:
+    """Commit what ``session`` wrote so far, so that it holds no lock and no snapshot.
+
+    Called before every model call (an LLM turn, a shield, a remote embedding): those take seconds,
+    and on SQLite an open write transaction blocks every other writer of the database for as long.
+    The session stays usable; its next statement starts a new, short transaction.
+    """
+    if session.in_transaction():
+        session.commit()
 
 
 class Database:

@@ -107,3 +107,53 @@ class FeedCache:
 
     def __len__(self) -> int:
         return len(self._feeds)
+
+
+class RedisFeedCache:
+    """The same cache in Redis, shared by every worker: a cursor made by one worker pages on any
+    other. One key per feed (marshalled, with the TTL), and a set per viewer to drop their feeds.
+    Redis is trusted like the database (marshal data is only read back from it)."""
+
+    def __init__(self, client, ttl_s: float = 1800, prefix: str = "townsquare") -> None:
+        self.client, self.ttl_s, self.prefix = client, int(ttl_s), prefix
+
+    def _key(self, feed_id: str) -> str:
+        return f"{self.prefix}:feed:{feed_id}"
+
+    def _viewer_key(self, viewer_id: int) -> str:
+        return f"{self.prefix}:feeds-of:{viewer_id}"
+
+    def put(self, feed: RankedFeed) -> None:
+        blob = marshal.dumps((feed.viewer_id, feed.ranked_by, feed.packed, feed.size, feed.author_affinity,
+                              feed.topic_affinity))
+        pipe = self.client.pipeline()
+        pipe.set(self._key(feed.feed_id), blob, ex=self.ttl_s)
+        pipe.sadd(self._viewer_key(feed.viewer_id), feed.feed_id)
+        pipe.expire(self._viewer_key(feed.viewer_id), self.ttl_s)
+        pipe.execute()
+
+    def get(self, feed_id: str, viewer_id: int) -> RankedFeed | None:
+        blob = self.client.get(self._key(feed_id))
+        if blob is None:
+            return None
+        owner, ranked_by, packed, size, author_affinity, topic_affinity = marshal.loads(blob)
+        if owner != viewer_id:  # a cursor is personal
+            return None
+        return RankedFeed(owner, ranked_by, packed, size, author_affinity, topic_affinity, feed_id)
+
+    def drop(self, feed_id: str) -> None:
+        self.client.delete(self._key(feed_id))
+
+    def drop_viewer(self, viewer_id: int) -> None:
+        ids = self.client.smembers(self._viewer_key(viewer_id))
+        keys = [self._key(i.decode() if isinstance(i, bytes) else i) for i in ids]
+        self.client.delete(*keys, self._viewer_key(viewer_id))
+
+    def clear(self) -> None:
+        keys = list(self.client.scan_iter(f"{self.prefix}:feed:*")) + list(
+            self.client.scan_iter(f"{self.prefix}:feeds-of:*"))
+        if keys:
+            self.client.delete(*keys)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.client.scan_iter(f"{self.prefix}:feed:*"))

@@ -35,14 +35,14 @@ class Scorer(Protocol):
     def score_accounts(self, state: Any, account_ids: Sequence[int]) -> dict[str, np.ndarray]: ...
 
 
-def load_scorer(settings) -> Scorer | None:
+def load_scorer(settings, db=None) -> Scorer | None:
     """The active unified-model scorer, or None when the rec package or a trained model is missing."""
     try:
         from townsquare.rec.serve import Scorer as RecScorer  # type: ignore[import-not-found]
     except ImportError:
         return None
     try:
-        return RecScorer.load_active(settings)
+        return RecScorer.load_active(settings, db)
     except FileNotFoundError:
         return None
 

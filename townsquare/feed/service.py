@@ -24,6 +24,7 @@ import numpy as np
 from sqlalchemy import bindparam, desc, or_, select
 from sqlalchemy.orm import Session, contains_eager
 
+from townsquare.background import SingleFlight
 from townsquare.db.ids import id_list, in_ids
 from townsquare.errors import InvalidInput, NotFound
 from townsquare.feed import sources as src
@@ -162,15 +163,25 @@ class _Stopwatch:
 
 class FeedService:
     def __init__(self, settings=None, *, scorer: Scorer | None | object = _AUTO, config: FeedConfig | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, db=None, cache=None,
+                 loader: Callable[[], Scorer | None] | None = None) -> None:
         self.settings = settings
+        # Loads the registry's active model: by default with the app's Database (for the scorer's
+        # catalogue reads) and the configured text embedder.
+        self._load_scorer = loader or (lambda: load_scorer(settings, db))
         self.config = config or feed_config(settings)
         self._scorer = scorer
         self._scorer_lock = threading.Lock()
         self._started = False  # the first page loads the model and freezes what is long-lived
+        # A serving process that loads the registry's active model also follows it: see check_model.
+        self._follow_registry = settings is not None and scorer is _AUTO
+        self._next_check = 0.0
+        self._failed_version: str | None = None
+        self._loader = SingleFlight("model-reload")
         self.heuristic = HeuristicRanker()
         self.value_model = ValueModel(self.config.value_weights)
-        self.cache = FeedCache(self.config.blend.cache_ttl_s, self.config.blend.cache_max_feeds)
+        self.cache = cache if cache is not None else FeedCache(self.config.blend.cache_ttl_s,
+                                                               self.config.blend.cache_max_feeds)
         self.clock = clock or (lambda: datetime.now(UTC))
 
     @property
@@ -178,22 +189,70 @@ class FeedService:
         if self._scorer is _AUTO or not self._started:
             with self._scorer_lock:
                 if self._scorer is _AUTO:
-                    self._scorer = load_scorer(self.settings) if self.settings is not None else None
+                    self._scorer = self._load_scorer() if self.settings is not None else None
+                    self._next_check = time.monotonic() + self._check_interval()
                 if not self._started:
                     self._started = True
                     if self.settings is not None:  # a serving process (not a unit test's service)
                         freeze_long_lived()
         return self._scorer  # type: ignore[return-value]
 
+    @property
+    def model_version(self) -> str | None:
+        scorer = self._scorer
+        return None if scorer is _AUTO or scorer is None else scorer.version
+
+    def _check_interval(self) -> float:
+        return float(getattr(self.settings, "model_reload_check_s", 2.0))
+
+    def check_model(self) -> bool:
+        """Follow the model registry: when another version was activated (``townsquare train``,
+        ``townsquare models activate``, by any process), load it in the background and swap it in
+        once it is completely loaded and checked; the current model serves until then, and stays if
+        the new one fails to load. Costs one small file read every ``model_reload_check_s``.
+        Returns whether a load was started."""
+        if not self._follow_registry or self._scorer is _AUTO:
+            return False
+        now = time.monotonic()
+        if now < self._next_check:
+            return False
+        self._next_check = now + self._check_interval()
+        from townsquare.rec import registry
+
+        active = registry.active_version(registry.rec_models_dir(self.settings))
+        if active is None or active == self.model_version or active == self._failed_version:
+            return False
+        return self._loader.start("scorer", lambda: self._load(active))
+
+    def _load(self, version: str) -> None:
+        scorer = self._load_scorer()
+        if scorer is None:
+            self._failed_version = version  # logged by load_scorer; not retried until another activation
+            return
+        self._scorer = scorer  # one reference swap: a request uses the old or the new, never a mix
+        log.info("now serving recommendation model %s", scorer.version)
+        freeze_long_lived()
+
+    def wait_for_model(self, timeout_s: float = 60.0) -> None:
+        """Block until a load started by ``check_model`` has finished (tests, benchmarks)."""
+        deadline = time.monotonic() + timeout_s
+        while self._loader.running("scorer") and time.monotonic() < deadline:
+            time.sleep(0.05)
+
     def reload_model(self) -> None:
-        self._scorer = _AUTO
-        self._started = False
-        self.cache.clear()
+        """Load the active model again, now, in this thread."""
+        self._next_check = 0.0
+        self._failed_version = None
+        if self._scorer is _AUTO:
+            return
+        if self.check_model():
+            self.wait_for_model()
 
     # -- pages ----------------------------------------------------------------------------------
     def page(self, session: Session, viewer: Account, cursor: str | None = None, limit: int = 30) -> FeedPage:
         if not 1 <= int(limit) <= MAX_LIMIT:
             raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
+        self.check_model()
         controls = get_controls(session, viewer.id)
         if cursor:
             kind, a, b = _decode(cursor)

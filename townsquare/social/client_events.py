@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from townsquare.db.base import utcnow
 from townsquare.errors import InvalidInput
-from townsquare.social.events import log_events
+from townsquare.social.events import BUFFER_KEY, log_events, record_events
 from townsquare.social.keyset import older_than
 from townsquare.social.models import Account, Event, Hashtag, Post
 from townsquare.social.preferences import record_show_less
@@ -102,7 +102,10 @@ def ingest(session: Session, actor: Account, events: list[ClientEvent]) -> int:
     rows = [{"actor_id": actor.id, "action": e.action, "entity_type": e.entity_type, "entity_id": e.entity_id,
              "surface": e.surface, "position": e.position, "dwell_ms": e.dwell_ms, "ts": e.ts or now,
              "context": e.context} for e in events]
-    stored = log_events(session, rows)
+    # A hide is a choice the person made (it also records "show less"): written with it, now. The
+    # rest only report what was seen, and go through the write-behind buffer.
+    stored = record_events(session, [r for r in rows if r["action"] != "hide"])
+    stored += log_events(session, [r for r in rows if r["action"] == "hide"])
     hides = [(e.entity_type, e.entity_id) for e in events if e.action == "hide"]
     if hides:
         record_show_less(session, actor.id, hides)
@@ -111,7 +114,10 @@ def ingest(session: Session, actor: Account, events: list[ClientEvent]) -> int:
 
 def my_events(session: Session, actor: Account, *, before: tuple[datetime, int] | None = None,
               limit: int = 50, action: str | None = None) -> list[Event]:
-    """The person's own events, newest first."""
+    """The person's own events, newest first (what still waits in the write-behind buffer first)."""
+    buffer = session.info.get(BUFFER_KEY)
+    if buffer is not None:
+        buffer.flush()
     query = select(Event).where(Event.actor_id == actor.id)
     if action is not None:
         query = query.where(Event.action == action)

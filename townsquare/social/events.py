@@ -1,7 +1,15 @@
 """The event log: every interaction is appended here; the unified model learns from it.
 
-Writes are single INSERTs (or one executemany for a batch). Reads come back as per-person,
-time-ordered sequences through one scan of the ``(actor_id, ts)`` index.
+Two ways in:
+- ``log_event`` / ``log_events``: in the caller's transaction, for events that record a write the
+  person asked for (a post, a like, a follow): the event commits or rolls back with it.
+- ``record_event`` / ``record_events``: for what a request only observes (an open, a search, an
+  impression, dwell). When the session carries the app's write-behind buffer
+  (``session.info["event_buffer"]``, see ``event_buffer.py``) the rows go there and a background
+  thread writes them in batches, so a read never waits for the database's writer; otherwise (the
+  CLI, a test's bare session) they are written in the session like ``log_events``.
+
+Reads come back as per-person, time-ordered sequences through one scan of the ``(actor_id, ts)`` index.
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ class EventRecord:
     dwell_ms: int | None
 
 
-def _row(actor_id: int, action: str, entity_type: str, entity_id: int | None, *, ts: datetime | None = None,
+def event_row(actor_id: int, action: str, entity_type: str, entity_id: int | None, *, ts: datetime | None = None,
          surface: str | None = None, position: int | None = None, dwell_ms: int | None = None,
          context: dict | None = None) -> dict:
     if action not in EVENT_ACTIONS:
@@ -55,26 +63,48 @@ def _row(actor_id: int, action: str, entity_type: str, entity_id: int | None, *,
     }
 
 
+def _prepare(r: dict) -> dict:
+    return event_row(r["actor_id"], r["action"], r.get("entity_type", "post"), r.get("entity_id"), ts=r.get("ts"),
+                     surface=r.get("surface"), position=r.get("position"), dwell_ms=r.get("dwell_ms"),
+                     context=r.get("context"))
+
+
 def log_event(session: Session, actor_id: int, action: str, entity_type: str = "post",
               entity_id: int | None = None, **fields) -> None:
     """Append one event (in the caller's transaction)."""
-    session.execute(insert(Event), [_row(actor_id, action, entity_type, entity_id, **fields)])
+    session.execute(insert(Event), [event_row(actor_id, action, entity_type, entity_id, **fields)])
 
 
 def log_events(session: Session, rows: Iterable[dict]) -> int:
     """Append many events in one statement. Each row: actor_id, action, entity_type, entity_id, and
     optionally ts, surface, position, dwell_ms, context. All rows are validated before any is written."""
-    prepared = [
-        _row(r["actor_id"], r["action"], r.get("entity_type", "post"), r.get("entity_id"),
-             ts=r.get("ts"), surface=r.get("surface"), position=r.get("position"),
-             dwell_ms=r.get("dwell_ms"), context=r.get("context"))
-        for r in rows
-    ]
+    prepared = [_prepare(r) for r in rows]
     if prepared:
         # Core insert on the table: one executemany (the ORM bulk path splits rows whose None
         # fields differ, e.g. impressions without dwell next to dwell events, into many statements).
         session.execute(insert(Event.__table__), prepared)
     return len(prepared)
+
+
+BUFFER_KEY = "event_buffer"
+
+
+def record_events(session: Session, rows: Iterable[dict]) -> int:
+    """Log events that a request only observed: through the write-behind buffer when the session has
+    one, else in the session. Rows as for ``log_events``; all are validated before any is kept."""
+    buffer = session.info.get(BUFFER_KEY)
+    if buffer is None:
+        return log_events(session, rows)
+    prepared = [_prepare(r) for r in rows]
+    buffer.append(prepared)
+    return len(prepared)
+
+
+def record_event(session: Session, actor_id: int, action: str, entity_type: str = "post",
+                 entity_id: int | None = None, **fields) -> None:
+    """One observed event (see ``record_events``)."""
+    record_events(session, [{"actor_id": actor_id, "action": action, "entity_type": entity_type,
+                             "entity_id": entity_id, **fields}])
 
 
 def iter_sequences(session: Session, *, since: datetime | None = None, until: datetime | None = None,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from townsquare.db.base import utcnow
 from townsquare.errors import Forbidden, InvalidInput, NotFound
 from townsquare.social import media as media_service
-from townsquare.social.events import log_event
+from townsquare.social.events import log_event, record_event
 from townsquare.social.keyset import older_than
 from townsquare.social.models import (
     POST_KINDS,
@@ -184,7 +184,7 @@ def open_post(session: Session, viewer: Account | None, post_id: int, *, surface
     """Read a post as its page does: logs an ``open`` event for a signed-in viewer."""
     post = get_post(session, viewer, post_id)
     if viewer is not None:
-        log_event(session, viewer.id, "open", "post", post.id, surface=surface)
+        record_event(session, viewer.id, "open", "post", post.id, surface=surface)
     return post
 
 

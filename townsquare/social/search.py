@@ -19,7 +19,7 @@ from sqlalchemy import and_, case, column, exists, func, literal_column, not_, o
 from sqlalchemy.orm import Session
 
 from townsquare.errors import Conflict, InvalidInput, NotFound
-from townsquare.social.events import log_event
+from townsquare.social.events import log_event, record_event
 from townsquare.social.graph import insert_or_conflict
 from townsquare.social.models import Account, Block, Hashtag, HashtagFollow, Mute, Post, PostHashtag
 from townsquare.social.paging import DEFAULT_LIMIT, Page, keyset_page, offset_page
@@ -117,7 +117,7 @@ def search_posts(session: Session, viewer: Account | None, query: str, *, cursor
         )
     page = offset_page(session, stmt, cursor=cursor, limit=limit)
     if log and viewer is not None and cursor is None:
-        log_event(session, viewer.id, "search", "none", None, surface="search",
+        record_event(session, viewer.id, "search", "none", None, surface="search",
                   context={"query": query.strip()[:MAX_QUERY_CHARS], "kind": "posts"})
     return page
 
@@ -143,7 +143,7 @@ def search_people(session: Session, viewer: Account | None, query: str, *, curso
         )
     page = offset_page(session, stmt, cursor=cursor, limit=limit)
     if log and viewer is not None and cursor is None:
-        log_event(session, viewer.id, "search", "none", None, surface="search",
+        record_event(session, viewer.id, "search", "none", None, surface="search",
                   context={"query": query.strip()[:MAX_QUERY_CHARS], "kind": "people"})
     return page
 
@@ -178,7 +178,7 @@ def search_hashtags(session: Session, viewer: Account | None, query: str, *, cur
     )
     page = offset_page(session, stmt, cursor=cursor, limit=limit)
     if log and viewer is not None and cursor is None:
-        log_event(session, viewer.id, "search", "none", None, surface="search",
+        record_event(session, viewer.id, "search", "none", None, surface="search",
                   context={"query": query.strip()[:MAX_QUERY_CHARS], "kind": "hashtags"})
     return page
 

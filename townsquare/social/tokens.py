@@ -10,11 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townsquare.db.base import utcnow
+from townsquare.social.events import BUFFER_KEY
 from townsquare.social.models import Account, Token
 
 SESSION_LIFETIME = timedelta(days=30)
-# ``last_used_at`` is refreshed at most this often, so that reads stay read-only transactions
-# (on SQLite every write takes the database lock; a write per request serialises all requests).
+# ``last_used_at`` is refreshed at most this often. In a server the refresh goes through the
+# write-behind buffer (``event_buffer.py``): a request never writes, waits or fails for it.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
@@ -45,7 +46,11 @@ def resolve_token(session: Session, secret: str) -> Account | None:
     if account is None or account.status != "active":
         return None
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        token.last_used_at = now
+        buffer = session.info.get(BUFFER_KEY)
+        if buffer is not None:
+            buffer.touch_token(token.id, now)
+        else:
+            token.last_used_at = now
     return account
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from townsquare.db.base import utcnow
+from townsquare.db.engine import end_transaction
 from townsquare.errors import InvalidInput, NotFound
 from townsquare.social import comments as comments_service
 from townsquare.social import messages as messages_service
@@ -139,6 +140,7 @@ def reply_to_comment(session: Session, comment: Comment, *, llm, shield, setting
         claim.status = "skipped"
         return None
     owner = session.get(Account, post.author_id)
+    end_transaction(session)  # the claim is stored; no transaction stays open while the model writes
     text = _write(ai, owner, comment.text, llm=llm, shield=shield, settings=settings, session=session)
     if text is None:
         claim.status = "skipped"
@@ -165,6 +167,7 @@ def reply_to_message(session: Session, message: Message, *, llm, shield, setting
         claim.status = "skipped"
         return None
     owner = session.get(Account, creator_id)
+    end_transaction(session)  # the claim is stored; no transaction stays open while the model writes
     text = _write(ai, owner, message.text, llm=llm, shield=shield, settings=settings, session=session)
     if text is None:
         claim.status = "skipped"

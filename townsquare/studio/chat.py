@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townsquare.db.base import utcnow
+from townsquare.db.engine import end_transaction
 from townsquare.errors import InvalidInput, NotFound, Unavailable
 from townsquare.social.events import log_event
 from townsquare.social.models import Account
@@ -118,6 +119,8 @@ def generate(ai: CreatorAI, owner: Account, history: list[dict], text: str, *, l
             messages += [{"role": "user", "content": example["user"]}, {"role": "assistant", "content": example["ai"]}]
         messages += [*history, {"role": "user", "content": text}]
         pieces = []
+        if session is not None:
+            end_transaction(session)  # the sources are read: no transaction stays open during the model
         for piece in llm.chat(messages, stream=True, max_tokens=300):
             pieces.append(piece)
             yield piece
@@ -170,6 +173,7 @@ def talk(session: Session, ai: CreatorAI, fan: Account, text: str, *, llm, shiel
     asked = AIMessage(chat_id=chat.id, role="user", content=text)
     session.add(asked)
     log_event(session, fan.id, "ai_chat", "account", owner.id, surface="creator_ai", context={"ai_id": ai.id})
+    end_transaction(session)  # the question is stored; no transaction stays open while the model runs
     reply = None
     for item in generate(ai, owner, history, text, llm=llm, shield=shield, settings=settings,
                          answer_with_model=answer_with_model, session=session):

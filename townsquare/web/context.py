@@ -53,6 +53,11 @@ class Web:
     viewer: Viewer | None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def services(self):
+        """The app's stateful services (``townsquare/services.py``): feed, models, shields."""
+        return self.request.app.state.services
+
     # ----- rendering -----
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         if self.account is not None and not template.startswith("_") and "followed_tags" not in context:

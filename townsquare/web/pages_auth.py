@@ -7,7 +7,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from townsquare.api.deps import SESSION_COOKIE
-from townsquare.api.ratelimit import limit_auth
+from townsquare.api.ratelimit import guarded_sign_in, limit_auth
 from townsquare.social import accounts
 from townsquare.social.tokens import issue_token
 from townsquare.web import security
@@ -39,7 +39,8 @@ def signin(request: Request, ctx: Web = Depends(web_context), form: FormData = D
     if not login or not password:
         return ctx.render("signin.html", status=422, error="Enter your handle (or email) and your password.",
                           login=login, next=target)
-    result, error = attempt(ctx, lambda: accounts.sign_in(ctx.session, login, password, kind="session", name="web"))
+    result, error = attempt(ctx, lambda: guarded_sign_in(
+        request, login, lambda: accounts.sign_in(ctx.session, login, password, kind="session", name="web")))
     if error is not None:
         return ctx.render("signin.html", status=error.status, error=_sentence(error.message), login=login,
                           next=target)

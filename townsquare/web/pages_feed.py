@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -11,7 +10,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from townsquare.api.feed import feed_service
 from townsquare.feed import pymk
 from townsquare.feed.config import POST_KINDS
 from townsquare.feed.service import KIND_WEIGHT_RANGE, MODES
@@ -23,7 +21,6 @@ from townsquare.web.views import avatar_urls, post_cards
 router = APIRouter()
 
 PAGE_SIZE = 20
-_pymk_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -38,16 +35,10 @@ def who_to_follow(ctx: Web, limit: int = 3) -> list[SuggestionView]:
     """People you may know, from the feed's PYMK (graph model + the unified model when trained)."""
     if ctx.account is None:
         return []
-    state = ctx.request.app.state
-    model = getattr(state, "pymk_model", None)
-    if model is None:
-        with _pymk_lock:
-            model = getattr(state, "pymk_model", None)
-            if model is None:  # shared with the API's /api/people/suggestions
-                model = state.pymk_model = pymk.load_link_model(state.settings) or False
+    services = ctx.services
     found, error = attempt(ctx, lambda: pymk.suggestions(ctx.session, ctx.account, limit,
-                                                         scorer=feed_service(ctx.request).scorer,
-                                                         model=model or None))
+                                                         scorer=services.feed.scorer,
+                                                         model=services.pymk_model()))
     if error is not None or not found:
         return []
     avatars = avatar_urls(ctx.session, [s.account for s in found])
@@ -60,7 +51,7 @@ def for_you(request: Request, ctx: Web = Depends(web_context), cursor: str | Non
     viewer = ctx.account
     if viewer is None:
         return ctx.redirect("/signin?next=/for-you")
-    page = feed_service(request).page(ctx.session, viewer, cursor, PAGE_SIZE)
+    page = ctx.services.feed.page(ctx.session, viewer, cursor, PAGE_SIZE)
     items = page.items
     # The feed numbers its items itself: positions continue across pages.
     cards = post_cards(ctx.session, viewer, [i.post for i in items], reasons=[i.reasons for i in items],
@@ -85,7 +76,7 @@ def _settings_page(ctx: Web, values: dict, *, error: str | None = None, notice: 
 def feed_settings_page(request: Request, ctx: Web = Depends(web_context)) -> Response:
     viewer = ctx.require_account()
     notice = "Feed settings saved. Your next feed uses them." if request.query_params.get("saved") else None
-    return _settings_page(ctx, feed_service(request).get_settings(ctx.session, viewer), notice=notice)
+    return _settings_page(ctx, ctx.services.feed.get_settings(ctx.session, viewer), notice=notice)
 
 
 @router.post("/settings/feed")
@@ -94,8 +85,8 @@ def save_feed_settings(request: Request, ctx: Web = Depends(web_context),
     viewer = ctx.require_account()
     changes = {"mode": text(form, "mode") or None, "discovery": text(form, "discovery") or None,
                "kind_weights": {k: text(form, f"weight_{k}") for k in POST_KINDS if text(form, f"weight_{k}")}}
-    _, error = attempt(ctx, lambda: feed_service(request).update_settings(ctx.session, viewer, changes))
+    _, error = attempt(ctx, lambda: ctx.services.feed.update_settings(ctx.session, viewer, changes))
     if error is not None:
-        shown = feed_service(request).get_settings(ctx.session, viewer)
+        shown = ctx.services.feed.get_settings(ctx.session, viewer)
         return _settings_page(ctx, shown, error=sentence(error.message), status=error.status)
     return ctx.redirect("/settings/feed?saved=1")

@@ -215,8 +215,6 @@ def delete_post(post_id: str, ctx: Web = Depends(web_context), form: FormData = 
 @router.post("/p/{post_id}/hide")
 def hide_post(post_id: str, ctx: Web = Depends(web_context), form: FormData = Depends(checked_form)) -> Response:
     """"Show less like this": the feed logs a hide and lowers the post, its author and its hashtags."""
-    from townsquare.api.feed import feed_service
-
     actor = ctx.require_account()
-    feed_service(ctx.request).show_less(ctx.session, actor, parse_path_id(post_id, "post"))
+    ctx.services.feed.show_less(ctx.session, actor, parse_path_id(post_id, "post"))
     return ctx.redirect(_back(form, "/"), flash="hidden")
