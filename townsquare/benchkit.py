@@ -44,6 +44,8 @@ def _fmt(value) -> str:
 def report(title: str, rows: list[dict], json_path: Path | None = None, console: Console | None = None) -> None:
     """``rows``: ``[{"name": ..., "metrics": {...}, ...}]`` — one per system compared."""
     console = console or Console()
+    if not console.is_terminal:  # a log or a pipe: never cut the table to 80 columns
+        console.width = max(console.width, 200)
     metrics = list(dict.fromkeys(k for row in rows for k in row.get("metrics", {})))
     table = Table(title=title)
     table.add_column("system")

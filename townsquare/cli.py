@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "townsquare.llm.commands",
     "townsquare.rec.commands",
     "townsquare.feed.commands",
+    "townsquare.bench.commands",
 ]
 
 

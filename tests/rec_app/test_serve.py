@@ -14,7 +14,7 @@ from townsquare.db import migrate
 from townsquare.db.engine import Database
 from townsquare.rec.dataset import APP_HEADS
 from townsquare.rec.serve import Scorer
-from townsquare.social.models import Block, Follow, Post
+from townsquare.social.models import Account, Block, Follow, Post
 
 from .community import T0, build_community, fake_embed, train_tiny
 
@@ -327,3 +327,88 @@ def test_dropping_ids_ignores_rows_added_after_the_mask_was_taken(scorer):
     last, first = int(store.ids[-1]), int(store.ids[0])
     Scorer._drop(ok, store, {last, first, 10**9})
     assert not ok[0] and ok[1:].all()
+
+
+def _copy_version(root, version: str, name: str) -> str:
+    import shutil
+
+    shutil.copytree(root / version, root / name)
+    return name
+
+
+def test_a_serving_process_follows_the_registry_without_a_restart(trained):
+    """``townsquare models activate`` (or the end of ``train``) in another process: the feed service
+    loads the new version in the background and swaps it in; a version that fails to load is
+    refused and the model that served stays."""
+    import threading
+
+    from townsquare.feed.service import FeedService
+    from townsquare.rec import registry
+
+    settings, db, facts = trained
+    settings = load_settings(env={}, data_dir=settings.data_dir, database_url=db.url, model_reload_check_s=0)
+    root = registry.rec_models_dir(settings)
+    first = registry.active_version(root)
+    release = threading.Event()
+    loads: list[str] = []
+
+    def loader():
+        release.wait(10)  # a slow load: the old model must keep serving meanwhile
+        loads.append(registry.active_version(root))
+        return Scorer.load_active(settings, db=db, embed=fake_embed)
+
+    service = FeedService(settings, loader=loader)
+    release.set()
+    assert service.scorer is not None and service.model_version == first
+    release.clear()
+    second = _copy_version(root, first, first + "-b")
+    registry.activate(root, second)
+    with db.session() as s:
+        viewer = s.get(Account, facts["ids"][0])
+        assert service.check_model()  # a load starts in the background
+        assert not service.check_model()  # one at a time
+        page = service.page(s, viewer, limit=5)  # served while the new version loads
+        assert page.ranked_by == "model" and service.model_version == first
+        release.set()
+        service.wait_for_model()
+        assert service.model_version == second
+        # A truncated checkpoint written straight into place: refused, the current model stays.
+        broken = _copy_version(root, first, first + "-c")
+        (root / broken / registry.MODEL_FILE).write_bytes(b"truncated")
+        (root / registry.ACTIVE_FILE).write_text(broken + "\n")
+        assert service.check_model()
+        service.wait_for_model()
+        assert service.model_version == second
+        assert not service.check_model()  # not retried until another activation
+        assert service.page(s, viewer, limit=5).ranked_by == "model"
+    (root / registry.ACTIVE_FILE).write_text(first + "\n")  # the module's other tests use the first
+
+
+def test_activation_refuses_truncated_and_foreign_checkpoints(trained, tmp_path):
+    import json
+    import shutil
+
+    import torch
+
+    from townsquare.errors import TownsquareError
+    from townsquare.rec import registry
+
+    settings, db, _ = trained
+    root = tmp_path / "rec"
+    shutil.copytree(registry.rec_models_dir(settings), root)
+    good = registry.active_version(root)
+    truncated = _copy_version(root, good, "truncated")
+    blob = (root / truncated / registry.MODEL_FILE).read_bytes()
+    (root / truncated / registry.MODEL_FILE).write_bytes(blob[: len(blob) // 2])
+    foreign = _copy_version(root, good, "foreign")  # another architecture's weights under our manifest
+    torch.save({"model": {"transformer.h.0.attn.weight": torch.zeros(4, 4)}, "config": {"n_embd": 4}},
+               root / foreign / registry.MODEL_FILE)
+    other_heads = _copy_version(root, good, "other-heads")
+    manifest = json.loads((root / other_heads / registry.MANIFEST_FILE).read_text())
+    manifest["config"]["heads"] = ["click"]
+    (root / other_heads / registry.MANIFEST_FILE).write_text(json.dumps(manifest))
+    for version in (truncated, foreign, other_heads):
+        with pytest.raises(TownsquareError) as refused:
+            registry.activate(root, version)
+        assert version in refused.value.message or "heads" in refused.value.message
+        assert registry.active_version(root) == good
