@@ -103,10 +103,8 @@ class Services:
         if self._pymk is None or self._pymk[0] != mtime:
             with self._lock:
                 if self._pymk is None or self._pymk[0] != mtime:
-                    model = pymk.load_link_model(self.settings)
-                    if model is None and self._pymk is not None and self._pymk[1] is not None:
-                        model = self._pymk[1]  # a file that does not load: the model that served stays
-                    self._pymk = (mtime, model)
+                    current = self._pymk[1] if self._pymk is not None else None
+                    self._pymk = (mtime, pymk.load_link_model(self.settings, current=current))
         return self._pymk[1]
 
     # --- lifecycle ------------------------------------------------------------------------------

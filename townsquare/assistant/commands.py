@@ -19,21 +19,19 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
 
         from townsquare.assistant import agent
         from townsquare.config import load_settings
-        from townsquare.db.engine import Database
         from townsquare.errors import TownsquareError
-        from townsquare.llm.runtime import get_llm
-        from townsquare.safety.shields import default_shield
+        from townsquare.services import Services
         from townsquare.social.models import Account
 
         settings = load_settings()
-        db = Database(settings.sqlalchemy_url)
+        services = Services(settings)
         try:
-            with db.session() as session:
+            with services.session() as session:
                 me = session.scalar(select(Account).where(Account.handle == as_handle.lstrip("@").lower()))
                 if me is None:
                     typer.echo(f"error: no account @{as_handle}", err=True)
                     raise typer.Exit(1)
-                runner = agent.Agent(get_llm("assistant", settings), default_shield(settings), settings)
+                runner = agent.Agent(services.llm("assistant"), services.shield(), settings, feed=services.feed)
                 streamed = ""
                 for step in runner.run_turn(session, me, agent.start_conversation(session, me), text):
                     if step.kind == "text_delta":
@@ -51,7 +49,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             typer.echo(f"error: {exc.message}", err=True)
             raise typer.Exit(1)
         finally:
-            db.dispose()
+            services.close()
+            services.db.dispose()
 
     @bench.command("assistant")
     def bench_assistant(

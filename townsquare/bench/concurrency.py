@@ -33,9 +33,13 @@ from townsquare.bench.server import ServerProcess, percentile
 
 WRITE_ROUTES = ("post", "comment", "like")
 WORDS = ("hiking", "coffee", "jazz", "football", "garden", "climbing", "pasta", "photography", "cats", "books")
+# What one person asks the assistant during the run: requests that tools answer, and requests the
+# model answers in its own words (those are the long turns: several seconds of generation).
 ASSISTANT_REQUESTS = (
-    "catch me up", "anything new from the people I follow?", "find posts about hiking",
-    "who should I follow?", "search for jazz posts", "what's popular today?",
+    "catch me up", "write me a short poem about autumn in the city",
+    "find posts about hiking", "can you help me plan a relaxed weekend? give me a few ideas",
+    "who should I follow?", "tell me a little story about a cat who learns to surf",
+    "search for jazz posts", "what are some good habits for sleeping better?",
 )
 
 

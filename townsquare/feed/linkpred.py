@@ -401,9 +401,18 @@ class LinkModel:
         return out
 
     def save(self, path) -> None:
-        np.savez(path, mean=self.mean, std=self.std, n_candidates=self.n_candidates,
-                 embedding=np.array(json.dumps(self.embedding)),
-                 **{f"p{i}": p for i, p in enumerate(self.params or [])})
+        """Written beside and renamed into place: a serving process that reloads the file (see
+        ``services.pymk_model``) never reads half of it."""
+        import os
+        from pathlib import Path
+
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, mean=self.mean, std=self.std, n_candidates=self.n_candidates,
+                     embedding=np.array(json.dumps(self.embedding)),
+                     **{f"p{i}": p for i, p in enumerate(self.params or [])})
+        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path) -> LinkModel:

@@ -153,19 +153,24 @@ def _servable(model: LinkModel | None, graph: FollowGraph) -> LinkModel | None:
     return _PLAIN[0]
 
 
-def load_link_model(settings=None) -> LinkModel | None:
+def load_link_model(settings=None, *, current: LinkModel | None = None) -> LinkModel | None:
     """The link model trained on this community (``townsquare feed train-pymk``), else the one
-    bundled with the package (trained on ego-Facebook), else None (Adamic-Adar is used)."""
-    paths = []
+    bundled with the package (trained on ego-Facebook), else None (Adamic-Adar is used). When the
+    community's file exists but does not load, ``current`` (the model serving now) is kept."""
     if settings is not None:
-        paths.append(Path(settings.models_dir) / MODEL_FILE)
-    paths.append(BUNDLED_MODEL)
-    for path in paths:
+        path = Path(settings.models_dir) / MODEL_FILE
         if path.exists():
             try:
                 return LinkModel.load(path)
             except Exception:
                 log.exception("could not load link model %s", path)
+                if current is not None:
+                    return current
+    if BUNDLED_MODEL.exists():
+        try:
+            return LinkModel.load(BUNDLED_MODEL)
+        except Exception:
+            log.exception("could not load link model %s", BUNDLED_MODEL)
     return None
 
 

@@ -20,21 +20,22 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         import time
 
         from townsquare.config import load_settings
-        from townsquare.db.engine import Database
-        from townsquare.llm.runtime import get_llm
-        from townsquare.safety.shields import default_shield
+        from townsquare.services import Services
         from townsquare.studio.autoreply import process_pending
 
         settings = load_settings()
-        db = Database(settings.sqlalchemy_url)
-        llm, shield = get_llm("creator", settings), default_shield(settings)
-        while True:
-            with db.session() as session:
-                done = process_pending(session, llm=llm, shield=shield, settings=settings)
-            typer.echo(f"answered {done}")
-            if once:
-                return
-            time.sleep(every)
+        services = Services(settings)
+        llm, shield = services.llm("creator"), services.shield()
+        try:
+            while True:
+                with services.session() as session:
+                    done = process_pending(session, llm=llm, shield=shield, settings=settings)
+                typer.echo(f"answered {done}")
+                if once:
+                    return
+                time.sleep(every)
+        finally:
+            services.close()
 
     @bench.command("studio")
     def bench_studio(
