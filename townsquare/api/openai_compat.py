@@ -4,13 +4,22 @@ Any OpenAI client works with ``base_url=<server>/v1`` and the person's API token
 Models: ``assistant`` (acts in the app as the token's owner; side effects come back as pending
 actions to confirm in the app or through ``/api/assistant/actions/{id}/confirm``) and every public
 creator AI as ``creator/<handle>`` or ``creator/<handle>/<ai>``.
+
+What the API honours: ``stream`` (token by token, as the model writes), ``max_tokens`` /
+``max_completion_tokens``, ``temperature`` and ``stop`` for what the model writes in its own words
+(with ``finish_reason: "length"`` when ``max_tokens`` cut it), ``usage`` (tokens the model read and
+wrote over every call of the turn; in a stream with ``stream_options: {"include_usage": true}``).
+``tools`` are refused with a 400: these models act with the app's own tools. A client conversation
+maps to one stored conversation: a request whose earlier messages are the transcript of one of the
+person's ``/v1`` conversations continues it (or name it: ``conversation_id`` in the body).
 """
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -21,15 +30,16 @@ from sqlalchemy.orm import Session
 
 from townsquare.api.deps import current_account, get_session
 from townsquare.api.models_state import llm_for, shield_for
+from townsquare.api.schemas import parse_id
 from townsquare.api.sse import SSE_HEADERS
 from townsquare.assistant import agent
-from townsquare.assistant.models import AssistantConversation, AssistantStep
 from townsquare.errors import InvalidInput, NotFound, TownsquareError
 from townsquare.social.models import Account
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
 ASSISTANT_MODEL = "assistant"
+V1_TITLE = "API: "
 
 
 class ChatMessageIn(BaseModel):
@@ -38,12 +48,43 @@ class ChatMessageIn(BaseModel):
     content: str | list[dict[str, Any]] | None = None
 
 
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    include_usage: bool = False
+
+
 class ChatCompletionIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")  # temperature, tools, user...: accepted, not needed
+    model_config = ConfigDict(extra="ignore")  # user, top_p, seed...: accepted, not used
     model: str = Field(min_length=1, max_length=200)
     messages: list[ChatMessageIn] = Field(min_length=1, max_length=200)
     stream: bool = False
+    stream_options: StreamOptions | None = None
     max_tokens: int | None = Field(None, ge=1, le=8192)
+    max_completion_tokens: int | None = Field(None, ge=1, le=8192)
+    temperature: float | None = Field(None, ge=0.0, le=2.0)
+    stop: str | list[str] | None = None
+    n: int = Field(1, ge=1)
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: Any = None
+    conversation_id: str | None = Field(None, max_length=20, description="Townsquare: continue this conversation.")
+
+    def generation(self) -> agent.Generation:
+        stop = [self.stop] if isinstance(self.stop, str) else list(self.stop or [])
+        return agent.Generation(max_tokens=self.max_completion_tokens or self.max_tokens,
+                                temperature=self.temperature or 0.0, stop=stop or None)
+
+
+def _check_request(body: ChatCompletionIn) -> None:
+    """What no model of this API can do: refused before anything is stored (a 400 or 422)."""
+    if body.tools and body.tool_choice != "none":
+        raise TownsquareError(f"model {body.model!r} acts with the app's own tools; `tools` are not supported",
+                              code="tools_not_supported", status=400)
+    if body.n != 1:
+        raise TownsquareError("n must be 1", code="unsupported_parameter", status=400)
+    stops = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
+    if len(stops) > 4 or any(not s or len(s) > 100 for s in stops):
+        raise TownsquareError("stop is at most 4 non-empty strings of at most 100 characters",
+                              code="invalid_stop", status=400)
 
 
 def _text_of(message: ChatMessageIn) -> str:
@@ -52,22 +93,30 @@ def _text_of(message: ChatMessageIn) -> str:
     return message.content or ""
 
 
-def _completion(model: str, text: str, extra: dict) -> dict:
+def _usage(counts: dict | None) -> dict:
+    counts = counts or {}
+    prompt, completion = int(counts.get("prompt_tokens", 0)), int(counts.get("completion_tokens", 0))
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def completion_body(model: str, text: str, finish_reason: str, usage: dict | None, extra: dict) -> dict:
     return {"id": "chatcmpl-" + uuid.uuid4().hex[:24], "object": "chat.completion", "created": int(time.time()),
             "model": model, "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                                         "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}, "townsquare": extra}
+                                         "finish_reason": finish_reason}],
+            "usage": _usage(usage), "townsquare": extra}
 
 
-def _chunks(model: str, pieces: Iterator[str], extra_at_end) -> Iterator[str]:
-    import json
-
+def stream_chunks(model: str, pieces: Iterator[str], ending: Callable[[], tuple[str, dict | None, dict]],
+                  include_usage: bool) -> Iterator[str]:
+    """OpenAI ``chat.completion.chunk`` frames: one per piece as it comes, then the finish reason
+    (with Townsquare's extra), the usage chunk when asked for, and ``[DONE]``. ``ending()`` gives
+    ``(finish_reason, usage, extra)`` once the pieces are exhausted."""
     cid, created = "chatcmpl-" + uuid.uuid4().hex[:24], int(time.time())
 
     def chunk(delta: dict, finish: str | None = None, **more) -> str:
         body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **more}
-        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+        return f"data: {json.dumps(body, ensure_ascii=False, default=str)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})
     try:
@@ -76,7 +125,12 @@ def _chunks(model: str, pieces: Iterator[str], extra_at_end) -> Iterator[str]:
                 yield chunk({"content": piece})
     except TownsquareError as exc:
         yield f"data: {json.dumps({'error': {'code': exc.code, 'message': exc.message}})}\n\n"
-    yield chunk({}, "stop", townsquare=extra_at_end())
+    finish, usage, extra = ending()
+    yield chunk({}, finish, townsquare=extra)
+    if include_usage:
+        body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model, "choices": [],
+                "usage": _usage(usage)}
+        yield f"data: {json.dumps(body)}\n\n"
     yield "data: [DONE]\n\n"
 
 
@@ -94,53 +148,67 @@ def list_models(account: Account = Depends(current_account), session: Session = 
     return {"object": "list", "data": data}
 
 
-def _check_assistant_request(body: ChatCompletionIn) -> None:
-    """Reject what the turn would reject, before anything is stored or a stream has started (a 422,
-    not a 200 stream that carries the error)."""
-    history = [m for m in body.messages if m.role in ("user", "assistant")]
-    if not history or history[-1].role != "user":
+# --- the assistant --------------------------------------------------------------------------------
+def _assistant_request(body: ChatCompletionIn) -> tuple[list[tuple[str, str]], str]:
+    """``(earlier (role, text) pairs, the new message)``; rejects what the turn would reject, before
+    anything is stored or a stream has started (a 422, not a 200 stream that carries the error)."""
+    history = [(m.role, _text_of(m)) for m in body.messages if m.role in ("user", "assistant")]
+    if not history or history[-1][0] != "user":
         raise InvalidInput("the last message must be from the user")
-    text = _text_of(history[-1]).strip()
+    text = history[-1][1].strip()
     if not text:
         raise InvalidInput("say something to the assistant")
     if len(text) > agent.MAX_MESSAGE_CHARS:
         raise InvalidInput(f"messages to the assistant are at most {agent.MAX_MESSAGE_CHARS} characters")
+    return history[:-1], text
+
+
+def _conversation_for(session: Session, account: Account, body: ChatCompletionIn, earlier: list, text: str):
+    if body.conversation_id:
+        return agent.get_conversation(session, account, parse_id(body.conversation_id, what="conversation"))
+    found = agent.find_conversation(session, account, earlier, title_prefix=V1_TITLE)
+    if found is not None:
+        return found
+    return agent.start_conversation(session, account, title=V1_TITLE + text[:100], transcript=earlier)
 
 
 def _assistant_turn(request: Request, session: Session, account: Account, body: ChatCompletionIn):
-    """Run the last user message as a turn of a new stored conversation seeded with the earlier ones."""
-    _check_assistant_request(body)
-    history = [m for m in body.messages if m.role in ("user", "assistant")]
-    conversation = agent.start_conversation(session, account, title="API: " + _text_of(history[-1])[:100])
-    for message in history[:-1]:
-        kind = "user" if message.role == "user" else "text"
-        session.add(AssistantStep(conversation_id=conversation.id, turn=0, kind=kind,
-                                  payload={"text": _text_of(message)}))
-    session.flush()
+    earlier, text = _assistant_request(body)
+    conversation = _conversation_for(session, account, body, earlier, text)
     runner = agent.Agent(llm_for(request, "assistant"), shield_for(request), request.app.state.settings,
                          feed=request.app.state.services.feed)
-    return conversation, runner.run_turn(session, account, conversation, _text_of(history[-1]))
+    return conversation, runner.run_turn(session, account, conversation, text, body.generation())
 
 
-def _extra(conversation: AssistantConversation, steps: list[dict]) -> dict:
-    pending = next((s for s in steps if s["type"] == "confirmation"), None)
-    return {"conversation_id": str(conversation.id),
-            "pending_action": None if pending is None else {
-                "id": pending["action_id"], "summary": pending["summary"], "tool": pending["tool"],
-                "confirm_url": f"/api/assistant/actions/{pending['action_id']}/confirm"},
-            "steps": [s for s in steps if s["type"] != "text_delta"]}
+def _extra(conversation, steps: list[dict], first_token_ms: float | None = None) -> dict:
+    pending = [s for s in steps if s["type"] == "confirmation"]
+    actions = [{"id": p["action_id"], "summary": p["summary"], "tool": p["tool"],
+                "confirm_url": f"/api/assistant/actions/{p['action_id']}/confirm"} for p in pending]
+    extra = {"conversation_id": str(conversation.id), "pending_action": actions[0] if actions else None,
+             "pending_actions": actions, "steps": [s for s in steps if s["type"] != "text_delta"]}
+    if first_token_ms is not None:
+        extra["timings"] = {"model_first_token_ms": round(first_token_ms, 1)}
+    return extra
+
+
+def _ending(steps: list[dict]) -> tuple[str, dict | None]:
+    done = next((s for s in reversed(steps) if s["type"] == "done"), {})
+    usage = done.get("usage")
+    return (usage or {}).get("finish_reason", "stop"), usage
 
 
 @router.post("/chat/completions")
 def chat_completions(body: ChatCompletionIn, request: Request, account: Account = Depends(current_account),
                      session: Session = Depends(get_session)):
+    _check_request(body)
     if body.model == ASSISTANT_MODEL:
-        _check_assistant_request(body)
+        _assistant_request(body)
         if not body.stream:
             conversation, steps_iter = _assistant_turn(request, session, account, body)
             steps = [s.as_dict() for s in steps_iter]
             final = next((s["text"] for s in reversed(steps) if s["type"] == "text"), "")
-            return _completion(body.model, final, _extra(conversation, steps))
+            finish, usage = _ending(steps)
+            return completion_body(body.model, final, finish, usage, _extra(conversation, steps))
         return _stream_assistant(request, account, body)
     if body.model.startswith("creator/"):
         from townsquare.api.studio_chat import openai_creator_chat
@@ -154,6 +222,7 @@ def _stream_assistant(request: Request, account: Account, body: ChatCompletionIn
     account_id = account.id
     collected: list[dict] = []
     holder: dict = {}
+    started = time.perf_counter()
 
     def pieces() -> Iterator[str]:
         with services.session() as stream_session:
@@ -165,17 +234,23 @@ def _stream_assistant(request: Request, account: Account, body: ChatCompletionIn
                 data = step.as_dict()
                 collected.append(data)
                 if step.kind == "text_delta":
+                    if not streamed:
+                        holder["first_token_ms"] = (time.perf_counter() - started) * 1e3
                     streamed += data["text"]
                     yield data["text"]
                 elif step.kind == "text":
                     if not streamed:
+                        holder.setdefault("first_token_ms", (time.perf_counter() - started) * 1e3)
                         yield data["text"]
                     elif data["text"].strip() != streamed.strip():  # replaced by the output shield
                         yield "\n\n[removed by the safety shield] " + data["text"]
 
-    def extra() -> dict:
+    def ending() -> tuple[str, dict | None, dict]:
         conversation = holder.get("conversation")
-        return _extra(conversation, collected) if conversation is not None else {}
+        finish, usage = _ending(collected)
+        extra = _extra(conversation, collected, holder.get("first_token_ms")) if conversation is not None else {}
+        return finish, usage, extra
 
-    return StreamingResponse(_chunks(body.model, pieces(), extra), media_type="text/event-stream",
-                             headers=SSE_HEADERS)
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+    return StreamingResponse(stream_chunks(body.model, pieces(), ending, include_usage),
+                             media_type="text/event-stream", headers=SSE_HEADERS)

@@ -22,7 +22,7 @@ def _resolve(session: Session, viewer: Account, model: str) -> CreatorAI:
 
 
 def openai_creator_chat(request: Request, session: Session, account: Account, body):
-    from townsquare.api.openai_compat import _chunks, _completion, _text_of
+    from townsquare.api.openai_compat import _text_of, completion_body, stream_chunks
 
     ai = _resolve(session, account, body.model)
     if ai.visibility == "private" and ai.owner_id != account.id:
@@ -42,7 +42,7 @@ def openai_creator_chat(request: Request, session: Session, account: Account, bo
     if not body.stream:
         final = [m for m in chat.talk(session, ai, account, text, llm=llm, shield=shield, settings=settings)
                  if isinstance(m, AIMessage)][-1]
-        return _completion(body.model, final.content, extra(final))
+        return completion_body(body.model, final.content, "stop", None, extra(final))
     services, ai_id, account_id = request.app.state.services, ai.id, account.id
     holder: dict = {}
 
@@ -59,5 +59,6 @@ def openai_creator_chat(request: Request, session: Session, account: Account, bo
                     streamed += item
                     yield item
 
-    return StreamingResponse(_chunks(body.model, pieces(), lambda: extra(holder.get("message"))),
-                             media_type="text/event-stream", headers=SSE_HEADERS)
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+    return StreamingResponse(stream_chunks(body.model, pieces(), lambda: ("stop", None, extra(holder.get("message"))),
+                                           include_usage), media_type="text/event-stream", headers=SSE_HEADERS)

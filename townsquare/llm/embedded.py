@@ -121,6 +121,7 @@ class _TextStream:
         self._backend, self._slot, self._kwargs = backend, slot, kwargs
         self._inner: Iterator[dict] | None = None
         self.finish_reason: str | None = None
+        self.usage = Usage(len(kwargs["prompt"]), 0)  # completion tokens counted as they come
 
     def __iter__(self) -> _TextStream:
         return self
@@ -138,6 +139,7 @@ class _TextStream:
                 if choice.get("finish_reason"):
                     self.finish_reason = choice["finish_reason"]
                 if choice.get("text"):
+                    self.usage.completion_tokens += 1  # llama.cpp streams one token a chunk
                     return choice["text"]
         except StopIteration:
             self.close()

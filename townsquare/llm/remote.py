@@ -60,6 +60,7 @@ class RemoteTextStream:
         self._events: Iterator[dict] | None = None
         self._cm: Any = None
         self.finish_reason: str | None = None
+        self.usage = Usage()  # from the server's last chunk, when it sends one
 
     def __iter__(self) -> RemoteTextStream:
         return self
@@ -87,6 +88,9 @@ class RemoteTextStream:
                 self._events = self._open()
             while True:
                 event = next(self._events)
+                if isinstance(event, dict) and isinstance(event.get("usage"), dict):
+                    self.usage = Usage(event["usage"].get("prompt_tokens", 0) or 0,
+                                       event["usage"].get("completion_tokens", 0) or 0)
                 try:
                     choice = event["choices"][0]
                 except (KeyError, IndexError, TypeError):
@@ -251,6 +255,7 @@ class RemoteLLM:
         body = self.body(messages, max_tokens=max_tokens, temperature=temperature, stop=stop, seed=seed, **extra)
         if stream:
             body["stream"] = True
+            body.setdefault("stream_options", {"include_usage": True})  # the usage arrives in a last chunk
             return RemoteTextStream(self, body)
         data = self.post("/chat/completions", body)
         try:
