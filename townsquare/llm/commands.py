@@ -190,3 +190,36 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                    f"added TTFT {ours['ttft_ms'] - direct['ttft_ms']:+.1f} ms")
         if json_out:
             json_out.write_text(json.dumps(rows, indent=2))
+
+
+def register_pull(models: typer.Typer) -> None:
+    """``townsquare models pull``: added to the ``models`` group (see rec/app_commands.py)."""
+
+    @models.command("pull")
+    def models_pull(
+        source: str = typer.Argument(..., help="A Hugging Face repository (owner/name) or a URL of a .gguf file."),
+        filename: str = typer.Argument(None, help="The .gguf file in the repository."),
+        sha256: str = typer.Option(None, "--sha256", help="Expected sha256 (else the one the hub announces)."),
+        endpoint: str = typer.Option(None, "--endpoint", help="The hub's address (default https://huggingface.co, "
+                                     "or $HF_ENDPOINT)."),
+    ) -> None:
+        """Download a bigger language model (GGUF) into the data folder: progress bar, resumable, checked.
+        Then pick it per role, e.g. TOWNSQUARE_ASSISTANT_MODEL=<the printed path>."""
+        import os
+
+        from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+        from townsquare.commands import _settings
+        from townsquare.llm.download import DEFAULT_ENDPOINT, llm_models_dir, pull, resolve
+
+        settings = _settings()
+        try:
+            url, name = resolve(source, filename, endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT)
+            with Progress("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn()) as bar:
+                task = bar.add_task(name, total=None)
+                path = pull(url, name, llm_models_dir(settings), sha256=sha256, token=os.environ.get("HF_TOKEN"),
+                            progress=lambda done, total: bar.update(task, completed=done, total=total))
+        except TownsquareError as exc:
+            _fail(exc)
+        typer.echo(f"saved {path}")
+        typer.echo(f"use it: TOWNSQUARE_ASSISTANT_MODEL={path} (or TOWNSQUARE_CREATOR_MODEL, TOWNSQUARE_LLM_MODEL_PATH)")

@@ -142,9 +142,12 @@ def register_app_commands(app: typer.Typer, bench: typer.Typer) -> None:
         if not out.activated:
             raise typer.Exit(1)
 
-    models = typer.Typer(help="Trained recommendation models: list them, choose the active one.",
-                         invoke_without_command=True)
+    models = typer.Typer(help="Models: the recommendation model's trained versions (list, activate) and "
+                              "bigger language models (pull).", invoke_without_command=True)
     app.add_typer(models, name="models")
+    from townsquare.llm.commands import register_pull
+
+    register_pull(models)
 
     def _list() -> None:
         from rich.console import Console
