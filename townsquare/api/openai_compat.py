@@ -16,7 +16,6 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townsquare.api.deps import current_account, get_session
@@ -83,11 +82,11 @@ def _chunks(model: str, pieces: Iterator[str], extra_at_end) -> Iterator[str]:
 @router.get("/models")
 def list_models(account: Account = Depends(current_account), session: Session = Depends(get_session)):
     from townsquare.studio.models import CreatorAI
+    from townsquare.studio.service import listed_ais_query
 
     data = [{"id": ASSISTANT_MODEL, "object": "model", "created": 0, "owned_by": "townsquare"}]
-    rows = session.execute(select(CreatorAI, Account).join(Account, Account.id == CreatorAI.owner_id).where(
-        CreatorAI.visibility == "public", CreatorAI.deleted_at.is_(None), CreatorAI.paused.is_(False),
-        Account.status == "active").order_by(CreatorAI.id).limit(500)).all()
+    # listed_ais_query applies the block rule: no AI of someone who blocks you or whom you block.
+    rows = session.execute(listed_ais_query(account).order_by(CreatorAI.id).limit(500)).all()
     for ai, owner in rows:
         data.append({"id": f"creator/{owner.handle}/{ai.slug}", "object": "model",
                      "created": int(ai.created_at.timestamp()), "owned_by": owner.handle})
