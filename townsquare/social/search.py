@@ -164,16 +164,25 @@ def _hashtag(session: Session, name: str) -> Hashtag | None:
 
 def search_hashtags(session: Session, viewer: Account | None, query: str, *, cursor: str | None = None,
                     limit: int = DEFAULT_LIMIT, log: bool = True) -> Page[str]:
-    """Hashtag names starting with the query, most used first (names only: counts could reveal
-    followers-only posts)."""
+    """Hashtag names starting with the query that are on at least one post the viewer may see, most
+    used (in what the viewer may see) first. A tag that exists only on followers-only posts, or only
+    on posts of people blocked either way, is not there for the viewer (names only: counts stay with
+    ``hashtag_info``, which counts what the viewer may see)."""
     query_terms(query)  # same length and content checks as the other kinds
     prefix = query.strip().lstrip("#").lower()
     if not HASHTAG_RE.match(prefix):
         raise InvalidInput("a hashtag search is letters, digits or underscores")
-    uses = select(func.count()).where(PostHashtag.hashtag_id == Hashtag.id).scalar_subquery()
+    viewer_id = viewer.id if viewer is not None else None
+    uses = (select(func.count(PostHashtag.post_id))
+            .join(Post, Post.id == PostHashtag.post_id).join(Account, Account.id == Post.author_id)
+            .where(PostHashtag.hashtag_id == Hashtag.id, visible_posts_clause(viewer_id)))
+    muted = _hidden_for(viewer_id, Post.author_id)
+    if muted is not None:
+        uses = uses.where(not_(muted))
+    uses = uses.correlate(Hashtag).scalar_subquery()
     stmt = (
         select(Hashtag.name)
-        .where(Hashtag.name.startswith(prefix, autoescape=True))
+        .where(Hashtag.name.startswith(prefix, autoescape=True), uses > 0)
         .order_by(case((Hashtag.name == prefix, 0), else_=1), uses.desc(), Hashtag.name)
     )
     page = offset_page(session, stmt, cursor=cursor, limit=limit)
