@@ -36,6 +36,10 @@ CSRF_HEADER = "x-csrf-token"
 CSRF_QUERY = "csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 API_PREFIXES = ("/api/", "/v1/")
+# Signing in or up does not act as the cookie's account (it starts a new one), and takes a JSON body,
+# which no cross-site form can send (FastAPI refuses other content types): a stale cookie in a
+# client's jar must not stop it from signing in again.
+EXEMPT_PATHS = frozenset({"/api/auth/signin", "/api/auth/signup"})
 
 
 def _binding(session_secret: str | None) -> str:
@@ -83,7 +87,8 @@ class CSRFMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in SAFE_METHODS or not scope["path"].startswith(API_PREFIXES):
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS or not scope["path"].startswith(API_PREFIXES) \
+                or scope["path"] in EXEMPT_PATHS:
             await self.app(scope, receive, send)
             return
         request = Request(scope)  # headers, cookies and query only: the body is left for the route
