@@ -19,12 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from townsquare.errors import Conflict, Forbidden, InvalidInput, NotFound
-from townsquare.social.blocks import require_no_block, require_visible
+from townsquare.social.blocks import either_way_clause, require_no_block, require_visible
 from townsquare.social.events import log_event
 from townsquare.social.models import Account, Block, Follow, FollowRequest, Mute
 from townsquare.social.notifications import notify
@@ -217,10 +217,7 @@ def _follow_list(session: Session, viewer: Account | None, owner_id: int, *, fol
         .where(mine == owner.id, Account.status == "active")
     )
     if viewer is not None:  # people who block the viewer (or whom the viewer blocks) are left out
-        stmt = stmt.where(~exists().where(or_(
-            and_(Block.blocker_id == viewer.id, Block.blocked_id == Account.id),
-            and_(Block.blocker_id == Account.id, Block.blocked_id == viewer.id),
-        )))
+        stmt = stmt.where(~either_way_clause(viewer.id, Account.id))
     page = keyset_page(session, stmt, keys=[Follow.created_at, other], key_of=lambda row: (row[1], row[0].id),
                        cursor=cursor, limit=limit, scalars=False)
     return Page([FollowEntry(row[0], row[1]) for row in page.items], page.next_cursor)

@@ -7,7 +7,8 @@ from sqlalchemy.orm import Session
 
 from townsquare.db.base import utcnow
 from townsquare.errors import NotFound
-from townsquare.social.models import Account, Block, Comment, Mute, Notification, Post
+from townsquare.social.blocks import either_way_clause
+from townsquare.social.models import Account, Comment, Mute, Notification, Post
 from townsquare.social.paging import DEFAULT_LIMIT, Page, keyset_page
 from townsquare.social.relations import is_blocked_either_way
 from townsquare.social.visibility import visible_posts_clause
@@ -60,10 +61,7 @@ def _listable(recipient_id: int):
         Notification.actor_id.is_(None),
         and_(
             exists().where(Account.id == Notification.actor_id, Account.status == "active"),
-            ~exists().where(or_(
-                and_(Block.blocker_id == recipient_id, Block.blocked_id == Notification.actor_id),
-                and_(Block.blocker_id == Notification.actor_id, Block.blocked_id == recipient_id),
-            )),
+            ~either_way_clause(recipient_id, Notification.actor_id),  # the block rule (blocks.py)
             ~exists().where(Mute.muter_id == recipient_id, Mute.muted_id == Notification.actor_id),
         ),
     )
