@@ -84,10 +84,10 @@ def png_bytes(color=(200, 30, 30), size=(8, 6), exif: bool = False, fmt: str = "
 
 @pytest.fixture
 def mp4():
-    return MP4_BYTES
+    """A real (tiny, 2 s, 160x128) H.264 MP4: uploads are decoded, a bare header is refused."""
+    from townsquare.sim.media import make_video
 
-
-MP4_BYTES = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
+    return make_video(0, 0)
 
 
 def count_rows(db, model) -> int:

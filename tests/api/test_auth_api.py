@@ -33,7 +33,9 @@ def test_session_cookie_is_httponly_lax_and_signout_revokes_it(client, signup):
     cookie_header = response.headers["set-cookie"].lower()
     assert "ts_session=" in cookie_header and "httponly" in cookie_header and "samesite=lax" in cookie_header
     assert client.get("/api/me").json()["handle"] == "bob"  # the TestClient keeps the cookie
-    assert client.post("/api/auth/signout").status_code == 200
+    assert client.post("/api/auth/signout").status_code == 403  # a cookie-authenticated write needs the token
+    csrf = {"X-CSRF-Token": response.json()["csrf_token"]}
+    assert client.post("/api/auth/signout", headers=csrf).status_code == 200
     client.cookies.set("ts_session", response.json()["token"])
     assert client.get("/api/me").status_code == 401
 

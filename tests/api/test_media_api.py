@@ -19,12 +19,13 @@ def test_upload_image_and_serve_it(client, signup, png, settings):
     sha = hashlib.sha256(data).hexdigest()
     assert body["url"] == f"/media/{sha}.png"
     assert (settings.media_dir / sha[:2] / sha[2:4] / f"{sha}.png").read_bytes() == data
-    served = client.get(body["url"])
+    served = client.get(body["url"], headers=ana.headers)
     assert served.status_code == 200 and served.content == data
     assert served.headers["content-type"] == "image/png"
     assert client.get(f"/api/media/{body['id']}", headers=ana.headers).json()["url"] == body["url"]
-    # Not attached to anything yet: nobody else can look it up.
+    # Not attached to anything yet: nobody else can look it up or fetch the file.
     assert client.get(f"/api/media/{body['id']}").status_code == 404
+    assert client.get(body["url"]).status_code == 404
     # Same bytes again: the same row, one file.
     again = client.post("/api/media", headers=ana.headers, files={"file": ("x.png", data, "image/png")})
     assert again.json()["id"] == body["id"]
@@ -35,7 +36,7 @@ def test_video_sniffed_by_magic_bytes(client, signup, mp4):
     response = client.post("/api/media", headers=ben.headers, files={"file": ("clip", mp4, "video/mp4")})
     assert response.status_code == 201
     assert response.json()["kind"] == "video" and response.json()["mime_type"] == "video/mp4"
-    assert client.get(response.json()["url"]).headers["content-type"] == "video/mp4"
+    assert client.get(response.json()["url"], headers=ben.headers).headers["content-type"] == "video/mp4"
 
 
 def test_exif_is_stripped_from_jpeg(client, signup, png):
@@ -44,7 +45,7 @@ def test_exif_is_stripped_from_jpeg(client, signup, png):
     assert b"SecretCam" in data
     response = client.post("/api/media", headers=cat.headers, files={"file": ("p.jpg", data, "image/jpeg")})
     assert response.status_code == 201
-    stored = client.get(response.json()["url"]).content
+    stored = client.get(response.json()["url"], headers=cat.headers).content
     assert b"SecretCam" not in stored
     assert (response.json()["width"], response.json()["height"]) == (4, 10)  # orientation applied
 

@@ -55,7 +55,7 @@ def test_follow_errors_are_clear_and_write_nothing(client, world):
 def test_cannot_follow_across_a_block(client, world):
     alice, bob = world.user("alice"), world.user("bob")
     assert client.post(f"/api/accounts/{alice.sid}/block", headers=bob.headers).status_code == 200
-    assert_error(client.post(f"/api/accounts/{bob.sid}/follow", headers=alice.headers), 403)  # blocked by bob
+    assert_error(client.post(f"/api/accounts/{bob.sid}/follow", headers=alice.headers), 404)  # bob is not there for her
     assert_error(client.post(f"/api/accounts/{alice.sid}/follow", headers=bob.headers), 403)  # bob blocks alice
     assert world.count(Follow) == 0 and world.count(FollowRequest) == 0
 

@@ -99,7 +99,10 @@ def test_blocks_stop_messages_both_ways(client, world):
     alice, bob = world.user("alice"), world.user("bob")
     conversation_id = _send(client, alice, bob, "hi").json()["conversation"]["id"]
     client.post(f"/api/accounts/{alice.sid}/block", headers=bob.headers)
-    assert_error(_send(client, alice, bob, "still there?"), 403)
+    assert_error(_send(client, alice, bob, "still there?"), 404)  # the blocker is not there for alice
+    assert_error(client.post(f"/api/conversations/{conversation_id}/messages", json={"text": "x"},
+                             headers=alice.headers), 404)
+    assert client.get("/api/conversations", headers=alice.headers).json()["items"] == []
     assert_error(client.post(f"/api/conversations/{conversation_id}/messages", json={"text": "x"},
                              headers=bob.headers), 403)
     assert world.count(Message) == 1

@@ -8,21 +8,16 @@ from sqlalchemy.orm import Session
 from townsquare.api.deps import get_session, optional_account
 from townsquare.api.pagination import Page, PageQuery, make_page, page_query
 from townsquare.api.schemas import AccountOut, PostOut, parse_id, render_account, render_posts
-from townsquare.errors import NotFound
-from townsquare.social import accounts, posts
-from townsquare.social.models import Account, Block
+from townsquare.social import accounts, blocks, posts
+from townsquare.social.models import Account
 
 router = APIRouter(tags=["accounts"])
 
 
 def _visible_account(session: Session, viewer: Account | None, account_id: int) -> Account:
-    """An active account, unless it blocked the viewer: then it is simply not there for them.
-
-    (Someone you blocked stays visible to you, so that you can unblock them.)"""
-    account = accounts.get_account(session, account_id)
-    if viewer is not None and viewer.id != account.id and session.get(Block, (account.id, viewer.id)):
-        raise NotFound("no such account")
-    return account
+    """An active account, unless it blocked the viewer: then it is simply not there for them
+    (``social/blocks.py``; someone you blocked stays visible to you, so that you can unblock them)."""
+    return blocks.require_visible(session, viewer, accounts.get_account(session, account_id))
 
 
 @router.get("/api/accounts/lookup", response_model=AccountOut)

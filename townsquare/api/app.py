@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from townsquare import __version__
 from townsquare.api.body_limit import BodyLimitMiddleware
+from townsquare.api.csrf import CSRFMiddleware
 from townsquare.api.errors import install_error_handlers
 from townsquare.config import Settings, load_settings
 from townsquare.db.engine import Database
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     install_error_handlers(app)
     # Bodies beyond the upload limit are cut off while they arrive (chunked uploads included).
     app.add_middleware(BodyLimitMiddleware, limit_of=lambda: app.state.settings.max_upload_bytes)
+    app.add_middleware(CSRFMiddleware)  # cookie-authenticated API writes need the session's CSRF token
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router)
     return app

@@ -6,24 +6,24 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
 from sqlalchemy.orm import Session
 
-from townsquare.api.deps import SESSION_COOKIE, _token_from_request, current_account, get_session
+from townsquare.api import cookies, csrf
+from townsquare.api.deps import _token_from_request, current_account, get_session
 from townsquare.api.ratelimit import guarded_sign_in, limit_auth
 from townsquare.api.schemas import MeOut, OkOut, StrictModel, parse_id, render_me
 from townsquare.social import accounts
 from townsquare.social.models import Account
-from townsquare.social.tokens import SESSION_LIFETIME, issue_token
+from townsquare.social.tokens import issue_token
 
 router = APIRouter(tags=["accounts"])
 
 
-def set_session_cookie(response: Response, token: str) -> None:
-    """The web session cookie: HttpOnly (no script can read it), SameSite=Lax (no cross-site posts)."""
-    response.set_cookie(SESSION_COOKIE, token, max_age=int(SESSION_LIFETIME.total_seconds()), httponly=True,
-                        samesite="lax", path="/")
-
-
-def clear_session_cookie(response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+def _start_web_session(request: Request, response: Response, token: str) -> str:
+    """Set the session cookie (``Secure`` over HTTPS) and a CSRF token bound to the new session: the
+    token is returned (``csrf_token``) because cookie-authenticated API writes must send it."""
+    cookies.set_session_cookie(request, response, token)
+    csrf_token = csrf.mint(csrf.secret_key(request.app), token)
+    cookies.set_csrf_cookie(request, response, csrf_token)
+    return csrf_token
 
 
 class SignUpIn(StrictModel):
@@ -43,6 +43,8 @@ class SignInIn(StrictModel):
 class AuthOut(StrictModel):
     account: MeOut
     token: str
+    csrf_token: str | None = Field(None, description="With ``session: true``: send it as X-CSRF-Token on "
+                                                     "writes authenticated by the session cookie.")
 
 
 class ProfileIn(StrictModel):
@@ -58,26 +60,25 @@ class PasswordIn(StrictModel):
 
 
 @router.post("/api/auth/signup", response_model=AuthOut, status_code=201, dependencies=[Depends(limit_auth)])
-def sign_up(body: SignUpIn, response: Response, session: Session = Depends(get_session)):
+def sign_up(body: SignUpIn, request: Request, response: Response, session: Session = Depends(get_session)):
     """Create an account and sign in (an API token, or a web session with ``session: true``)."""
     account = accounts.sign_up(session, body.handle, body.password, email=body.email,
                                display_name=body.display_name)
     kind = "session" if body.session else "api"
     token = issue_token(session, account, kind=kind)
-    if body.session:
-        set_session_cookie(response, token)
-    return {"account": render_me(account), "token": token}
+    csrf_token = _start_web_session(request, response, token) if body.session else None
+    return {"account": render_me(account), "token": token, "csrf_token": csrf_token}
 
 
 @router.post("/api/auth/signin", response_model=AuthOut, dependencies=[Depends(limit_auth)])
 def sign_in(body: SignInIn, request: Request, response: Response, session: Session = Depends(get_session)):
-    """Exchange a handle (or email) and password for a token; ``session: true`` also sets the cookie."""
+    """Exchange a handle (or email) and password for a token; ``session: true`` also sets the cookie
+    and returns the session's CSRF token."""
     kind = "session" if body.session else "api"
     account, token = guarded_sign_in(request, body.login,
                                      lambda: accounts.sign_in(session, body.login, body.password, kind=kind))
-    if body.session:
-        set_session_cookie(response, token)
-    return {"account": render_me(account), "token": token}
+    csrf_token = _start_web_session(request, response, token) if body.session else None
+    return {"account": render_me(account), "token": token, "csrf_token": csrf_token}
 
 
 @router.post("/api/auth/signout", response_model=OkOut)
@@ -85,7 +86,7 @@ def sign_out(request: Request, response: Response, account: Account = Depends(cu
              session: Session = Depends(get_session)):
     """Revoke the token this request was made with (bearer or cookie) and clear the cookie."""
     accounts.sign_out(session, _token_from_request(request))
-    clear_session_cookie(response)
+    cookies.clear_session_cookie(response)
     return {"ok": True}
 
 
@@ -107,7 +108,10 @@ def update_me(body: ProfileIn, account: Account = Depends(current_account), sess
 
 
 @router.post("/api/me/password", response_model=OkOut, dependencies=[Depends(limit_auth)])
-def change_password(body: PasswordIn, account: Account = Depends(current_account),
+def change_password(body: PasswordIn, request: Request, account: Account = Depends(current_account),
                     session: Session = Depends(get_session)):
-    accounts.change_password(session, account, body.old_password, body.new_password)
+    """Change your password. Every other API token and web session of yours stops working; the one
+    this request was made with stays signed in."""
+    accounts.change_password(session, account, body.old_password, body.new_password,
+                             keep_token=_token_from_request(request))
     return {"ok": True}

@@ -1,4 +1,4 @@
-"""Media upload (``POST /api/media``) and serving (``GET /media/<sha256>.<ext>``)."""
+"""Media upload (``POST /api/media``) and serving (``GET /media/<sha256>.<ext>``, checked on access)."""
 
 from __future__ import annotations
 
@@ -39,10 +39,20 @@ def get_media(media_id: str, viewer: Account | None = Depends(optional_account),
     return render_media(media_service.get_media(session, viewer, parse_id(media_id, what="media")))
 
 
+# Public files may sit in shared caches for an hour (so a post made followers-only or deleted stops
+# being served from them soon); other files only in the viewer's own cache, revalidated each time.
+PUBLIC_CACHE = "public, max-age=3600"
+PRIVATE_CACHE = "private, no-cache"
+
+
 @router.get("/media/{name}", include_in_schema=False)
-def serve(name: str, request: Request):
-    """The stored file; its name is its content hash, so it never changes and may be cached for ever."""
-    path, content_type = media_service.resolve_file(request.app.state.settings.media_dir, name)
-    return FileResponse(path, media_type=content_type,
-                        headers={"Cache-Control": "public, max-age=31536000, immutable",
-                                 "X-Content-Type-Options": "nosniff"})
+def serve(name: str, request: Request, viewer: Account | None = Depends(optional_account),
+          session: Session = Depends(get_session)):
+    """The stored file, to those who may see what it is attached to (checked on every request, with
+    the session cookie or a bearer token: see ``media.open_file``); 404 to everyone else."""
+    found = media_service.open_file(session, viewer, request.app.state.settings.media_dir, name)
+    headers = {"Cache-Control": PUBLIC_CACHE if found.public else PRIVATE_CACHE,
+               "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox"}
+    if not found.public:
+        headers["Vary"] = "Cookie, Authorization"
+    return FileResponse(found.path, media_type=found.content_type, headers=headers)

@@ -25,7 +25,6 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townsquare.api.deps import current_account, get_session
@@ -137,11 +136,11 @@ def stream_chunks(model: str, pieces: Iterator[str], ending: Callable[[], tuple[
 @router.get("/models")
 def list_models(account: Account = Depends(current_account), session: Session = Depends(get_session)):
     from townsquare.studio.models import CreatorAI
+    from townsquare.studio.service import listed_ais_query
 
     data = [{"id": ASSISTANT_MODEL, "object": "model", "created": 0, "owned_by": "townsquare"}]
-    rows = session.execute(select(CreatorAI, Account).join(Account, Account.id == CreatorAI.owner_id).where(
-        CreatorAI.visibility == "public", CreatorAI.deleted_at.is_(None), CreatorAI.paused.is_(False),
-        Account.status == "active").order_by(CreatorAI.id).limit(500)).all()
+    # listed_ais_query applies the block rule: no AI of someone who blocks you or whom you block.
+    rows = session.execute(listed_ais_query(account).order_by(CreatorAI.id).limit(500)).all()
     for ai, owner in rows:
         data.append({"id": f"creator/{owner.handle}/{ai.slug}", "object": "model",
                      "created": int(ai.created_at.timestamp()), "owned_by": owner.handle})
@@ -242,8 +241,9 @@ def _stream_assistant(request: Request, account: Account, body: ChatCompletionIn
                     if not streamed:
                         holder.setdefault("first_token_ms", (time.perf_counter() - started) * 1e3)
                         yield data["text"]
-                    elif data["text"].strip() != streamed.strip():  # replaced by the output shield
-                        yield "\n\n[removed by the safety shield] " + data["text"]
+                    elif data["text"].strip() != streamed.strip():  # replaced after it streamed
+                        notice = "[removed by the safety shield] " if data.get("replaced_by") == "shield" else ""
+                        yield "\n\n" + notice + data["text"]
 
     def ending() -> tuple[str, dict | None, dict]:
         conversation = holder.get("conversation")

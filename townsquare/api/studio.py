@@ -218,9 +218,10 @@ def creator_ais(handle: str, viewer: Account | None = Depends(optional_account),
                 session: Session = Depends(get_session)):
     """A creator's public AIs (what their profile shows)."""
     from townsquare.social.accounts import get_account_by_handle
+    from townsquare.social.blocks import require_visible
 
-    owner = get_account_by_handle(session, handle)
-    return {"items": [render_ai(session, ai) for ai in service.list_public_ais(session, owner.id)]}
+    owner = require_visible(session, viewer, get_account_by_handle(session, handle))
+    return {"items": [render_ai(session, ai) for ai in service.list_public_ais(session, owner.id, viewer)]}
 
 
 @router.get("/creators/{handle}/ais/{slug}")

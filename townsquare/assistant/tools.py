@@ -25,7 +25,7 @@ from townsquare.errors import InvalidInput, NotFound
 from townsquare.social import accounts, graph, posts, reactions, search, timeline
 from townsquare.social import comments as comments_service
 from townsquare.social import notifications as notifications_service
-from townsquare.social.models import Account, Follow, HashtagFollow, Post, PostHashtag, Reaction
+from townsquare.social.models import Account, Follow, HashtagFollow, Post, PostHashtag, Repost
 from townsquare.social.relations import (
     blocked_either_way_ids,
     following_ids,
@@ -213,11 +213,14 @@ def explain_post(ctx: ToolContext, post_id: str) -> ToolResult:
         reasons.append("It is your own post.")
     elif is_following(ctx.session, ctx.account.id, post.author_id):
         reasons.append(f"You follow @{post.author.handle}.")
+    # Reposts show in the home timeline, so they may be counted; reactions are not listed anywhere,
+    # so who reacted is never said.
     followed = select(Follow.followee_id).where(Follow.follower_id == ctx.account.id)
-    friends_liked = ctx.session.scalar(select(func.count()).select_from(Reaction).where(
-        Reaction.post_id == post.id, Reaction.account_id.in_(followed))) or 0
-    if friends_liked:
-        reasons.append(f"{friends_liked} {'person' if friends_liked == 1 else 'people'} you follow reacted to it.")
+    friends_reposted = ctx.session.scalar(select(func.count()).select_from(Repost).where(
+        Repost.post_id == post.id, Repost.account_id.in_(followed))) or 0
+    if friends_reposted:
+        reasons.append(f"{friends_reposted} {'person' if friends_reposted == 1 else 'people'} you follow "
+                       f"reposted it.")
     tags = ctx.session.scalars(select(PostHashtag.hashtag_id).where(PostHashtag.post_id == post.id)).all()
     if tags and ctx.session.scalar(select(func.count()).select_from(HashtagFollow).where(
             HashtagFollow.account_id == ctx.account.id, HashtagFollow.hashtag_id.in_(tags))):

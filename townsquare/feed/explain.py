@@ -28,14 +28,8 @@ def reasons(*, sources: Mapping[str, object], author_id: int, hashtags: tuple[st
     if "following" in sources or in_network:
         out.append({"code": "following", "text": f"Because you follow {_handle(handles, author_id)}"})
     if "friends_engaged" in sources:
-        who = list(sources["friends_engaged"] or [])
-        if who:
-            names = ", ".join(_handle(handles, a) for a in who[:2])
-            more = f" and {len(who) - 2} more" if len(who) > 2 else ""
-            out.append({"code": "friends_engaged",
-                        "text": f"Popular with people you follow: {names}{more} engaged with this"})
-        else:
-            out.append({"code": "friends_engaged", "text": "Popular with people you follow"})
+        # Who engaged is not named: the source counts likes too, and no API lists who liked a post.
+        out.append({"code": "friends_engaged", "text": "Popular with people you follow"})
     if "hashtag" in sources:
         out.append({"code": "hashtag", "text": f"New from #{sources['hashtag']}, which you follow"})
     liked_topics = [t for t in hashtags if (topic_affinity or {}).get(t, 0) > 0]

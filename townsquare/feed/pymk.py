@@ -5,7 +5,9 @@ people who follow you, people who like the same posts, the unified model's accou
 for cold start, popular accounts. Ranking: p(follow) x p(two-way | follow) from the unified model
 when one is trained, else the graph model's score (its softmax over the person's candidates) with
 small bonuses for the other signals. Never yourself, anyone you follow or asked to follow, anyone
-blocked either way or muted, or inactive accounts. Each suggestion carries its social proof.
+blocked either way or muted, or inactive accounts. Each suggestion carries its social proof, and the
+proof never says more than the viewer could read elsewhere: friends in common are named only where
+the follow is on a list the viewer may see (``nameable_mutuals``), and shared likes are never said.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import desc, func, select
+from sqlalchemy import and_, desc, func, or_, select
 from sqlalchemy.orm import Session
 
 from townsquare.feed.linkpred import EMBEDDING_MAX_NODES, GraphIndex, LinkModel, adjacency, candidate_features
+from townsquare.social.graph import can_list_connections
 from townsquare.social.models import Account, Block, Follow, FollowRequest, Mute, Reaction
+from townsquare.social.relations import blocked_either_way_ids, following_ids
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,8 @@ BUNDLED_MODEL = Path(__file__).parent / "data" / "pymk_linkmodel.npz"
 # neighbourhood features only: served where a graph is too big for the node-embedding step
 BUNDLED_PLAIN_MODEL = Path(__file__).parent / "data" / "pymk_linkmodel_plain.npz"
 MODEL_FILE = "pymk_linkmodel.npz"
+# Signals that rank but are never shown (reasons or sources): they would reveal what no API lists.
+PRIVATE_SOURCES = frozenset({"same_posts"})
 
 
 @dataclass
@@ -274,21 +280,48 @@ def suggestions(session: Session, viewer: Account, limit: int = 10, *, scorer=No
     else:
         final = {a: scores[a] for a in ids}
     top = sorted(ids, key=lambda a: (-final[a], a))[:limit]
-    return [_with_proof(session, graph, viewer.id, accounts[a], final[a], sources[a], a in followers) for a in top]
+    return [_with_proof(session, graph, viewer, accounts[a], final[a], sources[a], a in followers) for a in top]
 
 
-def _with_proof(session: Session, graph: FollowGraph, viewer_id: int, account: Account, score: float,
+def nameable_mutuals(session: Session, viewer: Account, candidate: Account, common: list[int]) -> list[Account]:
+    """The people in ``common`` (graph neighbours of both) that a suggestion may name to ``viewer``.
+
+    Naming @c as a friend in common with the candidate reveals the follow between c and the
+    candidate, so it is allowed only where the viewer could list that follow anyway: on the
+    candidate's followers/following lists or on c's (``graph.can_list_connections``: a private
+    account's lists are for its followers). Both follows must exist now (the cached graph may be
+    stale), c must be active and not blocked either way with the viewer."""
+    if not common:
+        return []
+    people = {viewer.id, candidate.id}
+    edges = session.execute(select(Follow.follower_id, Follow.followee_id).where(or_(
+        and_(Follow.follower_id.in_(people), Follow.followee_id.in_(common)),
+        and_(Follow.followee_id.in_(people), Follow.follower_id.in_(common))))).all()
+    linked: dict[int, set[int]] = defaultdict(set)  # common account -> which of viewer/candidate it touches
+    for a, b in edges:
+        c, other = (b, a) if a in people else (a, b)
+        linked[c].add(other)
+    both = [c for c, ends in linked.items() if ends == people]
+    if not both:
+        return []
+    candidate_lists_open = can_list_connections(session, viewer, candidate)
+    hidden = blocked_either_way_ids(session, viewer.id)
+    followed = following_ids(session, viewer.id)
+    rows = session.scalars(select(Account).where(Account.id.in_(both), Account.status == "active")
+                           .order_by(desc(Account.follower_count), Account.id))
+    return [c for c in rows if c.id not in hidden
+            and (candidate_lists_open or not c.is_private or c.id in followed)]
+
+
+def _with_proof(session: Session, graph: FollowGraph, viewer: Account, account: Account, score: float,
                 sources: list[str], follows_you: bool) -> Suggestion:
-    mutual: list[int] = []
-    u, v = graph.node_of.get(viewer_id), graph.node_of.get(account.id)
+    common: list[int] = []
+    u, v = graph.node_of.get(viewer.id), graph.node_of.get(account.id)
     if u is not None and v is not None:
         a = graph.index.adj
-        common = np.intersect1d(a[u].indices, a[v].indices)
-        mutual = [int(graph.account_of[c]) for c in common]
-    handles = []
-    if mutual:
-        handles = list(session.scalars(select(Account.handle).where(Account.id.in_(mutual[:50]))
-                                       .order_by(desc(Account.follower_count)).limit(3)))
+        common = [int(graph.account_of[c]) for c in np.intersect1d(a[u].indices, a[v].indices)]
+    mutual = nameable_mutuals(session, viewer, account, common)
+    handles = [m.handle for m in mutual[:3]]
     reasons = []
     if follows_you:
         reasons.append({"code": "follows_you", "text": "Follows you"})
@@ -296,8 +329,9 @@ def _with_proof(session: Session, graph: FollowGraph, viewer_id: int, account: A
         n = len(mutual)
         names = ", ".join("@" + h for h in handles)
         reasons.append({"code": "mutual", "text": f"{n} friend{'s' if n != 1 else ''} in common ({names})"})
-    if "same_posts" in sources:
-        reasons.append({"code": "same_posts", "text": "Likes the same posts as you"})
+    # "same_posts" (they like the posts you like) helps the ranking but is never said, nor listed in
+    # ``sources``: no API lists who reacted to a post, so saying it would reveal reactions.
+    sources = [s for s in sources if s not in PRIVATE_SOURCES]
     if "model" in sources:
         reasons.append({"code": "model", "text": "Suggested by the Townsquare model"})
     if "popular" in sources and not reasons:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from townsquare.db.base import utcnow
 from townsquare.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from townsquare.social.models import Account, Media
-from townsquare.social.tokens import issue_token, revoke_token
+from townsquare.social.tokens import issue_token, revoke_all_tokens, revoke_token
 
 HANDLE_RE = re.compile(r"^[a-z0-9_]{3,30}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
@@ -142,13 +142,23 @@ def sign_out(session: Session, token: str) -> bool:
     return revoke_token(session, token)
 
 
-def change_password(session: Session, account: Account, old_password: str, new_password: str) -> None:
+def change_password(session: Session, account: Account, old_password: str, new_password: str, *,
+                    keep_token: str | None = None) -> int:
+    """Change the password after checking the current one; see ``set_password``."""
     try:
         _hasher.verify(account.password_hash or _DUMMY_HASH, old_password or "")
     except (VerificationError, InvalidHashError):
         raise Unauthorized("the current password is wrong", code="bad_credentials")
+    return set_password(session, account, new_password, keep_token=keep_token)
+
+
+def set_password(session: Session, account: Account, new_password: str, *, keep_token: str | None = None) -> int:
+    """Set a new password and sign the account out everywhere else: every API token and web session
+    is revoked except ``keep_token`` (the one the change was made with, if any). Every password
+    change or reset goes through here. Returns how many tokens were revoked."""
     _check_password(new_password)
     account.password_hash = hash_password(new_password)
+    return revoke_all_tokens(session, account.id, keep=keep_token)
 
 
 def get_account(session: Session, account_id: int) -> Account:

@@ -19,11 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from townsquare.errors import Conflict, Forbidden, InvalidInput, NotFound
+from townsquare.social.blocks import either_way_clause, require_no_block, require_visible
 from townsquare.social.events import log_event
 from townsquare.social.models import Account, Block, Follow, FollowRequest, Mute
 from townsquare.social.notifications import notify
@@ -94,8 +95,7 @@ def follow(session: Session, actor: Account, target_id: int) -> str:
     if target_id == actor.id:
         raise InvalidInput("you cannot follow yourself")
     target = get_account(session, target_id)
-    if is_blocked_either_way(session, actor.id, target.id):
-        raise Forbidden("you cannot follow this account")
+    require_no_block(session, actor, target, "follow them")
     if is_following(session, actor.id, target.id):
         raise Conflict("you already follow this account")
     if session.get(FollowRequest, (actor.id, target.id)) is not None:
@@ -185,9 +185,21 @@ def remove_follower(session: Session, actor: Account, follower_id: int) -> None:
         raise NotFound("this account does not follow you")
 
 
+def can_list_connections(session: Session, viewer: Account | None, owner: Account) -> bool:
+    """Whether ``viewer`` may list ``owner``'s followers and following (the rule of ``_check_can_see_lists``).
+
+    Anything else that reveals a follow (people-you-may-know's "friends in common", ...) must ask this."""
+    try:
+        _check_can_see_lists(session, viewer, owner)
+    except (Forbidden, NotFound):
+        return False
+    return True
+
+
 def _check_can_see_lists(session: Session, viewer: Account | None, owner: Account) -> None:
     if viewer is not None and viewer.id == owner.id:
         return
+    require_visible(session, viewer, owner)  # the block rule: an account that blocks you is not there
     if viewer is not None and is_blocked_either_way(session, viewer.id, owner.id):
         raise Forbidden("you cannot see this account's connections")
     if owner.is_private and (viewer is None or not is_following(session, viewer.id, owner.id)):
@@ -205,10 +217,7 @@ def _follow_list(session: Session, viewer: Account | None, owner_id: int, *, fol
         .where(mine == owner.id, Account.status == "active")
     )
     if viewer is not None:  # people who block the viewer (or whom the viewer blocks) are left out
-        stmt = stmt.where(~exists().where(or_(
-            and_(Block.blocker_id == viewer.id, Block.blocked_id == Account.id),
-            and_(Block.blocker_id == Account.id, Block.blocked_id == viewer.id),
-        )))
+        stmt = stmt.where(~either_way_clause(viewer.id, Account.id))
     page = keyset_page(session, stmt, keys=[Follow.created_at, other], key_of=lambda row: (row[1], row[0].id),
                        cursor=cursor, limit=limit, scalars=False)
     return Page([FollowEntry(row[0], row[1]) for row in page.items], page.next_cursor)

@@ -1,5 +1,9 @@
 """Media uploads: checked by content (not by name or declared type), stored once by SHA-256.
 
+An upload is accepted only when it decodes: images with Pillow (structure verified, pixels loaded),
+videos with ffmpeg (``video_probe.py``: the first frame of the first video stream, with the demuxer
+that the magic bytes named). Anything else, e.g. an MP4 header followed by HTML, is a 415.
+
 Files live at ``<media_dir>/ab/cd/<sha256>.<ext>`` and are written atomically (temporary file in
 the same folder, then rename), so a reader never sees half a file and two uploads of the same
 bytes share one file. Images lose their EXIF metadata (location, camera) before storage.
@@ -21,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from townsquare.errors import Forbidden, InvalidInput, NotFound, TownsquareError
 from townsquare.social.models import Account, Media, Post, PostMedia
+from townsquare.social.video_probe import NotAVideo, probe_video
 from townsquare.social.visibility import visible_posts_query
 
 IMAGE_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp"),
@@ -91,8 +96,12 @@ def sniff(data: bytes) -> Sniffed:
     if not data:
         raise InvalidInput("the file is empty", code="empty_file")
     video = _sniff_video(data)
-    if video is not None:
-        return Sniffed("video", video[0], video[1], data)
+    if video is not None:  # the magic bytes name a container; only decoding shows it is a video
+        try:
+            info = probe_video(data, video[1])
+        except NotAVideo as exc:
+            raise UnsupportedMedia(f"{exc}: upload an MP4 or WebM video that plays")
+        return Sniffed("video", video[0], video[1], data, info.width, info.height)
     from PIL import Image
 
     try:
@@ -180,6 +189,29 @@ def resolve_file(media_dir: Path, name: str) -> tuple[Path, str]:
     if not path.is_file():
         raise NotFound("no such file")
     return path, CONTENT_TYPES[ext]
+
+
+@dataclass(frozen=True)
+class FileAccess:
+    path: Path
+    content_type: str
+    public: bool  # anyone signed out may see it (an avatar, or on a public post): shared caches may keep it
+
+
+def open_file(session: Session, viewer: Account | None, media_dir: Path, name: str) -> FileAccess:
+    """A stored file as ``viewer`` may fetch it: checked on every access, like the post it belongs to.
+
+    A file URL is not a capability: the file is served only when one of its media rows (uploads of
+    the same bytes share the file) is one the viewer may see (``can_view_media``: their own upload,
+    an active account's avatar, or on a post they may read). Otherwise, and for unknown names, 404."""
+    path, content_type = resolve_file(media_dir, name)
+    sha = FILE_NAME_RE.match(name).group(1)
+    rows = list(session.scalars(select(Media).where(Media.sha256 == sha, Media.mime_type == content_type)))
+    if any(can_view_media(session, None, m) for m in rows):
+        return FileAccess(path, content_type, public=True)
+    if viewer is not None and any(can_view_media(session, viewer, m) for m in rows):
+        return FileAccess(path, content_type, public=False)
+    raise NotFound("no such file")
 
 
 def owned_media(session: Session, owner: Account, media_ids: list[int]) -> list[Media]:

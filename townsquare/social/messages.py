@@ -2,7 +2,8 @@
 
 Rules:
 - Text is 1..5000 characters after trimming; you cannot message yourself.
-- Nobody can message across a block (either direction), or message a suspended/deleted account.
+- Nobody can message across a block (``blocks.py``: 404 to the blocked side, 403 to the blocker), or
+  message a suspended/deleted account. A conversation with someone who blocks you is gone for you.
 - A private account only receives messages from accounts it follows, or in a conversation where it
   has already written (so it can always get answers to what it started).
 - Only the two participants can read a conversation; to anyone else it does not exist (404).
@@ -16,17 +17,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from townsquare.db.base import utcnow
 from townsquare.errors import Forbidden, InvalidInput, NotFound
+from townsquare.social.blocks import blocked_by_clause, blocks, require_no_block
 from townsquare.social.events import log_event
 from townsquare.social.graph import insert_or_conflict
 from townsquare.social.models import Account, Conversation, Message
 from townsquare.social.notifications import mark_read_from, notify
 from townsquare.social.paging import DEFAULT_LIMIT, Page, keyset_page
-from townsquare.social.relations import is_blocked_either_way, is_following
+from townsquare.social.relations import is_following
 
 MAX_MESSAGE_CHARS = 5000
 
@@ -55,7 +57,8 @@ def find_conversation(session: Session, a_id: int, b_id: int) -> Conversation | 
 def get_conversation(session: Session, actor: Account, conversation_id: int) -> Conversation:
     """The conversation, if ``actor`` takes part in it; otherwise NotFound (its existence stays private)."""
     conversation = session.get(Conversation, conversation_id)
-    if conversation is None or actor.id not in (conversation.low_id, conversation.high_id):
+    if conversation is None or actor.id not in (conversation.low_id, conversation.high_id) \
+            or blocks(session, other_id(conversation, actor.id), actor.id):  # the block rule
         raise NotFound("no such conversation")
     return conversation
 
@@ -78,8 +81,7 @@ def _check_can_message(session: Session, sender: Account, recipient: Account,
                        conversation: Conversation | None) -> None:
     if recipient.status != "active":
         raise Forbidden("this account cannot receive messages")
-    if is_blocked_either_way(session, sender.id, recipient.id):
-        raise Forbidden("you cannot message this account")
+    require_no_block(session, sender, recipient, "message them")
     if recipient.is_private and not is_following(session, recipient.id, sender.id):
         wrote_before = conversation is not None and session.scalar(select(exists().where(
             Message.conversation_id == conversation.id, Message.sender_id == recipient.id)))
@@ -128,7 +130,9 @@ def list_conversations(session: Session, actor: Account, *, cursor: str | None =
                        limit: int = DEFAULT_LIMIT) -> Page[ConversationSummary]:
     """My conversations, most recent activity first, each with the other person, the last message and
     how many messages from them I have not read."""
-    stmt = select(Conversation).where(or_(Conversation.low_id == actor.id, Conversation.high_id == actor.id))
+    other = case((Conversation.low_id == actor.id, Conversation.high_id), else_=Conversation.low_id)
+    stmt = select(Conversation).where(or_(Conversation.low_id == actor.id, Conversation.high_id == actor.id),
+                                      ~blocked_by_clause(actor.id, other))  # the block rule
     page = keyset_page(session, stmt, keys=[Conversation.last_message_at, Conversation.id],
                        key_of=lambda c: (c.last_message_at, c.id), cursor=cursor, limit=limit)
     summaries = []
@@ -174,5 +178,6 @@ def unread_message_count(session: Session, actor: Account) -> int:
     """Messages waiting for ``actor`` across all conversations."""
     return int(session.scalar(
         select(func.count()).select_from(Message).join(Conversation, Conversation.id == Message.conversation_id)
-        .where(or_(Conversation.low_id == actor.id, Conversation.high_id == actor.id), _unread_clause(actor.id))
+        .where(or_(Conversation.low_id == actor.id, Conversation.high_id == actor.id), _unread_clause(actor.id),
+               ~blocked_by_clause(actor.id, Message.sender_id))
     ) or 0)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from townsquare.db.base import utcnow
 from townsquare.errors import Conflict, Forbidden, InvalidInput, NotFound
+from townsquare.social.blocks import require_visible
 from townsquare.social.events import log_event
 from townsquare.social.models import Account, Comment, Post, Report
 from townsquare.social.paging import DEFAULT_LIMIT, Page, keyset_page
@@ -56,7 +57,7 @@ def _target(session: Session, reporter: Account, target_type: str, target_id: in
         account = session.get(Account, target_id)
         if account is None or account.status == "deleted":
             raise NotFound("no such account")
-        return ReportTarget(account)
+        return ReportTarget(require_visible(session, reporter, account))  # the block rule
     raise InvalidInput(f"target_type must be one of {', '.join(TARGET_TYPES)}")
 
 

@@ -7,9 +7,11 @@ from sqlalchemy.orm import Session
 
 from townsquare.db.base import utcnow
 from townsquare.errors import NotFound
-from townsquare.social.models import Account, Block, Mute, Notification
+from townsquare.social.blocks import either_way_clause
+from townsquare.social.models import Account, Comment, Mute, Notification, Post
 from townsquare.social.paging import DEFAULT_LIMIT, Page, keyset_page
 from townsquare.social.relations import is_blocked_either_way
+from townsquare.social.visibility import visible_posts_clause
 
 NOTIFICATION_KINDS = (
     "follow", "follow_request", "follow_accepted", "like", "comment", "reply", "repost", "mention", "message",
@@ -41,19 +43,29 @@ def notify(
 
 def _listable(recipient_id: int):
     """Notifications worth showing: the actor (if any) is still active, not blocked either way and not
-    muted by the recipient."""
+    muted by the recipient; the post (if any) is the recipient's own or one they may still see, and
+    the comment (if any) is not deleted. A notification about a reply on someone else's post that the
+    recipient can no longer see (they unfollowed a followers-only author, were blocked, the post was
+    deleted or removed) is not shown at all: it would name the replier and the post."""
+    post_ok = or_(
+        Notification.post_id.is_(None),
+        exists().where(Post.id == Notification.post_id, Post.author_id == recipient_id),
+        exists().where(Post.id == Notification.post_id, Account.id == Post.author_id,
+                       visible_posts_clause(recipient_id)),
+    )
+    comment_ok = or_(
+        Notification.comment_id.is_(None),
+        exists().where(Comment.id == Notification.comment_id, Comment.deleted_at.is_(None)),
+    )
     actor_ok = or_(
         Notification.actor_id.is_(None),
         and_(
             exists().where(Account.id == Notification.actor_id, Account.status == "active"),
-            ~exists().where(or_(
-                and_(Block.blocker_id == recipient_id, Block.blocked_id == Notification.actor_id),
-                and_(Block.blocker_id == Notification.actor_id, Block.blocked_id == recipient_id),
-            )),
+            ~either_way_clause(recipient_id, Notification.actor_id),  # the block rule (blocks.py)
             ~exists().where(Mute.muter_id == recipient_id, Mute.muted_id == Notification.actor_id),
         ),
     )
-    return and_(Notification.recipient_id == recipient_id, actor_ok)
+    return and_(Notification.recipient_id == recipient_id, actor_ok, post_ok, comment_ok)
 
 
 def list_notifications(session: Session, recipient: Account, *, cursor: str | None = None,
@@ -73,8 +85,8 @@ def unread_count(session: Session, recipient: Account) -> int:
 
 
 def mark_read(session: Session, recipient: Account, notification_id: int) -> Notification:
-    note = session.get(Notification, notification_id)
-    if note is None or note.recipient_id != recipient.id:
+    note = session.scalar(select(Notification).where(Notification.id == notification_id, _listable(recipient.id)))
+    if note is None:  # someone else's, or one that is no longer shown (see ``_listable``)
         raise NotFound("no such notification")
     if note.read_at is None:
         note.read_at = utcnow()

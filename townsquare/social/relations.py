@@ -5,9 +5,10 @@ These are read-only helpers; the rules for changing relationships live in ``grap
 
 from __future__ import annotations
 
-from sqlalchemy import exists, or_, select, union_all
+from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session
 
+from townsquare.social.blocks import blocked_either_way
 from townsquare.social.models import Block, Follow, Mute
 
 
@@ -16,18 +17,7 @@ def is_following(session: Session, follower_id: int, followee_id: int) -> bool:
 
 
 def is_blocked_either_way(session: Session, a_id: int, b_id: int) -> bool:
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    or_(
-                        (Block.blocker_id == a_id) & (Block.blocked_id == b_id),
-                        (Block.blocker_id == b_id) & (Block.blocked_id == a_id),
-                    )
-                )
-            )
-        )
-    )
+    return blocked_either_way(session, a_id, b_id)  # the block rule lives in blocks.py
 
 
 def following_ids(session: Session, account_id: int) -> set[int]:

@@ -15,13 +15,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, column, exists, func, literal_column, not_, or_, select, table
+from sqlalchemy import case, column, exists, func, literal_column, not_, select, table
 from sqlalchemy.orm import Session
 
 from townsquare.errors import Conflict, InvalidInput, NotFound
+from townsquare.social.blocks import either_way_clause
 from townsquare.social.events import log_event, record_event
 from townsquare.social.graph import insert_or_conflict
-from townsquare.social.models import Account, Block, Hashtag, HashtagFollow, Mute, Post, PostHashtag
+from townsquare.social.models import Account, Hashtag, HashtagFollow, Mute, Post, PostHashtag
 from townsquare.social.paging import DEFAULT_LIMIT, Page, keyset_page, offset_page
 from townsquare.social.visibility import visible_posts_clause
 
@@ -86,13 +87,6 @@ def _hidden_for(viewer_id: int | None, author_col):
     return exists().where(Mute.muter_id == viewer_id, Mute.muted_id == author_col)
 
 
-def _blocked_either_way(viewer_id: int, account_col):
-    return exists().where(or_(
-        and_(Block.blocker_id == viewer_id, Block.blocked_id == account_col),
-        and_(Block.blocker_id == account_col, Block.blocked_id == viewer_id),
-    ))
-
-
 def _visible_posts(viewer: Account | None):
     viewer_id = viewer.id if viewer is not None else None
     stmt = select(Post).join(Post.author).where(visible_posts_clause(viewer_id))
@@ -127,7 +121,7 @@ def search_people(session: Session, viewer: Account | None, query: str, *, curso
     terms = query_terms(query)
     stmt = select(Account).where(Account.status == "active")
     if viewer is not None:
-        stmt = stmt.where(not_(_blocked_either_way(viewer.id, Account.id)), not_(_hidden_for(viewer.id, Account.id)))
+        stmt = stmt.where(not_(either_way_clause(viewer.id, Account.id)), not_(_hidden_for(viewer.id, Account.id)))
     exact = case((Account.handle == query.strip().lstrip("@").lower(), 0), else_=1)  # exact handle first
     if session.get_bind().dialect.name == "postgresql":
         tsq = func.to_tsquery(_SIMPLE, _tsquery(terms))
@@ -164,16 +158,25 @@ def _hashtag(session: Session, name: str) -> Hashtag | None:
 
 def search_hashtags(session: Session, viewer: Account | None, query: str, *, cursor: str | None = None,
                     limit: int = DEFAULT_LIMIT, log: bool = True) -> Page[str]:
-    """Hashtag names starting with the query, most used first (names only: counts could reveal
-    followers-only posts)."""
+    """Hashtag names starting with the query that are on at least one post the viewer may see, most
+    used (in what the viewer may see) first. A tag that exists only on followers-only posts, or only
+    on posts of people blocked either way, is not there for the viewer (names only: counts stay with
+    ``hashtag_info``, which counts what the viewer may see)."""
     query_terms(query)  # same length and content checks as the other kinds
     prefix = query.strip().lstrip("#").lower()
     if not HASHTAG_RE.match(prefix):
         raise InvalidInput("a hashtag search is letters, digits or underscores")
-    uses = select(func.count()).where(PostHashtag.hashtag_id == Hashtag.id).scalar_subquery()
+    viewer_id = viewer.id if viewer is not None else None
+    uses = (select(func.count(PostHashtag.post_id))
+            .join(Post, Post.id == PostHashtag.post_id).join(Account, Account.id == Post.author_id)
+            .where(PostHashtag.hashtag_id == Hashtag.id, visible_posts_clause(viewer_id)))
+    muted = _hidden_for(viewer_id, Post.author_id)
+    if muted is not None:
+        uses = uses.where(not_(muted))
+    uses = uses.correlate(Hashtag).scalar_subquery()
     stmt = (
         select(Hashtag.name)
-        .where(Hashtag.name.startswith(prefix, autoescape=True))
+        .where(Hashtag.name.startswith(prefix, autoescape=True), uses > 0)
         .order_by(case((Hashtag.name == prefix, 0), else_=1), uses.desc(), Hashtag.name)
     )
     page = offset_page(session, stmt, cursor=cursor, limit=limit)

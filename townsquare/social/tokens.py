@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from townsquare.db.base import utcnow
@@ -60,3 +60,12 @@ def revoke_token(session: Session, secret: str) -> bool:
         return False
     token.revoked_at = utcnow()
     return True
+
+
+def revoke_all_tokens(session: Session, account_id: int, *, keep: str | None = None) -> int:
+    """Revoke every live token of the account except the one whose secret is ``keep``; returns how many."""
+    stmt = (update(Token).where(Token.account_id == account_id, Token.revoked_at.is_(None))
+            .values(revoked_at=utcnow()).execution_options(synchronize_session="fetch"))
+    if keep:
+        stmt = stmt.where(Token.token_hash != _hash(keep))
+    return int(session.execute(stmt).rowcount or 0)

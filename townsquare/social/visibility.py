@@ -7,7 +7,8 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, exists, not_, or_, select
 from sqlalchemy.orm import Session
 
-from townsquare.social.models import Account, Block, Follow, Post
+from townsquare.social.blocks import either_way_clause
+from townsquare.social.models import Account, Follow, Post
 from townsquare.social.relations import is_blocked_either_way, is_following
 
 
@@ -36,12 +37,7 @@ def visible_posts_clause(viewer_id: int | None) -> ColumnElement[bool]:
     if viewer_id is None:
         return and_(alive, Post.visibility == "public")
     follows_author = exists().where(and_(Follow.follower_id == viewer_id, Follow.followee_id == Post.author_id))
-    blocked = exists().where(
-        or_(
-            and_(Block.blocker_id == viewer_id, Block.blocked_id == Post.author_id),
-            and_(Block.blocker_id == Post.author_id, Block.blocked_id == viewer_id),
-        )
-    )
+    blocked = either_way_clause(viewer_id, Post.author_id)  # the block rule (blocks.py)
     return and_(
         alive,
         or_(

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from townsquare.db.base import utcnow
 from townsquare.errors import Conflict, Forbidden, InvalidInput, NotFound
+from townsquare.social import blocks
+from townsquare.social.blocks import blocked_either_way, either_way_clause
 from townsquare.social.models import Account, Media
 from townsquare.studio import cards
 from townsquare.studio.models import AI_VISIBILITIES, CreatorAI
@@ -172,10 +174,24 @@ def list_own_ais(session: Session, owner: Account) -> list[CreatorAI]:
         CreatorAI.owner_id == owner.id, CreatorAI.deleted_at.is_(None)).order_by(CreatorAI.id)))
 
 
-def list_public_ais(session: Session, owner_id: int) -> list[CreatorAI]:
+def list_public_ais(session: Session, owner_id: int, viewer: Account | None = None) -> list[CreatorAI]:
+    """The owner's public AIs, as ``viewer`` may see them (none across a block: ``social/blocks.py``)."""
+    if viewer is not None and viewer.id != owner_id and blocked_either_way(session, viewer.id, owner_id):
+        return []
     return list(session.scalars(select(CreatorAI).join(Account, Account.id == CreatorAI.owner_id).where(
         CreatorAI.owner_id == owner_id, CreatorAI.deleted_at.is_(None), CreatorAI.visibility == "public",
         Account.status == "active").order_by(CreatorAI.id)))
+
+
+def listed_ais_query(viewer: Account | None):
+    """``select(CreatorAI, Account)`` of every public, running AI of an active creator that ``viewer``
+    may reach (no block either way): what ``/v1/models`` and discovery list."""
+    query = (select(CreatorAI, Account).join(Account, Account.id == CreatorAI.owner_id).where(
+        CreatorAI.visibility == "public", CreatorAI.deleted_at.is_(None), CreatorAI.paused.is_(False),
+        Account.status == "active"))
+    if viewer is not None:
+        query = query.where(~either_way_clause(viewer.id, Account.id))
+    return query
 
 
 def get_own_ai(session: Session, owner: Account, ai_id: int) -> CreatorAI:
@@ -192,7 +208,7 @@ def find_ai(session: Session, viewer: Account | None, handle: str, slug: str | N
     The AI of a suspended or deleted creator is unavailable to everyone.
     """
     owner = session.scalar(select(Account).where(Account.handle == handle.lower().lstrip("@")))
-    if owner is None:
+    if owner is None or blocks.hidden_from(session, viewer, owner):  # the block rule: not there for you
         raise NotFound(f"no account @{handle}")
     if owner.status != "active":
         raise NotFound(f"@{owner.handle}'s AI is not available")
@@ -202,7 +218,10 @@ def find_ai(session: Session, viewer: Account | None, handle: str, slug: str | N
     else:
         ai = session.scalar(query.where(CreatorAI.visibility == "public").order_by(CreatorAI.id).limit(1))
     is_owner = viewer is not None and viewer.id == owner.id
-    if ai is None or (ai.visibility == "private" and not is_owner):
+    # The block rule (``social/blocks.py``): the AI of someone who blocks you, or whom you block,
+    # is not there for you, whatever the surface (pages, the studio API, /v1).
+    across_block = viewer is not None and not is_owner and blocked_either_way(session, viewer.id, owner.id)
+    if ai is None or across_block or (ai.visibility == "private" and not is_owner):
         raise NotFound(f"@{owner.handle} has no AI {'named ' + slug if slug else 'to talk to'}")
     return ai
 

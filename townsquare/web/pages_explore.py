@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from townsquare.errors import InvalidInput, NotFound
-from townsquare.social import moderation, posts, search
+from townsquare.social import blocks, moderation, posts, search
 from townsquare.social.models import Account, Comment, Post, Report
 from townsquare.web import security
 from townsquare.web.context import Web, web_context
@@ -117,6 +117,7 @@ def _report_target(ctx: Web, post_id: int | None, account_id: int | None, commen
         account = ctx.session.get(Account, account_id)
         if account is None or account.status == "deleted":
             raise NotFound("no such account")
+        blocks.require_visible(ctx.session, ctx.account, account)  # the block rule: not there for you
         return "account", account.id, f"@{account.handle}"
     raise InvalidInput("choose what to report")
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from townsquare.social import accounts, messages, notifications
+from townsquare.social import accounts, blocks, messages, notifications
 from townsquare.social.models import Account, Notification, Post
 from townsquare.social.visibility import can_view_post
 from townsquare.web.context import Web, web_context
@@ -68,7 +68,7 @@ def _conversation_page(ctx: Web, other: Account, *, cursor: str | None = None, e
 @router.get("/messages/{handle}")
 def conversation(handle: str, ctx: Web = Depends(web_context), cursor: str | None = None) -> Response:
     me = ctx.require_account()
-    other = accounts.get_account_by_handle(ctx.session, handle)
+    other = blocks.require_visible(ctx.session, me, accounts.get_account_by_handle(ctx.session, handle))
     if other.id == me.id:
         return ctx.redirect("/messages")
     return _conversation_page(ctx, other, cursor=cursor)
@@ -77,7 +77,7 @@ def conversation(handle: str, ctx: Web = Depends(web_context), cursor: str | Non
 @router.post("/messages/{handle}")
 def send(handle: str, ctx: Web = Depends(web_context), form: FormData = Depends(checked_form)) -> Response:
     me = ctx.require_account()
-    other = accounts.get_account_by_handle(ctx.session, handle)
+    other = blocks.require_visible(ctx.session, me, accounts.get_account_by_handle(ctx.session, handle))
     body = text(form, "text")
     _, error = attempt(ctx, lambda: messages.send_message(ctx.session, me, other.id, body))
     if error is not None:

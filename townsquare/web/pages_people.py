@@ -13,7 +13,7 @@ from starlette.datastructures import FormData
 
 from townsquare.api.pagination import decode_cursor, encode_cursor
 from townsquare.errors import NotFound
-from townsquare.social import accounts, client_events, graph, posts
+from townsquare.social import accounts, blocks, client_events, graph, posts
 from townsquare.social import media as media_service
 from townsquare.social.models import Account
 from townsquare.web import security
@@ -63,8 +63,8 @@ def follow_states(session, viewer: Account | None, accounts_: list[Account]) -> 
 @router.get("/@{handle}")
 def profile(handle: str, request: Request, ctx: Web = Depends(web_context), cursor: str | None = None,
             start: str | None = None) -> Response:
-    account = accounts.get_account_by_handle(ctx.session, handle)
     viewer = ctx.account
+    account = blocks.require_visible(ctx.session, viewer, accounts.get_account_by_handle(ctx.session, handle))
     rel = graph.relationship(ctx.session, viewer, account.id) if viewer and viewer.id != account.id else None
     state = follow_state(rel, viewer, account)
     first = start_param(start)
@@ -92,7 +92,7 @@ def profile(handle: str, request: Request, ctx: Web = Depends(web_context), curs
 
     return ctx.render("profile.html", account=account, account_avatar=avatar_url(ctx.session, account), rel=rel,
                       state=state, cards=cards, next_url=next_url, locked=locked, follow_requests=requests,
-                      notice=request.query_params.get("notice"), ais=list_public_ais(ctx.session, account.id))
+                      notice=request.query_params.get("notice"), ais=list_public_ais(ctx.session, account.id, viewer))
 
 
 @router.get("/@{handle}/{which}")

@@ -3,22 +3,22 @@
 The session cookie (``ts_session``) holds a session token from ``social/tokens.py``; the API's
 ``optional_account`` accepts it too, so the page script can call the JSON API with the cookie.
 
-CSRF: a signed double-submit token. The ``ts_csrf`` cookie holds ``nonce.signature`` (HMAC-SHA256
-with the site's secret key); every form carries the same value in a hidden ``csrf`` field (and the
-script sends it as ``X-CSRF-Token``). A POST is accepted only when the field equals the cookie and
-the signature is ours, so another site can neither read nor forge it. Cookies are SameSite=Lax.
+CSRF: a signed double-submit token bound to the session (``api/csrf.py``). The ``ts_csrf`` cookie
+holds ``nonce.signature`` (HMAC-SHA256 with the site's secret key over the nonce and the session);
+every form carries the same value in a hidden ``csrf`` field (and the script sends it as
+``X-CSRF-Token`` to the JSON API). A POST is accepted only when the field equals the cookie and the
+signature is ours for this session, so another site can neither read nor forge it, and a token
+minted while signed out is no good once signed in. Cookies are SameSite=Lax.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
 
 from fastapi import Request, Response
 
+from townsquare.api import cookies, csrf
 from townsquare.api.deps import SESSION_COOKIE
-from townsquare.social.tokens import SESSION_LIFETIME
 
 # Pages run only our own script (no inline script, no other origin), cannot be framed, and keep
 # addresses private when following outside links. Inline style attributes are allowed.
@@ -31,33 +31,30 @@ PAGE_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 
-CSRF_COOKIE = "ts_csrf"
-CSRF_FIELD = "csrf"
-CSRF_HEADER = "x-csrf-token"
+CSRF_COOKIE = csrf.CSRF_COOKIE
+CSRF_FIELD = csrf.CSRF_FIELD
+CSRF_HEADER = csrf.CSRF_HEADER
+
+set_session_cookie = cookies.set_session_cookie
+clear_session_cookie = cookies.clear_session_cookie
 
 
-def _secret(request: Request) -> bytes:
-    return request.app.state.settings.resolved_secret_key().encode()
-
-
-def _sign(request: Request, nonce: str) -> str:
-    return hmac.new(_secret(request), b"csrf:" + nonce.encode(), hashlib.sha256).hexdigest()[:32]
+def _session_secret(request: Request) -> str | None:
+    return request.cookies.get(SESSION_COOKIE) or None
 
 
 def new_csrf_token(request: Request) -> str:
-    nonce = secrets.token_urlsafe(18)
-    return f"{nonce}.{_sign(request, nonce)}"
+    return csrf.mint(csrf.secret_key(request.app), _session_secret(request))
 
 
 def valid_csrf_token(request: Request, token: str | None) -> bool:
-    if not token or token.count(".") != 1:
-        return False
-    nonce, signature = token.split(".")
-    return hmac.compare_digest(signature, _sign(request, nonce))
+    """Ours, and minted for this request's session (or for a signed-out visitor when there is none)."""
+    return csrf.verify(csrf.secret_key(request.app), token, _session_secret(request))
 
 
 def csrf_token_for(request: Request) -> str:
-    """The page's token: the cookie's when it is valid, else a new one (set on the response by ``render``)."""
+    """The page's token: the cookie's when it is valid for this session, else a new one (set on the
+    response by ``render``), so signing in or out gives the next page a token of its own."""
     current = getattr(request.state, "csrf_token", None)
     if current:
         return current
@@ -73,24 +70,10 @@ def csrf_ok(request: Request, submitted: str | None) -> bool:
         and valid_csrf_token(request, cookie)
 
 
-def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
-
-
 def set_csrf_cookie(request: Request, response: Response) -> None:
     token = getattr(request.state, "csrf_token", None)
     if token and token != request.cookies.get(CSRF_COOKIE):
-        response.set_cookie(CSRF_COOKIE, token, max_age=int(SESSION_LIFETIME.total_seconds()), httponly=True,
-                            samesite="lax", secure=_secure(request), path="/")
-
-
-def set_session_cookie(request: Request, response: Response, secret: str) -> None:
-    response.set_cookie(SESSION_COOKIE, secret, max_age=int(SESSION_LIFETIME.total_seconds()), httponly=True,
-                        samesite="lax", secure=_secure(request), path="/")
-
-
-def clear_session_cookie(response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/")
+        cookies.set_csrf_cookie(request, response, token)
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

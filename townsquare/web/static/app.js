@@ -124,7 +124,9 @@
       const body = JSON.stringify({ events: batch });
       if (onHide && navigator.sendBeacon) {
         let ok = false;
-        try { ok = navigator.sendBeacon(EVENTS_URL, new Blob([body], { type: "application/json" })); } catch (e) { ok = false; }
+        // A beacon cannot carry headers: the CSRF token goes in the query (see api/csrf.py).
+        const beaconUrl = EVENTS_URL + (EVENTS_URL.includes("?") ? "&" : "?") + "csrf=" + encodeURIComponent(csrf);
+        try { ok = navigator.sendBeacon(beaconUrl, new Blob([body], { type: "application/json" })); } catch (e) { ok = false; }
         if (ok) return;
       }
       fetch(EVENTS_URL, {
