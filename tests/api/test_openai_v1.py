@@ -74,14 +74,23 @@ def test_usage_and_generation_options_are_honoured(app, client, me):
 
 
 def test_streamed_usage_chunk_when_asked(app, client, me):
-    app.state.llms["assistant"] = CountingLLM([])
+    app.state.llms["assistant"] = CountingLLM([], answer="One, two, three, four, five, six.")
     chunks = list(_oa(client, me).chat.completions.create(
         model="assistant", messages=[{"role": "user", "content": "hello"}], stream=True,
         stream_options={"include_usage": True}))
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert text.split() == "one two three four five six".split()
-    assert len([c for c in chunks if c.choices and c.choices[0].delta.content]) == 6  # piece by piece
+    assert text.split() == "One, two, three, four, five, six.".split()
+    assert len([c for c in chunks if c.choices and c.choices[0].delta.content]) == 6  # clause by clause
     assert chunks[-1].usage.total_tokens == 163 and chunks[-1].choices == []
+
+
+def test_a_long_clause_streams_word_groups(app, client, me):
+    words = " ".join(f"word{i}" for i in range(40))
+    app.state.llms["assistant"] = CountingLLM([], answer=words)
+    chunks = list(_oa(client, me).chat.completions.create(
+        model="assistant", messages=[{"role": "user", "content": "hello"}], stream=True))
+    pieces = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+    assert "".join(pieces).split() == words.split() and len(pieces) >= 4
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
 
 

@@ -82,12 +82,19 @@ class TurnUsage:
 
 
 _CLAUSE_END = re.compile(r"[.!?;:,]\s|\n")
+MAX_HELD_WORDS = 8
 
 
-def _last_clause_end(text: str) -> int:
-    """Where the last complete clause of ``text`` ends (0 when none has)."""
-    ends = [m.end() for m in _CLAUSE_END.finditer(text)]
-    return ends[-1] if ends else 0
+def _release_point(text: str, sent: int) -> int:
+    """How much of a streamed answer may be checked and sent: up to its last complete clause, or,
+    in a long clause, up to its last complete word once ``MAX_HELD_WORDS`` words wait."""
+    ends = [m.end() for m in _CLAUSE_END.finditer(text, sent)]
+    if ends:
+        return ends[-1]
+    held = text[sent:]
+    if len(held.split()) > MAX_HELD_WORDS:
+        return sent + held.rstrip().rfind(" ") + 1
+    return sent
 
 
 def _call_key(call) -> str:
@@ -360,7 +367,7 @@ class Agent:
             stream = self.llm.chat(messages, stream=True, **options.llm_kwargs())
             for piece in stream:
                 written += piece
-                end = _last_clause_end(written)
+                end = _release_point(written, sent)
                 if end <= sent:
                     continue
                 if unsupported(ctx, text, written[:end], results) is not None:
