@@ -4,7 +4,7 @@ import numpy as np
 
 from townsquare.feed.blender import BlendInput, blend, blended_value
 from townsquare.feed.config import BlendConfig
-from townsquare.feed.scoring import Candidate
+from townsquare.feed.types import Candidate
 
 from .factories import NOW
 

@@ -1,5 +1,6 @@
 from townsquare.feed import sources as src
 from townsquare.feed.config import SourceConfig
+from townsquare.feed.types import SourceInput, ViewerContext
 
 from . import factories as f
 from .factories import NOW
@@ -13,6 +14,10 @@ def ctx_for(s, viewer):
     return src.viewer_context(s, viewer.id, NOW)
 
 
+def _model_input(scorer, state, cfg, seen) -> SourceInput:
+    return SourceInput(None, ViewerContext(viewer_id=1, seen=set(seen)), cfg, NOW, scorer, state)
+
+
 def test_following_recent(db):
     with db.session() as s:
         me, a, b = f.account(s), f.account(s), f.account(s)
@@ -20,7 +25,7 @@ def test_following_recent(db):
         p1 = f.post(s, a, hours_ago=2)
         f.post(s, a, hours_ago=24 * 30)  # too old
         f.post(s, b)  # not followed
-        got = src.following_recent(s, ctx_for(s, me), SourceConfig(), NOW)
+        got = src.following_recent(SourceInput(s, ctx_for(s, me), SourceConfig(), NOW))
         assert [pid for pid, name, _ in got] == [p1.id] and got[0][1] == "following"
 
 
@@ -30,9 +35,9 @@ def test_trending_and_popular_rank_by_engagement(db):
         low = f.post(s, a, likes=1)
         high = f.post(s, a, likes=50)
         old = f.post(s, a, likes=99, hours_ago=48)
-        trend = [pid for pid, _, _ in src.trending(s, ctx_for(s, me), SourceConfig(), NOW)]
+        trend = [pid for pid, _, _ in src.trending(SourceInput(s, ctx_for(s, me), SourceConfig(), NOW))]
         assert trend[:2] == [high.id, low.id] and old.id not in trend
-        pop = [pid for pid, _, _ in src.popular(s, ctx_for(s, me), SourceConfig(), NOW)]
+        pop = [pid for pid, _, _ in src.popular(SourceInput(s, ctx_for(s, me), SourceConfig(), NOW))]
         assert pop[0] == old.id
 
 
@@ -46,7 +51,7 @@ def test_friends_engaged_names_who(db):
         f.like(s, friend, p)
         f.like(s, friend2, p)
         f.like(s, stranger, q)
-        got = src.friends_engaged(s, ctx_for(s, me), SourceConfig(), NOW)
+        got = src.friends_engaged(SourceInput(s, ctx_for(s, me), SourceConfig(), NOW))
         assert [(pid, sorted(who)) for pid, _, who in got] == [(p.id, sorted([friend.id, friend2.id]))]
 
 
@@ -56,7 +61,7 @@ def test_followed_hashtags(db):
         f.follow_hashtag(s, me, "chess")
         p = f.post(s, a, tags=["chess"])
         f.post(s, a, tags=["golf"])
-        got = src.followed_hashtags(s, ctx_for(s, me), SourceConfig(), NOW)
+        got = src.followed_hashtags(SourceInput(s, ctx_for(s, me), SourceConfig(), NOW))
         assert got == [(p.id, "hashtag", "chess")]
 
 
@@ -66,7 +71,7 @@ def test_topics_sample_covers_many_hashtags(db):
         for t in ("a", "b", "c"):
             for k in range(4):
                 f.post(s, a, tags=[t], likes=10 - k)
-        got = src.topics(s, ctx_for(s, me), SourceConfig(topics=3), NOW)
+        got = src.topics(SourceInput(s, ctx_for(s, me), SourceConfig(topics=3), NOW))
         assert sorted(name for _, _, name in got) == ["a", "b", "c"]
 
 
@@ -88,18 +93,18 @@ class FakeSimilarScorer(FakeScorer):
 
 def test_content_similar_uses_the_scorer_and_excludes():
     on = SourceConfig(content_similar=100)
-    got = src.content_similar(FakeSimilarScorer([5, 6, 7]), {"me": 1}, on, {6})
+    got = src.content_similar(_model_input(FakeSimilarScorer([5, 6, 7]), {"me": 1}, on, {6}))
     assert [(p, name) for p, name, _ in got] == [(5, "similar"), (7, "similar")] and got[0][2] == 0.9
-    assert src.content_similar(FakeSimilarScorer([5]), {"me": 1}, SourceConfig(), set()) == []  # off by default
+    assert src.content_similar(_model_input(FakeSimilarScorer([5]), {"me": 1}, SourceConfig(), set())) == []  # off by default
     # a scorer without text features, or no model at all: no proposals, no error
-    assert src.content_similar(FakeScorer([5]), {"me": 1}, on, set()) == []
-    assert src.content_similar(None, None, on, set()) == []
+    assert src.content_similar(_model_input(FakeScorer([5]), {"me": 1}, on, set())) == []
+    assert src.content_similar(_model_input(None, None, on, set())) == []
 
 
 def test_model_retrieval_uses_the_scorer_and_excludes():
-    got = src.model_retrieval(FakeScorer([5, 6, 7]), {"me": 1}, SourceConfig(), {6})
+    got = src.model_retrieval(_model_input(FakeScorer([5, 6, 7]), {"me": 1}, SourceConfig(), {6}))
     assert [p for p, _, _ in got] == [5, 7] and got[0][1] == "model"
-    assert src.model_retrieval(None, None, SourceConfig(), set()) == []
+    assert src.model_retrieval(_model_input(None, None, SourceConfig(), set())) == []
 
 
 def test_collect_applies_visibility_blocks_mutes_and_seen(db):
@@ -142,7 +147,7 @@ def test_shared_lists_are_served_stale_while_a_background_thread_recomputes(db):
 
     def trending_ids():
         with db.session() as s:
-            return [pid for pid, _, _ in src.trending(s, ctx_for(s, me), cfg, NOW)]
+            return [pid for pid, _, _ in src.trending(SourceInput(s, ctx_for(s, me), cfg, NOW))]
 
     with db.session() as s:
         me, a = f.account(s), f.account(s)

@@ -16,10 +16,14 @@ Rules, applied greedily slot by slot (docs/feed.md):
   than good expected) comes only after every positive one, whichever queue it is in.
 When no candidate satisfies every rule, the rules are relaxed one at a time (content-type mix,
 then the per-window cap, then the author gap): a short feed is worse than a repeated author.
+
+Before blending, ``relevant_discovery`` filters discovery candidates the model finds unrelated to
+what the viewer engages with (model ranking only).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter, deque
 from collections.abc import Sequence
@@ -29,7 +33,9 @@ from datetime import datetime
 import numpy as np
 
 from townsquare.feed.config import BlendConfig
-from townsquare.feed.scoring import Candidate
+from townsquare.feed.types import Candidate
+
+log = logging.getLogger(__name__)
 
 WINDOW = 30
 SCAN = 60  # how deep into a queue the rules look before relaxing
@@ -123,3 +129,41 @@ def blend(inp: BlendInput, cfg: BlendConfig, limit: int | None = None) -> list[i
             in_window[c.author_id] += 1
             kind_run = (c.kind, kind_run[1] + 1) if kind_run[0] == c.kind else (c.kind, 1)
     return out
+
+
+def relevant_discovery(scorer, state, cands: list[Candidate], cfg,
+                       followers: set[int] | None = None) -> np.ndarray | None:
+    """The discovery relevance floor (model ranking only; ``BlendConfig.discovery_min_similarity``):
+    a mask of the candidates to keep, or None to keep all. A discovery candidate is dropped when its
+    content similarity with the posts the viewer engaged with lately (``scorer.content_similarity``,
+    the model's ``content_knn`` feature) is below the floor; for an author who follows the viewer
+    (``followers``: who follows the viewer) the floor is ``discovery_min_similarity_followers``. In-network
+    candidates always stay; a viewer with no engaged posts gets no floor (cold start); and when fewer
+    than ``discovery_floor_min_items`` candidates would be left, the closest of the dropped ones come
+    back, so a person who follows few accounts still gets a feed."""
+    floor = float(cfg.discovery_min_similarity)
+    if (floor <= 0 or not cands or getattr(state, "engaged_text", None) is None
+            or not hasattr(scorer, "content_similarity")):
+        return None
+    disc = np.array([k for k, c in enumerate(cands) if not c.in_network], dtype=np.int64)
+    if not len(disc):
+        return None
+    try:
+        sims = np.asarray(scorer.content_similarity(state, [cands[k].post_id for k in disc]), dtype=np.float64)
+    except Exception:  # a broken model must not break the feed
+        log.exception("scorer.content_similarity failed; no discovery floor")
+        return None
+    floors = np.full(len(disc), floor)
+    if followers is not None and cfg.discovery_min_similarity_followers != floor:
+        floors[[cands[k].author_id in followers for k in disc]] = float(cfg.discovery_min_similarity_followers)
+    below = sims < floors
+    if not below.any():
+        return None
+    keep = np.ones(len(cands), dtype=bool)
+    keep[disc[below]] = False
+    short = int(cfg.discovery_floor_min_items) - int(keep.sum())
+    if short > 0:  # too few left: the closest of the dropped ones come back
+        back = np.nonzero(below)[0]
+        back = back[np.argsort(-sims[back], kind="stable")[:short]]
+        keep[disc[back]] = True
+    return keep

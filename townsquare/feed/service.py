@@ -28,12 +28,13 @@ from townsquare.background import SingleFlight
 from townsquare.db.ids import id_list, in_ids
 from townsquare.errors import InvalidInput, NotFound
 from townsquare.feed import sources as src
-from townsquare.feed.blender import BlendInput, blend, blended_value
+from townsquare.feed.blender import BlendInput, blend, blended_value, relevant_discovery
 from townsquare.feed.cache import FeedCache, RankedFeed, RankedItem
 from townsquare.feed.config import POST_KINDS, FeedConfig, feed_config
 from townsquare.feed.explain import reasons as build_reasons
 from townsquare.feed.models import FeedSettings
-from townsquare.feed.scoring import Candidate, HeuristicRanker, Scorer, ViewerContext, load_scorer
+from townsquare.feed.scoring import HeuristicRanker, Scorer, load_scorer
+from townsquare.feed.types import Candidate, SourceInput, ViewerContext
 from townsquare.feed.value import ValueModel
 from townsquare.social.events import log_event
 from townsquare.social.models import Account, Post
@@ -309,21 +310,7 @@ class FeedService:
                 log.exception("scorer.encode failed; falling back to heuristics")
                 scorer = None
         clock.lap("encode_ms")
-        proposals: list = []
-        names = ["following", "friends_engaged", "hashtag", "trending", "popular"]
-        if not ctx.has_history:
-            names.append("topic")
-        for name in names:
-            proposals += src.SOURCES[name](session, ctx, cfg.sources, now)
-        if scorer is not None:
-            try:
-                proposals += src.model_retrieval(scorer, state, cfg.sources, ctx.seen)
-            except Exception:
-                log.exception("scorer.retrieve failed")
-            try:
-                proposals += src.content_similar(scorer, state, cfg.sources, ctx.seen)
-            except Exception:
-                log.exception("scorer.similar_posts failed")
+        proposals = src.propose(SourceInput(session, ctx, cfg.sources, now, scorer, state))
         clock.lap("sources_ms")
         cands = src.collect(session, ctx, proposals, now)
         clock.lap("collect_ms")
@@ -476,44 +463,6 @@ def freeze_long_lived() -> None:
 
 
 YOUNG_GC_THRESHOLD = 2000
-
-
-def relevant_discovery(scorer, state, cands: list[Candidate], cfg,
-                       followers: set[int] | None = None) -> np.ndarray | None:
-    """The discovery relevance floor (model ranking only; ``BlendConfig.discovery_min_similarity``):
-    a mask of the candidates to keep, or None to keep all. A discovery candidate is dropped when its
-    content similarity with the posts the viewer engaged with lately (``scorer.content_similarity``,
-    the model's ``content_knn`` feature) is below the floor; for an author who follows the viewer
-    (``followers``: who follows the viewer) the floor is ``discovery_min_similarity_followers``. In-network
-    candidates always stay; a viewer with no engaged posts gets no floor (cold start); and when fewer
-    than ``discovery_floor_min_items`` candidates would be left, the closest of the dropped ones come
-    back, so a person who follows few accounts still gets a feed."""
-    floor = float(cfg.discovery_min_similarity)
-    if (floor <= 0 or not cands or getattr(state, "engaged_text", None) is None
-            or not hasattr(scorer, "content_similarity")):
-        return None
-    disc = np.array([k for k, c in enumerate(cands) if not c.in_network], dtype=np.int64)
-    if not len(disc):
-        return None
-    try:
-        sims = np.asarray(scorer.content_similarity(state, [cands[k].post_id for k in disc]), dtype=np.float64)
-    except Exception:  # a broken model must not break the feed
-        log.exception("scorer.content_similarity failed; no discovery floor")
-        return None
-    floors = np.full(len(disc), floor)
-    if followers is not None and cfg.discovery_min_similarity_followers != floor:
-        floors[[cands[k].author_id in followers for k in disc]] = float(cfg.discovery_min_similarity_followers)
-    below = sims < floors
-    if not below.any():
-        return None
-    keep = np.ones(len(cands), dtype=bool)
-    keep[disc[below]] = False
-    short = int(cfg.discovery_floor_min_items) - int(keep.sum())
-    if short > 0:  # too few left: the closest of the dropped ones come back
-        back = np.nonzero(below)[0]
-        back = back[np.argsort(-sims[back], kind="stable")[:short]]
-        keep[disc[back]] = True
-    return keep
 
 
 def apply_controls(values: np.ndarray, cands: list[Candidate], ctx: ViewerContext, controls: dict,

@@ -14,6 +14,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, desc, func, select
@@ -21,8 +22,7 @@ from sqlalchemy.orm import Session
 
 from townsquare.background import SingleFlight
 from townsquare.db.ids import id_list, in_ids
-from townsquare.feed.config import SourceConfig
-from townsquare.feed.scoring import Candidate, ViewerContext
+from townsquare.feed.types import Candidate, Proposal, SourceInput, ViewerContext
 from townsquare.social.models import (
     Account,
     Event,
@@ -36,8 +36,6 @@ from townsquare.social.models import (
 from townsquare.social.visibility import visible_posts_clause
 
 log = logging.getLogger(__name__)
-
-Proposal = tuple[int, str, object]  # (post_id, source name, detail)
 
 ENGAGE_ACTIONS = ("open", "like", "comment", "share", "repost", "dwell")
 
@@ -105,7 +103,8 @@ _FOLLOWING_RECENT = (select(Post.id)
                      .order_by(desc(Post.created_at)).limit(bindparam("n")))
 
 
-def following_recent(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetime) -> list[Proposal]:
+def following_recent(inp: SourceInput) -> list[Proposal]:
+    session, ctx, cfg, now = inp.session, inp.ctx, inp.cfg, inp.now
     if not ctx.following:
         return []
     ids = session.scalars(_FOLLOWING_RECENT, {"authors": id_list(ctx.following), "n": cfg.following_recent,
@@ -113,7 +112,8 @@ def following_recent(session: Session, ctx: ViewerContext, cfg: SourceConfig, no
     return [(pid, "following", None) for pid in ids]
 
 
-def trending(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetime) -> list[Proposal]:
+def trending(inp: SourceInput) -> list[Proposal]:
+    session, cfg, now = inp.session, inp.cfg, inp.now
     def compute(session: Session):
         since = now - timedelta(hours=cfg.trending_hours)
         return list(session.execute(
@@ -126,7 +126,8 @@ def trending(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datet
     return [(pid, "trending", int(score)) for pid, score in rows if score > 0]
 
 
-def popular(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetime) -> list[Proposal]:
+def popular(inp: SourceInput) -> list[Proposal]:
+    session, cfg, now = inp.session, inp.cfg, inp.now
     def compute(session: Session):
         since = now - timedelta(days=cfg.popular_days)
         return list(session.execute(
@@ -139,8 +140,9 @@ def popular(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: dateti
     return [(pid, "popular", int(score)) for pid, score in rows]
 
 
-def topics(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetime) -> list[Proposal]:
+def topics(inp: SourceInput) -> list[Proposal]:
     """The best recent posts of many different hashtags: a diverse cold-start sample."""
+    session, cfg, now = inp.session, inp.cfg, inp.now
     def compute(session: Session):
         since = now - timedelta(days=cfg.popular_days)
         rows = session.execute(
@@ -175,8 +177,9 @@ def _engaged_by(table):
 _ENGAGED_BY = (_engaged_by(Reaction), _engaged_by(Repost))
 
 
-def friends_engaged(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetime) -> list[Proposal]:
+def friends_engaged(inp: SourceInput) -> list[Proposal]:
     """Posts that people you follow liked or reposted recently (detail: who)."""
+    session, ctx, cfg, now = inp.session, inp.ctx, inp.cfg, inp.now
     if not ctx.following:
         return []
     params = {"accounts": id_list(ctx.following), "since": now - timedelta(days=cfg.friends_engaged_days),
@@ -200,7 +203,8 @@ _FOLLOWED_HASHTAG_POSTS = (
 )
 
 
-def followed_hashtags(session: Session, ctx: ViewerContext, cfg: SourceConfig, now: datetime) -> list[Proposal]:
+def followed_hashtags(inp: SourceInput) -> list[Proposal]:
+    session, ctx, cfg, now = inp.session, inp.ctx, inp.cfg, inp.now
     if not ctx.followed_hashtags:  # read by ``viewer_context``: most people follow none
         return []
     rows = session.execute(_FOLLOWED_HASHTAG_POSTS, {"viewer": ctx.viewer_id, "n": cfg.hashtags, "now": now,
@@ -208,31 +212,62 @@ def followed_hashtags(session: Session, ctx: ViewerContext, cfg: SourceConfig, n
     return [(pid, "hashtag", name) for pid, name in rows]
 
 
-def model_retrieval(scorer, state, cfg: SourceConfig, exclude: set[int]) -> list[Proposal]:
-    if scorer is None or state is None:
+def model_retrieval(inp: SourceInput) -> list[Proposal]:
+    """The unified model's nearest posts to the viewer's state, not seen lately (detail: the score)."""
+    if inp.scorer is None or inp.state is None:
         return []
     return [(int(pid), "model", float(score))
-            for pid, score in scorer.retrieve(state, cfg.model_retrieval, kind="post", exclude=exclude)]
+            for pid, score in inp.scorer.retrieve(inp.state, inp.cfg.model_retrieval, kind="post", exclude=inp.ctx.seen)]
 
 
-def content_similar(scorer, state, cfg: SourceConfig, exclude: set[int]) -> list[Proposal]:
+def content_similar(inp: SourceInput) -> list[Proposal]:
     """Recent posts most like the ones the person engaged with lately (the model's text features,
     nearest neighbours: ``Scorer.similar_posts``); detail: the similarity. Reaches discovery posts
     that neither the graph nor popularity would bring."""
-    if scorer is None or state is None or cfg.content_similar <= 0 or not hasattr(scorer, "similar_posts"):
+    scorer, cfg = inp.scorer, inp.cfg
+    if scorer is None or inp.state is None or cfg.content_similar <= 0 or not hasattr(scorer, "similar_posts"):
         return []
     return [(int(pid), "similar", round(float(score), 3))
-            for pid, score in scorer.similar_posts(state, cfg.content_similar, exclude=exclude)]
+            for pid, score in scorer.similar_posts(inp.state, cfg.content_similar, exclude=inp.ctx.seen)]
 
 
-SOURCES = {
-    "following": following_recent,
-    "trending": trending,
-    "friends_engaged": friends_engaged,
-    "hashtag": followed_hashtags,
-    "popular": popular,
-    "topic": topics,
-}
+@dataclass(frozen=True)
+class Source:
+    name: str
+    propose: Callable[[SourceInput], list[Proposal]]
+    needs_model: bool = False  # runs only with the unified model; its failure never breaks the feed
+    cold_start_only: bool = False  # only for people with no history yet
+
+
+# Every candidate source, in the order their proposals are merged.
+SOURCES: list[Source] = [
+    Source("following", following_recent),
+    Source("friends_engaged", friends_engaged),
+    Source("hashtag", followed_hashtags),
+    Source("trending", trending),
+    Source("popular", popular),
+    Source("topic", topics, cold_start_only=True),
+    Source("model", model_retrieval, needs_model=True),
+    Source("similar", content_similar, needs_model=True),
+]
+
+
+def propose(inp: SourceInput, sources: list[Source] = SOURCES) -> list[Proposal]:
+    """What every source that applies to this viewer proposes."""
+    out: list[Proposal] = []
+    for source in sources:
+        if source.cold_start_only and inp.ctx.has_history:
+            continue
+        if not source.needs_model:
+            out += source.propose(inp)
+            continue
+        if inp.scorer is None:
+            continue
+        try:
+            out += source.propose(inp)
+        except Exception:
+            log.exception("source %s failed", source.name)
+    return out
 
 
 def _candidate_rows():
