@@ -57,7 +57,7 @@ lint: install-test
 
 test: install-test browser
 	$(BIN)/ruff check townsquare tests
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --run-slow
 
 fmt: install-test
 	$(BIN)/ruff check --fix townsquare tests

@@ -106,3 +106,20 @@ def client(app):
 
     with TestClient(app) as test_client:
         yield test_client
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", default=False,
+                     help="also run the tests marked slow (real models); `make test` and CI do")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slow tests (they load the real models) are opt-in for local runs: ``--run-slow``, ``-m slow``
+    or ``make test``, which runs everything."""
+    if config.getoption("--run-slow") or config.getoption("-m"):
+        return
+    skip = pytest.mark.skip(reason="slow (loads a real model): run with --run-slow, -m slow or `make test`")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+

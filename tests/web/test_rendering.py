@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from townsquare.web.security import safe_next
@@ -15,8 +16,13 @@ def test_linkify_escapes_html_and_links_tags_mentions_urls():
     assert '<a href="/tags/news">#News</a>' in html
     assert 'href="https://ex.org/a?b=1&amp;c=2"' in html and html.endswith(".")
     assert str(linkify('"><img src=x onerror=alert(1)>')).count("<") == 0
-    assert "javascript:" not in str(linkify("javascript:alert(1)")).split("href")[0] or "href" not in str(
-        linkify("javascript:alert(1)"))
+    # Only http(s) URLs become links: no href may carry another scheme.
+    for text in ("javascript:alert(1)", "see JavaScript:alert(1) now", "data:text/html,<b>x</b>",
+                 "vbscript:msgbox(1)", "https://ok.example/javascript:x"):
+        hrefs = re.findall(r'href="([^"]*)"', str(linkify(text)))
+        assert all(h.startswith(("https://", "http://", "/tags/", "/@")) for h in hrefs), (text, hrefs)
+    assert re.findall(r'href="([^"]*)"', str(linkify("https://ok.example/javascript:x"))) == [
+        "https://ok.example/javascript:x"]
 
 
 def test_reltime_and_compact():
