@@ -95,7 +95,7 @@ def settings(tmp_path, db):
 
 @pytest.fixture
 def app(settings, db):
-    from townsquare.api.app import create_app
+    from townsquare.server.app import create_app
 
     return create_app(settings, db)
 

@@ -27,10 +27,10 @@ def free_port() -> int:
 def live_app(tmp_path: Path):
     import uvicorn
 
-    from townsquare.api.app import create_app
     from townsquare.config import load_settings
     from townsquare.db import migrate
     from townsquare.db.engine import Database
+    from townsquare.server.app import create_app
 
     url = f"sqlite:///{tmp_path / 'live.db'}"
     migrate.upgrade(url)

@@ -78,10 +78,10 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         typer.echo(f"Townsquare on http://{settings.host}:{settings.port}/ (API docs at /api/docs)"
                    + (f", {workers} workers" if workers > 1 else ""))
         if workers > 1:
-            uvicorn.run("townsquare.api.app:create_app", factory=True, host=settings.host, port=settings.port,
+            uvicorn.run("townsquare.server.app:create_app", factory=True, host=settings.host, port=settings.port,
                         workers=workers, log_level="warning", **proxies)
             return
-        from townsquare.api.app import create_app
+        from townsquare.server.app import create_app
 
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning", **proxies)
 

@@ -2,7 +2,7 @@
 
 ``Services`` holds the database, the write-behind event buffer, the feed service (with the unified
 model's scorer and the ranked-feed cache), the people-you-may-know model, one LLM per role, the
-safety shield and the sign-in rate limiter. The web app builds one (``api/app.py``) and hands it
+safety shield and the sign-in rate limiter. The web app builds one (``server/app.py``) and hands it
 to API routes, pages and the assistant's tools; CLI commands build their own. Nothing else
 constructs these parts, so every surface of a process serves the same model and the same caches.
 
@@ -22,11 +22,11 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from townsquare.api.ratelimit import AuthLimiter
 from townsquare.config import Settings
 from townsquare.db.engine import Database
 from townsquare.feed.cache import FeedCache, RedisFeedCache
 from townsquare.feed.service import FeedService
+from townsquare.server.ratelimit import AuthLimiter
 from townsquare.social.event_buffer import EventBuffer
 from townsquare.social.events import BUFFER_KEY
 

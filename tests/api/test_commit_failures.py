@@ -6,7 +6,7 @@ from fastapi import Depends
 from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 
-from townsquare.api.deps import get_session
+from townsquare.server.deps import get_session
 from townsquare.social.models import Account
 
 

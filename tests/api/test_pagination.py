@@ -9,7 +9,6 @@ import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
-from townsquare.api.errors import install_error_handlers
 from townsquare.api.pagination import (
     Page,
     PageQuery,
@@ -20,6 +19,7 @@ from townsquare.api.pagination import (
     ts_id_key,
 )
 from townsquare.errors import InvalidInput
+from townsquare.server.errors import install_error_handlers
 
 
 def test_cursor_round_trip_keeps_types():

@@ -34,7 +34,7 @@ needs_redis = pytest.mark.skipif(_redis_reason() is not None, reason=_redis_reas
 @pytest.fixture
 def two_workers(tmp_path, db):
     """Two apps on one database and one Redis namespace: two workers of one server."""
-    from townsquare.api.app import create_app
+    from townsquare.server.app import create_app
 
     prefix = f"ts-test-{uuid.uuid4().hex[:8]}"
     settings = load_settings(env={}, data_dir=tmp_path / "data", database_url=db.url, secret_key="s",
@@ -78,7 +78,7 @@ def test_rate_limits_are_shared_by_the_workers(two_workers):
 
 
 def test_failed_sign_ins_pause_the_account_whatever_the_address(tmp_path, db, client, signup):
-    from townsquare.api.app import create_app
+    from townsquare.server.app import create_app
 
     signup("target", password="the real password")
     settings = load_settings(env={}, data_dir=tmp_path / "d2", database_url=db.url, secret_key="s",

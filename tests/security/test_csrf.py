@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from scripted_llm import ScriptedLLM
 
-from townsquare.api.csrf import CSRF_COOKIE
+from townsquare.server.csrf import CSRF_COOKIE
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 def test_writes_are_visible_when_the_response_starts(app, db):
     from fastapi import Depends
 
-    from townsquare.api.deps import get_session
+    from townsquare.server.deps import get_session
     from townsquare.social.accounts import create_account
     from townsquare.social.models import Account
 
@@ -51,8 +51,8 @@ def test_writes_are_visible_when_the_response_starts(app, db):
 def test_a_failing_route_writes_nothing(app, db, client):
     from fastapi import Depends
 
-    from townsquare.api.deps import get_session
     from townsquare.errors import InvalidInput
+    from townsquare.server.deps import get_session
     from townsquare.social.accounts import create_account
     from townsquare.social.models import Account
 

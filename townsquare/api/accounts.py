@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
-from townsquare.api.deps import get_session, optional_account
 from townsquare.api.pagination import Page, PageQuery, make_page, page_query
 from townsquare.api.schemas import AccountOut, PostOut, parse_id, render_account, render_posts
+from townsquare.server.deps import get_session, optional_account
 from townsquare.social import accounts, blocks, posts
 from townsquare.social.models import Account
 

@@ -9,13 +9,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import Field
 from sqlalchemy.orm import Session
 
-from townsquare.api.deps import current_account, get_session
 from townsquare.api.models_state import llm_for, shield_for
 from townsquare.api.schemas import StrictModel, parse_id
 from townsquare.api.sse import SSE_HEADERS, sse_frame
 from townsquare.assistant import actions, agent, memory
 from townsquare.assistant.models import AssistantConversation, Memory
 from townsquare.errors import TownsquareError
+from townsquare.server.deps import current_account, get_session
 from townsquare.social.models import Account
 
 router = APIRouter(prefix="/api/assistant", tags=["assistant"])

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
 from sqlalchemy.orm import Session
 
-from townsquare.api import cookies, csrf
-from townsquare.api.deps import _token_from_request, current_account, get_session
-from townsquare.api.ratelimit import guarded_sign_in, limit_auth
 from townsquare.api.schemas import MeOut, OkOut, StrictModel, parse_id, render_me
+from townsquare.server import cookies, csrf
+from townsquare.server.deps import _token_from_request, current_account, get_session
+from townsquare.server.ratelimit import guarded_sign_in, limit_auth
 from townsquare.social import accounts
 from townsquare.social.models import Account
 from townsquare.social.tokens import issue_token

@@ -84,7 +84,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         env = dict(os.environ, TOWNSQUARE_DATABASE_URL=settings.sqlalchemy_url,
                    TOWNSQUARE_DATA_DIR=str(settings.data_dir.resolve()))
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "townsquare.api.app:create_app", "--factory", "--host", "127.0.0.1",
+            [sys.executable, "-m", "uvicorn", "townsquare.server.app:create_app", "--factory", "--host", "127.0.0.1",
              "--port", str(port), "--log-level", "warning", "--no-access-log"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         written: list[int] = []

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from townsquare.api.deps import current_account, get_session
 from townsquare.api.pagination import Page, PageQuery, make_page, page_query
 from townsquare.api.schemas import StrictModel, parse_id
+from townsquare.server.deps import current_account, get_session
 from townsquare.social import client_events
 from townsquare.social.models import Account
 

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from townsquare.api.deps import current_account, get_session
 from townsquare.errors import InvalidInput
 from townsquare.feed import pymk
 from townsquare.feed.service import FeedItem, FeedPage, FeedService
+from townsquare.server.deps import current_account, get_session
 from townsquare.social.models import Account, Post
 
 router = APIRouter(prefix="/api", tags=["feed"])

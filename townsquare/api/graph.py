@@ -7,7 +7,6 @@ from dataclasses import asdict
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
-from townsquare.api.deps import current_account, get_session, optional_account
 from townsquare.api.pagination import Page, PageQuery, page_query
 from townsquare.api.schemas import parse_id, render_account
 from townsquare.api.shapes import (
@@ -18,6 +17,7 @@ from townsquare.api.shapes import (
     RelationshipsOut,
     render_page,
 )
+from townsquare.server.deps import current_account, get_session, optional_account
 from townsquare.social import graph
 from townsquare.social.models import Account
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
-from townsquare.api.deps import current_account, get_session, optional_account
 from townsquare.api.schemas import MediaOut, parse_id, render_media
+from townsquare.server.deps import current_account, get_session, optional_account
 from townsquare.social import media as media_service
 from townsquare.social.models import Account
 

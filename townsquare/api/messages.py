@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from townsquare.api.deps import current_account, get_session
 from townsquare.api.pagination import Page, PageQuery, page_query
 from townsquare.api.schemas import parse_id, render_account
 from townsquare.api.shapes import (
@@ -19,6 +18,7 @@ from townsquare.api.shapes import (
     render_page,
 )
 from townsquare.errors import NotFound
+from townsquare.server.deps import current_account, get_session
 from townsquare.social import messages
 from townsquare.social.models import Account, Conversation, Message
 

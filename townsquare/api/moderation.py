@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from townsquare.api.deps import admin_account, current_account, get_session
 from townsquare.api.pagination import Page, PageQuery, page_query
 from townsquare.api.schemas import parse_id, render_account, render_post
 from townsquare.api.shapes import ModeratedAccountOut, MyReportOut, QueueItemOut, ReasonsOut, render_page
+from townsquare.server.deps import admin_account, current_account, get_session
 from townsquare.social import moderation
 from townsquare.social.models import Account, Comment, Post, Report
 

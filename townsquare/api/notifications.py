@@ -6,10 +6,10 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare.api.deps import current_account, get_session
 from townsquare.api.pagination import Page, PageQuery, page_query
 from townsquare.api.schemas import parse_id, render_account, render_posts
 from townsquare.api.shapes import MarkedOut, NotificationOut, UnreadOut
+from townsquare.server.deps import current_account, get_session
 from townsquare.social import notifications
 from townsquare.social.models import Account, Notification, Post
 from townsquare.social.visibility import can_view_post

@@ -16,61 +16,26 @@ person's ``/v1`` conversations continues it (or name it: ``conversation_id`` in 
 
 from __future__ import annotations
 
-import json
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from typing import Any, Literal
+from collections.abc import Iterator
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from townsquare.api.deps import current_account, get_session
 from townsquare.api.models_state import llm_for, shield_for
+from townsquare.api.openai_shapes import ChatCompletionIn, completion_body, stream_chunks, text_of
 from townsquare.api.schemas import parse_id
 from townsquare.api.sse import SSE_HEADERS
 from townsquare.assistant import agent
 from townsquare.errors import InvalidInput, NotFound, TownsquareError
+from townsquare.server.deps import current_account, get_session
 from townsquare.social.models import Account
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
 ASSISTANT_MODEL = "assistant"
 V1_TITLE = "API: "
-
-
-class ChatMessageIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    role: Literal["system", "user", "assistant", "tool", "developer"]
-    content: str | list[dict[str, Any]] | None = None
-
-
-class StreamOptions(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    include_usage: bool = False
-
-
-class ChatCompletionIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")  # user, top_p, seed...: accepted, not used
-    model: str = Field(min_length=1, max_length=200)
-    messages: list[ChatMessageIn] = Field(min_length=1, max_length=200)
-    stream: bool = False
-    stream_options: StreamOptions | None = None
-    max_tokens: int | None = Field(None, ge=1, le=8192)
-    max_completion_tokens: int | None = Field(None, ge=1, le=8192)
-    temperature: float | None = Field(None, ge=0.0, le=2.0)
-    stop: str | list[str] | None = None
-    n: int = Field(1, ge=1)
-    tools: list[dict[str, Any]] | None = None
-    tool_choice: Any = None
-    conversation_id: str | None = Field(None, max_length=20, description="Townsquare: continue this conversation.")
-
-    def generation(self) -> agent.Generation:
-        stop = [self.stop] if isinstance(self.stop, str) else list(self.stop or [])
-        return agent.Generation(max_tokens=self.max_completion_tokens or self.max_tokens,
-                                temperature=self.temperature or 0.0, stop=stop or None)
 
 
 def _check_request(body: ChatCompletionIn) -> None:
@@ -84,53 +49,6 @@ def _check_request(body: ChatCompletionIn) -> None:
     if len(stops) > 4 or any(not s or len(s) > 100 for s in stops):
         raise TownsquareError("stop is at most 4 non-empty strings of at most 100 characters",
                               code="invalid_stop", status=400)
-
-
-def _text_of(message: ChatMessageIn) -> str:
-    if isinstance(message.content, list):
-        return "".join(str(part.get("text", "")) for part in message.content if part.get("type") == "text")
-    return message.content or ""
-
-
-def _usage(counts: dict | None) -> dict:
-    counts = counts or {}
-    prompt, completion = int(counts.get("prompt_tokens", 0)), int(counts.get("completion_tokens", 0))
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
-
-
-def completion_body(model: str, text: str, finish_reason: str, usage: dict | None, extra: dict) -> dict:
-    return {"id": "chatcmpl-" + uuid.uuid4().hex[:24], "object": "chat.completion", "created": int(time.time()),
-            "model": model, "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                                         "finish_reason": finish_reason}],
-            "usage": _usage(usage), "townsquare": extra}
-
-
-def stream_chunks(model: str, pieces: Iterator[str], ending: Callable[[], tuple[str, dict | None, dict]],
-                  include_usage: bool) -> Iterator[str]:
-    """OpenAI ``chat.completion.chunk`` frames: one per piece as it comes, then the finish reason
-    (with Townsquare's extra), the usage chunk when asked for, and ``[DONE]``. ``ending()`` gives
-    ``(finish_reason, usage, extra)`` once the pieces are exhausted."""
-    cid, created = "chatcmpl-" + uuid.uuid4().hex[:24], int(time.time())
-
-    def chunk(delta: dict, finish: str | None = None, **more) -> str:
-        body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **more}
-        return f"data: {json.dumps(body, ensure_ascii=False, default=str)}\n\n"
-
-    yield chunk({"role": "assistant", "content": ""})
-    try:
-        for piece in pieces:
-            if piece:
-                yield chunk({"content": piece})
-    except TownsquareError as exc:
-        yield f"data: {json.dumps({'error': {'code': exc.code, 'message': exc.message}})}\n\n"
-    finish, usage, extra = ending()
-    yield chunk({}, finish, townsquare=extra)
-    if include_usage:
-        body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model, "choices": [],
-                "usage": _usage(usage)}
-        yield f"data: {json.dumps(body)}\n\n"
-    yield "data: [DONE]\n\n"
 
 
 @router.get("/models")
@@ -151,7 +69,7 @@ def list_models(account: Account = Depends(current_account), session: Session = 
 def _assistant_request(body: ChatCompletionIn) -> tuple[list[tuple[str, str]], str]:
     """``(earlier (role, text) pairs, the new message)``; rejects what the turn would reject, before
     anything is stored or a stream has started (a 422, not a 200 stream that carries the error)."""
-    history = [(m.role, _text_of(m)) for m in body.messages if m.role in ("user", "assistant")]
+    history = [(m.role, text_of(m)) for m in body.messages if m.role in ("user", "assistant")]
     if not history or history[-1][0] != "user":
         raise InvalidInput("the last message must be from the user")
     text = history[-1][1].strip()

@@ -8,8 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field
 from sqlalchemy.orm import Session
 
-from townsquare.api.deps import current_account, get_session, optional_account
-from townsquare.api.pagination import Page, PageQuery, encode_cursor, page_query
+from townsquare.api.pagination import Page, PageQuery, page_query
 from townsquare.api.schemas import (
     CommentOut,
     OkOut,
@@ -19,6 +18,8 @@ from townsquare.api.schemas import (
     render_comment,
     render_post,
 )
+from townsquare.server.cursors import encode_cursor
+from townsquare.server.deps import current_account, get_session, optional_account
 from townsquare.social import comments, posts, reactions
 from townsquare.social.models import Account
 

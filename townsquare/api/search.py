@@ -7,11 +7,11 @@ from dataclasses import asdict
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
-from townsquare.api.deps import current_account, get_session, optional_account
 from townsquare.api.pagination import Page, PageQuery, page_query
 from townsquare.api.schemas import PostOut, render_account
 from townsquare.api.shapes import HashtagNameOut, HashtagOut, SearchOut, render_page, render_post_page
 from townsquare.errors import InvalidInput
+from townsquare.server.deps import current_account, get_session, optional_account
 from townsquare.social import search
 from townsquare.social.models import Account
 

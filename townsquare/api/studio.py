@@ -9,11 +9,11 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import Field
 from sqlalchemy.orm import Session
 
-from townsquare.api.deps import current_account, get_session, optional_account
 from townsquare.api.models_state import llm_for, shield_for
 from townsquare.api.schemas import StrictModel, parse_id
 from townsquare.api.sse import SSE_HEADERS, sse_frame
 from townsquare.errors import InvalidInput, TownsquareError
+from townsquare.server.deps import current_account, get_session, optional_account
 from townsquare.social.media import media_url
 from townsquare.social.models import Account, Media
 from townsquare.studio import autoreply, cards, chat, service

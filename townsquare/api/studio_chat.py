@@ -7,6 +7,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from townsquare.api.models_state import llm_for, shield_for
+from townsquare.api.openai_shapes import completion_body, stream_chunks, text_of
 from townsquare.api.sse import SSE_HEADERS
 from townsquare.errors import InvalidInput, NotFound
 from townsquare.social.models import Account
@@ -22,15 +23,13 @@ def _resolve(session: Session, viewer: Account, model: str) -> CreatorAI:
 
 
 def openai_creator_chat(request: Request, session: Session, account: Account, body):
-    from townsquare.api.openai_compat import _text_of, completion_body, stream_chunks
-
     ai = _resolve(session, account, body.model)
     if ai.visibility == "private" and ai.owner_id != account.id:
         raise NotFound(f"no model {body.model!r}")
     turns = [m for m in body.messages if m.role in ("user", "assistant")]
     if not turns or turns[-1].role != "user":
         raise InvalidInput("the last message must be from the user")
-    text = chat.check_message(_text_of(turns[-1]))
+    text = chat.check_message(text_of(turns[-1]))
     llm, shield, settings = llm_for(request, "creator"), shield_for(request), request.app.state.settings
 
     def extra(message: AIMessage | None) -> dict:

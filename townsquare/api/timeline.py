@@ -7,9 +7,10 @@ from datetime import datetime
 from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 
-from townsquare.api.deps import current_account, get_session
-from townsquare.api.pagination import Page, PageQuery, encode_cursor, page_query
+from townsquare.api.pagination import Page, PageQuery, page_query
 from townsquare.api.schemas import TimelineItemOut, render_account, render_posts
+from townsquare.server.cursors import encode_cursor
+from townsquare.server.deps import current_account, get_session
 from townsquare.social.models import Account
 from townsquare.social.timeline import REPOST, home_timeline
 

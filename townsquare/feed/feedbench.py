@@ -102,7 +102,7 @@ def http_throughput(settings: Settings, db: Database, viewers: list[int], reques
     import httpx
     import uvicorn
 
-    from townsquare.api.app import create_app
+    from townsquare.server.app import create_app
     from townsquare.social.tokens import issue_token
 
     with db.session() as s:

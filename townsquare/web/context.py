@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from townsquare.api.deps import get_session, optional_account
 from townsquare.errors import Forbidden, Unauthorized
+from townsquare.server.deps import get_session, optional_account
 from townsquare.social.models import Account
 from townsquare.web import security
 from townsquare.web.templating import environment

@@ -1,4 +1,4 @@
-"""Friendly error pages. The app's error handlers (api/errors.py) ask ``wants_html`` first: errors raised
+"""Friendly error pages. The app's error handlers (server/errors.py) ask ``wants_html`` first: errors raised
 by page routes, and by unknown addresses a browser asks for, render this page with the right status;
 the API keeps its JSON errors."""
 
@@ -49,3 +49,9 @@ def render_error_page(request: Request, status: int, message: str) -> Response:
     if status >= 500:
         message = "Please try again in a moment."
     return render_page(request, "error.html", status=status, status_code=status, title=title, message=message)
+
+
+def html_error_page(request: Request, status: int, message: str) -> Response | None:
+    """The friendly page for a browser (``server/errors.py`` asks), else None: the JSON error."""
+    return render_error_page(request, status, message) if wants_html(request) else None
+

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from townsquare.api.deps import SESSION_COOKIE
-from townsquare.api.ratelimit import guarded_sign_in, limit_auth
+from townsquare.server.deps import SESSION_COOKIE
+from townsquare.server.ratelimit import guarded_sign_in, limit_auth
 from townsquare.social import accounts
 from townsquare.social.tokens import issue_token
 from townsquare.web import security

@@ -15,19 +15,12 @@ from townsquare.social.models import Account, Comment, Post, Report
 from townsquare.web import security
 from townsquare.web.context import Web, web_context
 from townsquare.web.forms import attempt, checked_form, optional_id, sentence, start_param, text
-from townsquare.web.pages_people import follow_states
+from townsquare.web.people import PersonView, follow_states
 from townsquare.web.views import avatar_urls, post_cards
 
 router = APIRouter()
 
 PAGE_SIZE = 20
-
-
-@dataclass(frozen=True)
-class PersonView:
-    account: Account
-    avatar_url: str | None
-    state: str | None
 
 
 # --- search ---------------------------------------------------------------------------------

@@ -3,47 +3,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from townsquare.feed import pymk
 from townsquare.feed.config import POST_KINDS
 from townsquare.feed.service import KIND_WEIGHT_RANGE, MODES
-from townsquare.social.models import Account
 from townsquare.web.context import Web, web_context
 from townsquare.web.forms import attempt, checked_form, sentence, text
-from townsquare.web.views import avatar_urls, post_cards
+from townsquare.web.people import who_to_follow
+from townsquare.web.views import post_cards
 
 router = APIRouter()
 
 PAGE_SIZE = 20
-
-
-@dataclass(frozen=True)
-class SuggestionView:
-    account: Account
-    avatar_url: str | None
-    reason: str
-    follows_you: bool = False
-
-
-def who_to_follow(ctx: Web, limit: int = 3) -> list[SuggestionView]:
-    """People you may know, from the feed's PYMK (graph model + the unified model when trained)."""
-    if ctx.account is None:
-        return []
-    services = ctx.services
-    found, error = attempt(ctx, lambda: pymk.suggestions(ctx.session, ctx.account, limit,
-                                                         scorer=services.feed.scorer,
-                                                         model=services.pymk_model()))
-    if error is not None or not found:
-        return []
-    avatars = avatar_urls(ctx.session, [s.account for s in found])
-    return [SuggestionView(s.account, avatars.get(s.account.id), s.reasons[0]["text"] if s.reasons else "",
-                           s.follows_you) for s in found]
 
 
 @router.get("/for-you")

@@ -11,8 +11,8 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.datastructures import FormData
 
-from townsquare.api.pagination import decode_cursor, encode_cursor
 from townsquare.errors import NotFound
+from townsquare.server.cursors import decode_cursor, encode_cursor
 from townsquare.social import accounts, blocks, client_events, graph, posts
 from townsquare.social import media as media_service
 from townsquare.social.models import Account
@@ -29,35 +29,12 @@ from townsquare.web.forms import (
     text,
     upload,
 )
+from townsquare.web.people import PersonView, follow_state, follow_states
 from townsquare.web.views import avatar_url, post_cards
 
 router = APIRouter()
 
 PAGE_SIZE = 20
-
-
-def follow_state(rel: graph.Relationship | None, viewer: Account | None, account: Account) -> str:
-    """What the follow button shows: self, blocking, following, requested, followed_by or none."""
-    if viewer is None:
-        return "none"
-    if viewer.id == account.id:
-        return "self"
-    if rel is None:
-        return "none"
-    if rel.blocking:
-        return "blocking"
-    if rel.following:
-        return "following"
-    if rel.requested:
-        return "requested"
-    return "followed_by" if rel.followed_by else "none"
-
-
-def follow_states(session, viewer: Account | None, accounts_: list[Account]) -> dict[int, str]:
-    if viewer is None:
-        return {}
-    return {a.id: follow_state(graph.relationship(session, viewer, a.id) if a.id != viewer.id else None, viewer, a)
-            for a in accounts_}
 
 
 @router.get("/@{handle}")
@@ -98,7 +75,6 @@ def profile(handle: str, request: Request, ctx: Web = Depends(web_context), curs
 @router.get("/@{handle}/{which}")
 def connections(handle: str, which: str, ctx: Web = Depends(web_context), cursor: str | None = None) -> Response:
     """Followers / following lists (private accounts show them to their followers only: the service says)."""
-    from townsquare.web.pages_explore import PersonView
     from townsquare.web.views import avatar_urls
 
     if which not in ("followers", "following"):

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from townsquare.api.pagination import decode_cursor, encode_cursor
+from townsquare.server.cursors import decode_cursor, encode_cursor
 from townsquare.social import comments, posts, reactions, timeline
 from townsquare.social import media as media_service
 from townsquare.social.comments import comment_thread
@@ -28,6 +28,7 @@ from townsquare.web.forms import (
     text,
     uploads,
 )
+from townsquare.web.people import who_to_follow
 from townsquare.web.views import avatar_urls, post_cards
 
 router = APIRouter()
@@ -61,8 +62,6 @@ def home(request: Request, ctx: Web = Depends(web_context), cursor: str | None =
         return ctx.render("_cards.html", cards=cards, next_url=next_url, surface="home")
     notice = "Welcome to Townsquare! Follow a few people to fill your timeline." if request.query_params.get(
         "welcome") else None
-    from townsquare.web.pages_feed import who_to_follow
-
     return ctx.render("home.html", tab="following", cards=cards, next_url=next_url, notice=notice, form=None,
                       max_post_chars=MAX_TEXT, suggestions=who_to_follow(ctx))
 

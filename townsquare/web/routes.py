@@ -1,4 +1,4 @@
-"""The web app's router: static files and every page module, mounted by ``api/app.py`` (ROUTER_MODULES)."""
+"""The web app's router: static files and every page module, mounted by ``server/app.py`` (ROUTER_MODULES)."""
 
 from __future__ import annotations
 

@@ -17,8 +17,8 @@ import hmac
 
 from fastapi import Request, Response
 
-from townsquare.api import cookies, csrf
-from townsquare.api.deps import SESSION_COOKIE
+from townsquare.server import cookies, csrf
+from townsquare.server.deps import SESSION_COOKIE
 
 # Pages run only our own script (no inline script, no other origin), cannot be framed, and keep
 # addresses private when following outside links. Inline style attributes are allowed.

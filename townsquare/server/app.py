@@ -8,12 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from townsquare import __version__
-from townsquare.api.body_limit import BodyLimitMiddleware
-from townsquare.api.csrf import CSRFMiddleware
-from townsquare.api.errors import install_error_handlers
 from townsquare.config import Settings, load_settings
 from townsquare.db.engine import Database
+from townsquare.server.body_limit import BodyLimitMiddleware
+from townsquare.server.csrf import CSRFMiddleware
+from townsquare.server.errors import install_error_handlers
 from townsquare.services import Services
+from townsquare.web.errors import html_error_page
 
 # Modules with a module-level ``router`` (fastapi.APIRouter), mounted in this order.
 ROUTER_MODULES: list[str] = [
@@ -58,7 +59,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.services = services
     # Shortcuts to the parts most routes need.
     app.state.settings, app.state.db, app.state.llms = settings, services.db, services.llms
-    install_error_handlers(app)
+    install_error_handlers(app, html_error_page)
     # Bodies beyond the upload limit are cut off while they arrive (chunked uploads included).
     app.add_middleware(BodyLimitMiddleware, limit_of=lambda: app.state.settings.max_upload_bytes)
     app.add_middleware(CSRFMiddleware)  # cookie-authenticated API writes need the session's CSRF token

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
-from townsquare.api.csrf import CSRF_COOKIE
-from townsquare.api.deps import SESSION_COOKIE
+from townsquare.server.csrf import CSRF_COOKIE
+from townsquare.server.deps import SESSION_COOKIE
 from townsquare.social.tokens import SESSION_LIFETIME
 
 MAX_AGE = int(SESSION_LIFETIME.total_seconds())

@@ -28,7 +28,7 @@ import secrets
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from townsquare.api.deps import SESSION_COOKIE
+from townsquare.server.deps import SESSION_COOKIE
 
 CSRF_COOKIE = "ts_csrf"
 CSRF_FIELD = "csrf"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -40,14 +41,14 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-def _html_page(request: Request, status: int, message: str):
-    """Web pages (and browsers asking for unknown addresses) get the friendly HTML error page."""
-    from townsquare.web.errors import render_error_page, wants_html
-
-    return render_error_page(request, status, message) if wants_html(request) else None
+HtmlPage = Callable[[Request, int, str], Response | None]
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, html_page: HtmlPage = lambda request, status, message: None) -> None:
+    """JSON errors for every route; ``html_page`` may answer instead (the web layer's friendly error
+    page for browsers) by returning a response rather than None."""
+    _html_page = html_page
+
     @app.exception_handler(TownsquareError)
     async def _domain_error(request: Request, exc: TownsquareError):
         return _html_page(request, exc.status, exc.message) or JSONResponse(
