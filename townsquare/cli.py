@@ -28,6 +28,8 @@ COMMAND_MODULES = [
     "townsquare.rec.commands",
     "townsquare.feed.commands",
     "townsquare.bench.commands",
+    "townsquare.bench.feed_commands",
+    "townsquare.bench.rec_commands",
 ]
 
 

@@ -22,7 +22,7 @@ def tiny_community(tmp_path_factory):
 
 
 def test_latency_harness(tiny_community):
-    from townsquare.feed import feedbench
+    from townsquare.bench import feed as feedbench
 
     settings, db = tiny_community
     viewers = feedbench.sample_viewers(db, 5, 0)
@@ -35,7 +35,7 @@ def test_latency_harness(tiny_community):
 
 
 def test_simulate_harness_runs_two_systems(tiny_community, tmp_path):
-    from townsquare.feed import feedbench
+    from townsquare.bench import feed as feedbench
 
     settings, db = tiny_community
     out, days = {}, []
@@ -59,7 +59,7 @@ def test_simulate_retrains_the_model_on_schedule(tiny_community, tmp_path):
     """--retrain-every: the model system fine-tunes the active model between simulated days and
     serves the new version from the next day on."""
     pytest.importorskip("torch")
-    from townsquare.feed import feedbench
+    from townsquare.bench import feed as feedbench
     from townsquare.rec import registry
     from townsquare.rec.pipeline import AppTrainConfig, run_training
 

@@ -11,7 +11,7 @@ from townsquare.feed.linkpred import (
     recall_ndcg_at_k,
     split_edges,
 )
-from townsquare.feed.pymk_bench import heuristic_scores, top_k_non_friends
+from townsquare.bench.pymk import heuristic_scores, top_k_non_friends
 
 from . import factories as f
 
@@ -175,7 +175,7 @@ def test_scorer_ranks_by_follow_times_two_way(db):
 
 
 def test_bench_run_on_a_small_file(tmp_path):
-    from townsquare.feed import pymk_bench
+    from townsquare.bench import pymk as pymk_bench
 
     e, n = two_communities(40)
     path = tmp_path / "edges.txt"

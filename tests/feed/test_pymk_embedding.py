@@ -85,7 +85,7 @@ def test_training_reduces_the_loss():
 
 def test_no_test_edge_reaches_an_embedding(tmp_path, monkeypatch):
     """Every graph an embedding is fitted on in the benchmark lacks every test edge."""
-    from townsquare.feed import pymk_bench
+    from townsquare.bench import pymk as pymk_bench
 
     e, n, _ = planted(groups=2, size=20)
     path = tmp_path / "edges.txt"

@@ -7,7 +7,7 @@ import random
 
 from typer.testing import CliRunner
 
-from townsquare.rec.bench import run_bench
+from townsquare.bench.rec import run_bench
 from townsquare.rec.data import leave_one_out, read_interactions
 
 
@@ -73,7 +73,7 @@ def test_cli_bench_writes_json_and_rejects_bad_files(tmp_path):
 
 
 def test_budget_per_model():
-    from townsquare.rec.commands import parse_budget
+    from townsquare.bench.rec_commands import parse_budget
 
     models = ["pop", "sasrec", "ours"]
     assert parse_budget(None, models) is None
@@ -91,7 +91,7 @@ def test_budget_per_model():
 def test_items_never_trained_on_are_read_as_unknown_in_histories():
     import torch
 
-    from townsquare.rec.bench import _ids_scorer
+    from townsquare.bench.rec import _ids_scorer
     from townsquare.rec.model import RecConfig, UnifiedModel
 
     torch.manual_seed(0)

@@ -193,7 +193,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
 
 
 def register_pull(models: typer.Typer) -> None:
-    """``townsquare models pull``: added to the ``models`` group (see rec/app_commands.py)."""
+    """``townsquare models pull``: added to the ``models`` group (see rec/commands.py)."""
 
     @models.command("pull")
     def models_pull(

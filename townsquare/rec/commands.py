@@ -1,107 +1,194 @@
-"""CLI: ``townsquare bench rec`` (the public sequential-recommendation benchmark)."""
+"""CLI: ``townsquare train`` and ``townsquare models [list|activate VERSION|pull]``. (The model's
+benchmarks are in ``townsquare/bench/rec_commands.py``.) Heavy imports happen inside the commands
+so that ``townsquare --help`` stays fast.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import typer
 
-
-def _parse_overrides(items: list[str]) -> dict:
-    out = {}
-    for item in items:
-        if "=" not in item:
-            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
-        k, v = item.split("=", 1)
-        try:
-            out[k] = json.loads(v)
-        except json.JSONDecodeError:
-            out[k] = v
-    return out
+HEAD_COLUMNS = ("open", "like", "comment", "share", "dwell", "hide", "report", "follow_author", "two_way")
 
 
-def parse_budget(text: str | None, models: list[str]) -> float | dict[str, float] | None:
-    """``--max-minutes``: "12" (every learned model) or "sasrec=30,ours=10" (per model)."""
-    if text is None or not text.strip():
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _open_db(settings):
+    from townsquare.db.engine import Database
+
+    return Database(settings.sqlalchemy_url)
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{v:.2f}" if isinstance(v, float) else str(v)
+
+
+def results_table(rows: list[dict], title: str):
+    from rich.table import Table
+
+    table = Table(title=title, caption="AUC per head (- = not enough labels in the split), recall@50 of retrieval")
+    table.add_column("system")
+    short = {"comment": "cmnt", "follow_author": "follow", "two_way": "2-way"}
+    for h in HEAD_COLUMNS:
+        table.add_column(short.get(h, h))
+    table.add_column("mean")
+    table.add_column("R@50")
+    for r in rows:
+        m = r["metrics"]
+        table.add_row(r["name"], *(_fmt(m.get(f"auc_{h}")) for h in HEAD_COLUMNS), _fmt(m.get("auc_mean")),
+                      _fmt(m.get("recall@50")))
+    return table
+
+
+def _json_safe(obj):
+    if isinstance(obj, float) and not math.isfinite(obj):
         return None
-
-    def minutes(value: str) -> float:
-        try:
-            return float(value)
-        except ValueError:
-            raise ValueError(f"--max-minutes expects minutes or MODEL=MINUTES,..., got {text!r}") from None
-
-    if "=" not in text:
-        return minutes(text)
-    out = {}
-    for part in text.split(","):
-        name, _, value = part.partition("=")
-        if name.strip() not in models:
-            raise ValueError(f"--max-minutes names {name.strip()!r}, which is not among --models")
-        out[name.strip()] = minutes(value)
-    return out
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    return obj
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
-    from townsquare.rec.app_commands import register_app_commands
-
-    register_app_commands(app, bench)  # train, models, bench rec-app (the app's event log)
-
-    @bench.command("rec")
-    def bench_rec(
-        data: Path = typer.Option(..., "--data", help="whitespace-separated 'user item' file, time order"),
-        json_out: Path | None = typer.Option(None, "--json", help="write the result rows here"),
-        epochs: int | None = typer.Option(None, help="maximum epochs per model (default: until early stop)"),
-        max_minutes: str | None = typer.Option(None, help="wall-clock budget per learned model, minutes: "
-                                               "'12', or per model 'sasrec=30,ours=10'"),
-        models: str = typer.Option("pop,sasrec,ours", help="comma-separated: pop, sasrec, ours"),
+    @app.command("train")
+    def train(
+        epochs: int = typer.Option(40, help="maximum epochs (early stopping on the validation split)"),
+        max_minutes: float = typer.Option(10.0, help="wall-clock budget for training, minutes"),
+        resume: bool = typer.Option(False, "--resume/--fresh",
+                                    help="start from the newest loadable checkpoint, or from scratch"),
+        threads: int = typer.Option(1, help="torch CPU threads (1 is fastest on a busy machine)"),
         seed: int = typer.Option(0, help="random seed"),
-        threads: int = typer.Option(2, help="torch CPU threads"),
-        set_: list[str] = typer.Option([], "--set", help="override a hyper-parameter of ours: KEY=VALUE"),
+        valid_frac: float = typer.Option(0.1, help="share of the log (by time) held out for validation"),
+        test_frac: float = typer.Option(0.1, help="share of the log (by time) held out as the test tail"),
+        refit: bool = typer.Option(True, "--refit/--no-refit",
+                                   help="after the evaluation, continue on the whole log (held-out tail "
+                                        "included) for the best epoch count before saving"),
+        json_out: Path | None = typer.Option(None, "--json", help="write the evaluation rows here"),
+        fine_tune: bool = typer.Option(False, "--fine-tune",
+                                       help="scheduled retraining: continue the active model for exactly "
+                                            "--epochs epochs on the recent log (--window-days), nothing held "
+                                            "out, then activate it"),
+        window_days: float | None = typer.Option(None, "--window-days",
+                                                 help="learn from the last N days of the log only (default: all; "
+                                                      "14 with --fine-tune)"),
     ) -> None:
-        """Leave-one-out next-item benchmark: popularity vs SASRec+ vs the unified model."""
-        import torch
+        """Train the unified model on the event log, evaluate it on the held-out tail, and activate it."""
+        from rich.console import Console
+
+        from townsquare.config import load_settings
+        from townsquare.errors import TownsquareError
+        from townsquare.rec.pipeline import AppTrainConfig, run_training
+
+        console = Console(stderr=True)
+        settings = load_settings()
+        tc = AppTrainConfig(epochs=epochs, max_minutes=max_minutes, threads=threads, seed=seed,
+                            valid_frac=valid_frac, test_frac=test_frac, window_days=window_days)
+        if window_days is not None and window_days <= 0:
+            _fail("--window-days must be > 0")
+        if fine_tune:
+            from townsquare.rec.pipeline import run_fine_tune
+
+            try:
+                out = run_fine_tune(settings, _open_db(settings), tc, window_days=window_days or 14.0,
+                                    log_fn=lambda s: console.log(s))
+            except TownsquareError as exc:
+                _fail(exc.message)
+            except KeyboardInterrupt:
+                _fail("interrupted: no checkpoint was written and the active model is unchanged", 130)
+            console.print(f"fine-tuned {out.fit['fine_tuned_from']} for {out.fit['epochs']} epochs in "
+                          f"{out.fit['seconds']:.0f}s on the log since {out.window['since']}")
+            if not out.activated:
+                _fail(f"model {out.version} written but NOT activated: {out.reason}")
+            console.print(f"model {out.version} written and active")
+            return
+        try:
+            out = run_training(settings, _open_db(settings), tc, resume=resume, progress=True, refit_all=refit,
+                               log_fn=lambda s: console.log(s))
+        except TownsquareError as exc:
+            _fail(exc.message)
+        except KeyboardInterrupt:
+            _fail("interrupted: no checkpoint was written and the active model is unchanged", 130)
+        except Exception as exc:
+            from sqlalchemy.exc import OperationalError, ProgrammingError
+
+            if isinstance(exc, OperationalError | ProgrammingError):
+                _fail(f"cannot read the database ({str(exc.orig).splitlines()[0]}); run `townsquare migrate` "
+                      "and `townsquare seed` first")
+            raise
+        Console().print(results_table(out.rows, "Unified model vs baselines on the held-out tail (test split)"))
+        fit = out.fit
+        console.print(f"trained {fit['epochs']} epochs in {fit['seconds']:.0f}s (best {fit['best_epoch']}, "
+                      f"stopped: {fit['stopped']}); data window {out.window['since']} .. {out.window['until']}")
+        if "refit" in fit:
+            console.print(f"then refit on the whole log: {fit['refit']['epochs']} epochs in "
+                          f"{fit['refit']['seconds']:.0f}s (the table above is the evaluated model's)")
+        if out.activated:
+            console.print(f"model {out.version} written and active")
+        else:
+            console.print(f"model {out.version} written but NOT activated: {out.reason}")
+        if json_out:
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            json_out.write_text(json.dumps(_json_safe(out.rows), indent=2))
+        if not out.activated:
+            raise typer.Exit(1)
+
+    models = typer.Typer(help="Models: the recommendation model's trained versions (list, activate) and "
+                              "bigger language models (pull).", invoke_without_command=True)
+    app.add_typer(models, name="models")
+    from townsquare.llm.commands import register_pull
+
+    register_pull(models)
+
+    def _list() -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from townsquare.errors import TownsquareError
-        from townsquare.rec.bench import MODELS, run_bench
-        from townsquare.rec.data import leave_one_out, read_interactions
+        from townsquare.config import load_settings
+        from townsquare.rec.registry import list_models, rec_models_dir
 
-        console = Console(stderr=True)
-        torch.set_num_threads(threads)
-        names = [m.strip() for m in models.split(",") if m.strip()]
-        try:
-            unknown = [m for m in names if m not in MODELS]
-            if unknown or not names:
-                raise ValueError(f"unknown model(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(MODELS)}")
-            overrides = _parse_overrides(set_)
-            budget = parse_budget(max_minutes, names)
-            inter = read_interactions(data)
-            split = leave_one_out(inter)
-            console.print(f"{data}: {len(inter.users)} users, {inter.n_items} items, {inter.n_interactions} "
-                          f"interactions; {len(split.eval_users())} users evaluated")
-            rows = run_bench(split, names, epochs=epochs, max_minutes=budget, seed=seed,
-                             overrides=overrides, log=lambda s: console.log(s))
-        except (TownsquareError, ValueError) as exc:
-            typer.echo(f"error: {getattr(exc, 'message', str(exc))}", err=True)
-            raise typer.Exit(1)
-        table = Table(title=f"Sequential recommendation, {data.name} (leave-one-out, full ranking)")
-        for col in ("model", "HR@10", "NDCG@10", "HR@50", "NDCG@50", "MRR", "valid NDCG@10", "train s",
-                    "train CPU s", "epochs (best)"):
-            table.add_column(col)
+        rows = list_models(rec_models_dir(load_settings()))
+        if not rows:
+            typer.echo("no trained models yet: run `townsquare train`")
+            return
+        table = Table(title="Recommendation models")
+        for col in ("version", "active", "created", "data until", "AUC mean", "recall@50", "status"):
+            table.add_column(col, no_wrap=col in ("version", "created", "data until"))
         for r in rows:
             m = r["metrics"]
-            table.add_row(r["name"], *(f"{m[k]:.4f}" for k in ("HR@10", "NDCG@10", "HR@50", "NDCG@50", "MRR")),
-                          f"{r['valid_metrics']['NDCG@10']:.4f}", f"{r['train_seconds']:.0f}",
-                          f"{r['train_cpu_seconds']:.0f}" if "train_cpu_seconds" in r else "-",
-                          f"{r['epochs']} ({r['best_epoch']})")
+            table.add_row(r["version"], "*" if r["active"] else "", (r["created_at"] or "")[:19],
+                          (r["data_window"].get("until") or "")[:19], _fmt(m.get("auc_mean")),
+                          _fmt(m.get("recall@50")), r["status"])
         Console().print(table)
-        if json_out:
-            meta = {"data": str(data), "users": len(inter.users), "items": inter.n_items,
-                    "interactions": inter.n_interactions, "seed": seed, "threads": threads}
-            for r in rows:
-                r["dataset"] = meta
-            json_out.parent.mkdir(parents=True, exist_ok=True)
-            json_out.write_text(json.dumps(rows, indent=2))
+
+    @models.callback()
+    def models_default(ctx: typer.Context) -> None:
+        """List models when no subcommand is given."""
+        if ctx.invoked_subcommand is None:
+            _list()
+
+    @models.command("list")
+    def models_list() -> None:
+        """List every trained version (newest first) and which one is active."""
+        _list()
+
+    @models.command("activate")
+    def models_activate(version: str = typer.Argument(..., help="a version from `townsquare models list`")) -> None:
+        """Make VERSION the active model (checked first; on error the active model is unchanged)."""
+        from townsquare.config import load_settings
+        from townsquare.errors import TownsquareError
+        from townsquare.rec.registry import activate, rec_models_dir
+
+        try:
+            activate(rec_models_dir(load_settings()), version)
+        except TownsquareError as exc:
+            _fail(exc.message)
+        typer.echo(f"model {version} is active")

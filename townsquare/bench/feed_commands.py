@@ -1,4 +1,4 @@
-"""``townsquare bench feed`` and ``townsquare bench simulate``."""
+"""``townsquare bench feed``, ``bench simulate`` and ``bench pymk``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,31 @@ from functools import partial
 from pathlib import Path
 
 import typer
+
+
+def _table(title: str, rows: list[dict]):
+    from rich.table import Table
+
+    keys: list[str] = []
+    for row in rows:
+        keys += [k for k in row["metrics"] if k not in keys]
+    table = Table(title=title)
+    table.add_column("system")
+    for k in keys:
+        table.add_column(k, justify="right")
+    for row in rows:
+        cells = []
+        for k in keys:
+            v = row["metrics"].get(k)
+            cells.append("" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v))
+        table.add_row(row["name"], *cells)
+    return table
+
+
+def _write_json(path: Path | None, rows: list[dict]) -> None:
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(rows, indent=2, default=str))
 
 
 def _community(data_dir: Path, people: int, posts: int | None, days: int, seed: int, console):
@@ -35,7 +60,43 @@ def _community(data_dir: Path, people: int, posts: int | None, days: int, seed: 
     return settings, db
 
 
-def register_benches(bench: typer.Typer, table, write_json) -> None:
+def register(app: typer.Typer, bench: typer.Typer) -> None:
+    @bench.command("pymk")
+    def bench_pymk(
+        data: Path = typer.Option(..., "--data",
+                                  help="An undirected edge list, one 'a b' a line (SNAP ego-Facebook)."),
+        json_path: Path = typer.Option(None, "--json", help="Write the rows as JSON here."),
+        seed: int = typer.Option(0, "--seed", help="Seed of the 10% test hold-out (and of training)."),
+        epochs: int = typer.Option(20, "--epochs", help="Ranker epochs (best on validation is kept)."),
+        splits: int = typer.Option(2, "--splits", help="Training hold-outs carved from the training edges."),
+        train_holdout: float = typer.Option(0.1, "--train-holdout", help="Share of training edges each split holds out."),
+        threads: int = typer.Option(2, "--threads", help="torch threads."),
+        save_model: Path = typer.Option(None, "--save-model", help="Save the trained link model (.npz)."),
+        embedding: bool = typer.Option(True, "--embedding/--no-embedding",
+                                       help="Add the learned node-embedding features (embed.py)."),
+    ) -> None:
+        """People you may know on ego-Facebook: ours vs common neighbours, Adamic-Adar, resource allocation."""
+        from rich.console import Console
+
+        from townsquare.commands import fail
+
+        if not data.exists():
+            raise fail(f"no such file: {data}")
+        import torch
+
+        torch.set_num_threads(max(1, threads))
+        from townsquare.bench import pymk as pymk_bench
+        from townsquare.feed.linkpred import DEFAULT_EMBEDDING
+
+        console = Console()
+        with console.status("PYMK benchmark") as status:
+            rows = pymk_bench.run(data, seed=seed, progress=lambda m: status.update(f"PYMK benchmark: {m}"),
+                                  model_kwargs={"epochs": epochs, "splits": splits, "holdout": train_holdout,
+                                                "embedding": DEFAULT_EMBEDDING if embedding else None},
+                                  save_model=save_model)
+        console.print(_table(f"PYMK on {data.name} (seed {seed})", rows))
+        _write_json(json_path, rows)
+
     @bench.command("feed")
     def bench_feed(
         data_dir: Path = typer.Option(Path("./bench-data/feed"), "--data-dir",
@@ -55,7 +116,7 @@ def register_benches(bench: typer.Typer, table, write_json) -> None:
         from rich.console import Console
         from rich.progress import Progress
 
-        from townsquare.feed import feedbench
+        from townsquare.bench import feed as feedbench
 
         console = Console()
         settings, db = _community(data_dir, people, posts, days, seed, console)
@@ -68,8 +129,8 @@ def register_benches(bench: typer.Typer, table, write_json) -> None:
         rows.append(feedbench.http_throughput(settings, db, ids, requests, concurrency))
         for row in rows:
             row.setdefault("config", {}).update(people=people, posts=posts)
-        console.print(table(f"Feed latency ({people} people, {posts} posts)", rows))
-        write_json(json_path, rows)
+        console.print(_table(f"Feed latency ({people} people, {posts} posts)", rows))
+        _write_json(json_path, rows)
 
     @bench.command("simulate")
     def bench_simulate(
@@ -93,7 +154,7 @@ def register_benches(bench: typer.Typer, table, write_json) -> None:
         from rich.console import Console
         from rich.progress import Progress
 
-        from townsquare.feed import feedbench
+        from townsquare.bench import feed as feedbench
 
         console = Console()
         settings, db = _community(data_dir, people, posts, seed_days, seed, console)
@@ -121,5 +182,5 @@ def register_benches(bench: typer.Typer, table, write_json) -> None:
                                                       progress=lambda d, t=task: progress.update(t, completed=d),
                                                       on_day=partial(day_line, system), retrain=retrain,
                                                       log=console.log))
-        console.print(table(f"Simulated {days} days ({people} people)", rows))
-        write_json(json_path, rows)
+        console.print(_table(f"Simulated {days} days ({people} people)", rows))
+        _write_json(json_path, rows)
