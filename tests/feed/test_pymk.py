@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from townsquare.bench.pymk import heuristic_scores, top_k_non_friends
 from townsquare.feed import pymk
 from townsquare.feed.linkpred import (
     GraphIndex,
@@ -11,7 +12,6 @@ from townsquare.feed.linkpred import (
     recall_ndcg_at_k,
     split_edges,
 )
-from townsquare.bench.pymk import heuristic_scores, top_k_non_friends
 
 from . import factories as f
 
