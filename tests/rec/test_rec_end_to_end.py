@@ -8,7 +8,7 @@ import random
 from typer.testing import CliRunner
 
 from townsquare.bench.rec import run_bench
-from townsquare.rec.data import leave_one_out, read_interactions
+from townsquare.rec.interactions import leave_one_out, read_interactions
 
 
 def synthetic_log(path, users: int = 400, items: int = 120, seed: int = 0) -> None:

@@ -12,8 +12,8 @@ import pytest
 from townsquare.config import load_settings
 from townsquare.db import migrate
 from townsquare.db.engine import Database
-from townsquare.rec.dataset import APP_HEADS
 from townsquare.rec.serve import Scorer
+from townsquare.rec.training_data import APP_HEADS
 from townsquare.social.models import Account, Block, Follow, Post
 
 from .community import T0, build_community, fake_embed, train_tiny

@@ -20,8 +20,8 @@ from typing import Any
 import torch
 
 from townsquare.rec.baselines import Popularity, SASRec, SASRecConfig
-from townsquare.rec.data import LeaveOneOut, batches_by_length, shuffled_batches, training_windows
 from townsquare.rec.evaluate import evaluate_histories
+from townsquare.rec.interactions import LeaveOneOut, batches_by_length, shuffled_batches, training_windows
 from townsquare.rec.model import RecConfig, UnifiedModel, history_from_ids
 from townsquare.rec.train import FitResult, NegativeSampler, TrainConfig, fit, id_batch_loss
 

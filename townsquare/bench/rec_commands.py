@@ -66,7 +66,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
 
         from townsquare.bench.rec import MODELS, run_bench
         from townsquare.errors import TownsquareError
-        from townsquare.rec.data import leave_one_out, read_interactions
+        from townsquare.rec.interactions import leave_one_out, read_interactions
 
         console = Console(stderr=True)
         torch.set_num_threads(threads)

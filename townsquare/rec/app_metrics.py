@@ -27,8 +27,8 @@ from datetime import timedelta
 import numpy as np
 import torch
 
-from townsquare.rec.dataset import APP_HEADS
 from townsquare.rec.features import EncodedLog, entity_key, make_batch, windows
+from townsquare.rec.training_data import APP_HEADS
 
 SPLIT_NO = {"train": 0, "valid": 1, "test": 2}
 RECALL_K = 50

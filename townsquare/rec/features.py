@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from townsquare.rec.dataset import APP_HEADS, AccountInfo, LogData, PostInfo, Token
+from townsquare.rec.training_data import APP_HEADS, AccountInfo, LogData, PostInfo, Token
 
 Embedder = Callable[[list[str]], np.ndarray]
 

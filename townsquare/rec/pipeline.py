@@ -2,7 +2,7 @@
 
 ``run_training`` is what ``townsquare train`` runs:
 
-1. ``build_log_data``: tokens, labels and the time split from the event log (dataset.py).
+1. ``build_log_data``: tokens, labels and the time split from the event log (training_data.py).
 2. Text embeddings of every post and account (cached in the data folder, features.py).
 3. The model (rec/model.py) trained with rec's loop (``train.fit``) on the train prefix of every
    person's history; the epoch with the best validation score is kept. ``resume`` starts from the
@@ -21,7 +21,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from townsquare.errors import InvalidInput, TownsquareError
-from townsquare.rec.dataset import APP_HEADS, LogData, build_log_data
 from townsquare.rec.features import (
     Embedder,
     EncodedLog,
@@ -30,6 +29,7 @@ from townsquare.rec.features import (
     make_batch,
     windows,
 )
+from townsquare.rec.training_data import APP_HEADS, LogData, build_log_data
 
 
 @dataclass

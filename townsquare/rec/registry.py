@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from townsquare.errors import InvalidInput, NotFound
-from townsquare.rec.dataset import APP_HEADS
+from townsquare.rec.training_data import APP_HEADS
 
 APP_FORMAT = "townsquare.rec.app/1"
 MODEL_FILE = "model.pt"

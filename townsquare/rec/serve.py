@@ -37,7 +37,6 @@ from sqlalchemy import select
 
 from townsquare.background import SingleFlight
 from townsquare.db.ids import id_list, in_ids
-from townsquare.rec.dataset import ACCOUNT_HEADS, APP_HEADS, AccountInfo, PostInfo, load_accounts, tokenize
 from townsquare.rec.features import (
     CONTEXT_FEATURES,
     PROFILE_POSTS,
@@ -51,6 +50,14 @@ from townsquare.rec.features import (
     context_rows,
     knn_similarity,
     post_key,
+)
+from townsquare.rec.training_data import (
+    ACCOUNT_HEADS,
+    APP_HEADS,
+    AccountInfo,
+    PostInfo,
+    load_accounts,
+    tokenize,
 )
 from townsquare.social.events import EventRecord
 
@@ -216,7 +223,7 @@ class Scorer:
              .order_by(*((Post.id.desc(),) if by_id else (Post.created_at.desc(), Post.id.desc()))))
         if limit:
             q = q.limit(limit)
-        from townsquare.rec.dataset import post_text
+        from townsquare.rec.training_data import post_text
 
         return [(PostInfo(pid, author, kind, post_text(text, link_title), created, edited, visibility, True),
                  visibility == "followers")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from townsquare.errors import InvalidInput
-from townsquare.rec.data import batches_by_length, leave_one_out, read_interactions, training_windows
+from townsquare.rec.interactions import batches_by_length, leave_one_out, read_interactions, training_windows
 
 
 def test_read_and_split(tmp_path):

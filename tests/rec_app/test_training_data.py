@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from townsquare.errors import InvalidInput
-from townsquare.rec.dataset import HEAD_COL, build_log_data, label_token, tokenize
+from townsquare.rec.training_data import HEAD_COL, build_log_data, label_token, tokenize
 from townsquare.social.events import EventRecord, log_events
 from townsquare.social.models import Account, Post
 
@@ -102,13 +102,13 @@ def test_split_is_by_time_and_labels_never_look_past_it(db):
             end = w.label_end(t.split)
             # A long-term label is known only when its horizon ends before its split does.
             if t.labels[HEAD_COL["follow_author"]] >= 0:
-                from townsquare.rec.dataset import FOLLOW_HORIZON
+                from townsquare.rec.training_data import FOLLOW_HORIZON
 
                 assert t.ts + FOLLOW_HORIZON <= end
 
 
 def test_label_censoring_hides_outcomes_after_the_split():
-    from townsquare.rec.dataset import SocialTimeline, Token
+    from townsquare.rec.training_data import SocialTimeline, Token
 
     tl = SocialTimeline()
     tl.add_follow(1, 2, T + timedelta(hours=5))
@@ -174,8 +174,8 @@ def test_context_features_are_known_at_the_token_and_never_later():
     """Post age and who follows whom, as of the moment the post was shown (no look-ahead)."""
     import math
 
-    from townsquare.rec.dataset import DataWindow, LogData, PostInfo, SocialTimeline, Token
     from townsquare.rec.features import AGE_SCALE_H, CONTEXT_FEATURES, token_context
+    from townsquare.rec.training_data import DataWindow, LogData, PostInfo, SocialTimeline, Token
 
     tl = SocialTimeline()
     tl.add_follow(1, 2, T + timedelta(hours=5))  # the viewer follows the author later on
@@ -235,8 +235,8 @@ def test_content_profile_holds_only_engagements_that_ended_before_the_token():
     """content_sim of token k: cosine with the mean text of posts engaged with before k started."""
     import numpy as np
 
-    from townsquare.rec.dataset import DataWindow, LogData, PostInfo, SocialTimeline, Token
     from townsquare.rec.features import sequence_context
+    from townsquare.rec.training_data import DataWindow, LogData, PostInfo, SocialTimeline, Token
 
     tl = SocialTimeline()
     tl.finish()
