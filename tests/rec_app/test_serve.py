@@ -12,8 +12,8 @@ import pytest
 from townsquare.config import load_settings
 from townsquare.db import migrate
 from townsquare.db.engine import Database
+from townsquare.rec.heads import POST_HEADS
 from townsquare.rec.serve import Scorer
-from townsquare.rec.training_data import APP_HEADS
 from townsquare.social.models import Account, Block, Follow, Post
 
 from .community import T0, build_community, fake_embed, train_tiny
@@ -73,7 +73,7 @@ def test_scores_every_head_and_skips_unknown_ids(scorer, trained):
     with db.session() as s:
         some = [p for p, in s.query(Post.id).filter(Post.author_id != person).limit(5)]
     out = scorer.score(state, [*some, 10**9])
-    assert set(out) == set(APP_HEADS)
+    assert set(out) == set(POST_HEADS)
     for head, p in out.items():
         assert p.shape == (6,) and p.dtype == np.float32
         assert np.all((p[:5] > 0) & (p[:5] < 1)), head
@@ -163,12 +163,12 @@ def test_a_post_deleted_after_load_is_retired_on_refresh(scorer, trained):
 
 def test_the_feed_service_ranks_with_the_scorer(scorer, trained):
     """The feed (townsquare.feed) takes this Scorer as is: its page says it was ranked by the model."""
-    from townsquare.feed.config import ACCOUNT_HEADS, POST_HEADS
     from townsquare.feed.scoring import Scorer as FeedScorer
     from townsquare.feed.service import FeedService
+    from townsquare.rec.heads import ACCOUNT_HEADS
     from townsquare.social.models import Account
 
-    assert tuple(Scorer.HEADS) == POST_HEADS and tuple(Scorer.ACCOUNT_HEADS) == ACCOUNT_HEADS
+    assert tuple(Scorer.HEADS) == POST_HEADS and tuple(Scorer.ACCOUNT_HEADS) == tuple(ACCOUNT_HEADS)
     assert isinstance(scorer, FeedScorer)
     settings, db, facts = trained
     service = FeedService(settings, scorer=scorer)
@@ -224,7 +224,7 @@ def test_context_features_at_serving_time(scorer, trained):
     created = posts[0][2]
     fresh = scorer.score(state, [posts[0][0]], now=created + timedelta(minutes=5))
     old = scorer.score(state, [posts[0][0]], now=created + timedelta(days=6))
-    assert any(fresh[h][0] != old[h][0] for h in APP_HEADS if h not in ("follow_author", "two_way"))
+    assert any(fresh[h][0] != old[h][0] for h in POST_HEADS if h not in ("follow_author", "two_way"))
 
 
 def test_content_similarity_prefers_the_topics_a_person_engaged_with(scorer, trained):

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 
+from townsquare.rec.heads import POST_HEADS
+
 # Weighted sum of predicted action probabilities (value model). Short-term terms reward what a
 # person does in the session; long-term terms reward what builds their network; negative
 # feedback weighs far more than a like so that one likely hide outweighs several likely likes.
@@ -34,8 +36,6 @@ DEFAULT_VALUE_WEIGHTS: dict[str, float] = {
     "report": -100.0,
 }
 
-POST_HEADS = ("open", "like", "comment", "share", "dwell", "hide", "report", "follow_author", "two_way")
-ACCOUNT_HEADS = ("follow", "two_way")
 POST_KINDS = ("text", "photo", "video", "link")
 
 

@@ -14,8 +14,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from townsquare.feed.config import POST_HEADS
 from townsquare.feed.types import Candidate, ViewerContext
+from townsquare.rec.heads import POST_HEADS
 
 
 @runtime_checkable

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from townsquare.rec.features import EncodedLog, entity_key, make_batch, windows
-from townsquare.rec.training_data import APP_HEADS
+from townsquare.rec.heads import POST_HEADS
 
 SPLIT_NO = {"train": 0, "valid": 1, "test": 2}
 RECALL_K = 50
@@ -146,7 +146,7 @@ def _head_predictions(model, cases: SplitCases, batch_size: int = 128) -> tuple[
         probs.append(torch.sigmoid(logits).numpy())
         labels.append(batch.labels[bi, ti].numpy())
     if not probs:
-        H = len(APP_HEADS)
+        H = len(POST_HEADS)
         return np.zeros((0, H)), np.zeros((0, H)), []
     return np.concatenate(probs), np.concatenate(labels), where
 
@@ -177,7 +177,7 @@ def _recall(score_rows, cases: SplitCases, k: int = RECALL_K) -> float:
 def _metrics(head_scores: np.ndarray, labels: np.ndarray, recall: float) -> dict[str, float]:
     m: dict[str, float] = {}
     aucs = []
-    for h, name in enumerate(APP_HEADS):
+    for h, name in enumerate(POST_HEADS):
         known = labels[:, h] >= 0
         a = auc(head_scores[known, h], labels[known, h]) if known.any() else math.nan
         m[f"auc_{name}"] = a
@@ -217,7 +217,7 @@ def evaluate_baselines(cases: SplitCases) -> list[dict]:
         # The same positions as the model's: a window's first token counts when a graph prefix precedes it.
         first = a if len(seq.graph_prefix(seq.times[a], g)[0]) else max(a + 1, 1)
         where += [(si, p) for p in range(first, b) if seq.split[p] == no]
-    H = len(APP_HEADS)
+    H = len(POST_HEADS)
     labels = np.zeros((len(where), H), dtype=np.float32)
     pop = np.zeros(len(where))
     fol = np.zeros(len(where))

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from townsquare.rec.training_data import APP_HEADS, AccountInfo, LogData, PostInfo, Token
+from townsquare.rec.heads import POST_HEADS
+from townsquare.rec.training_data import AccountInfo, LogData, PostInfo, Token
 
 Embedder = Callable[[list[str]], np.ndarray]
 
@@ -382,8 +383,8 @@ def encode_tokens(person: int, tokens: list[Token], table: EntityTable, space: F
     tokens = [t for t, k in zip(tokens, keep, strict=True) if k]
     rows = rows[keep]
     split_no = {"train": 0, "valid": 1, "test": 2}
-    labels = np.asarray([t.labels if t.labels is not None else [-1.0] * len(APP_HEADS) for t in tokens],
-                        dtype=np.float32).reshape(len(tokens), len(APP_HEADS))
+    labels = np.asarray([t.labels if t.labels is not None else [-1.0] * len(POST_HEADS) for t in tokens],
+                        dtype=np.float32).reshape(len(tokens), len(POST_HEADS))
     context = None
     if space.context_dim and data is not None:
         context = sequence_context(person, tokens, table.text[rows], data)[:, :space.context_dim]
@@ -452,7 +453,7 @@ def make_batch(log: EncodedLog, items: list[tuple[int, int, int]], offsets: list
     prefixes = [log.sequences[s].graph_prefix(log.sequences[s].times[a], g) for s, a, _ in items]
     B = len(items)
     L = max(len(pr[0]) + b - a for pr, (_, a, b) in zip(prefixes, items, strict=True))
-    H = len(APP_HEADS)
+    H = len(POST_HEADS)
     rows = np.full((B, L), -1, dtype=np.int64)
     acts = np.zeros((B, L), dtype=np.int64)
     times = np.zeros((B, L), dtype=np.float32)

@@ -29,7 +29,8 @@ from townsquare.rec.features import (
     make_batch,
     windows,
 )
-from townsquare.rec.training_data import APP_HEADS, LogData, build_log_data
+from townsquare.rec.heads import POST_HEADS
+from townsquare.rec.training_data import LogData, build_log_data
 
 
 @dataclass
@@ -65,7 +66,7 @@ def model_config(space: FeatureSpace, tc: AppTrainConfig):
     return RecConfig(n_ids=space.n_ids, n_authors=space.n_authors, text_dim=space.text_dim, content_types=True,
                      use_actions=True, time_buckets=tc.time_buckets, max_len=tc.max_len, d_model=tc.d_model,
                      n_layers=tc.n_layers, n_heads=tc.n_heads, dropout=tc.dropout, emb_dropout=tc.dropout,
-                     id_dropout=tc.id_dropout, heads=APP_HEADS, context_dim=space.context_dim)
+                     id_dropout=tc.id_dropout, heads=POST_HEADS, context_dim=space.context_dim)
 
 
 def train_windows(log: EncodedLog, max_len: int) -> list[tuple[int, int, int]]:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from townsquare.errors import InvalidInput, NotFound
-from townsquare.rec.training_data import APP_HEADS
+from townsquare.rec.heads import POST_HEADS
 
 APP_FORMAT = "townsquare.rec.app/1"
 MODEL_FILE = "model.pt"
@@ -88,8 +88,8 @@ def check_compatible(manifest: dict, text_dim: int | None = None) -> None:
         raise IncompatibleModel(f"checkpoint format {fmt!r} is not {APP_FORMAT!r} (written by another version "
                                 "of Townsquare); retrain with `townsquare train --fresh`")
     heads = tuple(manifest.get("config", {}).get("heads", ()))
-    if heads != APP_HEADS:
-        raise IncompatibleModel(f"checkpoint predicts heads {list(heads)}, this version needs {list(APP_HEADS)}; "
+    if heads != POST_HEADS:
+        raise IncompatibleModel(f"checkpoint predicts heads {list(heads)}, this version needs {list(POST_HEADS)}; "
                                 "retrain with `townsquare train --fresh`")
     dim = manifest.get("config", {}).get("text_dim")
     if text_dim is not None and dim != text_dim:

@@ -51,9 +51,8 @@ from townsquare.rec.features import (
     knn_similarity,
     post_key,
 )
+from townsquare.rec.heads import ACCOUNT_HEADS, LONG_TERM_HEADS, POST_HEADS
 from townsquare.rec.training_data import (
-    ACCOUNT_HEADS,
-    APP_HEADS,
     AccountInfo,
     PostInfo,
     load_accounts,
@@ -63,7 +62,6 @@ from townsquare.social.events import EventRecord
 
 log = logging.getLogger("townsquare.rec.serve")
 
-LONG_TERM_HEADS = ("follow_author", "two_way")  # outcomes of meeting an author one does not follow yet
 EVENT_FIELDS = len(fields(EventRecord))  # id, ts, actor_id, action, entity_type, entity_id, surface, ...
 
 
@@ -141,7 +139,7 @@ class _Store:
 class Scorer:
     """The active model, ready to retrieve and score for the feed (see the module docstring)."""
 
-    HEADS = APP_HEADS
+    HEADS = POST_HEADS
     ACCOUNT_HEADS = tuple(ACCOUNT_HEADS)
 
     def __init__(self, loaded, settings, db, embed: Embedder, *, max_posts: int = 50_000,

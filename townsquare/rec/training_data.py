@@ -7,7 +7,7 @@ Read top to bottom:
    comment, share, hide... on the same post within ``EPISODE_WINDOW`` join it. A like or a follow
    without an impression (from a profile page, search...) makes its own token. Authored posts are
    tokens too (action ``post``): they tell the model what the person writes about.
-2. Labels. What the person did with each token's entity, one column per head of ``APP_HEADS``:
+2. Labels. What the person did with each token's entity, one column per head of ``POST_HEADS``:
    short-term (open, like, comment, share, dwell >= ``DWELL_THRESHOLD_MS``, hide, report) and
    long-term: ``follow_author`` (they followed the author within ``FOLLOW_HORIZON`` after the
    token, and did not follow them before) and ``two_way`` (that follow became mutual or the
@@ -33,16 +33,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townsquare.errors import InvalidInput
+from townsquare.rec.heads import POST_HEADS
 from townsquare.social.events import EventRecord, iter_sequences
 from townsquare.social.models import Account, Follow, Post
 
-APP_HEADS: tuple[str, ...] = (
-    "open", "like", "comment", "share", "dwell", "hide", "report", "follow_author", "two_way",
-)
-HEAD_COL = {name: i for i, name in enumerate(APP_HEADS)}
-SHORT_TERM_HEADS = APP_HEADS[:7]
-# score_accounts() answers these names; each is a head of the shared model.
-ACCOUNT_HEADS = {"follow": "follow_author", "two_way": "two_way"}
+HEAD_COL = {name: i for i, name in enumerate(POST_HEADS)}  # label column of each head
 
 DWELL_THRESHOLD_MS = 5_000
 EPISODE_WINDOW = timedelta(minutes=30)
@@ -228,7 +223,7 @@ class SocialTimeline:
 def label_token(person: int, tok: Token, author: int | None, timeline: SocialTimeline,
                 label_end: datetime) -> list[float]:
     """Head labels of one token, observing nothing at or after ``label_end``."""
-    y = [-1.0] * len(APP_HEADS)
+    y = [-1.0] * len(POST_HEADS)
     if "post" in tok.actions:
         return y  # one's own post: no outcome to predict
     if tok.kind == "post":
