@@ -41,7 +41,7 @@ def ours_config(split: LeaveOneOut, **overrides: Any) -> tuple[RecConfig, TrainC
     half by popularity, half uniformly (logQ corrected). Batches are drawn uniformly (mixed
     lengths); one history event in ten is blanked while training (``token_dropout``); at the end
     the mean weights of the 3 best epochs replace the best epoch when validation prefers them.
-    Chosen on Beauty's validation set only (docs/benchmarks.md lists the runs)."""
+    Chosen on Beauty's validation set only (the runs are in the git history of docs/benchmarks.md)."""
     lengths = sorted(len(s) for s in split.train)
     median = lengths[len(lengths) // 2]
     max_len = 200 if median > 50 else 50

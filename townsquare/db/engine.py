@@ -20,7 +20,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     # Reads through a memory map instead of read() calls into SQLite's own 2 MB page cache: on
     # the 10k-people benchmark community (800 MB) the feed's 600-post read took 1.9 ms with the
-    # defaults and 1.0 ms mapped (docs/benchmarks.md). Address space, not memory: the pages are
+    # defaults and 1.0 ms mapped (git history of docs/benchmarks.md). Address space, not memory: the pages are
     # the operating system's file cache, shared by every connection.
     cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.close()

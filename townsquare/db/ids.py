@@ -2,7 +2,7 @@
 
 SQLAlchemy's ``column.in_(ids)`` coerces every id into its own bound parameter when the statement
 is built, and expands them again into the SQL text at every execution: on the feed's 600-id
-candidate read that was ~1 ms of ~3 (docs/benchmarks.md, session 5), and there are several such
+candidate read that was ~1 ms of ~3 (measured in the git history of docs/benchmarks.md), and there are several such
 reads a page. ``in_ids`` binds the
 whole list as one JSON array instead, which the database unpacks itself (SQLite ``json_each``,
 PostgreSQL ``json_array_elements_text``), so the statement is built and compiled once::

@@ -62,7 +62,7 @@ class BlendConfig:
     discovery_min_similarity: float = 0.6
     # ... for a post by someone who follows the viewer (a social tie: following back makes it a
     # two-way relationship) the floor is this instead. Both chosen on the seed-7 simulation
-    # (docs/benchmarks.md); the scale is the cosine of the bundled MiniLM text embeddings.
+    # (docs/feed.md, "Blender"); the scale is the cosine of the bundled MiniLM text embeddings.
     discovery_min_similarity_followers: float = 0.4
     discovery_floor_min_items: int = 20
     show_less_author_factor: float = 0.25  # value multiplier for an author you said "show less" of
@@ -78,7 +78,7 @@ class SourceConfig:
     following_days: float = 7.0
     model_retrieval: int = 200
     # Posts most like what the person engaged with lately (needs the model's text features); 0 = off.
-    # Off by default: on the seed-7 simulation it added hides with the model of the time (docs/benchmarks.md).
+    # Off by default: on the seed-7 simulation it added hides with the model of the time (git log -- docs/benchmarks.md).
     content_similar: int = 0
     trending: int = 100
     trending_hours: float = 24.0

@@ -455,7 +455,7 @@ def freeze_long_lived() -> None:
     at 700 each was moved up the generations several times on its way, which started a full
     collection every ~30 pages (5-10 ms each, longer as the caches grow). Measured over 1,000
     first pages of the 10k-people community: full collections 31 -> 2, time in the collector per
-    page 1.0 -> 0.4 ms, its p99 8.1 -> 1.4 ms (docs/benchmarks.md)."""
+    page 1.0 -> 0.4 ms, its p99 8.1 -> 1.4 ms (git history of docs/benchmarks.md)."""
     gc.collect()
     gc.freeze()
     _, mid, old = gc.get_threshold()

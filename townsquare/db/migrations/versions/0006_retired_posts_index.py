@@ -1,8 +1,8 @@
 """partial indexes on deleted and removed posts
 
 The model's catalogue (rec/serve.py) looks for posts deleted or removed since its last look every
-few seconds; without these it scanned the posts table (20 ms CPU on 200,000 posts,
-docs/benchmarks.md).
+few seconds; without these it scanned the posts table (20 ms CPU on 200,000 posts; see the git
+history of docs/benchmarks.md).
 
 Revision ID: 0006_retired_posts_index
 Revises: 0005_pgvector
