@@ -110,9 +110,11 @@ def _claim(session: Session, ai: CreatorAI, channel: str, source_id: int) -> Aut
     return reply
 
 
-def _write(ai: CreatorAI, owner: Account, question: str, *, llm, shield, settings, session) -> str | None:
+def _write(ai: CreatorAI, owner: Account, question: str, *, llm, shield, settings, session,
+           asker: Account | None) -> str | None:
     reply = None
-    for item in chat.generate(ai, owner, [], question, llm=llm, shield=shield, settings=settings, session=session):
+    for item in chat.generate(ai, owner, [], question, llm=llm, shield=shield, settings=settings, session=session,
+                              viewer=asker):
         if isinstance(item, chat.Reply):
             reply = item
     if reply is None or reply.status == "flagged":
@@ -139,7 +141,8 @@ def reply_to_comment(session: Session, comment: Comment, *, llm, shield, setting
         claim.status = "skipped"
         return None
     owner = session.get(Account, post.author_id)
-    text = _write(ai, owner, comment.text, llm=llm, shield=shield, settings=settings, session=session)
+    text = _write(ai, owner, comment.text, llm=llm, shield=shield, settings=settings, session=session,
+                  asker=session.get(Account, comment.author_id))
     if text is None:
         claim.status = "skipped"
         return None
@@ -165,7 +168,8 @@ def reply_to_message(session: Session, message: Message, *, llm, shield, setting
         claim.status = "skipped"
         return None
     owner = session.get(Account, creator_id)
-    text = _write(ai, owner, message.text, llm=llm, shield=shield, settings=settings, session=session)
+    text = _write(ai, owner, message.text, llm=llm, shield=shield, settings=settings, session=session,
+                  asker=session.get(Account, message.sender_id))
     if text is None:
         claim.status = "skipped"
         return None
