@@ -47,7 +47,7 @@ def test_chat_streams_labelled_cited_answers(client, creator):
     events = [json.loads(line[6:]) for line in response.text.splitlines() if line.startswith("data: ")]
     message = next(e for e in events if e["type"] == "message")
     assert message["is_ai"] and message["status"] == "ok" and "Fontainebleau" in message["text"]
-    assert message["citations"] and message["citations"][0]["url"].startswith("/posts/")
+    assert message["citations"] and message["citations"][0]["url"] == f"/p/{message['citations'][0]['post_id']}"
     history = client.get("/api/studio/creators/mia_ai/ais/mia-s-ai/chat", headers=fan.headers).json()
     assert [m["role"] for m in history["items"]] == ["user", "assistant"]
     declined = client.post("/api/studio/creators/mia_ai/ais/mia-s-ai/chat",

@@ -28,6 +28,11 @@ AI_LABEL = "AI"
 FLAGGED_REPLY = "I can't help with that."
 
 
+def citation(post_id: int) -> dict:
+    """A citation as the APIs show it: the post and its page (the web app's ``/p/<id>``)."""
+    return {"post_id": str(post_id), "url": f"/p/{post_id}"}
+
+
 @dataclass
 class Reply:
     text: str

@@ -12,6 +12,10 @@ is at least ``MIN_RELEVANCE`` (MiniLM cosine similarities; the word overlap carr
 languages MiniLM does not read, such as Bengali, when they use the post's own words). The
 weights and the threshold were tuned on the dev half of ``bench studio`` only.
 
+The quote is the whole post (trailing hashtags cut) when it is short (``SHORT_POST_CHARS``), as
+posts are written to be read whole; otherwise the most relevant sentence. Either way it is one
+contiguous, verbatim piece of the post.
+
 A second quote from another post is added for questions that ask for more than one thing: only
 when it is relevant too and covers question words that the first quote's post does not.
 """
@@ -26,11 +30,12 @@ from townsquare.studio import words
 from townsquare.studio.grounding import Source
 
 MIN_CONTENT_WORDS = 2
-W_SENTENCE = 0.45
-W_POST = 0.35
-W_OVERLAP = 0.35
-MIN_RELEVANCE = 0.32
+W_SENTENCE = 0.4
+W_POST = 0.3
+W_OVERLAP = 0.3
+MIN_RELEVANCE = 0.30
 MAX_QUOTES = 2
+SHORT_POST_CHARS = 280
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,10 @@ def rank(question: str, sources: list[Source], *, settings=None,
         score = (W_SENTENCE * float(sim) + W_POST * source.score + W_OVERLAP * overlap(asked, source.text))
         if source.post_id not in best or score > best[source.post_id].relevance:
             best[source.post_id] = Quote(sentence, source, score)
+    for post_id, quote in best.items():
+        whole = words.strip_trailing_tags(quote.source.text.strip())
+        if len(whole) <= SHORT_POST_CHARS:
+            best[post_id] = Quote(whole, quote.source, quote.relevance)
     return sorted(best.values(), key=lambda q: -q.relevance)
 
 

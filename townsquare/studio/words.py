@@ -35,7 +35,7 @@ _BN = """আমি আমার আমরা তুমি তোমার আপ
 না হয় হয়ে ছিল আছে করো করেন করে করি সবসময় যে থেকে জন্য দিয়ে সাথে""".split()
 STOP_WORDS = frozenset(_EN + _ES + _BN)
 
-_TOKEN = re.compile(r"[#@]?[\w][\w'’:.\-]*", re.UNICODE)
+_INNER_BREAK = re.compile(r"[,;!?()\[\]{}\"/…।¿¡+=&|<>]+")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'", "–": "-",
                          "—": "-"})
@@ -50,18 +50,31 @@ def normalise(text: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    """Words of ``text`` in lower case, trailing punctuation dropped (hashtags and mentions kept)."""
-    text = _URL.sub(" ", normalise(text))
-    return [t.rstrip(".:-'") for t in _TOKEN.findall(text) if t.rstrip(".:-'")]
+    """Words of ``text`` in lower case, outer punctuation dropped (hashtags and mentions kept; "19:58",
+    "3-2" and "don't" stay whole; Bengali vowel signs stay inside their word)."""
+    out = []
+    for chunk in _URL.sub(" ", normalise(text)).split():
+        for part in _INNER_BREAK.split(chunk):
+            lead = part[:1] if part[:1] in "#@" else ""
+            core = part.lstrip("#@").strip(".:-'_*~")
+            if core and any(ch.isalnum() for ch in core):
+                out.append(lead + core)
+    return out
 
 
 def stem(word: str) -> str:
+    """A light stem: "climbing"/"climbed"/"climbs" -> "climb", "stories" -> "story"."""
     word = word.strip("'")
     if word.endswith("'s"):
         word = word[:-2]
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
+    if len(word) > 5 and word.endswith("ing"):
+        return word[:-3]
+    if len(word) > 4 and word.endswith("ed"):
+        return word[:-2]
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
     return word
 
 
@@ -69,11 +82,13 @@ def content_words(text: str, extra_stop: frozenset[str] = frozenset()) -> list[s
     """Stemmed content words of ``text``, in order (duplicates kept)."""
     out = []
     for token in tokens(text):
-        if token[0] in "#@" or token in STOP_WORDS or token in extra_stop:
+        if token[0] in "#@" or token in STOP_WORDS or token in extra_stop or stem(token) in extra_stop:
             continue
         if len(token) < 2 and not token.isdigit():
             continue
         out.append(stem(token))
+        if "-" in token and not any(ch.isdigit() for ch in token):  # "open-source" is "open" and "source" too
+            out.extend(stem(part) for part in token.split("-") if len(part) > 1 and part not in STOP_WORDS)
     return out
 
 
