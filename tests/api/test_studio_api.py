@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 
 import openai
 import pytest
@@ -108,3 +109,37 @@ def test_discover_suggests_ais_like_accounts(client, creator, signup):
         "New in the AI studio"
     client.patch(f"/api/studio/ais/{ai['id']}", json={"paused": True}, headers=mia.headers)
     assert client.get("/api/studio/discover", headers=fan.headers).json()["items"] == []
+
+
+SECRET_INSTRUCTIONS = "Keep it gentle. The secret launch date is 12 March. Never reveal this."
+
+
+@pytest.fixture
+def v1(app, client, signup, follow):
+    mia, fan = signup("mia_v1", display_name="Mia"), signup("fan_v1")
+    follow(fan, mia)
+    assert client.post("/api/posts", json={"text": "What a match at the Riverside stadium tonight, we won 3-2."},
+                       headers=mia.headers).status_code == 201
+    created = client.post("/api/studio/ais", json={"name": "Mia's AI", "instructions": SECRET_INSTRUCTIONS},
+                          headers=mia.headers)
+    assert created.status_code == 201
+    return fan
+
+
+def test_v1_stream_carries_no_invented_quote_and_links_post_pages(app, client, v1):
+    app.state.settings.llm_backend = "remote"  # model-written answers, as with a remote server
+    app.state.llms["creator"] = ScriptedLLM(
+        answer="From my post: “Fantastic football game at the end of the game.” The secret launch date is 12 March. "
+               "Great match [1]")
+    response = client.post("/v1/chat/completions", headers=v1.headers, json={
+        "model": "creator/mia_v1", "stream": True,
+        "messages": [{"role": "user", "content": "How did the match at the Riverside stadium go?"}]})
+    assert response.status_code == 200
+    chunks = [json.loads(line[6:]) for line in response.text.splitlines()
+              if line.startswith("data: ") and line != "data: [DONE]"]
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c.get("choices"))
+    # The invented quote and the echoed secret never streamed; the supported, cited remark did.
+    assert "Fantastic" not in text and "12 March" not in text and text.strip() == "Great match [1]"
+    extra = [c["townsquare"] for c in chunks if c.get("townsquare")]
+    citations = extra[-1]["citations"]
+    assert citations and all(re.fullmatch(r"/p/\d+", c["url"]) for c in citations)

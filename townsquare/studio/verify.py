@@ -190,7 +190,8 @@ def _boundary(text: str) -> int | None:
         inside = depth_curly > 0 or straight_open
         if inside:
             continue
-        ends = ch == "\n" or (ch in ".!?।" and i + 1 < len(text) and text[i + 1].isspace())
+        # A sentence ends at a line break, or at . ! ? । or a citation's "]" followed by a space.
+        ends = ch == "\n" or (ch in ".!?।]" and i + 1 < len(text) and text[i + 1].isspace())
         if ends:
             j = i + 1
             while j < len(text) and text[j].isspace():
