@@ -50,7 +50,7 @@ from townsquare.studio.service import AIFields
 
 SPLITS = ("dev", "test", "regression")
 SYSTEMS = ("verified", "model", "legacy")
-TEST_SHA256 = "a602c3dc98288c5ac8205e37d211475bad505789397d8a8bc855ab4e4522bb39"
+TEST_SHA256 = "cf684641ad5469d1bb894378d25fa3d2ab33ce432f0a1c77046337db40e53437"
 FANS = ("follower", "stranger", "blocked")
 
 
