@@ -79,10 +79,11 @@ class Verifier:
                  owner_only: Iterable[str] = (), fixed_texts: Iterable[str] = ()):
         self.sources = list(sources)
         self._norm = {s.post_id: words.normalise(s.text) for s in self.sources}
+        fixed_texts = list(fixed_texts)
         public = " ".join([question, profile, *fixed_texts, *(s.text for s in self.sources)])
         self._public_words = set(words.content_words(public))
         self._question_words = set(words.content_words(question))
-        self._context_words = set(words.content_words(" ".join([question, profile, *(s.text for s in sources)])))
+        self._context_words = self._public_words  # what the AI's own sentences may rest on
         public_ngrams = _ngrams(words.tokens(public), LEAK_NGRAM)
         self._secret_words: set[str] = set()
         self._secret_ngrams: set[tuple[str, ...]] = set()
@@ -113,7 +114,7 @@ class Verifier:
 
     def _supported(self, sentence: str, against: set[str]) -> bool:
         said = words.content_words(_MARKER.sub(" ", sentence))
-        if len(set(said)) <= SHORT_SENTENCE_WORDS:
+        if len(said) <= SHORT_SENTENCE_WORDS:  # counted with repeats: "no no no no ..." is not short
             return True
         return sum(w in against for w in said) / len(said) >= MIN_SUPPORT
 
