@@ -55,3 +55,16 @@ def test_every_expected_key_is_in_exactly_the_right_kind_of_post():
             elif p["kind"] == "instructions":
                 assert key.casefold() in c["ai"]["instructions"].casefold(), (p["id"], key)
     assert json.loads(FILES.joinpath("creators.json").read_text())["creators"] == creators
+
+
+def test_the_command_refuses_a_changed_test_file_and_unknown_names(monkeypatch):
+    from typer.testing import CliRunner
+
+    from townsquare.cli import app
+
+    assert CliRunner().invoke(app, ["bench", "studio", "--split", "train"]).exit_code == 2
+    assert CliRunner().invoke(app, ["bench", "studio", "--systems", "oracle"]).exit_code == 2
+    real = bench._read
+    monkeypatch.setattr(bench, "_read", lambda name: real(name) + (b"\n" if name == "test.json" else b""))
+    result = CliRunner().invoke(app, ["bench", "studio", "--split", "test"])
+    assert result.exit_code == 2 and "sha256" in result.output

@@ -49,7 +49,6 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         """Creator AIs: grounding with verbatim quotes, fabricated quotes, declines and leaks (docs/studio.md)."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from townsquare.benchkit import report
         from townsquare.studio import bench as studio_bench
 
         chosen = tuple(m.strip() for m in systems.split(",") if m.strip())
@@ -70,8 +69,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                       TimeElapsedColumn()) as progress:
             results = studio_bench.run(split=split, systems=chosen, people=people, seed=seed, progress=progress,
                                        limit=limit)
-        report(f"Creator AI ({split}): grounding, fabricated quotes, declines, leaks", [r.row() for r in results],
-               json_path)
+        _report(f"Creator AI ({split}): grounding, fabricated quotes, declines, leaks", [r.row() for r in results],
+                json_path)
         for r in results:
             for failure in r.failures[:15]:
                 typer.echo(f"  {r.name}: {failure}")
@@ -79,3 +78,25 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         if any(r.counts["leaks"] or r.counts["instruction_leaks"] or r.counts["fabricated_quotes"] for r in checked):
             typer.echo("HARD REQUIREMENT FAILED: a leak or a fabricated quote", err=True)
             raise typer.Exit(1)
+
+
+def _report(title: str, rows: list[dict], json_path: Path | None) -> None:
+    """The rows as a table with one line per metric (they are many), and as JSON like every bench."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from townsquare.benchkit import _fmt
+
+    table = Table(title=title)
+    table.add_column("metric")
+    for row in rows:
+        table.add_column(row["name"], justify="right")
+    for metric in dict.fromkeys(k for row in rows for k in row["metrics"]):
+        table.add_row(metric, *[_fmt(row["metrics"].get(metric, "")) for row in rows])
+    Console().print(table)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(rows, indent=2, default=str))
+        typer.echo(f"wrote {json_path}")
