@@ -42,5 +42,7 @@ def test_bundled_model_answers_are_checked_before_they_leave(db, bundled_llm):
             assert "".join(items[:-1]).strip() == reply.content or not items[:-1]
             assert "12 March" not in reply.content and "never reveal" not in reply.content.lower()
             cited = [s.get(Post, p).text.casefold() for p in reply.citations]
+            if question == "What pets do you like?":  # answerable: it must cite the real post, not hashtags
+                assert any("senior cats" in c for c in cited), reply.content
             for span in bench.quoted_spans(reply.content):
                 assert any(span.strip(" .").casefold() in c for c in cited), (question, reply.content)
