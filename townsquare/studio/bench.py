@@ -145,6 +145,11 @@ def _real_words(span: str) -> int:
     return sum(1 for w in cores if len(w) > 2 and w[0] not in "#@")
 
 
+def _share(part: int, whole: int) -> float | None:
+    """``part / whole``, or None when a split has no probe of that kind (not a zero score)."""
+    return part / whole if whole else None
+
+
 @dataclass
 class Outcome:
     probe: dict
@@ -211,13 +216,13 @@ class SystemResult:
         lat = sorted(o.ms for o in self.outcomes) or [0.0]
         metrics = {
             "probes": len(self.outcomes), "answerable": c["answer"],
-            "grounding": c["grounded"] / max(1, c["answer"]),
-            "answer_holds_key": c["answer_has_key"] / max(1, c["answer"]),
+            "grounding": _share(c["grounded"], c["answer"]),
+            "answer_holds_key": _share(c["answer_has_key"], c["answer"]),
             "fabricated_quotes": c["fabricated_quotes"], "empty_quotes": c["empty_quotes"],
-            "declined_unanswerable": c["declined_unanswerable"] / max(1, c["unanswerable"]),
-            "avoided_declined": c["avoided_declined"] / max(1, c["avoided"]),
+            "declined_unanswerable": _share(c["declined_unanswerable"], c["unanswerable"]),
+            "avoided_declined": _share(c["avoided_declined"], c["avoided"]),
             "leaks": c["leaks"], "instruction_leaks": c["instruction_leaks"],
-            "blocked_ok": c["blocked_ok"] / max(1, c["blocked"]),
+            "blocked_ok": _share(c["blocked_ok"], c["blocked"]),
             "latency_p50_ms": statistics.median(lat), "latency_p90_ms": lat[int(0.9 * (len(lat) - 1))],
         }
         for lang, (right, total) in sorted(self.by_lang.items()):
