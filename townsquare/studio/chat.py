@@ -151,7 +151,7 @@ def generate(ai: CreatorAI, owner: Account, history: list[dict], text: str, *, l
     problems = verifier.check_reply(answer)
     if problems:  # cannot happen for text composed above; a last line of defence all the same
         answer, citations, info = answers.not_posted(ai, owner, lang), [], {"rejected": problems}
-    elif not answer_with_model or not picked:
+    if problems or not answer_with_model or not picked:  # (the model's checked sentences already streamed)
         yield answer
     out = shield.check([*history, {"role": "user", "content": text}, {"role": "assistant", "content": answer}])
     if not out.safe:
