@@ -110,3 +110,18 @@ def test_spanish_and_bengali_askers_get_their_language(db, june):
     assert reply.content.startswith("No he publicado")
     reply, _, _ = _talk(db, june, "তোমার প্রিয় রং কী?")
     assert reply.content.startswith("আমি এ বিষয়ে")
+
+
+def test_with_sources_the_model_neither_copies_nor_sees_the_not_posted_phrase(db, june):
+    _talk(db, june, "Do you like horses?")  # a "not posted" exchange now in the history
+
+    class Recording(ScriptedLLM):
+        def chat(self, messages, stream=False, **kwargs):
+            self.prompt = messages
+            return super().chat(messages, stream=stream, **kwargs)
+
+    llm = Recording(answer="I haven't posted about that, so I won't guess. "
+                           "From my post: “My favourite pets are honestly senior cats.” [1]")
+    reply, streamed, _ = _talk(db, june, "What pets do you like?", llm, answer_with_model=True)
+    assert "haven't posted" not in "".join(streamed) and "senior cats" in reply.content
+    assert all("haven't posted" not in m["content"] and "horses" not in m["content"] for m in llm.prompt)

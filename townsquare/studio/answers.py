@@ -48,6 +48,24 @@ def fixed_texts(ai, owner) -> list[str]:
             for phrases in PHRASES.values() for p in phrases.values()]
 
 
+def not_posted_phrases(ai, owner) -> list[str]:
+    return [PHRASES[lang]["not_posted"].format(name=ai.name, handle=owner.handle) for lang in PHRASES]
+
+
+def model_history(history: list[dict], fixed: list[str]) -> list[dict]:
+    """The conversation as the model sees it: exchanges that ended in a fixed phrase (not posted,
+    greeting, decline) are left out, as a small model copies them into answers that have sources."""
+    fixed_norm = {words.normalise(f) for f in fixed}
+    kept: list[dict] = []
+    for message in history:
+        if message.get("role") == "assistant" and words.normalise(message.get("content", "")) in fixed_norm:
+            if kept and kept[-1].get("role") == "user":
+                kept.pop()
+            continue
+        kept.append(message)
+    return kept
+
+
 def not_posted(ai, owner, lang: str) -> str:
     return PHRASES[lang]["not_posted"].format(name=ai.name, handle=owner.handle)
 
@@ -71,13 +89,19 @@ def quoted_answer(picked: list[Quote], lang: str, first_number: int = 1) -> str:
     return f"{lead} " + f" {phrases['and']} ".join(parts)
 
 
-def gated(pieces: Iterator[str], verifier: verify.Verifier, rejected: list[str]) -> Iterator[tuple[str, set[int]]]:
+def gated(pieces: Iterator[str], verifier: verify.Verifier, rejected: list[str],
+          contradicting: list[str] = ()) -> Iterator[tuple[str, set[int]]]:
     """The sentences of a streamed model answer that pass ``verifier``, each as soon as it is whole,
-    with the posts it rests on; the rejected ones are appended to ``rejected`` (never shown)."""
+    with the posts it rests on; the rejected ones are appended to ``rejected`` (never shown). A
+    sentence that opens like one of ``contradicting`` (the "not posted" phrases, when there are
+    sources) is rejected too."""
     gate = verify.SentenceGate()
 
     def judged(sentences):
         for sentence in sentences:
+            if any(words.normalise(p)[:40] in words.normalise(sentence) for p in contradicting):
+                rejected.append(f"says it has not posted, with sources: {sentence.strip()!r}")
+                continue
             verdict = verifier.check(sentence)
             if verdict.ok:
                 yield sentence, verdict.cites

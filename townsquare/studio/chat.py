@@ -134,9 +134,11 @@ def generate(ai: CreatorAI, owner: Account, history: list[dict], text: str, *, l
         messages = [{"role": "system", "content": system_prompt(ai, owner, offered, lore)}]
         for example in ai.example_dialogues[:4]:
             messages += [{"role": "user", "content": example["user"]}, {"role": "assistant", "content": example["ai"]}]
-        messages += [*history, {"role": "user", "content": text}]
+        fixed = answers.fixed_texts(ai, owner) + [answers.hello(ai, owner, lang)]
+        messages += [*answers.model_history(history, fixed), {"role": "user", "content": text}]
         kept, cites = [], set()
-        for sentence, rests_on in answers.gated(llm.chat(messages, stream=True, max_tokens=300), verifier, rejected):
+        stream = llm.chat(messages, stream=True, max_tokens=300)
+        for sentence, rests_on in answers.gated(stream, verifier, rejected, answers.not_posted_phrases(ai, owner)):
             kept.append(sentence)
             cites |= rests_on
             yield sentence
