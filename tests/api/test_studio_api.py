@@ -54,8 +54,11 @@ def test_chat_streams_labelled_cited_answers(client, creator):
     declined = client.post("/api/studio/creators/mia_ai/ais/mia-s-ai/chat",
                            json={"text": "your take on politics?", "stream": False}, headers=fan.headers)
     assert declined.json()["message"]["status"] == "declined"
+    client.post("/api/studio/creators/mia_ai/ais/mia-s-ai/chat", json={"text": "Do you like horses?", "stream": False},
+                headers=fan.headers)
     dash = client.get(f"/api/studio/ais/{ai['id']}/dashboard", headers=mia.headers).json()
     assert dash["conversations"] == 1 and dash["declined"][0]["text"] == "your take on politics?"
+    assert [q["text"] for q in dash["not_posted"]] == ["Do you like horses?"]
     assert client.get(f"/api/studio/ais/{ai['id']}/dashboard", headers=fan.headers).status_code == 404
 
 
