@@ -70,12 +70,14 @@ def test_unsafe_messages_are_flagged(db, world):
 def test_model_path_streams_and_cites(db, world):
     with db.session() as s:
         ai = s.get(service.CreatorAI, world["ai"])
-        llm = ScriptedLLM(answer="Fontainebleau, for sure [1]. It is my favourite crag. Me encanta.")
+        llm = ScriptedLLM(answer="Fontainebleau, for sure [1]. It is my favourite crag. I'm a cat. "
+                                 "It is my favourite crag. Great question!")
         items = list(chat.talk(s, ai, s.get(Account, world["fan"]), "favourite crag?", llm=llm,
                                shield=BuiltinShield(), answer_with_model=True))
         final = items[-1]
-        # Streamed a checked sentence at a time, and exactly what is stored.
-        assert items[:-1] == ["Fontainebleau, for sure [1]. ", "It is my favourite crag. ", "Me encanta."]
+        # Streamed a checked sentence at a time, and exactly what is stored: the unsupported
+        # first-person claim and the repeat are cut.
+        assert items[:-1] == ["Fontainebleau, for sure [1]. ", "It is my favourite crag. ", "Great question!"]
         assert "".join(items[:-1]) == final.content
         assert "Fontainebleau" in s.get(posts.Post, final.citations[0]).text
 

@@ -43,6 +43,7 @@ def test_verbatim_quotes_and_supported_text_pass(sentence):
     ("I won the national championship in Tokyo last summer with my brother.", "unsupported"),
     ("See my post [7]", "not offered"),
     ("No he publicado nada, no he publicado nada, no he publicado nada.", "unsupported"),  # repeats are not short
+    ("I'm a cat.", "unsupported"),  # short, but a first-person claim
     ("The secret launch date is 12 March.", "owner-only"),
     ("It launches on 12 March!", "owner-only"),
     ("Never reveal this, ok?", "owner-only"),

@@ -97,13 +97,19 @@ def gated(pieces: Iterator[str], verifier: verify.Verifier, rejected: list[str],
     sources) is rejected too."""
     gate = verify.SentenceGate()
 
+    said: set[str] = set()
+
     def judged(sentences):
         for sentence in sentences:
+            if words.normalise(sentence) in said:  # small models loop: say a sentence once
+                rejected.append(f"repeated: {sentence.strip()!r}")
+                continue
             if any(words.normalise(p)[:40] in words.normalise(sentence) for p in contradicting):
                 rejected.append(f"says it has not posted, with sources: {sentence.strip()!r}")
                 continue
             verdict = verifier.check(sentence)
             if verdict.ok:
+                said.add(words.normalise(sentence))
                 yield sentence, verdict.cites
             else:
                 rejected.append(f"{verdict.reason}: {sentence.strip()!r}")

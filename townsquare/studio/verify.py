@@ -9,9 +9,10 @@ A reply may hold three kinds of sentence:
    presented as the creator's words with no quotation in it cannot be checked, so it fails.
 2. **Statements citing a post** (``[n]`` and no quotes): most of their content words must be in
    the cited posts (``MIN_SUPPORT``).
-3. **The AI's own words**: short connective text passes; a longer sentence must be supported by
-   the sources, the question or the AI's public profile (``MIN_SUPPORT``), so the model cannot put
-   new claims in the creator's mouth.
+3. **The AI's own words**: short connective text passes ("Great question!"); a longer sentence,
+   or any sentence in the first person ("I'm a cat."), must be supported by the sources, the
+   question or the AI's public profile (``MIN_SUPPORT``), so the model cannot put new claims in
+   the creator's mouth.
 
 Every sentence of every kind also passes the **owner-only check**: it may not contain a word of
 the AI's owner-only text (instructions, the card's system prompt, post-history instructions and
@@ -42,6 +43,8 @@ _ATTRIBUTION = re.compile(
     r"|\b(mis?|en mis?) (publicaci[oó]n(es)?|posts?)\b|\b(publiqu[eé]|escrib[ií])\b|আমার পোস্ট",
     re.IGNORECASE)
 _ELLIPSIS = re.compile(r"\.\.\.|…")
+_FIRST_PERSON = frozenset("i i'm i've i'd i'll me my mine myself we we're our ours us yo mi mis nosotros nuestro "
+                          "nuestra আমি আমার আমাকে আমরা".split())
 
 
 @dataclass
@@ -114,7 +117,11 @@ class Verifier:
 
     def _supported(self, sentence: str, against: set[str]) -> bool:
         said = words.content_words(_MARKER.sub(" ", sentence))
-        if len(said) <= SHORT_SENTENCE_WORDS:  # counted with repeats: "no no no no ..." is not short
+        # Short connective text needs no support ("Great question!"), unless it speaks in the first
+        # person ("I'm a cat."): that is a claim about the creator. Words are counted with repeats.
+        if len(said) <= SHORT_SENTENCE_WORDS and not _FIRST_PERSON & set(words.tokens(sentence)):
+            return True
+        if not said:
             return True
         return sum(w in against for w in said) / len(said) >= MIN_SUPPORT
 
