@@ -42,6 +42,7 @@ def test_verbatim_quotes_and_supported_text_pass(sentence):
     ("Fontainebleau is where I proposed to my wife after the marathon [1]", "not supported"),
     ("I won the national championship in Tokyo last summer with my brother.", "unsupported"),
     ("See my post [7]", "not offered"),
+    ("[1]", "nothing said"),
     ("No he publicado nada, no he publicado nada, no he publicado nada.", "unsupported"),  # repeats are not short
     ("I'm a cat.", "unsupported"),  # short, but a first-person claim
     ("The secret launch date is 12 March.", "owner-only"),

@@ -81,18 +81,19 @@ def _quoted(text: str) -> str:
     return f"“{text.replace('“', '').replace('”', '')}”"  # cannot happen with real posts; still verifiable
 
 
-def quoted_answer(picked: list[Quote], lang: str, first_number: int = 1) -> str:
-    """``From my post: “…” [1]`` (or two quotes), numbered from ``first_number``."""
+def quoted_answer(picked: list[Quote], lang: str, numbers: list[int] | None = None) -> str:
+    """``From my post: “…” [1]`` (or two quotes), numbered 1, 2 or by ``numbers``."""
     phrases = PHRASES[lang]
-    parts = [f"{_quoted(q.text)} [{i}]" for i, q in enumerate(picked, first_number)]
+    numbers = numbers or list(range(1, len(picked) + 1))
+    parts = [f"{_quoted(q.text)} [{n}]" for n, q in zip(numbers, picked, strict=True)]
     lead = phrases["from_one"] if len(parts) == 1 else phrases["from_many"]
     return f"{lead} " + f" {phrases['and']} ".join(parts)
 
 
 def gated(pieces: Iterator[str], verifier: verify.Verifier, rejected: list[str],
-          contradicting: list[str] = ()) -> Iterator[tuple[str, set[int]]]:
+          contradicting: list[str] = ()) -> Iterator[tuple[str, verify.Verdict]]:
     """The sentences of a streamed model answer that pass ``verifier``, each as soon as it is whole,
-    with the posts it rests on; the rejected ones are appended to ``rejected`` (never shown). A
+    with its verdict (the posts it rests on, whether it quotes); the rejected ones are appended to ``rejected`` (never shown). A
     sentence that opens like one of ``contradicting`` (the "not posted" phrases, when there are
     sources) is rejected too."""
     gate = verify.SentenceGate()
@@ -110,7 +111,7 @@ def gated(pieces: Iterator[str], verifier: verify.Verifier, rejected: list[str],
             verdict = verifier.check(sentence)
             if verdict.ok:
                 said.add(words.normalise(sentence))
-                yield sentence, verdict.cites
+                yield sentence, verdict
             else:
                 rejected.append(f"{verdict.reason}: {sentence.strip()!r}")
 

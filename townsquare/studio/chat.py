@@ -136,17 +136,20 @@ def generate(ai: CreatorAI, owner: Account, history: list[dict], text: str, *, l
             messages += [{"role": "user", "content": example["user"]}, {"role": "assistant", "content": example["ai"]}]
         fixed = answers.fixed_texts(ai, owner) + [answers.hello(ai, owner, lang)]
         messages += [*answers.model_history(history, fixed), {"role": "user", "content": text}]
-        kept, cites = [], set()
+        kept, cites, quoted = [], set(), False
         stream = llm.chat(messages, stream=True, max_tokens=300)
-        for sentence, rests_on in answers.gated(stream, verifier, rejected, answers.not_posted_phrases(ai, owner)):
+        for sentence, passed in answers.gated(stream, verifier, rejected, answers.not_posted_phrases(ai, owner)):
             kept.append(sentence)
-            cites |= rests_on
+            cites |= passed.cites
+            quoted |= passed.quoted
             yield sentence
-        if not cites:  # the model cited nothing verifiable: the creator's own words, quoted
-            tail = ("\n\n" if "".join(kept).strip() else "") + answers.quoted_answer(picked, lang)
+        if not quoted:  # the model quoted nothing verbatim: the creator's own words are added, cited
+            extra = [q for q in picked if q.source.post_id not in cites] or picked
+            numbers = [offered.index(q.source) + 1 for q in extra]  # the numbers the model saw
+            tail = ("\n\n" if "".join(kept).strip() else "") + answers.quoted_answer(extra, lang, numbers)
             kept.append(tail)
             yield tail
-            cites = {q.source.post_id for q in picked}
+            cites |= {q.source.post_id for q in extra}
         answer = "".join(kept).strip()
         citations = [s.post_id for s in offered if s.post_id in cites]
         info = {"rejected": rejected} if rejected else None

@@ -52,6 +52,7 @@ class Verdict:
     ok: bool
     reason: str = ""
     cites: set[int] = field(default_factory=set)  # post ids this sentence rests on
+    quoted: bool = False  # it carries the creator's words, verbatim
 
 
 def owner_only_texts(ai) -> list[str]:
@@ -143,9 +144,11 @@ class Verifier:
                 if found is None:
                     return Verdict(False, "quote not verbatim in a cited post")
                 cites.add(found.post_id)
-            return Verdict(True, cites=cites | {s.post_id for s in numbered})
+            return Verdict(True, cites=cites | {s.post_id for s in numbered}, quoted=True)
         if _ATTRIBUTION.search(sentence):
             return Verdict(False, "presented as the creator's words without a verbatim quote")
+        if numbered and not words.content_words(_MARKER.sub(" ", sentence)):
+            return Verdict(False, "a citation with nothing said")
         if numbered:
             cited_words = set(words.content_words(" ".join(s.text for s in numbered)))
             if not self._supported(sentence, cited_words | self._question_words):
