@@ -247,7 +247,8 @@ def test_openai_creator_model_is_grounded_on_public_posts_only(app, client, scen
             headers=headers)
         assert response.status_code == 200, response.text
         assert not _leaks(response)
-    assert llm.prompts and all(SECRET not in p for p in llm.prompts)
+    # With no public post on the subject the AI answers without calling the model at all.
+    assert all(SECRET not in p for p in llm.prompts)
 
 
 def test_client_events_cannot_probe_for_it(client, scene):

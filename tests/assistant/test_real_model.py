@@ -67,4 +67,7 @@ def test_creator_ai_answer_written_by_the_bundled_model(db, bundled_llm):
         reply = items[-1]
         assert reply.status == "ok" and reply.content.strip()
         assert reply.citations and "Fontainebleau" in s.get(Post, reply.citations[0]).text
-        assert len(items) > 2  # streamed in pieces
+        # Streamed a checked sentence at a time (studio/verify.py), exactly what is stored, and it
+        # carries the creator's words verbatim.
+        assert "".join(items[:-1]).strip() == reply.content
+        assert "“My favourite crag is Fontainebleau, the sandstone is perfect.” [1]" in reply.content

@@ -85,23 +85,34 @@ def test_missing_optional_fields_get_defaults():
     [
         (b"{not json", "not valid JSON"),
         (json.dumps([1, 2]).encode(), "JSON object"),
-        (json.dumps({"spec": "chara_card_v3", "spec_version": "3.0", "data": {}}).encode(), "Character Card V2"),
+        (json.dumps({"spec": "chara_card_v9", "spec_version": "9.0", "data": {"name": "x"}}).encode(),
+         "not a character card"),
+        (json.dumps({"spec": "chara_card_v2", "spec_version": "2.0", "data": "Bo"}).encode(), "must be an object"),
         (json.dumps(_card(name="")).encode(), "must not be empty"),
-        (json.dumps(_card(favourite_colour="red")).encode(), "unknown card field data.favourite_colour"),
-        (json.dumps(_card(tags="climbing")).encode(), "data.tags must be list"),
-        (json.dumps(_card(tags=[1])).encode(), r"data.tags\[0\] must be a string"),
-        (json.dumps(_card(character_book={"entries": [], "extensions": {}, "colour": 1})).encode(),
-         "unknown card field data.character_book.colour"),
-        (json.dumps(_card(character_book={"entries": [{"keys": []}], "extensions": {}})).encode(),
-         r"entries\[0\].content is required"),
-        (json.dumps(_card(character_book={"entries": [_entry(insertion_order=True)], "extensions": {}})).encode(),
-         "insertion_order must be int or float"),
         (b"x" * (3 * 1024 * 1024), "at most"),
     ],
 )
 def test_bad_cards_are_clear_errors(raw, message):
     with pytest.raises(InvalidInput, match=message):
         parse_card_json(raw)
+
+
+@pytest.mark.parametrize(
+    "card, message",
+    [
+        (_card(favourite_colour="red"), "unknown card field data.favourite_colour"),
+        (_card(tags="climbing"), "data.tags must be list"),
+        (_card(tags=[1]), r"data.tags\[0\] must be a string"),
+        (_card(character_book={"entries": [], "extensions": {}, "colour": 1}),
+         "unknown card field data.character_book.colour"),
+        (_card(character_book={"entries": [{"keys": []}], "extensions": {}}), r"entries\[0\].content is required"),
+        (_card(character_book={"entries": [_entry(insertion_order=True)], "extensions": {}}),
+         "insertion_order must be int or float"),
+    ],
+)
+def test_the_strict_validator_behind_export_still_refuses_off_spec_cards(card, message):
+    with pytest.raises(InvalidInput, match=message):
+        validate_card(card)
 
 
 def test_huge_lorebooks_are_refused_but_thousands_work():

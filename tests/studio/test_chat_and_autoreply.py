@@ -70,11 +70,17 @@ def test_unsafe_messages_are_flagged(db, world):
 def test_model_path_streams_and_cites(db, world):
     with db.session() as s:
         ai = s.get(service.CreatorAI, world["ai"])
-        llm = ScriptedLLM(answer="Fontainebleau, for sure [1]")
+        llm = ScriptedLLM(answer="Fontainebleau, for sure [1]. It is my favourite crag. I'm a cat. "
+                                 "It is my favourite crag. Great question!")
         items = list(chat.talk(s, ai, s.get(Account, world["fan"]), "favourite crag?", llm=llm,
                                shield=BuiltinShield(), answer_with_model=True))
         final = items[-1]
-        assert [p for p in items[:-1]] == ["Fontainebleau, ", "for ", "sure ", "[1]"]
+        # Streamed a checked sentence at a time, and exactly what is stored: the unsupported
+        # first-person claim and the repeat are cut.
+        assert items[:-2] == ["Fontainebleau, for sure [1]. ", "It is my favourite crag. ", "Great question!"]
+        # No verbatim quote from the model: the creator's own words are added, cited.
+        assert items[-2].startswith("\n\nFrom my post: “My favourite crag is Fontainebleau.") and items[-2].endswith("[1]")
+        assert "".join(items[:-1]) == final.content
         assert "Fontainebleau" in s.get(posts.Post, final.citations[0]).text
 
 

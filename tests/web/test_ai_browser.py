@@ -101,7 +101,10 @@ def test_create_an_ai_and_chat_with_it(tmp_path):
                 answer = fan.inner_text("#ai-chat-log .ai-msg.ai:last-child .bubble")
                 assert "Fontainebleau" in answer
                 link = fan.get_attribute("#ai-chat-log .ai-msg.ai:last-child .bubble a", "href")
-                assert link.startswith("/posts/")
+                assert link.startswith("/p/")  # the real post page, not a 404
+                page = fan.context.new_page()
+                assert page.goto(base + link).status == 200 and "Fontainebleau" in page.content()
+                page.close()
                 fan.fill("#ai-chat-input", "thoughts on politics?")
                 fan.click("#ai-chat-form button")
                 fan.wait_for_selector("#ai-chat-log .ai-msg.ai .bubble[data-status='declined']")

@@ -93,7 +93,7 @@ def render_ai(session: Session, ai: CreatorAI, *, owner_view: bool = False) -> d
 
 def render_message(m: AIMessage) -> dict:
     return {"id": str(m.id), "role": m.role, "text": m.content, "status": m.status, "is_ai": m.role == "assistant",
-            "citations": [{"post_id": str(p), "url": f"/posts/{p}"} for p in (m.citations or [])],
+            "citations": [chat.citation(p) for p in (m.citations or [])],
             "created_at": m.created_at.isoformat()}
 
 

@@ -36,7 +36,7 @@ def openai_creator_chat(request: Request, session: Session, account: Account, bo
         if message is None:
             return {}
         return {"label": chat.AI_LABEL, "is_ai": True, "status": message.status,
-                "citations": [{"post_id": str(p), "url": f"/posts/{p}"} for p in (message.citations or [])]}
+                "citations": [chat.citation(p) for p in (message.citations or [])]}
 
     if not body.stream:
         final = [m for m in chat.talk(session, ai, account, text, llm=llm, shield=shield, settings=settings)

@@ -111,9 +111,11 @@ def _claim(session: Session, ai: CreatorAI, channel: str, source_id: int) -> Aut
     return reply
 
 
-def _write(ai: CreatorAI, owner: Account, question: str, *, llm, shield, settings, session) -> str | None:
+def _write(ai: CreatorAI, owner: Account, question: str, *, llm, shield, settings, session,
+           asker: Account | None) -> str | None:
     reply = None
-    for item in chat.generate(ai, owner, [], question, llm=llm, shield=shield, settings=settings, session=session):
+    for item in chat.generate(ai, owner, [], question, llm=llm, shield=shield, settings=settings, session=session,
+                              viewer=asker):
         if isinstance(item, chat.Reply):
             reply = item
     if reply is None or reply.status == "flagged":
@@ -140,8 +142,9 @@ def reply_to_comment(session: Session, comment: Comment, *, llm, shield, setting
         claim.status = "skipped"
         return None
     owner = session.get(Account, post.author_id)
+    asker = session.get(Account, comment.author_id)
     end_transaction(session)  # the claim is stored; no transaction stays open while the model writes
-    text = _write(ai, owner, comment.text, llm=llm, shield=shield, settings=settings, session=session)
+    text = _write(ai, owner, comment.text, llm=llm, shield=shield, settings=settings, session=session, asker=asker)
     if text is None:
         claim.status = "skipped"
         return None
@@ -167,8 +170,9 @@ def reply_to_message(session: Session, message: Message, *, llm, shield, setting
         claim.status = "skipped"
         return None
     owner = session.get(Account, creator_id)
+    asker = session.get(Account, message.sender_id)
     end_transaction(session)  # the claim is stored; no transaction stays open while the model writes
-    text = _write(ai, owner, message.text, llm=llm, shield=shield, settings=settings, session=session)
+    text = _write(ai, owner, message.text, llm=llm, shield=shield, settings=settings, session=session, asker=asker)
     if text is None:
         claim.status = "skipped"
         return None

@@ -1,8 +1,12 @@
-"""Character Card V2 (``chara_card_v2``) import and export, as JSON or embedded in a PNG.
+"""Character Cards V2 (``chara_card_v2``) and V3 (``chara_card_v3``), as JSON or embedded in a PNG.
 
-A card is validated strictly against the V2 spec: known fields with the right types, anything
-else belongs in an ``extensions`` object, which is kept untouched on round-trip. The PNG form
-carries the card as base64 JSON in a ``tEXt`` chunk with the keyword ``chara``.
+``validate_card`` checks a card strictly against its spec (known fields with the right types,
+anything else in an ``extensions`` object, kept untouched on round-trip); it is what export
+guarantees. Cards as people have them (SillyTavern exports with the V1 fields copied at the top
+level, V1 cards, unknown keys, lorebook entries with ``use_regex``) are first put in that shape
+by ``card_import.normalise_card``, which moves what it does not know into ``extensions`` instead
+of refusing it. The PNG form carries the card as base64 JSON in ``tEXt`` chunks: ``ccv3`` (V3,
+read first) and ``chara`` (V2).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from townsquare.errors import InvalidInput
 
 SPEC = "chara_card_v2"
 SPEC_VERSION = "2.0"
+SPEC_V3 = "chara_card_v3"
+SPEC_VERSION_V3 = "3.0"
 MAX_CARD_BYTES = 2 * 1024 * 1024
 MAX_PNG_BYTES = 8 * 1024 * 1024
 MAX_LORE_ENTRIES = 5000
@@ -42,6 +48,16 @@ _DATA_FIELDS: dict[str, tuple[type, Any]] = {
     "extensions": (dict, {}),
 }
 _OPTIONAL_DATA_FIELDS = {"character_book"}
+# Fields V3 adds to ``data`` (``group_only_greetings`` is required there; it gets a default).
+V3_DATA_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "group_only_greetings": list,
+    "nickname": str,
+    "creator_notes_multilingual": dict,
+    "source": list,
+    "assets": list,
+    "creation_date": (int, float),
+    "modification_date": (int, float),
+}
 _BOOK_FIELDS: dict[str, type | tuple[type, ...]] = {
     "name": str,
     "description": str,
@@ -68,6 +84,7 @@ _ENTRY_OPTIONAL: dict[str, type | tuple[type, ...]] = {
     "secondary_keys": list,
     "constant": bool,
     "position": str,
+    "use_regex": bool,  # V3: the keys are regular expressions
 }
 
 
@@ -124,13 +141,16 @@ def _validate_book(book: Any) -> None:
 
 
 def validate_card(card: Any) -> dict:
-    """Check ``card`` against the V2 spec and return a deep copy with missing defaults filled in."""
+    """Check ``card`` against its spec (V2 or V3) and return a deep copy with missing defaults filled in."""
     if not isinstance(card, dict):
         raise InvalidInput("a character card must be a JSON object")
-    if card.get("spec") != SPEC:
-        raise InvalidInput(f"not a Character Card V2: spec must be {SPEC!r}")
-    if card.get("spec_version") != SPEC_VERSION:
-        raise InvalidInput(f"unsupported spec_version {card.get('spec_version')!r}; expected {SPEC_VERSION!r}")
+    spec = card.get("spec")
+    if spec not in (SPEC, SPEC_V3):
+        raise InvalidInput(f"not a character card: spec must be {SPEC!r} or {SPEC_V3!r}")
+    v3 = spec == SPEC_V3
+    version = card.get("spec_version")
+    if (not v3 and version != SPEC_VERSION) or (v3 and not str(version or "").startswith("3")):
+        raise InvalidInput(f"unsupported spec_version {version!r} for {spec}")
     for key in card:
         if key not in ("spec", "spec_version", "data"):
             raise InvalidInput(f"unknown card field {key} (put extras in data.extensions)")
@@ -140,10 +160,15 @@ def validate_card(card: Any) -> dict:
     for key, value in data.items():
         if key in _DATA_FIELDS:
             _check_type(f"data.{key}", value, _DATA_FIELDS[key][0])
+        elif v3 and key in V3_DATA_FIELDS:
+            _check_type(f"data.{key}", value, V3_DATA_FIELDS[key])
         elif key not in _OPTIONAL_DATA_FIELDS:
             raise InvalidInput(f"unknown card field data.{key} (put extras in data.extensions)")
     _check_strings("data.alternate_greetings", data.get("alternate_greetings", []))
     _check_strings("data.tags", data.get("tags", []))
+    if v3:
+        _check_strings("data.group_only_greetings", data.get("group_only_greetings", []))
+        _check_strings("data.source", data.get("source", []))
     if not str(data.get("name", "")).strip():
         raise InvalidInput("card field data.name must not be empty")
     if "character_book" in data and data["character_book"] is not None:
@@ -151,11 +176,21 @@ def validate_card(card: Any) -> dict:
     normalised = copy.deepcopy(card)
     for key, (_, default) in _DATA_FIELDS.items():
         normalised["data"].setdefault(key, copy.deepcopy(default))
+    if v3:
+        normalised["data"].setdefault("group_only_greetings", [])
     return normalised
 
 
+def as_v2(card: dict) -> dict:
+    """A V2 copy of a V3 card (for the ``chara`` chunk that V2 readers look for)."""
+    data = {k: v for k, v in card["data"].items() if k not in V3_DATA_FIELDS}
+    return {"spec": SPEC, "spec_version": SPEC_VERSION, "data": copy.deepcopy(data)}
+
+
 def parse_card_json(raw: bytes | str) -> dict:
-    """Parse and validate a card given as JSON text."""
+    """Parse a card given as JSON text, as people have them (see ``card_import``), and validate it."""
+    from townsquare.studio.card_import import normalise_card
+
     if isinstance(raw, str):
         raw = raw.encode()
     if len(raw) > MAX_CARD_BYTES:
@@ -164,7 +199,7 @@ def parse_card_json(raw: bytes | str) -> dict:
         card = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput(f"the card is not valid JSON: {exc}") from None
-    return validate_card(card)
+    return validate_card(normalise_card(card))
 
 
 def card_to_json(card: dict) -> str:
@@ -201,30 +236,46 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
-def parse_card_png(png: bytes) -> dict:
-    """Read the card from a PNG's ``chara`` text chunk."""
-    if len(png) > MAX_PNG_BYTES:
-        raise InvalidInput(f"the PNG is {len(png)} bytes; at most {MAX_PNG_BYTES} are allowed")
+def _text_chunks(png: bytes) -> dict[bytes, bytes]:
+    found: dict[bytes, bytes] = {}
     for kind, data in _chunks(png):
         if kind == b"tEXt" and b"\x00" in data:
             keyword, _, text = data.partition(b"\x00")
-            if keyword == b"chara":
-                try:
-                    raw = base64.b64decode(text, validate=True)
-                except (binascii.Error, ValueError):
-                    raise InvalidInput("the PNG's chara chunk is not valid base64") from None
-                return parse_card_json(raw)
-    raise InvalidInput("the PNG carries no character card (no 'chara' text chunk)")
+            found.setdefault(keyword.lower(), text)
+    return found
+
+
+def parse_card_png(png: bytes) -> dict:
+    """Read the card from a PNG's ``ccv3`` text chunk (V3), else its ``chara`` chunk."""
+    if len(png) > MAX_PNG_BYTES:
+        raise InvalidInput(f"the PNG is {len(png)} bytes; at most {MAX_PNG_BYTES} are allowed")
+    chunks = _text_chunks(png)
+    for keyword in (b"ccv3", b"chara"):
+        if keyword in chunks:
+            try:
+                raw = base64.b64decode(chunks[keyword], validate=True)
+            except (binascii.Error, ValueError):
+                raise InvalidInput(f"the PNG's {keyword.decode()} chunk is not valid base64") from None
+            return parse_card_json(raw)
+    raise InvalidInput("the PNG carries no character card (no 'ccv3' or 'chara' text chunk)")
+
+
+def _payload(card: dict) -> bytes:
+    return base64.b64encode(json.dumps(card, ensure_ascii=False).encode())
 
 
 def card_to_png(card: dict, image_png: bytes) -> bytes:
-    """``image_png`` with the card embedded (any earlier ``chara`` chunk is replaced)."""
-    payload = base64.b64encode(json.dumps(validate_card(card), ensure_ascii=False).encode())
+    """``image_png`` with the card embedded, replacing earlier cards: a V2 card as ``chara``; a V3 card
+    as ``ccv3`` plus a V2 copy as ``chara``."""
+    card = validate_card(card)
+    embedded = [(b"chara", _payload(as_v2(card) if card["spec"] == SPEC_V3 else card))]
+    if card["spec"] == SPEC_V3:
+        embedded.append((b"ccv3", _payload(card)))
     out = [PNG_SIGNATURE]
     for kind, data in _chunks(image_png):
-        if kind == b"tEXt" and data.startswith(b"chara\x00"):
+        if kind == b"tEXt" and data.partition(b"\x00")[0].lower() in (b"chara", b"ccv3"):
             continue
         if kind == b"IEND":
-            out.append(_chunk(b"tEXt", b"chara\x00" + payload))
+            out += [_chunk(b"tEXt", keyword + b"\x00" + payload) for keyword, payload in embedded]
         out.append(_chunk(kind, data))
     return b"".join(out)

@@ -1,7 +1,8 @@
 """Grounding: find the creator's own PUBLIC posts that answer a question.
 
-Only posts that anyone signed out could read are ever used: public, not deleted, not removed,
-by an active account. Followers-only posts never reach a creator AI, whoever is asking.
+Only public posts are ever used (not deleted, not removed, by an active account), and only those
+that the asker may see (``social.visibility``: a block either way hides them all). Followers-only
+posts never reach a creator AI, whoever is asking.
 Vectors are the bundled MiniLM embeddings, cached per post in ``post_embeddings`` and
 recomputed when the post was edited after they were computed. On PostgreSQL with the pgvector
 extension (migration 0005 adds an ``embedding vector(384)`` column with an HNSW index where the
@@ -40,9 +41,10 @@ def post_text(post: Post) -> str:
     return "\n".join(p for p in parts if p).strip()
 
 
-def public_posts_of(session: Session, author_id: int, limit: int = MAX_POSTS_SCANNED) -> list[Post]:
-    """The author's posts as a signed-out visitor sees them (so: public ones only), newest first."""
-    query = (visible_posts_query(None).where(Post.author_id == author_id)
+def public_posts_of(session: Session, author_id: int, limit: int = MAX_POSTS_SCANNED, *,
+                    viewer_id: int | None = None) -> list[Post]:
+    """The author's public posts that ``viewer_id`` (None: signed out) may see, newest first."""
+    query = (visible_posts_query(viewer_id).where(Post.author_id == author_id, Post.visibility == "public")
              .order_by(Post.created_at.desc(), Post.id.desc()).limit(limit))
     return list(session.scalars(query).unique())
 
@@ -98,9 +100,9 @@ def _pg_vector(vector: np.ndarray) -> str:
 
 
 def find_sources(session: Session, author_id: int, question: str, *, k: int = 3, min_score: float = 0.2,
-                 settings=None) -> list[Source]:
-    """The author's public posts most similar to ``question``, best first."""
-    posts = public_posts_of(session, author_id)
+                 settings=None, viewer_id: int | None = None) -> list[Source]:
+    """The author's public posts (that ``viewer_id`` may see) most similar to ``question``, best first."""
+    posts = public_posts_of(session, author_id, viewer_id=viewer_id)
     if not posts or not question.strip():
         return []
     vectors = post_vectors(session, posts, settings)

@@ -2,25 +2,53 @@
 
 Rules, following the Character Card V2 spec: disabled entries never fire; ``constant`` entries
 always fire; others fire when one of their ``keys`` occurs in the scanned text (case-insensitive
-unless ``case_sensitive``), and, when ``selective``, one of their ``secondary_keys`` too. If the
+unless ``case_sensitive``), and, when ``selective``, one of their ``secondary_keys`` too. With
+``use_regex`` (Character Card V3) the keys are regular expressions, plain or ``/pattern/flags``
+(``i`` ignores case); a key that is not a valid expression is matched as plain text. If the
 fired entries exceed the token budget, the lowest ``priority`` ones are dropped first. What is
 left is inserted in ascending ``insertion_order``.
 """
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 DEFAULT_TOKEN_BUDGET = 512
+MAX_REGEX_CHARS = 500
+MAX_SCANNED_CHARS = 20_000  # regular expressions only ever see this much of the conversation
 
 
 def _approx_tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
-def _occurs(keys: list[str], text: str, case_sensitive: bool) -> bool:
+@lru_cache(maxsize=1024)
+def _regex(key: str, case_sensitive: bool) -> re.Pattern | None:
+    flags = 0 if case_sensitive else re.IGNORECASE
+    slashed = re.fullmatch(r"/(.+)/([a-z]*)", key, re.DOTALL)
+    if slashed:
+        key = slashed.group(1)
+        flags |= re.IGNORECASE if "i" in slashed.group(2) else 0
+    if len(key) > MAX_REGEX_CHARS:
+        return None
+    try:
+        return re.compile(key, flags)
+    except re.error:
+        return None
+
+
+def _occurs(keys: list[str], text: str, case_sensitive: bool, use_regex: bool = False) -> bool:
     haystack = text if case_sensitive else text.lower()
     for key in keys:
-        key = key if case_sensitive else key.lower()
-        if key.strip() and key in haystack:
+        if not key.strip():
+            continue
+        pattern = _regex(key, case_sensitive) if use_regex else None
+        if pattern is not None:
+            if pattern.search(text[-MAX_SCANNED_CHARS:]):
+                return True
+            continue
+        if (key if case_sensitive else key.lower()) in haystack:
             return True
     return False
 
@@ -30,12 +58,12 @@ def entry_fires(entry: dict, text: str) -> bool:
         return False
     if entry.get("constant"):
         return True
-    case_sensitive = bool(entry.get("case_sensitive"))
-    if not _occurs(entry.get("keys") or [], text, case_sensitive):
+    case_sensitive, use_regex = bool(entry.get("case_sensitive")), bool(entry.get("use_regex"))
+    if not _occurs(entry.get("keys") or [], text, case_sensitive, use_regex):
         return False
     secondary = entry.get("secondary_keys") or []
     if entry.get("selective") and secondary:
-        return _occurs(secondary, text, case_sensitive)
+        return _occurs(secondary, text, case_sensitive, use_regex)
     return True
 
 

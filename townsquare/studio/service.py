@@ -231,7 +231,7 @@ def model_id(ai: CreatorAI, owner: Account) -> str:
     return f"creator/{owner.handle}/{ai.slug}"
 
 
-# --- Character Card V2 -------------------------------------------------------------------------
+# --- Character Cards V2 and V3 ---------------------------------------------------------------------
 
 
 def _fit(text: str, name: str) -> str:
@@ -304,6 +304,8 @@ def export_card(ai: CreatorAI, owner: Account) -> dict:
             ours.pop(key, None)
     if ours or "townsquare" in extensions:
         extensions["townsquare"] = ours
+    if "group_only_greetings" in data:  # imported as V3 (the field V3 requires): exported as V3
+        return cards.validate_card({"spec": cards.SPEC_V3, "spec_version": cards.SPEC_VERSION_V3, "data": data})
     return cards.validate_card({"spec": cards.SPEC, "spec_version": cards.SPEC_VERSION, "data": data})
 
 

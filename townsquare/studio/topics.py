@@ -31,7 +31,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "fasting", "bmi", "carbs", "body fat", "slim", "fat"),
     "dating and relationships": (
         "relationship", "relationships", "dating", "date", "boyfriend", "girlfriend", "partner", "husband", "wife",
-        "married", "marriage", "divorce", "single", "crush", "love life", "engaged", "spouse"),
+        "married", "marriage", "divorce", "single", "crush", "love life", "engaged", "spouse", "ex",
+        "seeing anyone", "seeing someone", "in love"),
     "money and income": (
         "money", "salary", "income", "earn", "earnings", "paid", "wage", "wages", "rich", "net worth", "savings",
         "saved", "debt", "invest", "investments", "how much do you make", "pay"),
@@ -54,7 +55,9 @@ def _words(text: str) -> list[str]:
 
 
 def _keywords(topic: str) -> list[str]:
-    return [w for w in _words(topic) if len(w) >= 4 and w not in _STOPWORDS]
+    """The topic's meaningful words; short ones ("my ex") only when it has no longer word."""
+    words = [w for w in _words(topic) if w not in _STOPWORDS]
+    return [w for w in words if len(w) >= 4] or [w for w in words if len(w) >= 2]
 
 
 @lru_cache(maxsize=256)

@@ -20,8 +20,8 @@
     while ((m = re.exec(text)) !== null) {
       frag.appendChild(document.createTextNode(text.slice(last, m.index)));
       let href = null;
-      if (m[1]) href = "/posts/" + m[1];
-      else if (citations && citations[Number(m[2]) - 1]) href = citations[Number(m[2]) - 1].url || "/posts/" + citations[Number(m[2]) - 1];
+      if (m[1]) href = "/p/" + m[1];
+      else if (citations && citations[Number(m[2]) - 1]) href = citations[Number(m[2]) - 1].url || "/p/" + citations[Number(m[2]) - 1];
       if (href) { const a = el("a", "", m[0]); a.href = href; frag.appendChild(a); }
       else frag.appendChild(document.createTextNode(m[0]));
       last = re.lastIndex;
@@ -165,7 +165,7 @@
     const form = document.getElementById("ai-chat-form");
     const input = document.getElementById("ai-chat-input");
     log.querySelectorAll("li[data-citations]").forEach((li) => {
-      const cites = JSON.parse(li.dataset.citations || "[]").map((id) => ({ url: "/posts/" + id }));
+      const cites = JSON.parse(li.dataset.citations || "[]").map((id) => ({ url: "/p/" + id }));
       const b = li.querySelector(".bubble");
       const text = b.textContent;
       b.textContent = "";
