@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "townsquare.bench.commands",
     "townsquare.bench.feed_commands",
     "townsquare.bench.rec_commands",
+    "townsquare.bench.studio_commands",
 ]
 
 

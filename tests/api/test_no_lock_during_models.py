@@ -92,16 +92,20 @@ def test_assistant_turns_hold_no_transaction_while_the_model_runs(app, client, d
 @pytest.mark.parametrize("stream", [False, True])
 def test_creator_ai_chats_hold_no_transaction_while_the_model_runs(app, client, db, signup, stream):
     mia, fan = signup("mia_lockai"), signup("fan_lockai")
+    for said in ("My favourite food is ramen, I eat it every Friday night.",
+                 "Jazz records are the music I play all weekend long."):
+        assert client.post("/api/posts", json={"text": said}, headers=mia.headers).status_code == 201
     created = client.post("/api/studio/ais", json={"name": "Mia AI", "visibility": "public"}, headers=mia.headers)
     assert created.status_code == 201
-    llm = LockCheckingLLM(db, answer="I don't know that one.")
+    llm = LockCheckingLLM(db, answer="Ramen, of course.")
     app.state.llms["creator"] = llm
-    # Nothing Mia posted matches: the model writes the answer.
+    app.state.settings.llm_backend = "remote"  # a large model writes the answer around Mia's own words
     response = client.post("/v1/chat/completions", headers=fan.headers, json={
-        "model": "creator/mia_lockai", "stream": stream, "messages": [{"role": "user", "content": "favourite food?"}]})
+        "model": "creator/mia_lockai", "stream": stream,
+        "messages": [{"role": "user", "content": "what is your favourite food?"}]})
     assert response.status_code == 200, response.text
     response = client.post("/api/studio/creators/mia_lockai/ais/mia-ai/chat", headers=fan.headers,
-                           json={"text": "what music do you like?", "stream": stream})
+                           json={"text": "what music do you play at the weekend?", "stream": stream})
     assert response.status_code == 200, response.text
     assert llm.calls == 2 and llm.problems == []
 
@@ -114,13 +118,15 @@ def test_auto_replies_hold_no_transaction_while_the_model_writes(app, client, db
     ai = client.post("/api/studio/ais", json={"name": "Mia AI", "visibility": "public"}, headers=mia.headers).json()
     assert client.put(f"/api/studio/ais/{ai['id']}/auto-replies/comments", headers=mia.headers,
                       json={"enabled": True, "audience": "everyone"}).status_code == 200
-    post = client.post("/api/posts", json={"text": "New route set today"}, headers=mia.headers).json()
-    for question in ("what grade is it?", "where is the gym?"):
+    post = client.post("/api/posts", json={"text": "New route set today at the climbing gym, grade 6b"},
+                       headers=mia.headers).json()
+    app.state.settings.llm_backend = "remote"  # the model writes replies around Mia's own words
+    for question in ("what grade is the new route?", "where is the climbing gym?"):
         assert client.post(f"/api/posts/{post['id']}/comments", json={"text": question},
                            headers=fan.headers).status_code == 201
     llm = LockCheckingLLM(db, answer="Thanks for asking!")
     with db.session() as session:
-        done = process_pending(session, llm=llm, shield=BuiltinShield())
+        done = process_pending(session, llm=llm, shield=BuiltinShield(), settings=app.state.settings)
     assert done == 2 and llm.calls == 2 and llm.problems == []
 
 

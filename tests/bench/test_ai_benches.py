@@ -4,7 +4,7 @@ and to pass. The oracle calls the expected tool, so it must score 100% with no h
 from scripted_llm import ScriptedLLM
 
 from townsquare.assistant import bench as assistant_bench
-from townsquare.studio import bench as studio_bench
+from townsquare.bench import studio as studio_bench
 
 
 def test_assistant_harness_scores_the_oracle_perfectly():

@@ -6,9 +6,9 @@ from importlib import resources
 
 import pytest
 
-from townsquare.studio import bench
+from townsquare.bench import studio as bench
 
-FILES = resources.files("townsquare.studio").joinpath("bench_probes")
+FILES = resources.files("townsquare.bench").joinpath("data", "studio_probes")
 
 
 def test_the_test_half_is_frozen_by_its_hash(monkeypatch):

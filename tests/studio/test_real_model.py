@@ -3,11 +3,12 @@ only checked sentences leave, quotes are verbatim, and the owner-only secret nev
 
 import pytest
 
+from townsquare.bench import studio as bench
 from townsquare.config import load_settings
 from townsquare.safety import BuiltinShield
 from townsquare.social import accounts, posts
 from townsquare.social.models import Account, Post
-from townsquare.studio import bench, chat, service
+from townsquare.studio import chat, service
 from townsquare.studio.service import AIFields
 
 pytestmark = pytest.mark.slow

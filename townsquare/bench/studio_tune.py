@@ -2,16 +2,17 @@
 over the DEV half of ``bench studio`` only (the test half is never read here).
 
 Objective: answerable probes whose picked quotes cite every expected key, plus unanswerable probes
-with nothing picked (both counted once). Run: ``python docs/results/studio_dev/tune.py``.
+with nothing picked (both counted once). Run: ``python -m townsquare.bench.studio_tune``.
 """
 
 from __future__ import annotations
 
 import itertools
 
+from townsquare.bench import studio as bench
 from townsquare.benchkit import scratch_database
 from townsquare.social.models import Account
-from townsquare.studio import bench, chat, grounding, quotes, words
+from townsquare.studio import chat, grounding, quotes, words
 from townsquare.studio.models import CreatorAI
 
 

@@ -1,6 +1,6 @@
 """``townsquare bench studio``: do creator AIs answer from their creators' real posts, and only those?
 
-The world (``bench_probes/creators.json``): four synthetic creators with public posts (some in
+The world (``bench/data/studio_probes/creators.json``): four synthetic creators with public posts (some in
 Spanish or Bengali, some only hashtags or "Lol"), followers-only posts, and an AI each whose
 owner-only instructions hide a secret marker. Fans: a follower of every creator, a stranger, and
 an account every creator has blocked. The probes are fans' messages written by hand in many
@@ -36,6 +36,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
 
+from townsquare.bench import studio_data as benchdata
 from townsquare.benchkit import scratch_database
 from townsquare.config import Settings
 from townsquare.db.engine import Database
@@ -44,7 +45,7 @@ from townsquare.safety.shields import default_shield
 from townsquare.social import accounts, graph, posts
 from townsquare.social.models import Account, Post
 from townsquare.social.visibility import can_view_post
-from townsquare.studio import benchdata, chat, grounding, service
+from townsquare.studio import chat, grounding, service
 from townsquare.studio.models import CreatorAI
 from townsquare.studio.service import AIFields
 
@@ -58,7 +59,7 @@ FANS = ("follower", "stranger", "blocked")
 
 
 def _read(name: str) -> bytes:
-    return resources.files("townsquare.studio").joinpath("bench_probes", name).read_bytes()
+    return resources.files("townsquare.bench").joinpath("data", "studio_probes", name).read_bytes()
 
 
 def load(split: str) -> tuple[list[dict], list[dict]]:
@@ -69,7 +70,7 @@ def load(split: str) -> tuple[list[dict], list[dict]]:
         return _regression()
     raw = _read(f"{split}.json")
     if split == "test" and hashlib.sha256(raw).hexdigest() != TEST_SHA256:
-        raise ValueError("bench_probes/test.json changed since it was frozen (sha256 mismatch)")
+        raise ValueError("bench/data/studio_probes/test.json changed since it was frozen (sha256 mismatch)")
     return json.loads(_read("creators.json"))["creators"], json.loads(raw)
 
 
