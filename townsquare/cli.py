@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "townsquare.rec.commands",
     "townsquare.feed.commands",
     "townsquare.bench.commands",
+    "townsquare.bench.assistant_commands",
 ]
 
 
