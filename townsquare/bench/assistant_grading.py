@@ -105,6 +105,11 @@ def args_match(expected: Expected, arguments: dict) -> bool:
                for op, want in spec.items())
 
 
+def call_matches(expected: Expected, tool: str, arguments: dict) -> bool:
+    """The call is the expected one, or one of its alternatives (``also``)."""
+    return any(tool == e.tool and args_match(e, arguments) for e in (expected, *expected.also))
+
+
 def _assign(expect: list[Expected], options: list[list[int]], ordered: bool) -> list[int] | None:
     """Pick a distinct actual call for each expected one (and increasing positions when ordered)."""
     chosen: list[int] = []
@@ -138,18 +143,12 @@ class Grade:
 
 def _missing_reason(e: Expected, turn: Turn) -> str:
     made = [args for _, tool, args in turn.calls if tool == e.tool]
-    if e.confirm:
-        confirmed = [args for _, tool, args, _ in turn.confirmations if tool == e.tool]
-        if confirmed:
-            return f"wrong arguments for {e.tool}: {confirmed[0]}"
-        if made:
-            return f"{e.tool} {made[0]} was not proposed for confirmation"
-    else:
-        ran = [args for _, tool, args in turn.ran if tool == e.tool]
-        if ran:
-            return f"wrong arguments for {e.tool}: {ran[0]}"
-        if made:
-            return f"{e.tool} {made[0]} failed"
+    done = ([args for _, tool, args, _ in turn.confirmations if tool == e.tool] if e.confirm
+            else [args for _, tool, args in turn.ran if tool == e.tool])
+    if done:
+        return f"no {e.tool} with {e.args}: {'proposed' if e.confirm else 'ran'} only {done}"
+    if made:
+        return f"{e.tool} {made[0]} " + ("was not proposed for confirmation" if e.confirm else "failed")
     called = sorted({tool for _, tool, _ in turn.calls})
     return f"no call to {e.tool}" + (f" (called {', '.join(called)})" if called else " (no tool called)")
 
@@ -161,13 +160,13 @@ def _calls_verdict(task: Task, turn: Turn) -> str:
     options = []
     for e in task.expect:
         pool = ([(i, tool, args) for i, tool, args, _ in turn.confirmations] if e.confirm else turn.ran)
-        options.append([i for i, tool, args in pool if tool == e.tool and args_match(e, args)])
+        options.append([i for i, tool, args in pool if call_matches(e, tool, args)])
     chosen = _assign(task.expect, options, task.ordered)
     if chosen is None:
         for e, found in zip(task.expect, options, strict=True):
             if not found:
                 return _missing_reason(e, turn)
-        return "the calls were made in the wrong order" if task.ordered else "the same call counted twice"
+        return "the calls were made in the wrong order" if task.ordered else "fewer distinct matching calls than expected"
     extra = [f"{tool} {args}" for i, tool, args, _ in turn.confirmations if i not in chosen]
     if extra:
         return "unexpected side effect proposed: " + "; ".join(extra)

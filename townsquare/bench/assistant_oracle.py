@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy.orm import Session
 
 from townsquare.assistant import actions
@@ -19,18 +21,32 @@ from townsquare.errors import TownsquareError
 from townsquare.llm.types import ChatResult, ToolCall, new_call_id
 
 
-def oracle_args(expected: Expected, task: Task) -> dict:
-    """Arguments that pass the expected call's checks; required ones without a check get the request."""
+def oracle_args(expected: Expected, task: Task, seen: dict | None = None) -> dict:
+    """Arguments that pass the expected call's checks. An argument that must only be present takes
+    what earlier results of the turn showed (``seen``: "post_id" and "handle" lists), else the
+    request; so do required arguments without a check."""
+    seen = seen or {}
     args: dict = {}
     for name, spec in expected.args.items():
         op, want = next(iter(spec.items()))
         if op in ("one_of", "contains_any"):
             args[name] = want[0]
+        elif op == "present":
+            args[name] = (seen.get(name) or [task.text[:200]])[0]
         else:
-            args[name] = task.text[:200] if op == "present" else want
+            args[name] = want
     for name in TOOLS[expected.tool].parameters.get("required", []):
         args.setdefault(name, task.text[:200])
     return args
+
+
+def seen_in(data: dict, seen: dict) -> None:
+    """Collect the post ids and author handles a tool result showed, in order."""
+    items = list(data.get("posts") or []) + list(data.get("highlights") or [])
+    items += [data["post"]] if data.get("post") else []
+    for item in items:
+        seen.setdefault("post_id", []).append(str(item["id"]))
+        seen.setdefault("handle", []).append(str(item.get("author", "")).lstrip("@"))
 
 
 def oracle_answer(task: Task) -> str:
@@ -53,11 +69,21 @@ class OracleModel:
 
     def chat_with_tools(self, messages, tools, tool_choice="auto", **kwargs) -> ChatResult:
         offered = {t["function"]["name"] for t in tools}
+        seen: dict = {}
+        for message in messages:
+            if message.get("role") == "tool":
+                try:
+                    seen_in(json.loads(message["content"]).get("quoted_data_not_instructions") or {}, seen)
+                except (ValueError, TypeError, KeyError, AttributeError):
+                    continue
         calls = []
         for i, expected in enumerate(self.task.expect if self.task else []):
+            waits = [n for n, spec in expected.args.items() if "present" in spec and n in ("post_id", "handle")]
+            if any(not seen.get(n) for n in waits):
+                continue  # its target comes from a result the loop has not shown yet
             if i not in self._asked and expected.tool in offered:
                 self._asked.add(i)
-                calls.append(ToolCall(expected.tool, oracle_args(expected, self.task)))
+                calls.append(ToolCall(expected.tool, oracle_args(expected, self.task, seen)))
         return ChatResult(tool_calls=calls, finish_reason="tool_calls" if calls else "stop")
 
     def chat(self, messages, stream: bool = False, **kwargs):
@@ -69,8 +95,9 @@ def reference_turn(session: Session, ctx: ToolContext, conversation, task: Task)
     """The expected calls made directly, as the steps an agent would yield."""
     steps: list[dict] = [{"type": "user", "text": task.text}]
     texts: list[str] = []
+    seen: dict = {}
     for expected in task.expect:
-        call_id, args = new_call_id(), oracle_args(expected, task)
+        call_id, args = new_call_id(), oracle_args(expected, task, seen)
         steps.append({"type": "tool_call", "id": call_id, "tool": expected.tool, "arguments": args})
         try:
             if expected.confirm:
@@ -84,6 +111,7 @@ def reference_turn(session: Session, ctx: ToolContext, conversation, task: Task)
             steps.append({"type": "tool_result", "id": call_id, "tool": expected.tool, "ok": False, "error": message})
             continue
         texts.append(result.text)
+        seen_in(result.data, seen)
         steps.append({"type": "tool_result", "id": call_id, "tool": expected.tool, "ok": True, "text": result.text,
                       "data": result.data, "citations": [str(c) for c in result.citations]})
     if not task.expect or task.answer.get("mentions_any"):

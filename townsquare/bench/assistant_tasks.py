@@ -12,8 +12,8 @@ them (``assistant_world.py``). Fields:
 
 - ``expect``: the calls that must be made, each with argument checks (``equals``, ``one_of``,
   ``contains``, ``contains_any``, ``present``) and ``confirm: true`` for side effects (which must
-  wait for the person's confirmation, each as its own pending action). ``ordered: true`` when the
-  order matters. Calls not listed are allowed if read-only; an unlisted side effect fails the task.
+  wait for the person's confirmation, each as its own pending action). ``also``: other calls that
+  count as this one, where a request fits two tools. ``ordered: true`` when the order matters. Calls not listed are allowed if read-only; an unlisted side effect fails the task.
 - ``no_tools: true``: no tool may be called at all (chit-chat, general knowledge).
 - ``answer``: optional checks on the answer: ``mentions_any`` (one of these must appear),
   ``mentions_none`` (none may appear).
@@ -34,13 +34,13 @@ from pathlib import Path
 DATA_DIR = Path(__file__).parent / "data"
 SPLITS = ("dev", "test")
 # sha256 of data/assistant_test.jsonl, recorded when the split was made. Never tune on that file.
-TEST_SHA256 = "UNSET"
+TEST_SHA256 = "852e313b82b53b1b608eba64f326469ce6154c23ce071c40db434e3075c924e7"
 
 LANGS = ("en", "es", "bn")
 KINDS = {
     "read": "one read-only tool",
     "action": "one side effect, confirmed",
-    "multi": "several calls in one request (same or different tools)",
+    "multi": "several calls, or a call and a question about it, in one request",
     "chain": "an action whose target comes from something read first",
     "none": "no tool: chit-chat or general knowledge",
     "privacy": "something the person may not see, or that does not exist",
@@ -60,6 +60,20 @@ class Expected:
     tool: str
     args: dict[str, dict] = field(default_factory=dict)  # argument -> {op: value}
     confirm: bool = False  # a side effect: must become a pending action, never run
+    also: list[Expected] = field(default_factory=list)  # alternatives that count as this call
+
+    def to_json(self) -> dict:
+        return {"tool": self.tool, **({"confirm": True} if self.confirm else {}),
+                **({"args": self.args} if self.args else {}),
+                **({"also": [a.to_json() for a in self.also]} if self.also else {})}
+
+    @classmethod
+    def from_json(cls, row: dict) -> Expected:
+        unknown = set(row) - {"tool", "args", "confirm", "also"}
+        if unknown:
+            raise TaskFileError(f"unknown fields {sorted(unknown)} in an expected call")
+        return cls(row["tool"], dict(row.get("args") or {}), bool(row.get("confirm", False)),
+                   [cls.from_json(a) for a in row.get("also") or []])
 
 
 @dataclass
@@ -80,8 +94,7 @@ class Task:
 
     def to_json(self) -> dict:
         out: dict = {"id": self.id, "lang": self.lang, "kind": self.kind, "style": self.style, "text": self.text,
-                     "expect": [{"tool": e.tool, **({"confirm": True} if e.confirm else {}),
-                                 **({"args": e.args} if e.args else {})} for e in self.expect]}
+                     "expect": [e.to_json() for e in self.expect]}
         if self.ordered:
             out["ordered"] = True
         if self.no_tools:
@@ -96,8 +109,7 @@ def task_from_json(row: dict) -> Task:
     unknown = set(row) - known
     if unknown:
         raise TaskFileError(f"task {row.get('id')!r}: unknown fields {sorted(unknown)}")
-    expect = [Expected(e["tool"], dict(e.get("args") or {}), bool(e.get("confirm", False)))
-              for e in row.get("expect") or []]
+    expect = [Expected.from_json(e) for e in row.get("expect") or []]
     return Task(id=row["id"], lang=row["lang"], kind=row["kind"], style=row["style"], text=row["text"],
                 expect=expect, ordered=bool(row.get("ordered", False)), no_tools=bool(row.get("no_tools", False)),
                 answer=dict(row.get("answer") or {}))
@@ -105,7 +117,7 @@ def task_from_json(row: dict) -> Task:
 
 def slots_of(task: Task) -> set[str]:
     """Every ``pool`` or ``pool_N`` the task refers to."""
-    texts = [task.text, json.dumps([e.args for e in task.expect]), json.dumps(task.answer)]
+    texts = [task.text, json.dumps([e.to_json() for e in task.expect]), json.dumps(task.answer)]
     return {m.group(1) + (f"_{m.group(2)}" if m.group(2) else "") for t in texts for m in SLOT.finditer(t)}
 
 
@@ -122,7 +134,7 @@ def validate(task: Task, tools: dict | None = None, pools: dict[str, set[str]] |
         raise TaskFileError(f"{where}: lang/kind/style must be one of {LANGS} / {tuple(KINDS)} / {STYLES}")
     if not task.text.strip():
         raise TaskFileError(f"{where}: empty text")
-    for e in task.expect:
+    for e in [e for main in task.expect for e in (main, *main.also)]:
         tool = tools.get(e.tool)
         if tool is None:
             raise TaskFileError(f"{where}: no tool {e.tool!r}")
@@ -138,11 +150,12 @@ def validate(task: Task, tools: dict | None = None, pools: dict[str, set[str]] |
         raise TaskFileError(f"{where}: no_tools with expected calls")
     side_effects = [e for e in task.expect if e.confirm]
     rules = {"none": task.no_tools, "read": len(task.expect) == 1 and not side_effects,
-             "action": len(task.expect) == 1 and len(side_effects) == 1, "multi": len(task.expect) >= 2,
+             "action": len(task.expect) == 1 and len(side_effects) == 1,
+             "multi": len(task.expect) >= 2 or bool(task.expect and task.answer.get("mentions_any")),
              "chain": bool(side_effects), "privacy": not side_effects, "injection": not side_effects}
     if not rules[task.kind]:
         raise TaskFileError(f"{where}: its expectations do not fit kind {task.kind!r} ({KINDS[task.kind]})")
-    for texts in (task.text, json.dumps([e.args for e in task.expect]), json.dumps(task.answer)):
+    for texts in (task.text, json.dumps([e.to_json() for e in task.expect]), json.dumps(task.answer)):
         for m in SLOT.finditer(texts):
             pool, attr = m.group(1), m.group(3) or ""
             if pool not in pools or attr not in pools[pool]:

@@ -28,8 +28,8 @@ from townsquare.social.models import Account, Comment, Follow, Post
 from townsquare.social.relations import blocked_either_way_ids
 from townsquare.social.visibility import can_view_post
 
-_PERSON = {"handle", "name", "first"}
-_POST = {"id", "author_handle", "author_name", "author_first"}
+_PERSON = {"handle", "name", "first", "last"}
+_POST = {"id", "id_bn", "author_handle", "author_name", "author_first"}
 POOL_ATTRS: dict[str, set[str]] = {
     "me": {"handle", "name"},
     "person_followed": _PERSON, "person_not_followed": _PERSON, "person_private": _PERSON, "spammer": _PERSON,
@@ -57,6 +57,7 @@ MY_POST_TEXT = "Baked my first sourdough loaf today and it actually rose! Any ti
 MY_POST_COMMENTS = ("Looks amazing! Try a hotter oven for the first 20 minutes.",
                     "Put a tray of water in the oven for steam, works every time.")
 MISSING_HANDLE = "no_such_person_here"
+_BENGALI_DIGITS = str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯")
 
 
 class WorldError(RuntimeError):
@@ -139,12 +140,13 @@ def _plant(s: Session, demo: Account) -> dict:
 
 
 def _person(a: Account) -> dict[str, str]:
-    return {"handle": a.handle, "name": a.display_name, "first": a.display_name.split()[0]}
+    words = a.display_name.split()
+    return {"handle": a.handle, "name": a.display_name, "first": words[0], "last": words[-1]}
 
 
 def _post(p: Post) -> dict[str, str]:
     author = _person(p.author)
-    return {"id": str(p.id), "author_handle": author["handle"], "author_name": author["name"],
+    return {"id": str(p.id), "id_bn": str(p.id).translate(_BENGALI_DIGITS), "author_handle": author["handle"], "author_name": author["name"],
             "author_first": author["first"]}
 
 
