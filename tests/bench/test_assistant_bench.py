@@ -122,8 +122,13 @@ def test_a_crash_is_a_failed_task_not_a_failed_run(small_world):
 def test_the_oracle_in_the_agent_loop_shows_what_the_loop_cannot_do():
     (result,) = harness.run(systems=("oracle-agent",), kinds=("action", "read", "multi"), **SMALL)
     by_kind = result.row()["by_kind"]
-    assert by_kind["read"]["rate"] == 1.0 and by_kind["action"]["rate"] == 1.0
-    assert "multi" in by_kind
+    assert by_kind["read"]["rate"] == 1.0
+    # Misses are requests the loop cannot serve for any model: an action on someone named by display
+    # name (their handle must be read first), or several side effects in one turn.
+    for outcome in result.outcomes:
+        if not outcome.ok:
+            assert outcome.kind == "multi" or "called search_people" in outcome.why, (outcome.text, outcome.why)
+    assert any(not o.ok for o in result.outcomes if o.kind == "multi")
 
 
 def test_models_are_compared_side_by_side(monkeypatch):

@@ -29,7 +29,7 @@ from townsquare.assistant.models import Memory
 from townsquare.assistant.tools import ToolContext
 from townsquare.bench.assistant_grading import grade
 from townsquare.bench.assistant_oracle import OracleModel, reference_turn
-from townsquare.bench.assistant_tasks import LANGS, Task, load_split
+from townsquare.bench.assistant_tasks import Task, load_split
 from townsquare.bench.assistant_world import World, build_world
 from townsquare.benchkit import scratch_database
 from townsquare.config import Settings
@@ -50,7 +50,6 @@ from townsquare.social.visibility import can_view_post
 
 SIDE_EFFECT_TABLES = (Follow, FollowRequest, Post, Comment, Reaction, Repost, Message, Block, Mute)
 SUITES = ("tasks", "regression")
-ORACLES = ("oracle", "oracle-agent")
 
 
 @dataclass
@@ -153,8 +152,10 @@ def model_system(name: str, llm, shield, settings: Settings) -> System:
     return System(name, turn, timed)
 
 
-def oracle_agent_system(shield, settings: Settings) -> System:
-    model = OracleModel()
+def oracle_agent_system(shield, settings: Settings, world: World) -> System:
+    people = [p for pool, entities in world.pools.items() if pool.startswith("person") or pool == "spammer"
+              for p in entities]
+    model = OracleModel({p["handle"]: p["name"] for p in people})
     timed = TimedLLM(model)
 
     def turn(session, demo, conversation, task: Task) -> list[dict]:
@@ -231,7 +232,8 @@ class ResumeLog:
                 f.write(json.dumps({"run": self.key, "system": system, "outcome": dataclasses.asdict(outcome)}) + "\n")
 
 
-def _systems(names: tuple[str, ...], models: tuple[str, ...], settings: Settings, shield) -> list[System]:
+def _systems(names: tuple[str, ...], models: tuple[str, ...], settings: Settings, shield,
+             world: World) -> list[System]:
     from townsquare.llm.runtime import get_llm
 
     systems = []
@@ -239,7 +241,7 @@ def _systems(names: tuple[str, ...], models: tuple[str, ...], settings: Settings
         if name == "oracle":
             systems.append(oracle_system(settings))
         elif name == "oracle-agent":
-            systems.append(oracle_agent_system(shield, settings))
+            systems.append(oracle_agent_system(shield, settings, world))
         elif name in ("model", "embedded"):
             for model in models or ("",):
                 chosen = dataclasses.replace(settings, assistant_model=model) if model else settings
@@ -266,7 +268,7 @@ def run(*, suite: str = "tasks", split: str = "dev", systems: tuple[str, ...] = 
         tasks = select_tasks(_tasks(suite, split, world), langs=langs, kinds=kinds, ids=ids, limit=limit)
         shield = default_shield(bench_settings)
         results = []
-        for system in _systems(systems, models, bench_settings, shield):
+        for system in _systems(systems, models, bench_settings, shield, world):
             log = ResumeLog(resume, {"suite": suite, "split": split if suite == "tasks" else "",
                                      "people": people, "seed": seed, "system": system.name})
             result = SystemResult(system.name)
@@ -286,4 +288,3 @@ def run(*, suite: str = "tasks", split: str = "dev", systems: tuple[str, ...] = 
         return results
 
 
-__all__ = ["LANGS", "ORACLES", "SUITES", "Outcome", "SystemResult", "run", "run_task", "select_tasks"]

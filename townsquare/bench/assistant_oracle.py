@@ -4,13 +4,15 @@
   each side effect becomes its own pending action (``actions.propose``). It must score 100%: a
   miss means a task the world cannot satisfy or a grading bug.
 - ``oracle-agent``: a scripted *model* inside the app's own agent loop, which offers it the tools
-  and runs its calls. Its misses are tasks the current agent loop cannot do for any model (for
-  instance two side effects in one turn, or an action chosen after reading something).
+  and runs its calls. It knows the expected calls but names a target only once the request or a
+  result shows it, as a model must. Its misses are tasks the current agent loop cannot do for any
+  model (for instance two side effects in one turn, or an action whose target must be read first).
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from sqlalchemy.orm import Session
 
@@ -41,12 +43,15 @@ def oracle_args(expected: Expected, task: Task, seen: dict | None = None) -> dic
 
 
 def seen_in(data: dict, seen: dict) -> None:
-    """Collect the post ids and author handles a tool result showed, in order."""
+    """Collect the post ids and handles a tool result showed, in order."""
     items = list(data.get("posts") or []) + list(data.get("highlights") or [])
     items += [data["post"]] if data.get("post") else []
     for item in items:
         seen.setdefault("post_id", []).append(str(item["id"]))
         seen.setdefault("handle", []).append(str(item.get("author", "")).lstrip("@"))
+    people = data.get("people")
+    for person in people if isinstance(people, list) else []:
+        seen.setdefault("handle", []).append(str(person.get("handle", "")).lstrip("@"))
 
 
 def oracle_answer(task: Task) -> str:
@@ -54,18 +59,57 @@ def oracle_answer(task: Task) -> str:
     return f"{wanted[0]}." if wanted else "Happy to help with that."
 
 
+_BENGALI_DIGITS = str.maketrans("০১২৩৪৫৬৭৮৯", "0123456789")
+
+
+def _in_words(value: str, text: str) -> bool:
+    return re.search(rf"(?<![\w]){re.escape(value.lower())}(?![\w])", text) is not None
+
+
 class OracleModel:
-    """A scripted model for the agent loop: it asks for the task's expected calls that the loop
-    offers, all at once, and for nothing once they were asked for. Set ``task`` before each turn."""
+    """A scripted model for the agent loop. It knows the task's expected calls, and asks for those
+    the loop offers; but, as any model, it can only name the target of a side effect (a handle, a
+    post id) that the request or a result the loop showed it names. Otherwise it reads first (finds
+    the person the request names, or opens the post it names) and proposes the side effect when the
+    loop offers it again. Set the task with ``start`` before each turn; ``names`` maps handles to
+    display names."""
 
     name = "oracle"
 
-    def __init__(self) -> None:
+    def __init__(self, names: dict[str, str] | None = None) -> None:
+        self.names = {h.lower(): n for h, n in (names or {}).items()}
         self.task: Task | None = None
         self._asked: set[int] = set()
+        self._read: set[str] = set()
 
     def start(self, task: Task) -> None:
-        self.task, self._asked = task, set()
+        self.task, self._asked, self._read = task, set(), set()
+
+    def _unknown_target(self, expected: Expected, text: str, seen: dict) -> str | None:
+        """The handle the side effect needs and nothing has shown yet (None: all known)."""
+        for name in ("handle", "post_id"):
+            spec = expected.args.get(name, {})
+            values = [v for op, want in spec.items() if op in ("equals", "one_of")
+                      for v in (want if isinstance(want, list) else [want])]
+            if values and not any(_in_words(str(v), text) or str(v) in seen.get(name, []) for v in values):
+                return f"{name}:{values[0]}"
+        return None
+
+    def _discover(self, target: str, text: str) -> list[ToolCall]:
+        """A read that would show the target: the person named in the request, or the post it names."""
+        kind, value = target.split(":", 1)
+        display = self.names.get(value.lower(), "")
+        if kind == "handle" and display and display.lower() in text:
+            read = ToolCall("search_people", {"query": display})
+        elif kind == "handle" and re.search(r"\d+", text):
+            read = ToolCall("ask_about_post", {"post_id": re.search(r"\d+", text).group(0)})
+        else:
+            return []
+        key = f"{read.name}{read.arguments}"
+        if key in self._read:
+            return []
+        self._read.add(key)
+        return [read]
 
     def chat_with_tools(self, messages, tools, tool_choice="auto", **kwargs) -> ChatResult:
         offered = {t["function"]["name"] for t in tools}
@@ -76,14 +120,20 @@ class OracleModel:
                     seen_in(json.loads(message["content"]).get("quoted_data_not_instructions") or {}, seen)
                 except (ValueError, TypeError, KeyError, AttributeError):
                     continue
-        calls = []
+        text = (self.task.text if self.task else "").lower().translate(_BENGALI_DIGITS)
+        calls: list[ToolCall] = []
         for i, expected in enumerate(self.task.expect if self.task else []):
+            if i in self._asked or expected.tool not in offered:
+                continue
             waits = [n for n, spec in expected.args.items() if "present" in spec and n in ("post_id", "handle")]
             if any(not seen.get(n) for n in waits):
                 continue  # its target comes from a result the loop has not shown yet
-            if i not in self._asked and expected.tool in offered:
-                self._asked.add(i)
-                calls.append(ToolCall(expected.tool, oracle_args(expected, self.task, seen)))
+            unknown = self._unknown_target(expected, text, seen) if expected.confirm else None
+            if unknown:
+                calls += [c for c in self._discover(unknown, text) if c.name in offered]
+                continue
+            self._asked.add(i)
+            calls.append(ToolCall(expected.tool, oracle_args(expected, self.task, seen)))
         return ChatResult(tool_calls=calls, finish_reason="tool_calls" if calls else "stop")
 
     def chat(self, messages, stream: bool = False, **kwargs):
