@@ -144,7 +144,7 @@ def test_models_are_compared_side_by_side(monkeypatch):
 
     monkeypatch.setattr(runtime, "get_llm", get_llm)
     results = harness.run(systems=("model", "oracle"), models=("a.gguf", "remote-8b"), kinds=("none",), **SMALL)
-    assert [r.name for r in results] == ["a.gguf (embedded)", "remote-8b (embedded)", "oracle"]
+    assert [r.name for r in results] == ["a.gguf (embedded)", "remote-8b (remote)", "oracle"]
     assert made == ["a.gguf", "remote-8b"]
 
 

@@ -234,7 +234,7 @@ class ResumeLog:
 
 def _systems(names: tuple[str, ...], models: tuple[str, ...], settings: Settings, shield,
              world: World) -> list[System]:
-    from townsquare.llm.runtime import get_llm
+    from townsquare.llm.runtime import get_llm, role_spec
 
     systems = []
     for name in names:
@@ -246,7 +246,7 @@ def _systems(names: tuple[str, ...], models: tuple[str, ...], settings: Settings
             for model in models or ("",):
                 chosen = dataclasses.replace(settings, assistant_model=model) if model else settings
                 llm = get_llm("assistant", chosen)
-                label = f"{llm.name} ({'embedded' if llm.name.endswith('.gguf') else chosen.llm_backend})"
+                label = f"{llm.name} ({role_spec(chosen, 'assistant')[0]})"
                 systems.append(model_system(label, llm, shield, chosen))
         else:
             raise ValueError(f"unknown system {name!r}: model, oracle or oracle-agent")
