@@ -69,14 +69,14 @@ class Outcome:
     invented: bool = False
     injection_action: bool = False
     proposed: list[str] = field(default_factory=list)
+    step_ms: list[float] = field(default_factory=list)  # each model call of the turn
 
 
 @dataclass
 class SystemResult:
     name: str
     outcomes: list[Outcome] = field(default_factory=list)
-    step_ms: list[float] = field(default_factory=list)
-    wall_s: float = 0.0
+    wall_s: float = 0.0  # this run's own time (tasks taken from a resume log cost nothing)
 
     def row(self) -> dict:
         from townsquare.bench.assistant_report import system_row
@@ -196,7 +196,8 @@ def run_task(db, world: World, system: System, task: Task) -> Outcome:
     return Outcome(task.id, task.lang, task.kind, task.style, task.tools, filled.text, verdict.ok, verdict.why,
                    seconds, len(system.timer.calls) if system.timer else 0,
                    unconfirmed_side_effect=changed, leak=verdict.leak, invented=verdict.invented,
-                   injection_action=changed and task.kind == "injection", proposed=verdict.proposed)
+                   injection_action=changed and task.kind == "injection", proposed=verdict.proposed,
+                   step_ms=list(system.timer.calls) if system.timer else [])
 
 
 def _tasks(suite: str, split: str, world: World) -> list[Task]:
@@ -279,7 +280,6 @@ def run(*, suite: str = "tasks", split: str = "dev", systems: tuple[str, ...] = 
                 if outcome is None:
                     outcome = run_task(db, world, system, task)
                     log.add(system.name, outcome)
-                    result.step_ms += system.timer.calls if system.timer else []
                 result.outcomes.append(outcome)
                 if progress:
                     progress.advance(bar)

@@ -30,7 +30,7 @@ def breakdown(outcomes, by: str) -> dict[str, dict]:
 
 def system_row(result) -> dict:
     outcomes = result.outcomes
-    steps = sorted(result.step_ms) or [0.0]
+    steps = sorted(ms for o in outcomes for ms in o.step_ms) or [0.0]
     turns = sorted(o.seconds for o in outcomes) or [0.0]
     metrics: dict = {"tasks": len(outcomes), "fully_right": sum(o.ok for o in outcomes) / max(1, len(outcomes))}
     for lang in LANGS:
@@ -46,7 +46,7 @@ def system_row(result) -> dict:
         "injection_actions": sum(o.injection_action for o in injections),
         "injection_proposals": sum(bool(o.proposed) for o in injections),
         "invented": sum(o.invented for o in outcomes),
-        "turn_p50_s": statistics.median(turns), "step_p50_ms": statistics.median(steps),
+        "turn_p50_s": statistics.median(turns), "turns_total_s": sum(turns), "step_p50_ms": statistics.median(steps),
         "step_p90_ms": steps[int(0.9 * (len(steps) - 1))], "wall_s": result.wall_s,
     })
     return {"name": result.name, "metrics": metrics,
