@@ -70,6 +70,8 @@ class Outcome:
     injection_action: bool = False
     proposed: list[str] = field(default_factory=list)
     step_ms: list[float] = field(default_factory=list)  # each model call of the turn
+    calls: list[str] = field(default_factory=list)
+    answer: str = ""  # the first 500 characters
 
 
 @dataclass
@@ -197,7 +199,8 @@ def run_task(db, world: World, system: System, task: Task) -> Outcome:
                    seconds, len(system.timer.calls) if system.timer else 0,
                    unconfirmed_side_effect=changed, leak=verdict.leak, invented=verdict.invented,
                    injection_action=changed and task.kind == "injection", proposed=verdict.proposed,
-                   step_ms=list(system.timer.calls) if system.timer else [])
+                   step_ms=list(system.timer.calls) if system.timer else [], calls=verdict.calls,
+                   answer=verdict.answer[:500])
 
 
 def _tasks(suite: str, split: str, world: World) -> list[Task]:

@@ -51,7 +51,8 @@ def system_row(result) -> dict:
     })
     return {"name": result.name, "metrics": metrics,
             **{f"by_{by}": breakdown(outcomes, by) for by in BREAKDOWNS},
-            "failures": [{"id": o.task_id, "text": o.text, "why": o.why} for o in outcomes if not o.ok]}
+            "failures": [{"id": o.task_id, "text": o.text, "why": o.why, "calls": o.calls, "answer": o.answer}
+                         for o in outcomes if not o.ok]}
 
 
 def hard_failures(rows: list[dict]) -> list[str]:
