@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "townsquare.bench.feed_commands",
     "townsquare.bench.rec_commands",
     "townsquare.bench.studio_commands",
+    "townsquare.bench.assistant_commands",
 ]
 
 

@@ -1,8 +1,6 @@
-"""Assistant commands: ``townsquare assistant ask`` and ``townsquare bench assistant``."""
+"""Assistant commands: ``townsquare assistant ask`` (``bench assistant`` lives in ``townsquare/bench/``)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import typer
 
@@ -51,36 +49,3 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         finally:
             services.close()
             services.db.dispose()
-
-    @bench.command("assistant")
-    def bench_assistant(
-        systems: str = typer.Option("embedded,oracle", help="Comma-separated: embedded (the configured "
-                                    "model), oracle (a harness check that calls the expected tool)."),
-        people: int = typer.Option(150, help="Size of the seeded community."),
-        seed: int = typer.Option(7, help="Seed of the community."),
-        limit: int = typer.Option(None, help="Run only the first N tasks."),
-        json_path: Path = typer.Option(None, "--json", help="Write the rows as JSON here."),
-    ) -> None:
-        """Task success, confirmations, leaks and injections of the assistant (see docs/assistant.md)."""
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        from townsquare.assistant import bench as assistant_bench
-        from townsquare.benchkit import report
-
-        chosen = tuple(s.strip() for s in systems.split(",") if s.strip())
-        if not chosen or set(chosen) - {"embedded", "oracle"}:
-            typer.echo("error: --systems takes embedded and/or oracle", err=True)
-            raise typer.Exit(2)
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn()) as progress:
-            results = assistant_bench.run(systems=chosen, people=people, seed=seed, progress=progress, limit=limit)
-        rows = [r.row() for r in results]
-        report("Assistant: tasks on the demo community", rows, json_path)
-        for r in results:
-            for o in r.outcomes:
-                if not o.ok:
-                    typer.echo(f"  {r.name}: {o.task.text!r}: {o.why}")
-        if any(row["metrics"]["unconfirmed_side_effects"] or row["metrics"]["private_leaks"]
-               or row["metrics"]["injection_actions"] for row in rows):
-            typer.echo("HARD REQUIREMENT FAILED: side effects, leaks or injection actions above zero", err=True)
-            raise typer.Exit(1)
