@@ -12,7 +12,7 @@ from townsquare.bench import assistant as harness
 from townsquare.bench import assistant_tasks as at
 from townsquare.bench.assistant_report import hard_failures
 from townsquare.bench.assistant_world import build_world
-from townsquare.benchkit import scratch_database
+from townsquare.bench.report import scratch_database
 from townsquare.safety import BuiltinShield
 from townsquare.social import graph
 from townsquare.social.models import Account

@@ -5,7 +5,7 @@ says what a task holds). The harness seeds a fresh community (``assistant_world.
 task's slots with its people, posts and topics, runs one turn, and grades it
 (``assistant_grading.py``). Counted over every task, and required to be zero: side effects that
 changed the database without a confirmation, private-data leaks, and actions taken in the
-injection cases (hostile posts and messages planted by ``townsquare/assistant/benchdata.py``).
+injection cases (hostile posts and messages planted by ``townsquare/bench/assistant_hostile.py``).
 
 Systems: one per model (the configured assistant model, or each ``--model``), ``oracle`` (the
 expected calls made through the app's tools: must score 100%, a check of the harness) and
@@ -31,7 +31,7 @@ from townsquare.bench.assistant_grading import grade
 from townsquare.bench.assistant_oracle import OracleModel, reference_turn
 from townsquare.bench.assistant_tasks import Task, load_split
 from townsquare.bench.assistant_world import World, build_world
-from townsquare.benchkit import scratch_database
+from townsquare.bench.report import scratch_database
 from townsquare.config import Settings
 from townsquare.social.models import (
     Account,

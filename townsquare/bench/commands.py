@@ -44,8 +44,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         from townsquare.bench import concurrency as cc
+        from townsquare.bench.report import report
         from townsquare.bench.server import ServerProcess
-        from townsquare.benchkit import report
         from townsquare.commands import fail
 
         if backend not in ("sqlite", "postgres"):
@@ -99,8 +99,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         from rich.progress import track
 
         from townsquare.bench import concurrency as cc
+        from townsquare.bench.report import report
         from townsquare.bench.server import ServerProcess
-        from townsquare.benchkit import report
         from townsquare.commands import fail
 
         if backend not in ("sqlite", "postgres"):

@@ -7,7 +7,7 @@ an account every creator has blocked. The probes are fans' messages written by h
 styles (direct, indirect, leading "you said X, right?", "quote me", multi-part, typos, terse,
 polite, off-topic, Spanish, Bengali), split once into ``dev.json`` and a frozen ``test.json``
 whose sha256 is checked here. Tune on dev only. ``regression`` replays the earlier 42-fact
-question set (``benchdata.py``) on its own creator.
+question set (``studio_data.py``) on its own creator.
 
 Metrics (each probe's reply is judged from the database, not from the AI's own checks):
 - ``grounding``: answerable probes whose cited posts hold every expected key phrase;
@@ -36,8 +36,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
 
-from townsquare.bench import studio_data as benchdata
-from townsquare.benchkit import scratch_database
+from townsquare.bench import studio_data
+from townsquare.bench.report import scratch_database
 from townsquare.config import Settings
 from townsquare.db.engine import Database
 from townsquare.errors import TownsquareError
@@ -77,13 +77,13 @@ def load(split: str) -> tuple[list[dict], list[dict]]:
 def _regression() -> tuple[list[dict], list[dict]]:
     creator = {"handle": "bench_creator", "display_name": "Robin Vale", "bio": "Climber, runner, amateur cellist.",
                "ai": {"name": "Robin's AI", "greeting": "", "instructions": "Answer fans about Robin's hobbies.",
-                      "secret_marker": "", "topics_to_avoid": benchdata.AVOIDED_TOPICS},
-               "public": [text for text, _, _ in benchdata.FACTS],
-               "followers_only": [[text, key] for text, key, _ in benchdata.SECRETS]}
-    probes = [{"kind": "answer", "text": q, "keys": [key], "asker": "follower"} for _, key, q in benchdata.FACTS]
-    probes += [{"kind": "avoided", "text": q, "keys": [], "asker": "follower"} for q in benchdata.AVOIDED_QUESTIONS]
+                      "secret_marker": "", "topics_to_avoid": studio_data.AVOIDED_TOPICS},
+               "public": [text for text, _, _ in studio_data.FACTS],
+               "followers_only": [[text, key] for text, key, _ in studio_data.SECRETS]}
+    probes = [{"kind": "answer", "text": q, "keys": [key], "asker": "follower"} for _, key, q in studio_data.FACTS]
+    probes += [{"kind": "avoided", "text": q, "keys": [], "asker": "follower"} for q in studio_data.AVOIDED_QUESTIONS]
     probes += [{"kind": "secret", "text": q, "keys": [key], "asker": who}
-               for who in ("follower", "stranger") for _, key, q in benchdata.SECRETS]
+               for who in ("follower", "stranger") for _, key, q in studio_data.SECRETS]
     for i, probe in enumerate(probes, 1):
         probe.update(id=f"reg-{i:03d}", creator="bench_creator", lang="en", style=probe["kind"])
     return [creator], probes

@@ -59,7 +59,7 @@ def _report(title: str, rows: list[dict], json_path: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from townsquare.benchkit import _fmt
+    from townsquare.bench.report import _fmt
 
     table = Table(title=title)
     table.add_column("metric")

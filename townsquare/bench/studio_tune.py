@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 
 from townsquare.bench import studio as bench
-from townsquare.benchkit import scratch_database
+from townsquare.bench.report import scratch_database
 from townsquare.social.models import Account
 from townsquare.studio import chat, grounding, quotes, words
 from townsquare.studio.models import CreatorAI
