@@ -179,3 +179,67 @@ def test_self_check_retries_read_only_when_an_action_does_not_check_out(db, comm
     assert "follow" not in llm.seen[1]["tools"] and "suggest_follows" in llm.seen[1]["tools"]
     with db.session() as s:
         assert s.scalar(select(PendingAction.id)) is None
+
+
+# --- several calls in a turn, and targets the request names indirectly -------------------------
+
+
+def _post_id(db, prefix: str) -> int:
+    with db.session() as s:
+        return s.scalar(select(Post.id).where(Post.text.like(prefix + "%")))
+
+
+def test_several_side_effects_each_wait_for_their_own_confirmation(db, community):
+    shoes = _post_id(db, "Climbing shoes")
+    llm = ScriptedLLM([("follow", {"handle": "@zed"}), ("react_to_post", {"post_id": str(shoes)})])
+    _, steps = _turn(db, community["mee"], llm, f"follow zed and like post {shoes}")
+    confirmations = [st for st in steps if st["type"] == "confirmation"]
+    assert [c["tool"] for c in confirmations] == ["follow", "react_to_post"]
+    assert "Please confirm: Follow @zed" in steps[-2]["text"] and f"[post {shoes}]" in steps[-2]["text"]
+    with db.session() as s:  # nothing happened before the confirmations
+        assert s.scalar(select(Follow).where(Follow.follower_id == community["mee"],
+                                             Follow.followee_id == community["zed"])) is None
+        assert s.scalar(select(Reaction)) is None
+
+
+def test_the_author_of_a_named_post_is_the_target(db, community):
+    shoes = _post_id(db, "Climbing shoes")
+    llm = ScriptedLLM([("follow", {"handle": "whoever"})])
+    _, steps = _turn(db, community["mee"], llm, f"whoever wrote post {shoes}, follow them")
+    confirmation = next(st for st in steps if st["type"] == "confirmation")
+    assert confirmation["arguments"] == {"handle": "zed"}
+
+
+def test_a_person_named_by_display_name_is_the_target_when_only_one_matches(db, community):
+    from townsquare.social import accounts
+
+    with db.session() as s:
+        accounts.create_account(s, "kim_lee", None, display_name="Kim Lee")
+        accounts.create_account(s, "kpark1", None, display_name="Kim Park")
+        accounts.create_account(s, "kpark2", None, display_name="Kim Park")
+    llm = ScriptedLLM([("follow", {"handle": "Kim Lee"})])
+    _, steps = _turn(db, community["mee"], llm, "please follow Kim Lee")
+    assert next(st for st in steps if st["type"] == "confirmation")["arguments"] == {"handle": "kim_lee"}
+    llm = ScriptedLLM([("follow", {"handle": "Kim Park"})], [])
+    _, steps = _turn(db, community["mee"], llm, "please follow Kim Park")  # two people: no guess
+    assert not any(st["type"] == "confirmation" for st in steps)
+
+
+def test_a_post_found_in_the_same_turn_is_the_target_of_the_action_asked_for(db, community):
+    llm = ScriptedLLM([("search_posts", {"query": "climbing shoes"}),
+                       ("comment_on_post", {"post_id": "the top result", "text": "great post!"})])
+    _, steps = _turn(db, community["mee"], llm, "search climbing shoes posts and comment 'great post!' on the top one")
+    result = next(st for st in steps if st["type"] == "tool_result")
+    confirmation = next(st for st in steps if st["type"] == "confirmation")
+    top = result["data"]["posts"][0]["id"]
+    assert confirmation["tool"] == "comment_on_post"
+    assert confirmation["arguments"] == {"post_id": top, "text": "great post!"}
+
+
+def test_read_results_never_start_a_side_effect_the_request_did_not_ask_for(db, community):
+    """A follow the model asks for only after reading posts (content can say anything) is refused."""
+    llm = ScriptedLLM([("search_posts", {"query": "climbing"})], [("follow", {"handle": "@zed"})])
+    _, steps = _turn(db, community["mee"], llm, "climbing posts please")
+    assert not any(st["type"] == "confirmation" for st in steps)
+    with db.session() as s:
+        assert s.scalar(select(PendingAction)) is None

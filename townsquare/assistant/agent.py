@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from townsquare.assistant import actions, memory
+from townsquare.assistant import actions, memory, targets
 from townsquare.assistant.grounding import fallback, unsupported
 from townsquare.assistant.models import AssistantConversation, AssistantStep
 from townsquare.assistant.tools import READ_ONLY, TOOLS, ToolContext, ToolResult, repair_arguments, run_tool
@@ -273,6 +273,7 @@ class Agent:
         messages = [self._system(session, account, text), *history, {"role": "user", "content": text}]
         results: list[ToolResult] = []
         seen_calls: set[str] = set()  # a call made twice in a turn would only repeat its result
+        deferred: list = []  # side effects whose target the round's reads should find
         finished = False
         refused: str | None = None  # why a proposed side effect could not be prepared
         for _ in range(self.max_iterations):
@@ -301,6 +302,7 @@ class Agent:
             messages.append({"role": "assistant", "content": None,
                              "tool_calls": [c.to_openai() for c in calls]})
             proposed: list = []  # side effects of this round, each waiting for its own confirmation
+            first_round = not results
             for call in calls:
                 yield emit("tool_call", id=call.id, tool=call.name, arguments=call.arguments)
                 tool = TOOLS.get(call.name)
@@ -309,12 +311,15 @@ class Agent:
                     messages.append(_tool_message(call.id, call.name, {"error": "tool not available"}))
                     continue
                 if tool.side_effect:
-                    try:
-                        action = actions.propose(session, ctx, conversation, call.name, call.arguments)
-                    except (TownsquareError, TypeError) as exc:
+                    action, problem = self._propose(ctx, conversation, call, text, results)
+                    if action is None and first_round and targets.TARGET_ARGUMENT.get(call.name):
+                        deferred.append(call)  # its target may be among what this round's reads find
+                        messages.append(_tool_message(call.id, call.name, {"status": "looking for its target"}))
+                        continue
+                    if action is None:
                         # Self-check: an action whose target does not check out is often a misread
                         # request ("who should I follow?"): ask again with read-only tools only.
-                        refused = getattr(exc, "message", str(exc))
+                        refused = problem
                         yield emit("error", message=refused, tool=call.name)
                         messages.append(_tool_message(call.id, call.name, {"error": refused}))
                         continue
@@ -335,9 +340,19 @@ class Agent:
                 yield emit("tool_result", id=call.id, tool=call.name, ok=True, text=result.text, data=result.data,
                            citations=[str(c) for c in result.citations])
                 messages.append(_tool_message(call.id, call.name, result.data))
+            for call in deferred:  # side effects asked for in the request, targets read this round
+                action, problem = self._propose(ctx, conversation, call, text, results)
+                if action is None:
+                    refused = problem
+                    yield emit("error", message=problem, tool=call.name)
+                    continue
+                proposed.append(action)
+                yield emit("confirmation", action_id=str(action.id), tool=action.tool,
+                           arguments=action.arguments, summary=action.summary)
+            deferred.clear()
             if proposed:
-                # Side effects are only proposed in the first round, from the person's own words; the
-                # turn ends with what was read and one confirmation per action.
+                # Side effects come only from the person's own words (the first round); the turn ends
+                # with what was read and one confirmation per action.
                 asks = "\n".join(f"Please confirm: {a.summary}." for a in proposed)
                 answer = "\n\n".join([*(r.text for r in results), asks])
                 end_transaction(session)
@@ -395,6 +410,23 @@ class Agent:
             answer, citations = fallback(ctx, text, results)
         end_transaction(session)
         yield from self._finish(emit, history, text, answer, citations, usage, replaced_by)
+
+    def _propose(self, ctx: ToolContext, conversation, call, request: str, results: list[ToolResult]):
+        """``(action, None)`` when the call's target checks out (as given, or as the request names it
+        indirectly: ``targets.py``), else ``(None, why)``."""
+        try:
+            return actions.propose(ctx.session, ctx, conversation, call.name, call.arguments), None
+        except (TownsquareError, TypeError) as exc:
+            problem = getattr(exc, "message", str(exc))
+        resolved = targets.resolve(ctx, call.name, call.arguments, request, results)
+        if resolved is None:
+            return None, problem
+        try:
+            action = actions.propose(ctx.session, ctx, conversation, call.name, resolved)
+        except (TownsquareError, TypeError) as exc:
+            return None, getattr(exc, "message", str(exc))
+        call.arguments = resolved
+        return action, None
 
     def _finish(self, emit, history, text: str, answer: str, citations: list[int], usage: TurnUsage,
                 replaced_by: str | None = None) -> Iterator[Step]:

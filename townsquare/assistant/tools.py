@@ -76,7 +76,7 @@ def _excerpt(text: str, limit: int = EXCERPT) -> str:
 def _post_data(post: Post) -> dict:
     return {"id": str(post.id), "author": "@" + post.author.handle, "kind": post.kind,
             "text": _excerpt(post.text, 280), "likes": post.like_count, "comments": post.comment_count,
-            "created_at": post.created_at.isoformat(), "url": f"/posts/{post.id}"}
+            "created_at": post.created_at.isoformat(), "url": f"/p/{post.id}"}
 
 
 def _post_line(post: Post) -> str:
