@@ -66,6 +66,13 @@ class Settings:
     guard_model: str = ""  # e.g. a Llama Guard 3 model on the remote server; empty = built-in shield
     embeddings_backend: str = "bundled"  # "bundled" (all-MiniLM-L6-v2) or "remote"
     embeddings_model: str = ""
+    # Operations (docs/operations.md, docs/deploy.md).
+    access_log: bool = True  # `townsquare serve` logs one line per request (townsquare.access)
+    log_format: str = "text"  # "text" or "json" (one object a line)
+    log_level: str = "info"
+    ready_checks: str = "database,redis,rec_model,llm"  # what /readyz requires (all are reported)
+    metrics_token: str = ""  # when set, /metrics wants "Authorization: Bearer <token>"
+    preload_models: bool = True  # a server loads the active recommendation model at start, not at the first feed
     config_file: Path | None = None
     extra: dict = field(default_factory=dict)
 

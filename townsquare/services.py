@@ -107,6 +107,20 @@ class Services:
                     self._pymk = (mtime, pymk.load_link_model(self.settings, current=current))
         return self._pymk[1]
 
+    def preload(self) -> threading.Thread:
+        """Load the active recommendation model now, in the background, rather than at the first feed
+        request (a serving process: ``/readyz`` reports ``rec_model`` ready once it serves)."""
+
+        def load():
+            try:
+                _ = self.feed.scorer
+            except Exception:
+                log.exception("loading the recommendation model failed; the feed ranks by heuristics")
+
+        thread = threading.Thread(target=load, name="model-preload", daemon=True)
+        thread.start()
+        return thread
+
     # --- lifecycle ------------------------------------------------------------------------------
     def close(self) -> None:
         """Write what waits in the event buffer (a clean stop loses nothing) and release resources."""
