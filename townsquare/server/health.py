@@ -11,6 +11,7 @@ once the dependency is back (no restart). The checks (``TOWNSQUARE_READY_CHECKS`
 | ``redis`` | ``PING`` answers (only when ``TOWNSQUARE_REDIS_URL`` is set) |
 | ``rec_model`` | no model is active (the feed ranks by heuristics), or a model is loaded and serving |
 | ``llm`` | embedded: the model file exists; remote: the server's ``/models`` answers within 2 s |
+| ``media`` | local: the media folder has room for one more upload of the maximum size; S3: the bucket answers |
 
 Checks not listed in ``TOWNSQUARE_READY_CHECKS`` are still run and reported, but do not make the
 process unready. Results of the slower checks (``llm``) are kept for 5 s, so a probe every second
@@ -32,7 +33,7 @@ from townsquare import __version__, metrics
 
 router = APIRouter(include_in_schema=False)
 
-CHECKS = ("database", "redis", "rec_model", "llm")
+CHECKS = ("database", "redis", "rec_model", "llm", "media")
 DB_TIMEOUT_S = 3.0
 LLM_TIMEOUT_S = 2.0
 LLM_CACHE_S = 5.0
@@ -54,6 +55,7 @@ def readyz(request: Request):
         checks["redis"] = check_redis(services)
     checks["rec_model"] = check_rec_model(services)
     checks["llm"] = check_llm(services)
+    checks["media"] = check_media(services)
     for name, result in checks.items():
         result["required"] = name in required
     ready = all(r["ok"] for name, r in checks.items() if r["required"])
@@ -134,6 +136,20 @@ def check_rec_model(services) -> dict:
                 "error": f"model {active} is not loaded yet"}
     state = "loaded" if loaded == active else "reloading"  # the previous model serves meanwhile
     return {"ok": True, "state": state, "active": active, "loaded": loaded}
+
+
+def check_media(services) -> dict:
+    settings = services.settings
+
+    def probe():
+        info = settings.media_store.check()
+        free = info.get("free_bytes")
+        if free is not None and free < settings.max_upload_bytes:
+            raise RuntimeError(f"the media disk is full ({free} bytes free, uploads need up to "
+                               f"{settings.max_upload_bytes})")
+        return info
+
+    return _timed(probe, DB_TIMEOUT_S)
 
 
 _llm_cache: dict[tuple, tuple[float, dict]] = {}
