@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "townsquare.llm.commands",
     "townsquare.rec.commands",
     "townsquare.feed.commands",
+    "townsquare.ops.commands",
     "townsquare.bench.commands",
     "townsquare.bench.feed_commands",
     "townsquare.bench.rec_commands",
