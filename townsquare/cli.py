@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "townsquare.bench.commands",
     "townsquare.bench.feed_commands",
     "townsquare.bench.rec_commands",
+    "townsquare.bench.ops_commands",
 ]
 
 
