@@ -73,10 +73,11 @@ def run(n: int, env: dict[str, str]) -> list[dict]:
             ("GET /api/notifications", lambda i: http.get("/api/notifications")),
             ("GET /api/people/suggestions", lambda i: http.get("/api/people/suggestions")),
             ("POST /api/events (10 impressions)", lambda i: http.post("/api/events", json={"events": [
-                {"action": "impression", "entity_id": str(rng.choice(post_ids)), "surface": "home"}
-                for _ in range(10)]})),
+                {"action": "impression", "entity_id": str(rng.choice(post_ids)), "surface": "home", "position": k}
+                for k in range(10)]})),
             ("POST /api/posts", lambda i: http.post("/api/posts", json={"text": f"bench post {i} about {rng.choice(words)}"})),
-            ("POST /api/posts/{id}/reaction", lambda i: http.post(f"/api/posts/{rng.choice(post_ids)}/reaction")),
+            ("POST / DELETE /api/posts/{id}/reaction", lambda i: (http.post if i % 2 == 0 else http.delete)(
+                f"/api/posts/{post_ids[(i // 2) % len(post_ids)]}/reaction")),
             ("GET /metrics", lambda i: http.get("/metrics")),
         ]
         for name, call in routes:
