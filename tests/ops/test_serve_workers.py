@@ -71,3 +71,62 @@ def test_access_log_can_be_turned_off(data_dir):
     finally:
         server.kill()
     assert "quiet-one" not in log and "GET /healthz" not in log
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def scratch_backend(request):
+    from townsquare.bench import concurrency as cc
+
+    url = ""
+    if request.param == "postgres":
+        from conftest import PG_ADMIN_URL, postgres_unreachable_reason
+
+        reason = postgres_unreachable_reason()
+        if reason:
+            pytest.skip(reason)
+        url = PG_ADMIN_URL
+    with cc.scratch_database(request.param, url) as (db_url, data):
+        yield db_url, data
+
+
+@pytest.mark.skipif(_redis_reason() is not None, reason=_redis_reason() or "")
+def test_the_api_behaves_the_same_on_two_workers(scratch_backend):
+    """Sign up, follow, post, page the feed with its cursor and like, every request on a new
+    connection (so on either worker), on SQLite and on PostgreSQL with Redis."""
+    db_url, data = scratch_backend
+    prefix = f"ts-api2-{uuid.uuid4().hex[:8]}"
+    server = ServerProcess({"TOWNSQUARE_DATABASE_URL": db_url, "TOWNSQUARE_DATA_DIR": str(data),
+                            "TOWNSQUARE_SECRET_KEY": "t", "TOWNSQUARE_REDIS_URL": "redis://127.0.0.1:6379/0",
+                            "TOWNSQUARE_REDIS_PREFIX": prefix, "TOWNSQUARE_AUTH_RATE_LIMIT_PER_MINUTE": "1000"},
+                           workers=2)
+    server.start()
+    try:
+        def call(method, path, token=None, **kw):
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            return httpx.request(method, server.base_url + path, headers=headers, timeout=30, **kw)
+
+        reader = call("POST", "/api/auth/signup", json={"handle": "reader", "password": "correct horse"}).json()
+        writer = call("POST", "/api/auth/signup", json={"handle": "writer", "password": "correct horse"}).json()
+        rt, wt = reader["token"], writer["token"]
+        assert call("POST", f"/api/accounts/{writer['account']['id']}/follow", rt).status_code in (200, 201)
+        made = [call("POST", "/api/posts", wt, json={"text": f"note {i}"}).json()["id"] for i in range(12)]
+        first = call("GET", "/api/feed", rt, params={"limit": 5}).json()
+        seen = [item["post"]["id"] for item in first["items"]]
+        cursor = first["next_cursor"]
+        while cursor:
+            page = call("GET", "/api/feed", rt, params={"limit": 5, "cursor": cursor}).json()
+            assert not page.get("restarted")  # the cursor worked on whichever worker answered
+            seen += [item["post"]["id"] for item in page["items"]]
+            cursor = page["next_cursor"]
+        assert sorted(seen) == sorted(made) and len(seen) == len(set(seen))
+        assert call("POST", f"/api/posts/{made[0]}/reaction", rt).status_code == 201
+        assert call("GET", f"/api/posts/{made[0]}", wt).json()["like_count"] == 1
+        assert call("GET", "/readyz").json()["ready"] is True
+    finally:
+        server.stop()
+        import redis
+
+        client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+        keys = list(client.scan_iter(f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
