@@ -47,6 +47,7 @@ class Services:
         self._lock = threading.Lock()
         self._pymk: tuple[float | None, object] | None = None  # (model file mtime, model or None)
         self._pymk_checked = 0.0
+        self._preload: threading.Thread | None = None
 
     def _feed_cache(self):
         blend = self.feed_config_blend()
@@ -117,9 +118,11 @@ class Services:
             except Exception:
                 log.exception("loading the recommendation model failed; the feed ranks by heuristics")
 
-        thread = threading.Thread(target=load, name="model-preload", daemon=True)
-        thread.start()
-        return thread
+        with self._lock:
+            if self._preload is None:
+                self._preload = threading.Thread(target=load, name="model-preload", daemon=True)
+                self._preload.start()
+        return self._preload
 
     # --- lifecycle ------------------------------------------------------------------------------
     def close(self) -> None:

@@ -149,3 +149,31 @@ def test_log_config_refuses_an_unknown_format():
         log_config("xml")
     off = log_config("text", access_log=False)
     assert off["loggers"]["townsquare.access"]["level"] == "WARNING"
+
+
+def test_readiness_waits_for_the_active_model_to_load(settings, db):
+    """With a trained model active, a process is not ready until it serves it; then it is, and the
+    gauge says so."""
+    from rec_app.community import build_community, fake_embed, train_tiny
+
+    from townsquare.server.app import create_app
+
+    build_community(db, people=12, days=6)
+    out = train_tiny(settings, db, epochs=1)
+    assert out.activated
+    settings.preload_models = False  # so that the first probe sees it unloaded
+    app = create_app(settings, db)
+    from townsquare.rec.serve import Scorer
+
+    app.state.services.feed._load_scorer = lambda: Scorer.load_active(settings, db=db, embed=fake_embed)
+    with TestClient(app) as client:
+        first = client.get("/readyz")
+        assert first.status_code == 503 and first.json()["checks"]["rec_model"]["state"] == "loading"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and client.get("/readyz").status_code != 200:
+            time.sleep(0.2)
+        body = client.get("/readyz").json()
+        assert body["ready"] is True, body
+        model = body["checks"]["rec_model"]
+        assert (model["state"], model["active"], model["loaded"]) == ("loaded", out.version, out.version)
+        assert _sample(client.get("/metrics").text, "townsquare_rec_model_loaded") == 1

@@ -200,6 +200,12 @@ class FeedService:
         return self._scorer  # type: ignore[return-value]
 
     @property
+    def model_pending(self) -> bool:
+        """True until the first load of the active model has been done (at the first feed, or by
+        ``Services.preload``); after it, ``model_version`` is None when no model could be served."""
+        return self._scorer is _AUTO
+
+    @property
     def model_version(self) -> str | None:
         scorer = self._scorer
         return None if scorer is _AUTO or scorer is None else scorer.version

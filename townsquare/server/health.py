@@ -131,9 +131,13 @@ def check_rec_model(services) -> dict:
     if active is None:
         return {"ok": True, "state": "none", "detail": "no trained model is active: the feed ranks by heuristics",
                 "loaded": loaded}
-    if loaded is None:
+    if feed.model_pending:
+        services.preload()  # started at the process's start; here too when that was turned off
         return {"ok": False, "state": "loading", "active": active, "loaded": None,
                 "error": f"model {active} is not loaded yet"}
+    if loaded is None:  # the load failed (logged): the feed serves, ranked by heuristics
+        return {"ok": True, "state": "failed", "active": active, "loaded": None,
+                "detail": f"model {active} could not be loaded: the feed ranks by heuristics (see the log)"}
     state = "loaded" if loaded == active else "reloading"  # the previous model serves meanwhile
     return {"ok": True, "state": state, "active": active, "loaded": loaded}
 
