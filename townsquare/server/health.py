@@ -165,7 +165,8 @@ def check_llm(services) -> dict:
 
     settings = services.settings
     try:
-        kinds = {role_spec(settings, role) for role in ("assistant", "creator")}
+        roles = ("assistant", "creator", "guard") if settings.guard_model else ("assistant", "creator")
+        kinds = {role_spec(settings, role) for role in roles}
     except Exception as exc:
         return {"ok": False, "error": str(exc)}
     result: dict = {"ok": True, "models": []}
