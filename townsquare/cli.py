@@ -27,11 +27,13 @@ COMMAND_MODULES = [
     "townsquare.llm.commands",
     "townsquare.rec.commands",
     "townsquare.feed.commands",
+    "townsquare.ops.commands",
     "townsquare.bench.commands",
     "townsquare.bench.feed_commands",
     "townsquare.bench.rec_commands",
     "townsquare.bench.studio_commands",
     "townsquare.bench.assistant_commands",
+    "townsquare.bench.ops_commands",
 ]
 
 

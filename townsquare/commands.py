@@ -62,28 +62,49 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         host: str = typer.Option(None, "--host", help="Address to listen on (default: settings.host, 127.0.0.1)."),
         port: int = typer.Option(None, "--port", help="Port (default: settings.port, 8000)."),
         workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
+        access_log: bool = typer.Option(None, "--access-log/--no-access-log",
+                                        help="One log line per request (default: on; TOWNSQUARE_ACCESS_LOG)."),
+        log_format: str = typer.Option(None, "--log-format",
+                                       help="text or json (default: TOWNSQUARE_LOG_FORMAT, text)."),
     ) -> None:
         """Serve the web app and the APIs."""
+        import os
+
         import uvicorn
 
-        settings = _settings(host=host, port=port)
+        from townsquare.server.logs import log_config
+
+        settings = _settings(host=host, port=port, access_log=access_log, log_format=log_format)
         if workers > 1 and not settings.redis_url:
             raise fail("several workers share feed cursors and rate limits through Redis: set "
                        "TOWNSQUARE_REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
         if settings.redis_url:
             _check_redis(settings.redis_url)
+        try:
+            logging_config = log_config(settings.log_format, settings.access_log, settings.log_level)
+        except ValueError as exc:
+            raise fail(str(exc))
         # X-Forwarded-For / -Proto are believed only from the configured proxies (none by default).
         proxies = dict(proxy_headers=bool(settings.trusted_proxies),
                        forwarded_allow_ips=settings.trusted_proxies or None)
+        common = dict(host=settings.host, port=settings.port, log_config=logging_config,
+                      log_level=settings.log_level.lower(), access_log=False, **proxies)
         typer.echo(f"Townsquare on http://{settings.host}:{settings.port}/ (API docs at /api/docs)"
                    + (f", {workers} workers" if workers > 1 else ""))
         if workers > 1:
-            uvicorn.run("townsquare.server.app:create_app", factory=True, host=settings.host, port=settings.port,
-                        workers=workers, log_level="warning", **proxies)
+            # The workers are new processes: what they need from the options goes through the
+            # environment. Metrics of every worker meet in one folder (prometheus multiprocess mode).
+            from townsquare.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
+
+            os.environ["TOWNSQUARE_ACCESS_LOG"] = "true" if settings.access_log else "false"
+            os.environ["TOWNSQUARE_LOG_FORMAT"] = settings.log_format
+            folder = os.environ.get(MULTIPROC_ENV) or str(settings.data_dir / "run" / f"metrics-{settings.port}")
+            os.environ[MULTIPROC_ENV] = prepare_multiprocess_dir(folder)
+            uvicorn.run("townsquare.server.app:create_app", factory=True, workers=workers, **common)
             return
         from townsquare.server.app import create_app
 
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning", **proxies)
+        uvicorn.run(create_app(settings), **common)
 
     user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
     app.add_typer(user_app, name="user")

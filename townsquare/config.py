@@ -66,6 +66,22 @@ class Settings:
     guard_model: str = ""  # e.g. a Llama Guard 3 model on the remote server; empty = built-in shield
     embeddings_backend: str = "bundled"  # "bundled" (all-MiniLM-L6-v2) or "remote"
     embeddings_model: str = ""
+    # Operations (docs/operations.md, docs/deploy.md).
+    access_log: bool = True  # `townsquare serve` logs one line per request (townsquare.access)
+    log_format: str = "text"  # "text" or "json" (one object a line)
+    log_level: str = "info"
+    ready_checks: str = "database,redis,rec_model,llm,media"  # what /readyz requires (all are reported)
+    metrics_token: str = ""  # when set, /metrics wants "Authorization: Bearer <token>"
+    preload_models: bool = True  # a server loads the active recommendation model at start, not at the first feed
+    # Media files: "local" (<data_dir>/media) or "s3" (any S3-compatible store; social/media_store.py).
+    media_backend: str = "local"
+    media_s3_bucket: str = ""
+    media_s3_prefix: str = ""
+    media_s3_endpoint_url: str = ""  # MinIO, Ceph, R2...; empty = AWS
+    media_s3_region: str = ""
+    media_s3_access_key: str = ""  # empty = boto3's own chain (AWS_ACCESS_KEY_ID, instance roles, ...)
+    media_s3_secret_key: str = ""
+    media_s3_create_bucket: bool = False  # create the bucket at start when missing
     config_file: Path | None = None
     extra: dict = field(default_factory=dict)
 
@@ -78,6 +94,13 @@ class Settings:
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def media_store(self):
+        """Where media files are kept (local folder or S3-compatible store), as configured."""
+        from townsquare.social.media_store import from_settings
+
+        return from_settings(self)
 
     @property
     def models_dir(self) -> Path:

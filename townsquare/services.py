@@ -47,6 +47,7 @@ class Services:
         self._lock = threading.Lock()
         self._pymk: tuple[float | None, object] | None = None  # (model file mtime, model or None)
         self._pymk_checked = 0.0
+        self._preload: threading.Thread | None = None
 
     def _feed_cache(self):
         blend = self.feed_config_blend()
@@ -106,6 +107,22 @@ class Services:
                     current = self._pymk[1] if self._pymk is not None else None
                     self._pymk = (mtime, pymk.load_link_model(self.settings, current=current))
         return self._pymk[1]
+
+    def preload(self) -> threading.Thread:
+        """Load the active recommendation model now, in the background, rather than at the first feed
+        request (a serving process: ``/readyz`` reports ``rec_model`` ready once it serves)."""
+
+        def load():
+            try:
+                _ = self.feed.scorer
+            except Exception:
+                log.exception("loading the recommendation model failed; the feed ranks by heuristics")
+
+        with self._lock:
+            if self._preload is None:
+                self._preload = threading.Thread(target=load, name="model-preload", daemon=True)
+                self._preload.start()
+        return self._preload
 
     # --- lifecycle ------------------------------------------------------------------------------
     def close(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from townsquare.api.schemas import MediaOut, parse_id, render_media
@@ -27,7 +27,7 @@ def upload(request: Request, file: UploadFile = File(..., description="JPEG, PNG
     if declared.isdigit() and int(declared) > limit + _MULTIPART_SLACK:
         raise media_service.TooLarge(f"the upload is larger than the {limit} bytes limit")
     data = file.file.read(limit + 1)
-    media = media_service.store_upload(session, account, data, media_dir=settings.media_dir, max_bytes=limit,
+    media = media_service.store_upload(session, account, data, media_dir=settings.media_store, max_bytes=limit,
                                        description=description)
     return render_media(media)
 
@@ -50,9 +50,12 @@ def serve(name: str, request: Request, viewer: Account | None = Depends(optional
           session: Session = Depends(get_session)):
     """The stored file, to those who may see what it is attached to (checked on every request, with
     the session cookie or a bearer token: see ``media.open_file``); 404 to everyone else."""
-    found = media_service.open_file(session, viewer, request.app.state.settings.media_dir, name)
+    found = media_service.open_file(session, viewer, request.app.state.settings.media_store, name)
     headers = {"Cache-Control": PUBLIC_CACHE if found.public else PRIVATE_CACHE,
                "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox"}
     if not found.public:
         headers["Vary"] = "Cookie, Authorization"
-    return FileResponse(found.path, media_type=found.content_type, headers=headers)
+    if found.path is not None:
+        return FileResponse(found.path, media_type=found.content_type, headers=headers)
+    # An object store: streamed through, so that the access check above stays the only way in.
+    return StreamingResponse(found.store.iter_chunks(found.key), media_type=found.content_type, headers=headers)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from townsquare.api.models_state import llm_for, shield_for
 from townsquare.api.schemas import StrictModel, parse_id
 from townsquare.api.sse import SSE_HEADERS, sse_frame
-from townsquare.errors import InvalidInput, TownsquareError
+from townsquare.errors import InvalidInput, NotFound, TownsquareError
 from townsquare.server.deps import current_account, get_session, optional_account
 from townsquare.social.media import media_url
 from townsquare.social.models import Account, Media
@@ -142,7 +142,7 @@ def export_card(ai_id: str, request: Request, format: str = Query("json", patter
     card = service.export_card(ai, account)
     if format == "json":
         return card
-    png = _avatar_png(session, ai, request.app.state.settings.media_dir)
+    png = _avatar_png(session, ai, request.app.state.settings.media_store)
     return Response(cards.card_to_png(card, png), media_type="image/png",
                     headers={"Content-Disposition": f'attachment; filename="{ai.slug}.png"'})
 
@@ -156,9 +156,12 @@ def _avatar_png(session: Session, ai: CreatorAI, media_dir) -> bytes:
 
     media = session.get(Media, ai.avatar_media_id) if ai.avatar_media_id else None
     if media is not None and media.kind == "image":
-        path, _ = media_service.resolve_file(media_dir, media_service.file_name(media))
-        if path.exists():
-            image = Image.open(path).convert("RGB")
+        try:
+            data = media_service.read_file(media_dir, media_service.file_name(media))
+        except NotFound:
+            data = None
+        if data is not None:
+            image = Image.open(io.BytesIO(data)).convert("RGB")
             out = io.BytesIO()
             image.save(out, format="PNG")
             return out.getvalue()

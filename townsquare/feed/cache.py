@@ -4,6 +4,7 @@ pages stay stable while new posts arrive. Entries expire after ``ttl`` seconds (
 
 from __future__ import annotations
 
+import logging
 import marshal
 import secrets
 import threading
@@ -11,6 +12,16 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import NamedTuple
+
+try:
+    from redis.exceptions import ConnectionError as _RedisConnectionError
+    from redis.exceptions import TimeoutError as _RedisTimeoutError
+
+    REDIS_DOWN: tuple[type[Exception], ...] = (_RedisConnectionError, _RedisTimeoutError)
+except ImportError:  # pragma: no cover - redis is a dependency
+    REDIS_DOWN = (ConnectionError, TimeoutError)
+
+log = logging.getLogger(__name__)
 
 
 class RankedItem(NamedTuple):
@@ -130,10 +141,17 @@ class RedisFeedCache:
         pipe.set(self._key(feed.feed_id), blob, ex=self.ttl_s)
         pipe.sadd(self._viewer_key(feed.viewer_id), feed.feed_id)
         pipe.expire(self._viewer_key(feed.viewer_id), self.ttl_s)
-        pipe.execute()
+        try:
+            pipe.execute()
+        except REDIS_DOWN as exc:  # the page is still served; its cursor will start a fresh ranking
+            log.warning("feed cache: Redis unavailable, cursor not stored: %s", exc)
 
     def get(self, feed_id: str, viewer_id: int) -> RankedFeed | None:
-        blob = self.client.get(self._key(feed_id))
+        try:
+            blob = self.client.get(self._key(feed_id))
+        except REDIS_DOWN as exc:  # as if the cursor had expired: a fresh ranking, marked "restarted"
+            log.warning("feed cache: Redis unavailable, ranking afresh: %s", exc)
+            return None
         if blob is None:
             return None
         owner, ranked_by, packed, size, author_affinity, topic_affinity = marshal.loads(blob)
@@ -142,12 +160,18 @@ class RedisFeedCache:
         return RankedFeed(owner, ranked_by, packed, size, author_affinity, topic_affinity, feed_id)
 
     def drop(self, feed_id: str) -> None:
-        self.client.delete(self._key(feed_id))
+        try:
+            self.client.delete(self._key(feed_id))
+        except REDIS_DOWN as exc:  # it expires on its own (TTL)
+            log.warning("feed cache: Redis unavailable, feed not dropped: %s", exc)
 
     def drop_viewer(self, viewer_id: int) -> None:
-        ids = self.client.smembers(self._viewer_key(viewer_id))
-        keys = [self._key(i.decode() if isinstance(i, bytes) else i) for i in ids]
-        self.client.delete(*keys, self._viewer_key(viewer_id))
+        try:
+            ids = self.client.smembers(self._viewer_key(viewer_id))
+            keys = [self._key(i.decode() if isinstance(i, bytes) else i) for i in ids]
+            self.client.delete(*keys, self._viewer_key(viewer_id))
+        except REDIS_DOWN as exc:
+            log.warning("feed cache: Redis unavailable, feeds not dropped: %s", exc)
 
     def clear(self) -> None:
         keys = list(self.client.scan_iter(f"{self.prefix}:feed:*")) + list(

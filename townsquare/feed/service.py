@@ -24,6 +24,7 @@ import numpy as np
 from sqlalchemy import bindparam, desc, or_, select
 from sqlalchemy.orm import Session, contains_eager
 
+from townsquare import metrics
 from townsquare.background import SingleFlight
 from townsquare.db.ids import id_list, in_ids
 from townsquare.errors import InvalidInput, NotFound
@@ -199,6 +200,12 @@ class FeedService:
         return self._scorer  # type: ignore[return-value]
 
     @property
+    def model_pending(self) -> bool:
+        """True until the first load of the active model has been done (at the first feed, or by
+        ``Services.preload``); after it, ``model_version`` is None when no model could be served."""
+        return self._scorer is _AUTO
+
+    @property
     def model_version(self) -> str | None:
         scorer = self._scorer
         return None if scorer is _AUTO or scorer is None else scorer.version
@@ -254,6 +261,11 @@ class FeedService:
         if not 1 <= int(limit) <= MAX_LIMIT:
             raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
         self.check_model()
+        page = self._page(session, viewer, cursor, limit)
+        metrics.observe_feed_page(page.timings_ms, page.ranked_by)
+        return page
+
+    def _page(self, session: Session, viewer: Account, cursor: str | None, limit: int) -> FeedPage:
         controls = get_controls(session, viewer.id)
         if cursor:
             kind, a, b = _decode(cursor)

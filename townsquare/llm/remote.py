@@ -19,6 +19,7 @@ import httpx
 from townsquare.errors import InvalidInput, Unavailable
 from townsquare.llm.embedded import prepare_messages
 from townsquare.llm.types import ChatResult, Message, ToolCall, Usage
+from townsquare.metrics import LLMTimer
 
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 
@@ -61,6 +62,9 @@ class RemoteTextStream:
         self._cm: Any = None
         self.finish_reason: str | None = None
         self.usage = Usage()  # from the server's last chunk, when it sends one
+        self._pieces = 0  # text pieces seen: the completion tokens when the server sends no usage
+        self._timer: LLMTimer | None = LLMTimer("remote", client.name)
+        self._error: BaseException | None = None
 
     def __iter__(self) -> RemoteTextStream:
         return self
@@ -101,21 +105,29 @@ class RemoteTextStream:
                     self.finish_reason = choice["finish_reason"]
                 text = (choice.get("delta") or {}).get("content")
                 if text:
+                    self._pieces += 1
                     return text
         except StopIteration:
             self.close()
             raise
         except httpx.TimeoutException:
+            self._error = Unavailable("timeout")
             self.close()
             raise Unavailable(f"the LLM server stopped answering for {self._client.timeout_s:.0f}s")
         except httpx.HTTPError as exc:
+            self._error = Unavailable("connection")
             self.close()
             raise Unavailable(f"the LLM server connection failed: {exc.__class__.__name__}: {exc}")
-        except BaseException:
+        except BaseException as exc:
+            self._error = exc
             self.close()
             raise
 
     def close(self) -> None:
+        if self._timer is not None and (self._events is not None or self._error is not None):
+            timer, self._timer = self._timer, None
+            timer.tokens(self.usage.prompt_tokens, self.usage.completion_tokens or self._pieces)
+            timer.finish(self._error)
         if self._cm is not None:
             cm, self._cm = self._cm, None
             try:
@@ -257,7 +269,10 @@ class RemoteLLM:
             body["stream"] = True
             body.setdefault("stream_options", {"include_usage": True})  # the usage arrives in a last chunk
             return RemoteTextStream(self, body)
-        data = self.post("/chat/completions", body)
+        with LLMTimer("remote", self.name) as timer:
+            data = self.post("/chat/completions", body)
+            usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+            timer.tokens(usage.get("prompt_tokens", 0) or 0, usage.get("completion_tokens", 0) or 0)
         try:
             choice = data["choices"][0]
             message = choice["message"]

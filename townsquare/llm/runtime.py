@@ -70,6 +70,12 @@ def _backend(settings: Settings, kind: str, model: str) -> EmbeddedLLM | RemoteL
         return backend
 
 
+def loaded_backends() -> list[EmbeddedLLM | RemoteLLM]:
+    """Every backend this process has created (for metrics: queue depth)."""
+    with _instances_lock:
+        return list(_instances.values())
+
+
 def get_llm(role: str = "assistant", settings: Settings | None = None) -> LLM:
     """The model configured for ``role`` (loaded lazily, shared between roles that use the same one)."""
     settings = settings or load_settings()

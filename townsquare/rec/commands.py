@@ -80,9 +80,40 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         window_days: float | None = typer.Option(None, "--window-days",
                                                  help="learn from the last N days of the log only (default: all; "
                                                       "14 with --fine-tune)"),
+        nproc: int = typer.Option(1, "--nproc", min=1,
+                                  help="train in N processes (PyTorch DDP through torchrun, gloo on CPU); "
+                                       "one checkpoint is written"),
     ) -> None:
         """Train the unified model on the event log, evaluate it on the held-out tail, and activate it."""
+        import os
+        import subprocess
+        import sys
+
         from rich.console import Console
+
+        from townsquare.rec import distributed
+
+        if nproc > 1 and not os.environ.get("WORLD_SIZE"):
+            if fine_tune:
+                _fail("--nproc is for full training runs; a --fine-tune runs in one process")
+            argv = distributed.without_nproc(sys.argv[1:])
+            raise typer.Exit(subprocess.call(distributed.torchrun_command(nproc, argv)))
+        ctx = distributed.current()
+        if ctx is not None and not ctx.is_main:
+            from townsquare.config import load_settings
+            from townsquare.errors import TownsquareError
+            from townsquare.rec.pipeline import AppTrainConfig, run_training
+
+            tc = AppTrainConfig(epochs=epochs, max_minutes=max_minutes, threads=threads, seed=seed,
+                                valid_frac=valid_frac, test_frac=test_frac, window_days=window_days)
+            settings = load_settings()
+            try:  # rank 0 reports what went wrong; the others only stop
+                run_training(settings, _open_db(settings), tc, resume=resume, progress=False, refit_all=refit)
+            except TownsquareError:
+                raise typer.Exit(1)
+            finally:
+                distributed.shutdown()
+            return
 
         from townsquare.config import load_settings
         from townsquare.errors import TownsquareError
@@ -124,6 +155,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                 _fail(f"cannot read the database ({str(exc.orig).splitlines()[0]}); run `townsquare migrate` "
                       "and `townsquare seed` first")
             raise
+        distributed.shutdown()
         Console().print(results_table(out.rows, "Unified model vs baselines on the held-out tail (test split)"))
         fit = out.fit
         console.print(f"trained {fit['epochs']} epochs in {fit['seconds']:.0f}s (best {fit['best_epoch']}, "
@@ -138,6 +170,10 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         if json_out:
             json_out.parent.mkdir(parents=True, exist_ok=True)
             json_out.write_text(json.dumps(_json_safe(out.rows), indent=2))
+        stats = os.environ.get("TOWNSQUARE_TRAIN_STATS")  # bench train: the run's own figures
+        if stats:
+            Path(stats).write_text(json.dumps(_json_safe({"fit": out.fit, "window": out.window, **out.extra}),
+                                              default=str))
         if not out.activated:
             raise typer.Exit(1)
 

@@ -123,13 +123,19 @@ class TrainedModel:
 
 def train_model(log: EncodedLog, tc: AppTrainConfig, init=None, log_fn: Callable[[str], None] | None = None,
                 progress_label: str = "training", validate_fn: Callable | None = None) -> TrainedModel:
-    """Train a fresh model (or one warm-started from ``init``: a registry.LoadedModel) on ``log``."""
+    """Train a fresh model (or one warm-started from ``init``: a registry.LoadedModel) on ``log``.
+
+    In a distributed run (``rec/distributed.py``) every rank calls this with the same log: the
+    training windows are sharded across ranks, gradients are averaged (DDP), validation runs on rank
+    0 and its score is shared."""
     import torch
 
+    from townsquare.rec import distributed
     from townsquare.rec.app_metrics import SplitCases, evaluate_model, validation_score
     from townsquare.rec.model import UnifiedModel
-    from townsquare.rec.train import TrainConfig, event_batch_loss, fit
+    from townsquare.rec.train import BatchLoss, TrainConfig, fit
 
+    ctx = distributed.current()
     torch.manual_seed(tc.seed)
     model = UnifiedModel(model_config(log.space, tc))
     warm = False
@@ -138,32 +144,45 @@ def train_model(log: EncodedLog, tc: AppTrainConfig, init=None, log_fn: Callable
     items = train_windows(log, tc.max_len)
     if not items:
         raise InvalidInput("no person has two or more interactions before the validation cut: nothing to learn")
-    rng = random.Random(tc.seed)
+    rng = random.Random(tc.seed)  # the same shuffle on every rank
     batch_size = max(4, min(tc.batch_size, len(items) // tc.min_steps))
-    valid_cases = SplitCases(log, "valid", tc.max_len) if validate_fn is None else None
+    world, rank = (ctx.world, ctx.rank) if ctx else (1, 0)
+    rank_batch = max(2, batch_size // world)  # the global batch stays the single-process one
+    main = ctx is None or ctx.is_main
+    valid_cases = SplitCases(log, "valid", tc.max_len) if validate_fn is None and main else None
     last_valid: dict = {}
+    loss_module = BatchLoss(model, negatives=tc.negatives, action_weight=tc.action_weight)
+    if ctx is not None:
+        from torch.nn.parallel import DistributedDataParallel
+
+        # Broadcasts rank 0's weights (so every rank starts the same) and averages gradients.
+        loss_module = DistributedDataParallel(loss_module, find_unused_parameters=True)
 
     def batches(epoch: int):
         order = list(items)
         rng.shuffle(order)
-        for i in range(0, len(order), batch_size):
-            yield make_batch(log, order[i:i + batch_size])
-
-    def loss_fn(batch):
-        return event_batch_loss(model, batch, negatives=tc.negatives, action_weight=tc.action_weight)[0]
+        if world > 1:  # this rank's shard; every rank gets the same number of windows
+            order = order[rank:len(order) // world * world:world]
+        for i in range(0, len(order), rank_batch):
+            yield make_batch(log, order[i:i + rank_batch])
 
     def validate() -> float:
-        if validate_fn is not None:
-            return validate_fn(model)
-        m = evaluate_model(model, valid_cases)
-        last_valid[len(last_valid)] = m
-        return validation_score(m)
+        score = 0.0
+        if main:
+            if validate_fn is not None:
+                score = validate_fn(model)
+            else:
+                m = evaluate_model(model, valid_cases)
+                last_valid[len(last_valid)] = m
+                score = validation_score(m)
+        return ctx.broadcast_float(score) if ctx else score
 
     steps = math.ceil(len(items) / batch_size)
     train_cfg = TrainConfig(epochs=tc.epochs, max_minutes=tc.max_minutes, patience=tc.patience,
                             batch_size=batch_size, lr=tc.lr, warmup_steps=min(100, steps), seed=tc.seed)
     start = time.monotonic()
-    res = fit(model, batches, loss_fn, validate, train_cfg, label=progress_label, log=log_fn)
+    res = fit(model, batches, loss_module, validate, train_cfg, label=progress_label, log=log_fn,
+              agree=ctx.any if ctx else None, quiet=not main)
     model.eval()
     best = last_valid.get(res.best_epoch - 1, {})
     return TrainedModel(model=model, fit=res, valid_metrics=best, seconds=time.monotonic() - start,
@@ -261,16 +280,34 @@ def prepare(settings, db, tc: AppTrainConfig, embed: Embedder | None = None, dim
 def run_training(settings, db, tc: AppTrainConfig, *, resume: bool = False, embed: Embedder | None = None,
                  dim: int | None = None, progress: bool = True, activate_model: bool = True,
                  refit_all: bool = True, log_fn: Callable[[str], None] | None = None) -> TrainOutcome:
-    """The whole of ``townsquare train``; raises InvalidInput for an empty or too-small log."""
+    """The whole of ``townsquare train``; raises InvalidInput for an empty or too-small log.
+
+    Under torchrun (``townsquare train --nproc N``) every rank runs this: the data is built on each,
+    training is data-parallel (``train_model``), and rank 0 alone evaluates, saves and activates;
+    the other ranks return an outcome with ``version=None`` and ``extra["rank"]``."""
     import torch
 
-    from townsquare.rec import registry
+    from townsquare.rec import distributed, registry
 
     torch.set_num_threads(max(1, tc.threads))
+    ctx = distributed.current()
+    main = ctx is None or ctx.is_main
+    log_fn = log_fn if main else None
+    progress = progress and main
     log_embed: list = [embed]
     if embed is None:
         log_embed[0], dim = default_embedder(settings)
-    log = prepare(settings, db, tc, log_embed[0], dim, progress, log_fn, window_days=tc.window_days)
+
+    def prepared(**kwargs) -> EncodedLog:
+        # Rank 0 first: it computes and caches the text embeddings; the other ranks then read the cache.
+        if ctx is not None and not main:
+            ctx.barrier()
+        out = prepare(settings, db, tc, log_embed[0], dim, **kwargs)
+        if ctx is not None and main:
+            ctx.barrier()
+        return out
+
+    log = prepared(progress=progress, log_fn=log_fn, window_days=tc.window_days)
     root = registry.rec_models_dir(settings)
     init = None
     if resume:
@@ -284,12 +321,13 @@ def run_training(settings, db, tc: AppTrainConfig, *, resume: bool = False, embe
         if log_fn:
             log_fn(f"resuming from {init.version}" if init else "no earlier model to resume from: starting fresh")
     trained = train_model(log, tc, init=init, log_fn=log_fn)
-    rows = evaluate_on_test(trained.model, log, tc.max_len)
     fit_info = {"best_epoch": trained.fit.best_epoch, "epochs": trained.fit.epochs, "stopped": trained.fit.stopped,
                 "seconds": round(trained.seconds, 1), "best_valid_score": trained.fit.best_score,
-                "warm_started_from": init.version if init else None}
+                "warm_started_from": init.version if init else None,
+                "processes": ctx.world if ctx else 1}
+    rows = evaluate_on_test(trained.model, log, tc.max_len) if main else []
     manifest = {"train_config": asdict(tc), "data_window": log.data.window.to_dict(),
-                "metrics": {"model": rows[0]["metrics"], "valid": trained.valid_metrics,
+                "metrics": {"model": rows[0]["metrics"] if rows else {}, "valid": trained.valid_metrics,
                             "baselines": {r["name"]: r["metrics"] for r in rows[1:]}},
                 "fit": fit_info,
                 "embeddings": {"backend": settings.embeddings_backend, "model": settings.embeddings_model,
@@ -297,16 +335,19 @@ def run_training(settings, db, tc: AppTrainConfig, *, resume: bool = False, embe
     served, space = trained.model, log.space
     if refit_all:
         # The metrics above are the evaluated model's; the served one continues it on the whole log.
-        log_all = prepare(settings, db, tc, embed or log_embed[0], log.space.text_dim, False, None, holdout=False,
-                          window_days=tc.window_days)
+        log_all = prepared(progress=False, log_fn=None, holdout=False, window_days=tc.window_days)
         again = refit(log_all, tc, trained.model, log.space, trained.fit.best_epoch, log_fn=log_fn)
         served, space = again.model, log_all.space
         fit_info["refit"] = {"epochs": again.fit.epochs, "seconds": round(again.seconds, 1),
                              "until": log_all.data.window.until.isoformat()}
         manifest["refit_on_whole_log"] = fit_info["refit"]
+    if not main:  # one checkpoint, written by rank 0
+        return TrainOutcome(version=None, activated=False, rows=[], window=log.data.window.to_dict(),
+                            fit=fit_info, extra={"rank": ctx.rank, "train_windows": len(train_windows(log, tc.max_len))})
     version, activated, reason = _save_and_activate(root, served, space, manifest, activate_model)
     return TrainOutcome(version=version, activated=activated, rows=rows, window=log.data.window.to_dict(),
-                        fit=fit_info, reason=reason)
+                        fit=fit_info, reason=reason,
+                        extra={"n_events": log.data.window.n_events, "valid_metrics": trained.valid_metrics})
 
 
 def _save_and_activate(root: Path, model, space: FeatureSpace, manifest: dict,

@@ -100,6 +100,20 @@ def event_batch_loss(model: UnifiedModel, batch: EventBatch, negatives: int = 0,
     return loss, parts
 
 
+class BatchLoss(torch.nn.Module):
+    """``event_batch_loss`` as a module's forward pass (what DDP wraps: it averages the gradients of
+    what its forward computes)."""
+
+    def __init__(self, model: UnifiedModel, negatives: int = 0, action_weight: float = 1.0) -> None:
+        super().__init__()
+        self.model = model
+        self.negatives = negatives
+        self.action_weight = action_weight
+
+    def forward(self, batch: EventBatch) -> Tensor:
+        return event_batch_loss(self.model, batch, negatives=self.negatives, action_weight=self.action_weight)[0]
+
+
 class NegativeSampler:
     """Draws shared negatives among ids 1..n from a mix of the popularity distribution and the
     uniform one; returns their logQ (log of the expected count in the sample) for the correction.
@@ -175,10 +189,17 @@ class FitResult:
 
 def fit(model: torch.nn.Module, batches: Callable[[int], Iterable[Any]], loss_fn: Callable[[Any], Tensor],
         validate: Callable[[], float], tc: TrainConfig, label: str = "train",
-        log: Callable[[str], None] | None = None) -> FitResult:
+        log: Callable[[str], None] | None = None, agree: Callable[[bool], bool] | None = None,
+        quiet: bool = False) -> FitResult:
     """Train ``model``; ``batches(epoch)`` yields batches, ``loss_fn(batch)`` returns a scalar loss,
     ``validate()`` returns the validation score (higher is better). On return the model holds the
-    weights of the best validation epoch."""
+    weights of the best validation epoch.
+
+    Several processes training together (``rec/distributed.py``) pass ``agree`` (True everywhere when
+    any process says True), so that they stop at the same step when the time budget runs out, and
+    ``quiet`` on all but one (no progress bar, no log lines)."""
+    agree = agree or (lambda flag: flag)
+    log = None if quiet else log
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     torch.manual_seed(tc.seed)
@@ -191,7 +212,7 @@ def fit(model: torch.nn.Module, batches: Callable[[int], Iterable[Any]], loss_fn
     deadline = start + tc.max_minutes * 60 if tc.max_minutes else math.inf
     bad = 0
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
-                  TimeElapsedColumn(), transient=False) as progress:
+                  TimeElapsedColumn(), transient=False, disable=quiet) as progress:
         task = progress.add_task(label, total=tc.epochs, info="")
         for epoch in range(1, tc.epochs + 1):
             model.train()
@@ -210,7 +231,7 @@ def fit(model: torch.nn.Module, batches: Callable[[int], Iterable[Any]], loss_fn
                 if log and time.monotonic() - last_log > 60:
                     last_log = time.monotonic()
                     log(f"{label}: epoch {epoch} batch {n} loss {total / n:.4f} [{last_log - start:.0f}s]")
-                if time.monotonic() > deadline:
+                if agree(time.monotonic() > deadline):
                     break
             model.eval()
             score = validate()
@@ -232,7 +253,7 @@ def fit(model: torch.nn.Module, batches: Callable[[int], Iterable[Any]], loss_fn
             if bad >= tc.patience:
                 res.stopped = "patience"
                 break
-            if time.monotonic() > deadline:
+            if agree(time.monotonic() > deadline):
                 res.stopped = "time budget"
                 break
         else:

@@ -13,6 +13,8 @@ from townsquare.db.engine import Database
 from townsquare.server.body_limit import BodyLimitMiddleware
 from townsquare.server.csrf import CSRFMiddleware
 from townsquare.server.errors import install_error_handlers
+from townsquare.server.observe import ObservabilityMiddleware
+from townsquare.server.process_metrics import ProcessMetrics
 from townsquare.services import Services
 from townsquare.web.errors import html_error_page
 
@@ -33,6 +35,7 @@ ROUTER_MODULES: list[str] = [
     "townsquare.api.openai_compat",
     "townsquare.api.studio",
     "townsquare.api.feed",
+    "townsquare.server.health",
     "townsquare.web.routes",
 ]
 
@@ -44,7 +47,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        process = ProcessMetrics(services)
+        process.start()
+        if settings.preload_models:
+            services.preload()  # in the background: /readyz says when the model serves
         yield
+        process.stop()
         services.close()  # the event buffer writes what waits: a clean stop loses nothing
 
     app = FastAPI(
@@ -63,6 +71,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # Bodies beyond the upload limit are cut off while they arrive (chunked uploads included).
     app.add_middleware(BodyLimitMiddleware, limit_of=lambda: app.state.settings.max_upload_bytes)
     app.add_middleware(CSRFMiddleware)  # cookie-authenticated API writes need the session's CSRF token
+    app.add_middleware(ObservabilityMiddleware)  # outermost: request id, metrics, access log
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router)
     return app

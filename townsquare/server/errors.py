@@ -8,7 +8,7 @@ from collections.abc import Callable
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from townsquare.errors import TownsquareError
@@ -27,6 +27,11 @@ _HTTP_CODES = {
     422: "invalid_input",
     429: "rate_limited",
 }
+
+
+def _is_outage(exc: DBAPIError) -> bool:
+    """A lost or refused connection (not a bad statement): the database is down or restarting."""
+    return isinstance(exc, OperationalError | InterfaceError) or bool(exc.connection_invalidated)
 
 
 def error_body(code: str, message: str, **extra) -> dict:
@@ -73,6 +78,34 @@ def install_error_handlers(app: FastAPI, html_page: HtmlPage = lambda request, s
         # transaction is rolled back by get_session, so nothing was written.
         log.info("integrity error on %s %s: %s", request.method, request.url.path, str(exc.orig)[:200])
         return JSONResponse(error_body("conflict", "this conflicts with existing data; try again"), status_code=409)
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: DBAPIError):
+        if not _is_outage(exc):
+            return await _unexpected(request, exc)
+        # The database went away (restart, failover, network): nothing was written (the request's
+        # transaction is rolled back); the pool reconnects by itself once it is back.
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                    str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__)
+        return _unavailable(request, "database_unavailable",
+                            "the database is unavailable; nothing was saved, try again in a moment")
+
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # pragma: no cover - redis is a dependency
+        pass
+    else:
+        @app.exception_handler(RedisConnectionError)
+        @app.exception_handler(RedisTimeoutError)
+        async def _redis_error(request: Request, exc: Exception):
+            log.warning("Redis unavailable on %s %s: %s", request.method, request.url.path, exc)
+            return _unavailable(request, "shared_state_unavailable",
+                                "a shared service (Redis) is unavailable; try again in a moment")
+
+    def _unavailable(request: Request, code: str, message: str):
+        return _html_page(request, 503, message) or JSONResponse(
+            error_body(code, message), status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

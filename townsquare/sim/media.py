@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
-import os
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -35,15 +34,16 @@ def stored_media_path(media_dir: Path, sha256: str, ext: str) -> Path:
     return media_path(media_dir, sha256, ext)
 
 
-def store_file(media_dir: Path, data: bytes, ext: str) -> str:
-    """Write ``data`` under its SHA-256 (once) and return the hash."""
+def store_file(media_dir, data: bytes, ext: str) -> str:
+    """Write ``data`` under its SHA-256 (once) into the media store (or a local folder) and return the hash."""
+    from townsquare.social.media import CONTENT_TYPES
+    from townsquare.social.media_store import as_store, media_key
+
     sha = hashlib.sha256(data).hexdigest()
-    path = stored_media_path(media_dir, sha, ext)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)  # atomic: a stopped run never leaves a truncated file
+    store = as_store(media_dir)
+    key = media_key(sha, ext)
+    if not store.exists(key):
+        store.put(key, data, CONTENT_TYPES.get(ext, "application/octet-stream"))  # atomic
     return sha
 
 
@@ -152,8 +152,8 @@ def make_video(topic_index: int, variant: int) -> bytes:
 class MediaPool:
     """Lazily generated, content-addressed photos and videos, ``variants`` per topic and kind."""
 
-    def __init__(self, media_dir: Path, photo_variants: int = 4, video_variants: int = 2) -> None:
-        self.media_dir = Path(media_dir)
+    def __init__(self, media_dir, photo_variants: int = 4, video_variants: int = 2) -> None:
+        self.media_dir = media_dir  # a media store or a local folder
         self.photo_variants = photo_variants
         self.video_variants = video_variants
         self._cache: dict[tuple[str, int, int], MediaFile] = {}

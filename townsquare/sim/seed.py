@@ -209,7 +209,7 @@ class _Seeder:
             "created_at": joined}])[0]
         self.counts["accounts"] = len(rows) + 1
         # Avatars: a small pool of generated pictures in the colours of each person's main topic.
-        pool = MediaPool(self.settings.media_dir)
+        pool = MediaPool(self.settings.media_store)
         avatar_rows = []
         for i in range(len(pop)):
             f = pool.get("avatar", int(np.argmax(pop.topics[i])), int(rng.integers(1 << 16)))
@@ -227,7 +227,7 @@ class _Seeder:
     def write_posts(self) -> None:
         plans, o = self.plans, self.options
         self.bar.phase("Posts and media", 1)
-        pool = MediaPool(self.settings.media_dir, o.photo_variants, o.video_variants)
+        pool = MediaPool(self.settings.media_store, o.photo_variants, o.video_variants)
         self.post_ids, counts = write_posts(self.session, self.account_ids, plans, pool)
         for key, value in counts.items():
             self.counts[key] += value

@@ -27,8 +27,9 @@ import time
 from datetime import datetime
 
 from sqlalchemy import bindparam, insert, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
+from townsquare import metrics
 from townsquare.social.models import Event, Token
 
 log = logging.getLogger(__name__)
@@ -49,12 +50,15 @@ class EventBuffer:
         self._thread: threading.Thread | None = None
         self.written = 0
         self.dropped = 0
+        self._since: float | None = None  # monotonic time the oldest waiting row arrived
 
     # --- producers (request threads) -----------------------------------------------------------
     def append(self, rows: list[dict]) -> None:
         if not rows:
             return
         with self._lock:
+            if self._since is None:
+                self._since = time.monotonic()
             self._rows.extend(rows)
             waiting = len(self._rows)
         self._ensure_thread()
@@ -65,12 +69,19 @@ class EventBuffer:
 
     def touch_token(self, token_id: int, when: datetime) -> None:
         with self._lock:
+            if self._since is None:
+                self._since = time.monotonic()
             self._touched[token_id] = when
         self._ensure_thread()
 
     def pending(self) -> int:
         with self._lock:
             return len(self._rows) + len(self._touched)
+
+    def lag_s(self) -> float:
+        """Seconds the oldest row still waiting has waited (0 when nothing waits): the write lag."""
+        since = self._since
+        return 0.0 if since is None else max(0.0, time.monotonic() - since)
 
     # --- the writer ----------------------------------------------------------------------------
     def flush(self) -> int:
@@ -79,18 +90,24 @@ class EventBuffer:
             with self._lock:
                 rows, self._rows = self._rows, []
                 touched, self._touched = self._touched, {}
+                since, self._since = self._since, None
             if not rows and not touched:
                 return 0
+            dropped = self.dropped
             try:
                 written = self._write(rows, touched)
-            except OperationalError as exc:  # database unreachable or busy: keep everything for later
+            except (OperationalError, InterfaceError) as exc:  # database unreachable or busy: keep it all
                 log.warning("event buffer: write failed, will retry: %s", str(exc).splitlines()[0])
                 with self._lock:
                     self._rows[:0] = rows
                     for token_id, when in touched.items():
                         self._touched.setdefault(token_id, when)
+                    self._since = since if self._since is None else min(since or self._since, self._since)
                 return 0
             self.written += written
+            metrics.BUFFER_WRITTEN.inc(written)
+            if self.dropped > dropped:
+                metrics.BUFFER_DROPPED.inc(self.dropped - dropped)
             return written
 
     def _write(self, rows: list[dict], touched: dict[int, datetime]) -> int:

@@ -4,18 +4,16 @@ An upload is accepted only when it decodes: images with Pillow (structure verifi
 videos with ffmpeg (``video_probe.py``: the first frame of the first video stream, with the demuxer
 that the magic bytes named). Anything else, e.g. an MP4 header followed by HTML, is a 415.
 
-Files live at ``<media_dir>/ab/cd/<sha256>.<ext>`` and are written atomically (temporary file in
-the same folder, then rename), so a reader never sees half a file and two uploads of the same
-bytes share one file. Images lose their EXIF metadata (location, camera) before storage.
+Files live under the key ``ab/cd/<sha256>.<ext>`` in the media store (``media_store.py``: a local
+folder or an S3-compatible bucket) and are written atomically, so a reader never sees half a file
+and two uploads of the same bytes share one file. Images lose their EXIF metadata (location, camera) before storage.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from townsquare.errors import Forbidden, InvalidInput, NotFound, TownsquareError
+from townsquare.social.media_store import MediaStore, as_store, media_key
 from townsquare.social.models import Account, Media, Post, PostMedia
 from townsquare.social.video_probe import NotAVideo, probe_video
 from townsquare.social.visibility import visible_posts_query
@@ -126,28 +125,16 @@ def sniff(data: bytes) -> Sniffed:
 
 
 def media_path(media_dir: Path, sha256: str, ext: str) -> Path:
-    return Path(media_dir) / sha256[:2] / sha256[2:4] / f"{sha256}.{ext}"
+    return Path(media_dir) / media_key(sha256, ext)
 
 
-def _write_once(path: Path, data: bytes) -> None:
-    if path.exists() and path.stat().st_size == len(data):
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def store_upload(session: Session, owner: Account, data: bytes, *, media_dir: Path, max_bytes: int,
+def store_upload(session: Session, owner: Account, data: bytes, *, media_dir: MediaStore | Path, max_bytes: int,
                  description: str = "") -> Media:
-    """Check and store an upload for ``owner``; the same owner uploading the same bytes gets the same row."""
+    """Check and store an upload for ``owner``; the same owner uploading the same bytes gets the same row.
+
+    ``media_dir`` is the media store (``settings.media_store``) or a local folder. The file is written
+    before the row; when the store fails (``StorageFull``, ``Unavailable``) the caller's transaction
+    rolls back, so no row ever points at a file that is not there."""
     if len(data) > max_bytes:
         raise TooLarge(f"the file is larger than the {max_bytes // (1024 * 1024) or max_bytes} "
                        f"{'MiB' if max_bytes >= 1024 * 1024 else 'bytes'} limit")
@@ -157,7 +144,7 @@ def store_upload(session: Session, owner: Account, data: bytes, *, media_dir: Pa
     sniffed = sniff(data)
     sha = hashlib.sha256(sniffed.data).hexdigest()
     existing = session.scalar(select(Media).where(Media.owner_id == owner.id, Media.sha256 == sha))
-    _write_once(media_path(media_dir, sha, sniffed.ext), sniffed.data)
+    as_store(media_dir).put(media_key(sha, sniffed.ext), sniffed.data, sniffed.mime_type)
     if existing is not None:
         if description and not existing.description:
             existing.description = description
@@ -179,39 +166,58 @@ def media_url(media: Media) -> str:
     return f"/media/{file_name(media)}"
 
 
-def resolve_file(media_dir: Path, name: str) -> tuple[Path, str]:
-    """The file and content type for a served name ``<sha>.<ext>``; NotFound otherwise."""
+def resolve_file(media_dir: MediaStore | Path, name: str) -> tuple[Path, str]:
+    """The local file and content type for a served name ``<sha>.<ext>``; NotFound otherwise (and for
+    files that are not on local disk: see ``read_file``)."""
+    store, key, content_type = _resolve(media_dir, name)
+    path = store.local_path(key)
+    if path is None or not path.is_file():
+        raise NotFound("no such file")
+    return path, content_type
+
+
+def read_file(media_dir: MediaStore | Path, name: str) -> bytes:
+    """The bytes of a stored file ``<sha>.<ext>``, from whichever store holds it; NotFound otherwise."""
+    store, key, _ = _resolve(media_dir, name)
+    return store.get(key)
+
+
+def _resolve(media_dir: MediaStore | Path, name: str) -> tuple[MediaStore, str, str]:
     match = FILE_NAME_RE.match(name or "")
     if not match:
         raise NotFound("no such file")
     sha, ext = match.groups()
-    path = media_path(media_dir, sha, ext)
-    if not path.is_file():
-        raise NotFound("no such file")
-    return path, CONTENT_TYPES[ext]
+    return as_store(media_dir), media_key(sha, ext), CONTENT_TYPES[ext]
 
 
 @dataclass(frozen=True)
 class FileAccess:
-    path: Path
+    store: MediaStore
+    key: str
     content_type: str
     public: bool  # anyone signed out may see it (an avatar, or on a public post): shared caches may keep it
 
+    @property
+    def path(self) -> Path | None:
+        """The file on local disk (None for an object store)."""
+        return self.store.local_path(self.key)
 
-def open_file(session: Session, viewer: Account | None, media_dir: Path, name: str) -> FileAccess:
+
+def open_file(session: Session, viewer: Account | None, media_dir: MediaStore | Path, name: str) -> FileAccess:
     """A stored file as ``viewer`` may fetch it: checked on every access, like the post it belongs to.
 
     A file URL is not a capability: the file is served only when one of its media rows (uploads of
     the same bytes share the file) is one the viewer may see (``can_view_media``: their own upload,
     an active account's avatar, or on a post they may read). Otherwise, and for unknown names, 404."""
-    path, content_type = resolve_file(media_dir, name)
+    store, key, content_type = _resolve(media_dir, name)
     sha = FILE_NAME_RE.match(name).group(1)
     rows = list(session.scalars(select(Media).where(Media.sha256 == sha, Media.mime_type == content_type)))
-    if any(can_view_media(session, None, m) for m in rows):
-        return FileAccess(path, content_type, public=True)
-    if viewer is not None and any(can_view_media(session, viewer, m) for m in rows):
-        return FileAccess(path, content_type, public=False)
-    raise NotFound("no such file")
+    public = any(can_view_media(session, None, m) for m in rows)
+    if not public and not (viewer is not None and any(can_view_media(session, viewer, m) for m in rows)):
+        raise NotFound("no such file")
+    if not store.exists(key):
+        raise NotFound("no such file")
+    return FileAccess(store, key, content_type, public=public)
 
 
 def owned_media(session: Session, owner: Account, media_ids: list[int]) -> list[Media]:

@@ -180,7 +180,7 @@ def edit_profile(request: Request, ctx: Web = Depends(web_context), form: FormDa
         changes: dict = {"display_name": values["display_name"], "bio": values["bio"],
                          "is_private": values["is_private"]}
         if data is not None:
-            media = media_service.store_upload(ctx.session, account, data, media_dir=settings.media_dir,
+            media = media_service.store_upload(ctx.session, account, data, media_dir=settings.media_store,
                                                max_bytes=settings.max_upload_bytes)
             changes["avatar_media_id"] = media.id
         elif flag(form, "remove_avatar"):

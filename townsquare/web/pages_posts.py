@@ -90,7 +90,7 @@ def compose(request: Request, ctx: Web = Depends(web_context), form: FormData = 
     def publish():
         visibility = "followers" if values["followers_only"] else "public"
         if files:
-            stored = [media_service.store_upload(ctx.session, author, data, media_dir=settings.media_dir,
+            stored = [media_service.store_upload(ctx.session, author, data, media_dir=settings.media_store,
                                                  max_bytes=settings.max_upload_bytes) for data in files]
             # The first file decides the kind; the posts service refuses mixes and too many files.
             kind = "photo" if stored[0].kind == "image" else "video"

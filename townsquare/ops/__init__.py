@@ -1,0 +1,1 @@
+"""Running Townsquare: backups and restores, the background worker."""
