@@ -217,7 +217,10 @@ def _full_token(base: str, handle: str) -> str:
     return r.json()["token"]
 
 
-def test_streaming_events_arrive_within_a_second(server):
+def test_streaming_events_arrive_within_a_second(server, monkeypatch):
+    from townsquare.mastodon import streaming
+
+    monkeypatch.setattr(streaming, "HEARTBEAT_S", 0.5)  # clients notice a closed stream at the next heartbeat
     base, _ = server
     ana = Mastodon(access_token=_full_token(base, "ana"), api_base_url=base)
     bob = Mastodon(access_token=_full_token(base, "bob"), api_base_url=base)
@@ -279,3 +282,77 @@ def _wait_until_connected(handles, timeout: float = 5.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("streams did not connect")
+
+
+def _redis_reason() -> str | None:
+    try:
+        import redis
+
+        redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=1).ping()
+        return None
+    except Exception as exc:  # no server: skip, and say why
+        return f"Redis not reachable at 127.0.0.1:6379: {exc}"
+
+
+def test_streaming_across_workers_through_redis(tmp_path, monkeypatch):
+    """Two servers (as two workers) share the database and Redis: a post made through one reaches a
+    stream served by the other."""
+    reason = _redis_reason()
+    if reason:
+        pytest.skip(reason)
+    import uuid
+
+    import uvicorn
+
+    from live_server import free_port
+    from townsquare.config import load_settings
+    from townsquare.db import migrate
+    from townsquare.db.engine import Database
+    from townsquare.mastodon import streaming
+    from townsquare.server.app import create_app
+
+    monkeypatch.setattr(streaming, "HEARTBEAT_S", 0.5)
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    migrate.upgrade(url)
+    prefix = f"ts-test-{uuid.uuid4().hex[:8]}"
+    servers, bases, dbs = [], [], []
+    for name in ("one", "two"):
+        settings = load_settings(env={}, data_dir=tmp_path / name, database_url=url, secret_key="live-test",
+                                 auth_rate_limit_per_minute=1000, redis_url="redis://127.0.0.1:6379/0",
+                                 redis_prefix=prefix)
+        db = Database(url)
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(create_app(settings, db), host="127.0.0.1", port=port,
+                                               log_level="warning"))
+        threading.Thread(target=server.run, daemon=True).start()
+        servers.append(server)
+        bases.append(f"http://127.0.0.1:{port}")
+        dbs.append(db)
+    try:
+        deadline = time.monotonic() + 20
+        while not all(s.started for s in servers):
+            assert time.monotonic() < deadline, "servers did not start"
+            time.sleep(0.05)
+        one, two = bases
+        for handle in ("ana", "bob"):
+            _signup(one, handle)
+        ana = Mastodon(access_token=_full_token(one, "ana"), api_base_url=one)
+        bob = Mastodon(access_token=_full_token(two, "bob"), api_base_url=two)
+        bob.account_follow(bob.account_lookup("ana").id)
+        listener = Collector()
+        handle = bob.stream_user(listener, run_async=True)
+        try:
+            _wait_until_connected([handle])
+            started = time.monotonic()
+            status = ana.status_post("hello from the other worker")
+            at, _ = listener.wait_for("update", lambda s: s.id == status.id)
+            assert at is not None and at - started < 1.0
+            at, note = listener.wait_for("notification", lambda n: n.type == "follow", timeout=0.2)
+            assert at is None  # bob's own follow notified ana, not bob
+        finally:
+            handle.close()
+    finally:
+        for server in servers:
+            server.should_exit = True
+        for db in dbs:
+            db.dispose()
