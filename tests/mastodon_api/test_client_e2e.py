@@ -13,9 +13,8 @@ import httpx
 import pytest
 
 mastodon = pytest.importorskip("mastodon")
-from mastodon import Mastodon, StreamListener  # noqa: E402
-
 from live_server import live_app  # noqa: E402
+from mastodon import Mastodon, StreamListener  # noqa: E402
 
 from .helpers import HTML, PASSWORD, csrf_of, pkce_pair, png  # noqa: E402
 
@@ -303,8 +302,8 @@ def test_streaming_across_workers_through_redis(tmp_path, monkeypatch):
     import uuid
 
     import uvicorn
-
     from live_server import free_port
+
     from townsquare.config import load_settings
     from townsquare.db import migrate
     from townsquare.db.engine import Database

@@ -16,14 +16,14 @@ os.environ["TOWNSQUARE_DATA_DIR"] = sys.argv[1]
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from sqlalchemy import bindparam, or_, select, text  # noqa: E402
+from townsquare.feed.feedbench import sample_viewers  # noqa: E402
+from townsquare.rec.dataset import tokenize  # noqa: E402
 
 from townsquare.config import load_settings  # noqa: E402
 from townsquare.db.engine import Database  # noqa: E402
 from townsquare.db.ids import id_list, in_ids  # noqa: E402
 from townsquare.feed import sources as src  # noqa: E402
-from townsquare.feed.feedbench import sample_viewers  # noqa: E402
 from townsquare.feed.scoring import load_scorer  # noqa: E402
-from townsquare.rec.dataset import tokenize  # noqa: E402
 from townsquare.social.events import EventRecord  # noqa: E402
 from townsquare.social.models import Account, Post  # noqa: E402
 from townsquare.social.visibility import visible_posts_clause  # noqa: E402

@@ -18,11 +18,11 @@ import time
 
 os.environ["TOWNSQUARE_DATA_DIR"] = sys.argv[1]
 import numpy as np  # noqa: E402
+from townsquare.feed.feedbench import sample_viewers  # noqa: E402
 
 from townsquare.config import load_settings  # noqa: E402
 from townsquare.db.engine import Database  # noqa: E402
 from townsquare.feed import service as service_mod  # noqa: E402
-from townsquare.feed.feedbench import sample_viewers  # noqa: E402
 from townsquare.feed.service import FeedService  # noqa: E402
 from townsquare.social.models import Account  # noqa: E402
 

@@ -12,10 +12,10 @@ import random
 import sys
 
 import torch
-
 from townsquare.rec.bench import VALID_USERS, train_one
-from townsquare.rec.commands import _parse_overrides
 from townsquare.rec.data import leave_one_out, read_interactions
+
+from townsquare.rec.commands import _parse_overrides
 
 data, minutes, threads, name = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 overrides = _parse_overrides(sys.argv[5:])
