@@ -118,7 +118,7 @@ class Collector(StreamListener):
 @pytest.fixture
 def server(tmp_path):
     with live_app(tmp_path) as (base, app, db):
-        for handle in ("ana", "bob", "cyd"):
+        for handle in ("ana", "bob", "cyd", "dee"):
             _signup(base, handle)
         yield base, app
 
@@ -224,11 +224,13 @@ def test_streaming_events_arrive_within_a_second(server, monkeypatch):
     ana = Mastodon(access_token=_full_token(base, "ana"), api_base_url=base)
     bob = Mastodon(access_token=_full_token(base, "bob"), api_base_url=base)
     cyd = Mastodon(access_token=_full_token(base, "cyd"), api_base_url=base)
+    dee = Mastodon(access_token=_full_token(base, "dee"), api_base_url=base)
     bob.account_follow(bob.account_lookup("ana").id)
+    ana.account_block(ana.account_lookup("dee").id)  # dee, blocked, must get nothing of ana's
 
-    sse, sse_cyd, sse_tag, ws_listener = Collector(), Collector(), Collector(), Collector()
+    sse, sse_cyd, sse_tag, ws_listener, blocked = Collector(), Collector(), Collector(), Collector(), Collector()
     handles = [bob.stream_user(sse, run_async=True), cyd.stream_user(sse_cyd, run_async=True),
-               cyd.stream_hashtag("news", sse_tag, run_async=True)]
+               cyd.stream_hashtag("news", sse_tag, run_async=True), dee.stream_public(blocked, run_async=True)]
     websocket = bob.stream_open_websocket(ws_listener)
     websocket.subscribe("user", ws_listener)
     handles.append(websocket)
@@ -243,6 +245,9 @@ def test_streaming_events_arrive_within_a_second(server, monkeypatch):
         at, _ = sse_tag.wait_for("update", lambda s: s.id == public.id)
         assert at is not None and at - started < 1.0, "hashtag update late or missing"
         assert sse_cyd.wait_for("update", lambda s: s.id == public.id, timeout=0.5)[0] is None  # cyd follows nobody
+        assert blocked.wait_for("update", lambda s: True, timeout=0.3)[0] is None  # blocked: not even public
+        cyd_public = cyd.status_post("cyd says hi")
+        assert blocked.wait_for("update", lambda s: s.id == cyd_public.id)[0] is not None  # the control
 
         secret = ana.status_post("followers only #news", visibility="private")
         assert sse.wait_for("update", lambda s: s.id == secret.id)[0] is not None

@@ -81,7 +81,7 @@ def instance_v2(request: Request, session: Session = Depends(get_session)):
     users = session.scalar(select(func.count()).select_from(Account).where(Account.status == "active")) or 0
     return {
         "domain": _host(request), "title": "Townsquare", "version": VERSION,
-        "source_url": "https://github.com/townsquare/townsquare",
+        "source_url": f"{request.base_url}api/docs",
         "description": "A Townsquare community: a feed ranked by open models, creator AIs and an assistant.",
         "usage": {"users": {"active_month": users}}, "thumbnail": {"url": f"{request.base_url}static/favicon.svg"},
         "icon": [], "languages": ["en"], "configuration": _configuration(request),

@@ -110,6 +110,8 @@ class StreamHub:
                     if message and message.get("type") == "message":
                         self._deliver(json.loads(message["data"]))
             except Exception:
+                if self._stop.is_set():
+                    return  # closing: the Redis client may already be gone
                 log.exception("stream: Redis listener failed; reconnecting")
                 self._stop.wait(1.0)
             finally:
@@ -121,7 +123,10 @@ class StreamHub:
                         pass
 
     def close(self) -> None:
+        """Stop the listener thread (before the Redis client it reads from is closed)."""
         self._stop.set()
+        if self._listener is not None:
+            self._listener.join(timeout=3)
 
 
 # --- capture: what a committed transaction did ------------------------------------------------------
