@@ -177,3 +177,26 @@ def test_trends_suggestions_and_tags(client):
     assert followed["following"] is True
     assert [t["name"] for t in client.get("/api/v1/followed_tags", headers=bearer(cyd)).json()] == ["hot"]
     assert client.post("/api/v1/tags/hot/unfollow", headers=bearer(cyd)).json()["following"] is False
+
+
+def test_followers_only_media_with_an_app_token(client, browser):
+    from .helpers import authorize, exchange, register_app, web_sign_in
+
+    ana_id, ana = signup(client, "ana")
+    _, bob = signup(client, "bob")
+    _, cyd = signup(client, "cyd")
+    client.post(f"/api/v1/accounts/{ana_id}/follow", headers=bearer(bob))
+    media = client.post("/api/v2/media", headers=bearer(ana), files={"file": ("a.png", png((1, 2, 3)), "image/png")},
+                        data={"description": "for friends"}).json()
+    client.post("/api/v1/statuses", headers=bearer(ana), json={"status": "photo", "media_ids": [media["id"]],
+                                                                "visibility": "private"})
+    web_sign_in(browser, "bob")
+    registered = register_app(client, scopes="read")
+    code, verifier, uri = authorize(client, browser, registered, scopes="read")
+    app_token = exchange(client, registered, code, verifier, uri).json()["access_token"]
+    for url in (media["url"], media["preview_url"]):
+        path = url.replace("http://testserver", "")
+        assert client.get(path, headers=bearer(app_token)).status_code == 200, path
+        assert client.get(path, headers=bearer(cyd)).status_code == 404, path
+        assert client.get(path).status_code == 404, path
+    assert client.get(f"/api/v1/media/{media['id']}", headers=bearer(cyd)).status_code == 404
