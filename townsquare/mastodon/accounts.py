@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from townsquare.errors import Conflict, NotFound
 from townsquare.mastodon.auth import maybe, need
 from townsquare.mastodon.common import cursor_list, offset_cursor, post_key, render, visible_account
+from townsquare.mastodon.entities import Render
 from townsquare.mastodon.ids import parse_plain_id, parse_status_id
-from townsquare.mastodon.paging import Window, keyed_page, page_links, wide_window, window
+from townsquare.mastodon.paging import Window, keyed_page, link_header, page_links, wide_window, window
 from townsquare.mastodon.params import body, boolean, strings, text, upload
 from townsquare.server.deps import get_session
 from townsquare.social import accounts as account_service
@@ -84,8 +85,6 @@ def relationships(params: dict = Depends(body), viewer: Account = Depends(need("
             ids.append(parse_plain_id(raw))
         except NotFound:
             continue
-    from townsquare.mastodon.entities import Render
-
     return [Render.relationship(r) for r in graph.relationships(session, viewer, ids)]
 
 
@@ -169,8 +168,6 @@ def account_lists(account_id: str, viewer: Account = Depends(need("read:lists"))
 
 
 def _relationship(session: Session, viewer: Account, account_id: int) -> dict:
-    from townsquare.mastodon.entities import Render
-
     return Render.relationship(graph.relationship(session, viewer, account_id))
 
 
@@ -293,8 +290,6 @@ def favourites(request: Request, response: Response, w: Window = Depends(window)
     rows = keyed_page(session, stmt, Reaction.created_at, Reaction.id, w, parse, key_of, scalars=False)
     items = render(request, session, viewer).posts([r[0] for r in rows])
     if rows:
-        from townsquare.mastodon.paging import link_header
-
         link_header(request, response, next_max=str(rows[-1][1]) if len(rows) >= w.limit else None,
                     prev_min=str(rows[0][1]))
     return items

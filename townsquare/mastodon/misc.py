@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from townsquare.db.base import utcnow
-from townsquare.errors import InvalidInput, NotFound
+from townsquare.errors import Conflict, InvalidInput, NotFound
 from townsquare.feed import pymk
 from townsquare.mastodon.auth import maybe, need
 from townsquare.mastodon.common import render
@@ -181,11 +181,8 @@ def follow_tag(name: str, request: Request, viewer: Account = Depends(need("writ
                session: Session = Depends(get_session)):
     try:
         search.follow_hashtag(session, viewer, name)
-    except Exception as exc:  # already followed: as on Mastodon, not an error
-        from townsquare.errors import Conflict
-
-        if not isinstance(exc, Conflict):
-            raise
+    except Conflict:  # already followed: as on Mastodon, not an error
+        pass
     return _tag(request, session, viewer, name)
 
 

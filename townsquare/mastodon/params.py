@@ -19,35 +19,25 @@ _KEY_RE = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 
 
 def _assign(out: dict, key: str, value: Any) -> None:
+    """``a=1`` -> ``{"a": "1"}``; ``a[]=1`` -> ``{"a": ["1"]}``; ``a[b]=1`` -> ``{"a": {"b": "1"}}``."""
     match = _KEY_RE.match(key)
     if not match:
         out[key] = value
         return
-    name, rest = match.group(1), re.findall(r"\[([^\[\]]*)\]", match.group(2))
-    target, parts = out, [name, *rest]
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        nxt = parts[i + 1] if not last else None
-        if last:
-            if part == "":  # name[] at the end: a list
-                break
-            target[part] = value
-            return
-        if nxt == "" and i + 1 == len(parts) - 1:  # name[] -> list
-            existing = target.get(part)
-            if not isinstance(existing, list):
-                existing = target[part] = []
-            existing.append(value)
+    parts = [match.group(1), *re.findall(r"\[([^\[\]]*)\]", match.group(2))]
+    target = out
+    for part, following in zip(parts, parts[1:], strict=False):
+        if following == "":  # name[]: a list
+            items = target.get(part)
+            if not isinstance(items, list):
+                items = target[part] = []
+            items.append(value)
             return
         child = target.get(part)
         if not isinstance(child, dict):
             child = target[part] = {}
         target = child
-    # "name[]" alone (e.g. "[]" after the name was consumed): a list under the previous name
-    existing = out.get(name)
-    if not isinstance(existing, list):
-        existing = out[name] = []
-    existing.append(value)
+    target[parts[-1]] = value
 
 
 def flatten(items) -> dict:

@@ -22,6 +22,8 @@ from townsquare.mastodon.lookup import Found, find, render_found, reposter_visib
 from townsquare.mastodon.params import body, strings, text
 from townsquare.server.deps import get_session
 from townsquare.social import comments, messages, posts, reactions
+from townsquare.social.blocks import blocked_either_way
+from townsquare.social.media import owned_media
 from townsquare.social.models import Account, Media, Reaction, Repost
 from townsquare.social.posts import parse_mentions, viewer_states
 
@@ -39,8 +41,6 @@ def _media(session: Session, account: Account, raw_ids: list[str]) -> list[Media
             ids.append(parse_plain_id(raw))
         except NotFound:
             raise InvalidInput(f"media id {raw[:40]!r} is not valid")
-    from townsquare.social.media import owned_media
-
     return owned_media(session, account, ids)
 
 
@@ -323,8 +323,6 @@ def favourited_by(status_id: str, request: Request, viewer: Account | None = Dep
                            .where(Reaction.post_id == found.post.id, Account.status == "active")
                            .order_by(Reaction.created_at.desc()).limit(MAX_LISTED))
     shown = render(request, session, viewer)
-    from townsquare.social.blocks import blocked_either_way
-
     return [shown.account(a) for a in rows if not blocked_either_way(session, viewer.id, a.id)]
 
 
