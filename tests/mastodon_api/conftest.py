@@ -5,7 +5,9 @@ from fastapi.testclient import TestClient
 
 
 @pytest.fixture
-def browser(app):
-    """A second client with its own cookie jar: the person's browser."""
-    with TestClient(app, base_url="http://testserver") as client:
-        yield client
+def browser(app, client):
+    """A second client with its own cookie jar: the person's browser. Not used as a context manager,
+    so the app's lifespan (started by ``client``) runs once."""
+    browser = TestClient(app, base_url="http://testserver")
+    yield browser
+    browser.close()
