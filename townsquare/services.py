@@ -26,6 +26,9 @@ from townsquare.config import Settings
 from townsquare.db.engine import Database
 from townsquare.feed.cache import FeedCache, RedisFeedCache
 from townsquare.feed.service import FeedService
+from townsquare.mastodon.idempotency import IdempotencyStore
+from townsquare.mastodon.stream import HUB_KEY as STREAM_HUB_KEY
+from townsquare.mastodon.stream import StreamHub
 from townsquare.server.ratelimit import AuthLimiter
 from townsquare.social.event_buffer import EventBuffer
 from townsquare.social.events import BUFFER_KEY
@@ -41,6 +44,10 @@ class Services:
         self.redis = _redis_client(settings.redis_url) if settings.redis_url else None
         self.auth_limiter = AuthLimiter(settings.redis_url, settings.redis_prefix)
         self.feed = FeedService(settings, db=self.db, cache=self._feed_cache())
+        # The Mastodon API's live events (streaming) and remembered Idempotency-Keys: across workers
+        # through Redis when it is set.
+        self.stream = StreamHub(self.redis, settings.redis_prefix)
+        self.mastodon_idempotency = IdempotencyStore(self.redis, settings.redis_prefix)
         self.llms: dict = {}  # role -> LLM, created on first use; tests put scripted ones here
         self.shield_override = None  # a shield set by a test or a deployment that wires its own
         self._shield = None
@@ -67,6 +74,7 @@ class Services:
         searches, impressions) and token use go through the write-behind buffer."""
         with self.db.session() as session:
             session.info[BUFFER_KEY] = self.events
+            session.info[STREAM_HUB_KEY] = self.stream  # what it commits reaches the streaming API
             yield session
 
     # --- models ---------------------------------------------------------------------------------
@@ -128,6 +136,7 @@ class Services:
     def close(self) -> None:
         """Write what waits in the event buffer (a clean stop loses nothing) and release resources."""
         self.events.close()
+        self.stream.close()
         for llm in self.llms.values():
             closer = getattr(llm, "close", None)
             if callable(closer):

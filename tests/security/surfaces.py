@@ -162,6 +162,57 @@ def _assistant_by_id(scene: Scene, who: Who) -> str:
                      for post_id in _post_ids(scene) for tool in ("ask_about_post", "explain_post"))
 
 
+def _masto_context(scene: Scene, who: Who) -> str:
+    """Each post and its thread (comments as replies) through the Mastodon API."""
+    return _gets(scene, who, [f"/api/v1/statuses/{i}" for i in _post_ids(scene)]
+                 + [f"/api/v1/statuses/{i}/context" for i in _post_ids(scene)])
+
+
+def _masto_ids(scene: Scene, who: Who) -> str:
+    """Ids of other kinds (comments, reposts, messages: 10^17 ranges) asked for directly, and the
+    multi-status read: comments of the followers-only post and the direct message."""
+    out = []
+    for n in range(1, 8):
+        for kind in range(1, 4):
+            out.append(_get(scene, who, f"/api/v1/statuses/{kind * 10**17 + n}"))
+    out.append(_get(scene, who, "/api/v1/statuses", **{"id[]": [str(10**17 + n) for n in range(1, 6)]}))
+    return "\n".join(out)
+
+
+def _masto_conversations(scene: Scene, who: Who) -> str:
+    return _gets(scene, who, ["/api/v1/conversations", "/api/v1/timelines/direct"])
+
+
+MASTODON_SURFACES: list[Surface] = [
+    Surface("mastodon: statuses and threads by id", _masto_context,
+            shows={"fran": (PUB_O, FOL_O, PUB_P, FOL_P, COM, REPLY), "sam": (PUB_O, PUB_P), "anon": (PUB_O,),
+                   "mona": (PUB_O,)}),
+    Surface("mastodon: comment, repost and message ids", _masto_ids, shows={"fran": (COM, DM), "olive": (DM, COM)}),
+    Surface("mastodon: accounts", lambda sc, w: _gets(sc, w, [
+        f"/api/v1/accounts/{sc.who['olive'].sid}", f"/api/v1/accounts/{sc.who['pria'].sid}",
+        "/api/v1/accounts/lookup?acct=olive", "/api/v1/accounts/lookup?acct=pria"]),
+        shows={"sam": (BIO_O, BIO_P), "bob": (BIO_O,), "anon": (BIO_O,)}),
+    Surface("mastodon: account statuses", lambda sc, w: _gets(sc, w, [
+        f"/api/v1/accounts/{sc.who['olive'].sid}/statuses", f"/api/v1/accounts/{sc.who['pria'].sid}/statuses"]),
+        shows={"fran": (FOL_O, FOL_P), "sam": (PUB_O, PUB_P)}),
+    Surface("mastodon: home timeline", lambda sc, w: _get(sc, w, "/api/v1/timelines/home"), filtered=True,
+            shows={"fran": (FOL_O, FOL_P)}),
+    Surface("mastodon: public and hashtag timelines", lambda sc, w: _gets(
+        sc, w, ["/api/v1/timelines/public"] + [f"/api/v1/timelines/tag/{t}" for t in TAGS]), filtered=True,
+        shows={"fran": (PUB_O, FOL_O, FOL_P), "anon": (PUB_O, PUB_P)}),
+    Surface("mastodon: notifications", lambda sc, w: _get(sc, w, "/api/v1/notifications"), filtered=True,
+            shows={"sam": (PUB_O,), "fran": (FOL_O,)}),
+    Surface("mastodon: search", lambda sc, w: _gets(sc, w, [
+        "/api/v2/search?q=zz", "/api/v2/search?q=tag&type=hashtags", "/api/v2/search?q=zzbio&type=accounts",
+        "/api/v1/accounts/search?q=zzbio"]), filtered=True,
+        shows={"sam": (PUB_O, PUB_P, BIO_O, TAG_PUB_O), "fran": (FOL_O, FOL_P, TAG_FOL_P)}),
+    Surface("mastodon: trends", lambda sc, w: _gets(sc, w, ["/api/v1/trends/statuses", "/api/v1/trends/tags"]),
+            filtered=True, shows={"sam": (PUB_O, TAG_PUB_P), "anon": (PUB_P,)}),
+    Surface("mastodon: conversations", _masto_conversations, shows={"fran": (DM,), "olive": (DM,)}),
+    Surface("mastodon: favourites and reblogs of", lambda sc, w: _gets(sc, w, [
+        f"/api/v1/statuses/{i}/{what}" for i in _post_ids(sc) for what in ("favourited_by", "reblogged_by")])),
+]
+
 SURFACES: list[Surface] = [
     # --- native API ------------------------------------------------------------------------------
     Surface("api: posts by id", lambda sc, w: _gets(sc, w, [f"/api/posts/{i}" for i in _post_ids(sc)]),
@@ -224,4 +275,4 @@ SURFACES: list[Surface] = [
     Surface("page: creator AI", lambda sc, w: _gets(sc, w, ["/@olive/ai", f"/@olive/ai/{sc.ai['slug']}",
                                                             "/studio", f"/studio/{sc.ai['id']}"], page=True),
             shows={"sam": (AI_NAME,), "olive": (INSTR,)}),
-]
+] + MASTODON_SURFACES

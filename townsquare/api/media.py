@@ -7,7 +7,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from townsquare.api.schemas import MediaOut, parse_id, render_media
-from townsquare.server.deps import current_account, get_session, optional_account
+from townsquare.server.deps import current_account, get_session, optional_account, optional_reader
 from townsquare.social import media as media_service
 from townsquare.social.models import Account
 
@@ -46,7 +46,7 @@ PRIVATE_CACHE = "private, no-cache"
 
 
 @router.get("/media/{name}", include_in_schema=False)
-def serve(name: str, request: Request, viewer: Account | None = Depends(optional_account),
+def serve(name: str, request: Request, viewer: Account | None = Depends(optional_reader),
           session: Session = Depends(get_session)):
     """The stored file, to those who may see what it is attached to (checked on every request, with
     the session cookie or a bearer token: see ``media.open_file``); 404 to everyone else."""

@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from townsquare import __version__
 from townsquare.config import Settings, load_settings
 from townsquare.db.engine import Database
+from townsquare.mastodon.cors import MastodonCORS
+from townsquare.mastodon.errors import error_shape as mastodon_error_shape
 from townsquare.server.body_limit import BodyLimitMiddleware
 from townsquare.server.csrf import CSRFMiddleware
 from townsquare.server.errors import install_error_handlers
@@ -36,6 +38,18 @@ ROUTER_MODULES: list[str] = [
     "townsquare.api.studio",
     "townsquare.api.feed",
     "townsquare.server.health",
+    # The Mastodon client API and OAuth (townsquare/mastodon, docs/mastodon.md).
+    "townsquare.mastodon.oauth",
+    "townsquare.mastodon.instance",
+    "townsquare.mastodon.accounts",
+    "townsquare.mastodon.statuses",
+    "townsquare.mastodon.timelines",
+    "townsquare.mastodon.notifications",
+    "townsquare.mastodon.media",
+    "townsquare.mastodon.search",
+    "townsquare.mastodon.conversations",
+    "townsquare.mastodon.misc",
+    "townsquare.mastodon.streaming",
     "townsquare.web.routes",
 ]
 
@@ -67,10 +81,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.services = services
     # Shortcuts to the parts most routes need.
     app.state.settings, app.state.db, app.state.llms = settings, services.db, services.llms
-    install_error_handlers(app, html_error_page)
+    install_error_handlers(app, html_error_page, shapes=(mastodon_error_shape,))
     # Bodies beyond the upload limit are cut off while they arrive (chunked uploads included).
     app.add_middleware(BodyLimitMiddleware, limit_of=lambda: app.state.settings.max_upload_bytes)
     app.add_middleware(CSRFMiddleware)  # cookie-authenticated API writes need the session's CSRF token
+    app.add_middleware(MastodonCORS)  # browser Mastodon clients on other origins (Mastodon and OAuth paths)
     app.add_middleware(ObservabilityMiddleware)  # outermost: request id, metrics, access log
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router)

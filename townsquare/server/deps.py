@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from townsquare.errors import Unauthorized
 from townsquare.social.models import Account
-from townsquare.social.tokens import resolve_token
+from townsquare.social.tokens import resolve_access, resolve_token
 
 SESSION_COOKIE = "ts_session"
 
@@ -50,6 +50,17 @@ def _token_from_request(request: Request) -> str:
 
 def optional_account(request: Request, session: Session = Depends(get_session)) -> Account | None:
     return resolve_token(session, _token_from_request(request))
+
+
+def optional_reader(request: Request, session: Session = Depends(get_session)) -> Account | None:
+    """As ``optional_account``, and also an app's token (Mastodon API) that may read posts: for the
+    media files, which Mastodon apps fetch with their token."""
+    from townsquare.oauth.scopes import allows
+
+    access = resolve_access(session, _token_from_request(request))
+    if access is None or not allows(access.scopes, "read:statuses"):
+        return None
+    return access.account
 
 
 def current_account(account: Account | None = Depends(optional_account)) -> Account:

@@ -47,29 +47,44 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 
 HtmlPage = Callable[[Request, int, str], Response | None]
+# Another API's own error shape: (request, status, code, message, headers) -> a response for the
+# paths it owns, else None (the Mastodon API answers ``{"error": ...}``, see mastodon/errors.py).
+ErrorShape = Callable[[Request, int, str, str, dict | None], Response | None]
 
 
-def install_error_handlers(app: FastAPI, html_page: HtmlPage = lambda request, status, message: None) -> None:
+def install_error_handlers(app: FastAPI, html_page: HtmlPage = lambda request, status, message: None,
+                           shapes: tuple[ErrorShape, ...] = ()) -> None:
     """JSON errors for every route; ``html_page`` may answer instead (the web layer's friendly error
-    page for browsers) by returning a response rather than None."""
-    _html_page = html_page
+    page for browsers) by returning a response rather than None, and so may each of ``shapes`` (the
+    error bodies of other APIs, on their own paths)."""
+
+    def _shaped(request: Request, status: int, message: str, code: str, headers: dict | None = None):
+        for shape in shapes:
+            response = shape(request, status, code, message, headers)
+            if response is not None:
+                return response
+        return None
+
+    def _html_page(request: Request, status: int, message: str, code: str = "error",
+                   headers: dict | None = None) -> Response | None:
+        return _shaped(request, status, message, code, headers) or html_page(request, status, message)
 
     @app.exception_handler(TownsquareError)
     async def _domain_error(request: Request, exc: TownsquareError):
-        return _html_page(request, exc.status, exc.message) or JSONResponse(
+        return _html_page(request, exc.status, exc.message, exc.code) or JSONResponse(
             error_body(exc.code, exc.message), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
         message = _validation_message(exc)
-        return _html_page(request, 422, message) or JSONResponse(
+        return _html_page(request, 422, message, "invalid_input") or JSONResponse(
             error_body("invalid_input", message), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
         code = _HTTP_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code
-        return _html_page(request, exc.status_code, message) or JSONResponse(
+        return _html_page(request, exc.status_code, message, code, exc.headers) or JSONResponse(
             error_body(code, message), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(IntegrityError)
@@ -77,7 +92,9 @@ def install_error_handlers(app: FastAPI, html_page: HtmlPage = lambda request, s
         # A unique/foreign-key race that a service's checks could not see coming: the request's
         # transaction is rolled back by get_session, so nothing was written.
         log.info("integrity error on %s %s: %s", request.method, request.url.path, str(exc.orig)[:200])
-        return JSONResponse(error_body("conflict", "this conflicts with existing data; try again"), status_code=409)
+        message = "this conflicts with existing data; try again"
+        return _shaped(request, 409, message, "conflict") or JSONResponse(error_body("conflict", message),
+                                                                         status_code=409)
 
     @app.exception_handler(DBAPIError)
     async def _database_error(request: Request, exc: DBAPIError):
@@ -110,5 +127,5 @@ def install_error_handlers(app: FastAPI, html_page: HtmlPage = lambda request, s
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _html_page(request, 500, "something went wrong on our side") or JSONResponse(
+        return _html_page(request, 500, "something went wrong on our side", "internal") or JSONResponse(
             error_body("internal", "something went wrong on our side"), status_code=500)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -55,19 +56,28 @@ class Account(Base):
 
 
 class Token(Base):
-    """A bearer token (API) or a web session; only the SHA-256 of the secret is stored."""
+    """A bearer token (API), a web session, or a token issued to an OAuth app; only the SHA-256 of the
+    secret is stored.
+
+    ``scopes`` is NULL for full-power tokens (API tokens, web sessions, the CLI's) and the granted
+    OAuth scopes, space-separated, for tokens issued to apps (``kind="oauth"``), which work only on
+    the Mastodon API. An app's token made with the client-credentials grant has no account.
+    """
 
     __tablename__ = "tokens"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    kind: Mapped[str] = mapped_column(String(16), default="api")  # "api" | "session"
+    kind: Mapped[str] = mapped_column(String(16), default="api")  # "api" | "session" | "oauth"
     name: Mapped[str] = mapped_column(String(80), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scopes: Mapped[str | None] = mapped_column(String(1000))  # NULL: full power
+    app_id: Mapped[int | None] = mapped_column(ForeignKey("oauth_apps.id", ondelete="CASCADE"), index=True)
+    refresh_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # SHA-256 of the refresh token
 
 
 class Media(Base):
@@ -85,6 +95,9 @@ class Media(Base):
     height: Mapped[int | None] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(Text, default="")  # alt text
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The focal point for crops, -1..1 from the centre (Mastodon's ``focus``); NULL: the centre.
+    focus_x: Mapped[float | None] = mapped_column(Float)
+    focus_y: Mapped[float | None] = mapped_column(Float)
 
 
 class Post(Base):
@@ -382,3 +395,20 @@ class ShowLess(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (CheckConstraint("target_type in ('post','account','hashtag')", name="target_type"),)
+
+
+class ReadMarker(Base):
+    """Where a person stopped reading a timeline (``home`` or ``notifications``), saved by apps so
+    that another device can resume there (Mastodon's markers)."""
+
+    __tablename__ = "read_markers"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    timeline: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last_read_id: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# ``tokens.app_id`` refers to ``oauth_apps``: its table must be in the metadata wherever tokens are written.
+from townsquare.oauth import models as _oauth_models  # noqa: E402, F401

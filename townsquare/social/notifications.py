@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from townsquare.db.base import utcnow
@@ -66,6 +66,40 @@ def _listable(recipient_id: int):
         ),
     )
     return and_(Notification.recipient_id == recipient_id, actor_ok, post_ok, comment_ok)
+
+
+def listable_query(recipient_id: int, kinds: tuple[str, ...] | None = None):
+    """``select(Notification)`` of what ``list_notifications`` shows (other APIs page it their own
+    way: the Mastodon API by id), optionally only some ``kinds``."""
+    stmt = select(Notification).where(_listable(recipient_id))
+    if kinds is not None:
+        stmt = stmt.where(Notification.kind.in_(kinds))
+    return stmt
+
+
+def get_listable(session: Session, recipient: Account, notification_id: int) -> Notification:
+    """One of my notifications that is still shown; NotFound otherwise."""
+    note = session.scalar(select(Notification).where(Notification.id == notification_id, _listable(recipient.id)))
+    if note is None:
+        raise NotFound("no such notification")
+    return note
+
+
+def dismiss(session: Session, recipient: Account, notification_id: int) -> None:
+    """Remove one of my notifications for good."""
+    note = session.scalar(select(Notification).where(Notification.id == notification_id,
+                                                     Notification.recipient_id == recipient.id))
+    if note is None:
+        raise NotFound("no such notification")
+    session.delete(note)
+    session.flush()
+
+
+def clear(session: Session, recipient: Account) -> int:
+    """Remove all my notifications; returns how many."""
+    result = session.execute(delete(Notification).where(Notification.recipient_id == recipient.id)
+                             .execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)
 
 
 def list_notifications(session: Session, recipient: Account, *, cursor: str | None = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -32,9 +33,21 @@ def issue_token(session: Session, account: Account, *, kind: str = "api", name: 
     return secret
 
 
-def resolve_token(session: Session, secret: str) -> Account | None:
-    """The active account a live token belongs to, or None."""
-    if not secret:
+@dataclass(frozen=True)
+class Access:
+    """What a live token lets its bearer do: act as ``account`` (None for an app's own
+    client-credentials token) within ``scopes`` (None: full power)."""
+
+    token_id: int
+    account: Account | None
+    scopes: tuple[str, ...] | None
+    app_id: int | None
+
+
+def resolve_access(session: Session, secret: str) -> Access | None:
+    """The live token ``secret`` names, with its account and scopes; None when it is unknown, revoked,
+    expired, or its account is not active."""
+    if not secret or len(secret) > 200:
         return None
     token = session.scalar(select(Token).where(Token.token_hash == _hash(secret)))
     if token is None or token.revoked_at is not None:
@@ -42,16 +55,28 @@ def resolve_token(session: Session, secret: str) -> Account | None:
     now = utcnow()
     if token.expires_at is not None and token.expires_at < now:
         return None
-    account = session.get(Account, token.account_id)
-    if account is None or account.status != "active":
-        return None
+    account = None
+    if token.account_id is not None:
+        account = session.get(Account, token.account_id)
+        if account is None or account.status != "active":
+            return None
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         buffer = session.info.get(BUFFER_KEY)
         if buffer is not None:
             buffer.touch_token(token.id, now)
         else:
             token.last_used_at = now
-    return account
+    scopes = tuple(token.scopes.split()) if token.scopes is not None else None
+    return Access(token.id, account, scopes, token.app_id)
+
+
+def resolve_token(session: Session, secret: str) -> Account | None:
+    """The active account a live **full-power** token belongs to, or None. Tokens issued to apps
+    (scoped, ``kind="oauth"``) work on the Mastodon API only: here they are as no token at all."""
+    access = resolve_access(session, secret)
+    if access is None or access.scopes is not None:
+        return None
+    return access.account
 
 
 def revoke_token(session: Session, secret: str) -> bool:

@@ -12,6 +12,7 @@ from townsquare.web import (
     pages_explore,
     pages_feed,
     pages_inbox,
+    pages_oauth,
     pages_people,
     pages_posts,
 )
@@ -36,5 +37,6 @@ def static_file(name: str) -> FileResponse:
 
 
 # pages_ai first: its /@{handle}/ai routes are more specific than the profile tabs.
-for module in (pages_ai, pages_auth, pages_posts, pages_feed, pages_people, pages_inbox, pages_explore):
+for module in (pages_ai, pages_auth, pages_posts, pages_feed, pages_people, pages_inbox, pages_explore,
+               pages_oauth):
     router.include_router(module.router)
