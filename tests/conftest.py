@@ -97,7 +97,11 @@ def settings(tmp_path, db):
 def app(settings, db):
     from townsquare.server.app import create_app
 
-    return create_app(settings, db)
+    app = create_app(settings, db)
+    yield app
+    # Write what waits in the event buffer now: a late write from this test's buffer thread would
+    # meet the next test's table cleanup (a deadlock on PostgreSQL).
+    app.state.services.close()
 
 
 @pytest.fixture

@@ -137,13 +137,7 @@ class Services:
         """Write what waits in the event buffer (a clean stop loses nothing) and release resources."""
         self.events.close()
         self.stream.close()
-        for llm in self.llms.values():
-            closer = getattr(llm, "close", None)
-            if callable(closer):
-                try:
-                    closer()
-                except Exception:
-                    log.exception("closing an LLM failed")
+        # LLMs stay: the runtime shares one loaded model per process between roles and apps.
         if self.redis is not None:
             self.redis.close()
 
