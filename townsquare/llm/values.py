@@ -116,19 +116,33 @@ def date_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
     if not is_date_argument(name, prop):
         return []
     fmt = date_format(str(prop.get("description", "")))
-    days = dates_in(text)
-    stay = _STAY_RE.search(text)
-    if len(days) == 1 and stay and _END_ARG.search(name):
-        # "for 3 nights starting from 1st June 2022": the end date is the start plus the stay
-        count = int(stay.group(1)) if stay.group(1).isdigit() else _COUNT_WORDS[stay.group(1).lower()]
-        days = [days[0] + dt.timedelta(days=count)]
-    return list(dict.fromkeys(day.strftime(fmt) for day in days))
+    return list(dict.fromkeys(day.strftime(fmt) for day in dates_in(text)))
 
 
-_COUNT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-                "ten": 10, "a": 1}
-_STAY_RE = re.compile(r"\b(\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|a)\s+(?:nights?|days?)\b", re.I)
-_END_ARG = re.compile(r"(?:^|_)(?:end|check_?out|return|until|to|last)(?:_|$)", re.I)
+_TIME_RE = re.compile(r"\b(?:([01]?\d|2[0-3]):([0-5]\d)\s?([ap]\.?m\.?)?|(1[0-2]|0?[1-9])\s?([ap]\.?m\.?))(?!\w)", re.I)
+_TIME_ARG = re.compile(r"(?:^|_)(?:time|hour|at|when)(?:_|$)|hh:mm", re.I)
+
+
+def times_in(text: str) -> list[tuple[int, int]]:
+    """Times of day written in ``text`` ("7pm", "7:30 am", "19:30") as (hour, minute) on a 24-hour clock."""
+    found = []
+    for match in _TIME_RE.finditer(text):
+        hour, minute, suffix = (int(match.group(1)), int(match.group(2)), match.group(3)) if match.group(1) else (
+            int(match.group(4)), 0, match.group(5))
+        if suffix:
+            hour = hour % 12 + (12 if suffix.lower().startswith("p") else 0)
+        found.append((hour, minute))
+    return list(dict.fromkeys(found))
+
+
+def time_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
+    """For a time-of-day argument (named ``time``, ``*_time``, ``hour``, or described as HH:MM), the times
+    ``text`` writes as HH:MM; [] otherwise."""
+    if prop.get("type") not in ("string", None) or prop.get("enum"):
+        return []
+    if not (_TIME_ARG.search(name) or "hh:mm" in str(prop.get("description", "")).lower()):
+        return []
+    return [f"{hour:02d}:{minute:02d}" for hour, minute in times_in(text)]
 
 
 # --- currencies -----------------------------------------------------------------------------------
@@ -156,13 +170,17 @@ def currencies_in(text: str) -> list[str]:
     """ISO codes of the currencies ``text`` names ("Canadian dollars" -> CAD, "USD" -> USD), in order."""
     found: list[tuple[int, str]] = [(m.start(), CURRENCY_NAMES[m.group(1).lower()]) for m in _CURRENCY_RE.finditer(text)]
     found += [(m.start(), m.group(1)) for m in _CODE_RE.finditer(text) if m.group(1) in _CODES]
+    found += [(m.start(), _SYMBOLS[m.group(0)]) for m in re.finditer(r"[€£¥]", text)]
     return list(dict.fromkeys(code for _, code in sorted(found)))
+
+
+_SYMBOLS = {"€": "EUR", "£": "GBP", "¥": "JPY", "$": "USD"}
 
 
 def _currency_mentions(text: str) -> list[tuple[int, int, str]]:
     found = [(m.start(), m.end(), CURRENCY_NAMES[m.group(1).lower()]) for m in _CURRENCY_RE.finditer(text)]
     found += [(m.start(), m.end(), m.group(1)) for m in _CODE_RE.finditer(text) if m.group(1) in _CODES]
-    found += [(m.start(), m.start() + 1, "USD") for m in re.finditer(r"\$\s?\d", text)]
+    found += [(m.start(), m.start() + 1, _SYMBOLS[m.group(0)[0]]) for m in re.finditer(r"[$€£¥]\s?\d", text)]
     return sorted(found)
 
 
