@@ -135,3 +135,12 @@ def test_switching_a_grounder_off_falls_back_to_the_next_one_or_the_type():
                      [n for n in GROUNDERS if n != "dates"])
     assert without.grounder == "spans"  # free text instead of the rendered date
     assert ground(Argument("count", {"type": "integer"}, True), Request.of("show 5"), []) is None
+
+
+def test_formulas_are_taken_whole_and_their_digits_fill_no_number():
+    text = "plot g(x) = 4x^3 - x for x up to 6"
+    assert offer("function", {"type": "string"}, text).values == ["4x^3 - x"]
+    python = offer("expression", {"type": "string", "description": "In Python syntax."}, text)
+    assert python.values[0] == "4x**3 - x"
+    assert offer("limit", {"type": "integer"}, text).values == [6]  # not the 4 nor the 3 of the formula
+    assert offer("function", {"type": "string"}, "plot my follower count") .grounder == "spans"

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from townsquare.errors import InvalidInput
-from townsquare.llm.request import Request, format_number, plain, same_word, words_of
+from townsquare.llm.request import Request, format_number, formulas_in, plain, same_word, words_of
 from townsquare.llm.values import address_values, currency_values, date_values, month_values, time_values
 
 
@@ -304,7 +304,7 @@ def number_readings(arg: Argument, request: Request) -> list[list[float]]:
     text = f"{arg.name} {arg.description}"
     out = []
     for number in request.numbers:
-        if number.in_date and not _DATE_ARG.search(text):
+        if (number.in_date and not _DATE_ARG.search(text)) or number.in_formula:
             out.append([])
             continue
         readings = list(number.readings)
@@ -418,6 +418,23 @@ def number_lists(arg: Argument, request: Request) -> Offer | None:
                 if run not in runs:
                     runs.append(run)
     return Offer(runs, fill="must" if any(len(r) > 1 for r in runs) else "no") if runs else None
+
+
+_FORMULA_ARG = re.compile(r"(?:^|_)(?:function|func|equation|expression|expr|formula|polynomial|fx)\d*$", re.I)
+
+
+@grounder("formulas")
+def formulas(arg: Argument, request: Request) -> Offer | None:
+    """A formula argument (named ``function``, ``equation``, ``expression``, ``formula``...) takes the
+    formulas the request writes, without their left-hand side ("f(x) = 3x^2" -> "3x^2"), also in Python
+    syntax when the description asks for it ("3x**2"). Serves maths requests: derivatives, integrals,
+    plots, roots."""
+    if arg.type not in ("string", None) or arg.schema.get("enum") or not _FORMULA_ARG.search(arg.name):
+        return None
+    values = formulas_in(request.text)
+    if re.search(r"python|\*\*", arg.description, re.I):
+        values = [v.replace("^", "**") for v in values] + values
+    return Offer(list(dict.fromkeys(values)), fill="must") if values else None
 
 
 # --- free text ---------------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ class Number:
     percent: bool = False
     group: int = 0  # numbers written together as a list share a group
     in_date: bool = False  # part of a written date ("March 3, 2021")
+    in_formula: bool = False  # a coefficient or a power inside a formula ("3x^2 + 2")
 
     @property
     def value(self) -> float:
@@ -62,6 +63,7 @@ def read_numbers(text: str) -> list[Number]:
     from townsquare.llm.values import date_spans
 
     dates = date_spans(text)
+    formulas = [(m.start(), m.end()) for m in formula_matches(text)]
     found: list[Number] = []
     previous_end = None
     for match in _number_matches(text):
@@ -76,7 +78,8 @@ def read_numbers(text: str) -> list[Number]:
         together = previous_end is not None and _LIST_GAP.fullmatch(text[previous_end:match.start()])
         group = found[-1].group if together and found else (found[-1].group + 1 if found else 0)
         in_date = any(a <= match.start() and match.end() <= b for a, b in dates)
-        found.append(Number(match.start(), match.end(), readings, bool(percent), group, in_date))
+        in_formula = any(a <= match.start() and match.end() <= b for a, b in formulas)
+        found.append(Number(match.start(), match.end(), readings, bool(percent), group, in_date, in_formula))
         previous_end = match.end()
     for match in re.finditer(r"[A-Za-z]+", text):
         word = match.group(0).lower()
@@ -84,6 +87,35 @@ def read_numbers(text: str) -> list[Number]:
             found.append(Number(match.start(), match.end(), [float(NUMBER_WORDS[word])], group=-1 - len(found)))
     found.sort(key=lambda n: n.start)
     return found
+
+
+# A formula written in a request: "3x^2 + 2x - 1", "y = 2x + 1", "f(x) = x**3".
+_TERM = r"[A-Za-z0-9.^*/()]+"
+_FORMULA_RE = re.compile(rf"{_TERM}(?:\s*[-+*/=^]\s*{_TERM})*")
+_LEFT_SIDE = re.compile(r"^\s*(?:[a-z]\s*\(\s*[a-z]\s*\)|[a-z])\s*=\s*")  # "y =", "f(x) ="
+
+
+def formula_matches(text: str) -> list[re.Match]:
+    """Formulas: a run of terms with a single-letter variable next to a digit or an operator ("3x^2",
+    "x + 1", "2*x**3"); plain words and plain numbers are not formulas."""
+    out = []
+    for match in _FORMULA_RE.finditer(text):
+        body = match.group(0)
+        if re.search(r"(?<![A-Za-z])[a-z](?![A-Za-z])", body) and re.search(r"\d[a-z]\b|[a-z]\s*(?:\^|\*\*)|[-+*/^=]", body) \
+                and not re.fullmatch(r"[\d\s.,+\-*/=%]+", body) and len(re.findall(r"[A-Za-z]{2,}", body)) == 0:
+            right = _LEFT_SIDE.sub("", body)
+            if right == body or re.search(r"[a-z]", right):  # "x = 2" assigns a number: no formula
+                out.append(match)
+    return out
+
+
+def formulas_in(text: str) -> list[str]:
+    """The formulas of ``text`` without their left-hand side ("f(x) = 3x^2" -> "3x^2"); an assignment of a
+    number ("x = 2") is no formula."""
+    found = []
+    for match in formula_matches(text):
+        found.append(_LEFT_SIDE.sub("", match.group(0).strip(" .")))
+    return list(dict.fromkeys(found))
 
 
 def format_number(value: float) -> int | float:

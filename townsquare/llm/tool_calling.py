@@ -130,6 +130,10 @@ def _overlaps(value: Any, avoided: Any) -> bool:
     return value == avoided
 
 
+def _free_text(prop: Any) -> bool:
+    return isinstance(prop, dict) and prop.get("type") in ("string", None) and not prop.get("enum")
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -277,24 +281,16 @@ class ToolCaller:
         seen_texts: list[str] = []
         out: dict[str, list[Any]] = {}
         for name, value in args.items():
-            offer = self.plan_offer_kind(tool, name)
             if _is_number(value):
                 if value in seen_numbers and written.count(value) < 2:
                     out.setdefault(name, []).append(value)
                 seen_numbers.append(value)
-            elif isinstance(value, str) and offer in ("spans", "roles") and plain(value):
+            elif isinstance(value, str) and _free_text(tool.properties.get(name)) and plain(value):
                 mine = f" {plain(value)} "
                 if any(mine in f" {other} " or f" {other} " in mine for other in seen_texts):
                     out.setdefault(name, []).append(value)
                 seen_texts.append(plain(value))
         return out
-
-    def plan_offer_kind(self, tool: Tool, name: str) -> str | None:
-        """Which grounder would fill an argument with free text ("spans"/"roles"), by its schema."""
-        prop = tool.properties.get(name) or {}
-        if not isinstance(prop, dict) or prop.get("type") not in ("string", None) or prop.get("enum"):
-            return None
-        return "spans"
 
     # --- the turn ------------------------------------------------------------------------------------
     def plan_calls(self, request: str, tools: list[Tool], mode: str, forced: str | None
