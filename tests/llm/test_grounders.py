@@ -121,6 +121,8 @@ def test_addresses_are_taken_whole():
 
 def test_units_roles_and_lists():
     assert offer("unit", {"type": "string"}, "how far is it in miles").values == ["miles"]
+    assert offer("unit", {"type": "string"}, "my 5 km run, in miles please", required=False).values == ["miles"]
+    assert offer("unit", {"type": "string"}, "my 5 km run", required=False).fill == "no"  # km measures the 5
     text = "a route from Lyon to Nice"
     assert offer("origin", {"type": "string"}, text).values == ["Lyon"]
     assert offer("destination", {"type": "string"}, text).values == ["Nice"]

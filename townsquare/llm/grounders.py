@@ -199,7 +199,7 @@ def _value_at(value: str, words: list[str]) -> list[set[int]]:
 def mentioned_values(values: list[Any], text: str) -> list[Any]:
     """The ``values`` that ``text`` mentions, word for word up to word endings, in the order it says them.
     A value of one or two letters counts only as written ("A" is not the article "a"); a value mentioned
-    only inside a longer mentioned value ("New" in "Like New") does not count."""
+    only inside a longer mentioned value ("Good" in "Very Good") does not count."""
     words = words_of(text)
     found: list[tuple[Any, set[int]]] = []
     for value in values:
@@ -251,7 +251,7 @@ def dates(arg: Argument, request: Request) -> Offer | None:
 
 @grounder("money")
 def money(arg: Argument, request: Request) -> Offer | None:
-    """Currencies named in words or symbols ("Canadian dollars" -> CAD, "€" -> EUR), with the from/to roles
+    """Currencies named in words or symbols ("Swiss francs" -> CHF, "€" -> EUR), with the from/to roles
     of a conversion ("200 US dollars in euros": from USD to EUR). Serves prices, payments and exchange."""
     if arg.type not in ("string", None):
         return None
@@ -279,11 +279,16 @@ UNIT_WORDS = {
 
 @grounder("units")
 def units(arg: Argument, request: Request) -> Offer | None:
-    """Units of measure the request names, for a unit-like argument ("in miles" -> unit=miles). Serves
-    measuring and converting requests."""
+    """Units of measure the request asks for, for a unit-like argument ("in miles" -> unit=miles). A unit
+    written right after a number measures that number and picks no unit option, unless the argument is
+    required. Serves measuring and converting requests."""
     if arg.type not in ("string", None) or arg.schema.get("enum") or "unit" not in arg.name.lower():
         return None
-    values = list(dict.fromkeys(w for w in request.words if w.lower() in UNIT_WORDS))
+    words = request.words
+    asked = [w for k, w in enumerate(words) if w.lower() in UNIT_WORDS and k and words[k - 1].lower() in
+             ("in", "into", "to", "as")]
+    written = [w for w in words if w.lower() in UNIT_WORDS]
+    values = list(dict.fromkeys(asked or (written if arg.required else [])))
     return Offer(values, fill="must") if values else None
 
 

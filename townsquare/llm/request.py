@@ -184,7 +184,7 @@ def whole_phrase(span: str) -> bool:
         return False
     if words and words[-1] in NO_END_WORDS and not (len(words) > 1 and written[-1] in ("A", "An", "The")):
         return False  # "product A" is a name; "product a" and "the" at the end are not
-    if re.match(r"(?:the|a|an) ", span):  # "the river" is "river"; "The Hague" is a name
+    if re.match(r"(?:the|a|an|my|your|our|their|his|its) ", span):  # "the river" is "river"; "The Hague" a name
         return False
     after_commas = [re.findall(r"[A-Za-z']+", part.lower())[:1] for part in span.split(", ")[1:]]
     return not any(first and first[0] in NO_START_WORDS for first in after_commas)

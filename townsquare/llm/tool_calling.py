@@ -123,7 +123,7 @@ def arguments_of(tool: Tool) -> list[Argument]:
 
 
 def _overlaps(value: Any, avoided: Any) -> bool:
-    """The same value, or for text, one phrase inside the other ("XYZ" and "XYZ generate")."""
+    """The same value, or for text, one phrase inside the other ("Ana" and "Ana Lima")."""
     if isinstance(value, str) and isinstance(avoided, str) and plain(value) and plain(avoided):
         mine, other = f" {plain(value)} ", f" {plain(avoided)} "
         return mine in other or other in mine

@@ -1,9 +1,9 @@
 """Canonical renderings of values that people write loosely: dates and currencies.
 
-A person writes "March 11, 2022", "11th March 2022" or "2022/03/11"; a tool wants "2022-03-11" (or
-the format its description names: "MM-DD-YYYY", "dd/mm/yyyy", ...). A person writes "Canadian
-dollars"; a tool that takes a currency wants "CAD". The grammar offers these renderings as the
-values of date-like and currency-like string arguments (see ``grammar.ArgumentsGrammar``), so even a
+A person writes "July 4, 2027", "4th of July 2027" or "2027/07/04"; a tool wants "2027-07-04" (or
+the format its description names: "MM-DD-YYYY", "dd/mm/yyyy", ...). A person writes "Swiss francs"; a
+tool that takes a currency wants "CHF". The grounders (``grounders.py``: dates, money, addresses) offer
+these renderings as the values of date-like, currency-like and address-like string arguments, so even a
 small model can only pick one of them instead of copying the words.
 """
 
@@ -22,11 +22,11 @@ _MON = r"(?P<mon>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:1[6-9]|2[0-2])\d\d)"
 _DATE_PATTERNS = [
-    re.compile(rf"\b{_YEAR}[-/.](?P<m>[01]?\d)[-/.](?P<d>[0-3]?\d)\b"),                 # 2022-03-11
-    re.compile(rf"\b(?P<a>[0-3]?\d)[-/.](?P<b>[0-3]?\d)[-/.]{_YEAR}\b"),                 # 03/11/2022
-    re.compile(rf"\b{_YEAR},?\s+{_MON}\s*{_DAY}\b", re.I),                                # 2023 April 4th
-    re.compile(rf"\b{_MON}[\s.]*{_DAY}(?!\d)(?:(?:\s*,\s*|\s+)(?:of\s+)?{_YEAR})?\b", re.I),  # March 11, 2022
-    re.compile(rf"\b{_DAY}(?:\s+of)?[\s.-]*{_MON}(?:(?:\s*,\s*|\s+){_YEAR})?\b", re.I),     # 11th of March 2022
+    re.compile(rf"\b{_YEAR}[-/.](?P<m>[01]?\d)[-/.](?P<d>[0-3]?\d)\b"),                 # 2027-07-04
+    re.compile(rf"\b(?P<a>[0-3]?\d)[-/.](?P<b>[0-3]?\d)[-/.]{_YEAR}\b"),                 # 07/04/2027
+    re.compile(rf"\b{_YEAR},?\s+{_MON}\s*{_DAY}\b", re.I),                                # 2027 July 4th
+    re.compile(rf"\b{_MON}[\s.]*{_DAY}(?!\d)(?:(?:\s*,\s*|\s+)(?:of\s+)?{_YEAR})?\b", re.I),  # July 4, 2027
+    re.compile(rf"\b{_DAY}(?:\s+of)?[\s.-]*{_MON}(?:(?:\s*,\s*|\s+){_YEAR})?\b", re.I),     # 4th of July 2027
 ]
 # A date format named in a description: "YYYY-MM-DD", "mm/dd/yyyy", "DD-MM-YYYY", "mm-yyyy".
 _FORMAT_RE = re.compile(r"\b((?:y{2,4}|m{2}|d{2})(?:[-/.](?:y{2,4}|m{2}|d{2})){1,2})\b", re.I)
@@ -42,7 +42,7 @@ def _date(year: int, month: int, day: int) -> dt.date | None:
 
 def dates_in(text: str) -> list[dt.date]:
     """Calendar dates written in ``text``, in order of appearance. A date written without a year takes
-    the year of the other dates in the message ("from 2023 April 4th to April 8th")."""
+    the year of the other dates in the message ("from July 4th to July 9th, 2027")."""
     found: list[tuple[int, int, int, int | None]] = []  # (position, month, day, year or None)
     taken: list[range] = []
     for pattern in _DATE_PATTERNS:
@@ -167,7 +167,7 @@ _CODE_RE = re.compile(r"\b([A-Z]{3})\b")
 
 
 def currencies_in(text: str) -> list[str]:
-    """ISO codes of the currencies ``text`` names ("Canadian dollars" -> CAD, "USD" -> USD), in order."""
+    """ISO codes of the currencies ``text`` names ("Swiss francs" -> CHF, "USD" -> USD), in order."""
     found: list[tuple[int, str]] = [(m.start(), CURRENCY_NAMES[m.group(1).lower()]) for m in _CURRENCY_RE.finditer(text)]
     found += [(m.start(), m.group(1)) for m in _CODE_RE.finditer(text) if m.group(1) in _CODES]
     found += [(m.start(), _SYMBOLS[m.group(0)]) for m in re.finditer(r"[€£¥]", text)]
@@ -191,8 +191,8 @@ _TARGET_ARG = re.compile(r"target|(?:^|_)to(?:_|$)|into|dest|quote|want|buy", re
 
 
 def currency_roles(text: str) -> tuple[str, str] | None:
-    """(from, to) for a message that names two currencies and an amount in one of them ("how much is
-    20000 Japanese Yen in US dollars" -> ("JPY", "USD")), or one after "from" and one after "to"/"into";
+    """(from, to) for a message that names two currencies and an amount in one of them ("how much are
+    40 Swiss francs in euros" -> ("CHF", "EUR")), or one after "from" and one after "to"/"into";
     None when the message does not say which is which."""
     mentions = _currency_mentions(text)
     codes = list(dict.fromkeys(code for *_, code in mentions))
@@ -240,15 +240,10 @@ def month_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
     return list(dict.fromkeys(m.group(1).capitalize() for m in found if m.group(1).lower() != "may" or m.group(1)[0] == "M"))
 
 
-def typed_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
-    """Canonical values for a string argument whose kind we recognise (dates, currencies, months), or []."""
-    return date_values(name, prop, text) or currency_values(name, prop, text) or month_values(name, prop, text)
-
-
 # --- addresses: e-mail addresses, file paths, web addresses ------------------------------------------
 
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PATH_RE = re.compile(r"(?<![\w@])(?:~|\.{1,2})?(?:[/\\][\w.\-]+)+[/\\]?|(?<![\w@/])[\w\-]+\.(?:csv|json|txt|nii|png|"
+_PATH_RE = re.compile(r"(?<![\w@])(?:~|\.{1,2})?(?:[/\\][\w.\-]+)+[/\\]?|(?<![\w@/])[\w\-]+\.(?:csv|json|txt|png|"
                       r"jpg|jpeg|wav|mp3|mp4|pdf|xlsx?|parquet|h5|pkl|py|log|xml|yaml|yml|zip|tar|gz)\b")
 _URL_RE = re.compile(r"\b(?:https?://\S+[\w/]|www\.[\w-]+(?:\.[\w-]+)+|[\w-]+\.(?:com|org|net|io|edu|gov|co\.uk)\b)",
                      re.I)
@@ -264,7 +259,7 @@ _KINDS_OF_ADDRESS = [
 def address_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
     """For a string argument that holds an e-mail address, a file path or a web address (by its name or
     description), the ones ``text`` writes; [] otherwise. The argument then takes one of these and never
-    the words around it ("John Doe at john.doe@example.com")."""
+    the words around it ("Mira at mira.k@example.org")."""
     if prop.get("type") not in ("string", None) or prop.get("enum"):
         return []
     description = str(prop.get("description", ""))
