@@ -119,6 +119,19 @@ def test_addresses_are_taken_whole():
     assert offer("file_path", {"type": "string"}, text).values == ["./notes/plan.txt"]
 
 
+def test_handles_and_tags_for_arguments_about_people_and_tags():
+    got = offer("handle", {"type": "string"}, "please follow @mira_k and say hi")
+    assert got.grounder == "handles" and got.values == ["@mira_k"]
+    assert offer("tags", {"type": "array", "items": {"type": "string"}}, "mute #spoilers and #news").values == [
+        "#spoilers", "#news"]
+    assert offer("handle", {"type": "string"}, "follow Mira please").grounder == "spans"
+
+
+def test_the_tools_own_name_is_no_value():
+    arg = Argument("title", {"type": "string"}, True, ["title"], {"title": {"type": "string"}}, "play")
+    assert "play" not in ground(arg, Request.of("now play Blue Moon"), list(GROUNDERS)).values
+
+
 def test_units_roles_and_lists():
     assert offer("unit", {"type": "string"}, "how far is it in miles").values == ["miles"]
     assert offer("unit", {"type": "string"}, "my 5 km run, in miles please", required=False).values == ["miles"]

@@ -34,6 +34,7 @@ class Argument:
     required: bool
     tool_required: list[str] = field(default_factory=list)  # the tool's required arguments
     tool_properties: dict[str, Any] = field(default_factory=dict)
+    tool_name: str = ""
 
     @property
     def type(self) -> str | None:
@@ -267,6 +268,28 @@ def addresses(arg: Argument, request: Request) -> Offer | None:
     return Offer(values, fill="must") if values else None
 
 
+_HANDLE_ARG = re.compile(r"handle|user|username|account|mention|person|people|member|author|recipient|who", re.I)
+
+
+@grounder("handles")
+def handles(arg: Argument, request: Request) -> Offer | None:
+    """@handles and #tags written in the request, for an argument about people or accounts (``handle``,
+    ``username``, ``user``...) or tags (``tag``, ``hashtag``). Serves social requests: "follow @ana",
+    "mute #spoilers"."""
+    if arg.type not in ("string", "array", None) or arg.schema.get("enum"):
+        return None
+    if arg.type == "array" and arg.items.get("type", "string") != "string":
+        return None
+    if _HANDLE_ARG.search(arg.name):
+        values = re.findall(r"(?<![\w@])@[A-Za-z0-9_.]*[A-Za-z0-9_]", request.text)
+    elif re.search(r"tag", arg.name, re.I):
+        values = re.findall(r"(?<![\w#])#\w+", request.text)
+    else:
+        return None
+    values = list(dict.fromkeys(values))
+    return Offer(values, items=arg.type == "array", fill="must") if values else None
+
+
 UNIT_WORDS = {
     "mm", "cm", "m", "km", "meter", "meters", "metre", "metres", "kilometers", "kilometres", "inch", "inches",
     "foot", "feet", "yard", "yards", "mile", "miles", "kg", "g", "gram", "grams", "kilograms", "pound", "pounds",
@@ -486,7 +509,9 @@ def spans(arg: Argument, request: Request) -> Offer | None:
     a person, a place or a topic: the model copies, it does not invent."""
     if arg.type not in ("string", None) or arg.schema.get("enum"):
         return None
-    values: list[Any] = request.spans()
+    # a phrase made only of the words of the tool's own name is the request's verb, not a value ("follow")
+    tool_words = set(words_of(arg.tool_name))
+    values: list[Any] = [span for span in request.spans() if not set(words_of(span)) <= tool_words]
     if arg.type is None:  # a value of any type: a phrase or a number the request writes
         values += [format_number(n.value) for n in request.numbers]
     return Offer(values) if values else None

@@ -119,7 +119,7 @@ def clip_request(text: str) -> str:
 
 def arguments_of(tool: Tool) -> list[Argument]:
     return [Argument(name, prop if isinstance(prop, dict) else {}, name in tool.required, tool.required,
-                     tool.properties) for name, prop in tool.properties.items()]
+                     tool.properties, tool.name) for name, prop in tool.properties.items()]
 
 
 def _overlaps(value: Any, avoided: Any) -> bool:
