@@ -159,3 +159,15 @@ def test_formulas_are_taken_whole_and_their_digits_fill_no_number():
     assert python.values[0] == "4x**3 - x"
     assert offer("limit", {"type": "integer"}, text).values == [6]  # not the 4 nor the 3 of the formula
     assert offer("function", {"type": "string"}, "plot my follower count") .grounder == "spans"
+
+
+def test_only_the_words_that_tell_arguments_apart_align_numbers():
+    props = {"first_score": {"type": "integer"}, "second_score": {"type": "integer"}}
+    arg = Argument("second_score", props["second_score"], True, list(props), props)
+    got = ground(arg, Request.of("scores of 7 then 9"), list(GROUNDERS))
+    assert got.fill != "must" and set(got.values) == {7, 9}  # "score" names both: the model decides
+
+
+def test_a_quantity_phrase_ends_a_name():
+    values = offer("title", {"type": "string"}, "play Blue Moon for 20 minutes").values
+    assert "Blue Moon" in values and "Blue Moon for 20" not in values

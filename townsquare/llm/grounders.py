@@ -380,7 +380,10 @@ def named_number(arg: Argument, request: Request) -> int | None:
     words between ("a height of 5", "limit 10", "n = 4"), or with a unit that measures what the
     argument names ("440 Hz" for ``frequency``, "5 seconds" for ``duration``); None when there is none
     or more than one."""
-    words = arg.name_words
+    # only the words that tell this argument from the tool's other arguments ("revenue" in both
+    # year1_revenue and year2_revenue identifies neither)
+    shared = {w for name in arg.tool_properties if name != arg.name for w in words_of(name)}
+    words = [w for w in arg.name_words if w not in shared]
     if not words:
         return None
     hits = []
@@ -415,7 +418,8 @@ def numbers(arg: Argument, request: Request) -> Offer | None:
     own = named_number(arg, request)
     if own is not None and readings[own]:
         return Offer([format_number(v) for v in readings[own]], fill="must")
-    others = {named_number(Argument(name, prop if isinstance(prop, dict) else {}, False), request)
+    others = {named_number(Argument(name, prop if isinstance(prop, dict) else {}, False, arg.tool_required,
+                                    arg.tool_properties), request)
               for name, prop in arg.tool_properties.items() if name != arg.name}
     free = [k for k in range(len(readings)) if k not in others and readings[k]]
     values = [format_number(v) for k in (free or range(len(readings))) for v in readings[k]]

@@ -175,6 +175,10 @@ def same_word(a: str, b: str) -> bool:
     return common == len(a) == len(b) or (common >= 4 and common >= 0.75 * shorter)
 
 
+_QUANTITY_END = re.compile(r"\s(?:by|for|of|at|in|to|from|with|per|over|under|about|after|within)\s+[-$€£]?\d[\d,.]*"
+                           r"\s?%?$", re.I)
+
+
 def whole_phrase(span: str) -> bool:
     """Whether a span can be a value: not led by a preposition, a conjunction, a pronoun or a lowercase
     article, not ending on one, not running past a comma into a new phrase (", with ...")."""
@@ -186,6 +190,8 @@ def whole_phrase(span: str) -> bool:
         return False  # "product A" is a name; "product a" and "the" at the end are not
     if re.match(r"(?:the|a|an|my|your|our|their|his|its) ", span):  # "the river" is "river"; "The Hague" a name
         return False
+    if _QUANTITY_END.search(span):
+        return False  # "A by 10%", "Blue Moon for 20": a quantity phrase ends the name before it
     after_commas = [re.findall(r"[A-Za-z']+", part.lower())[:1] for part in span.split(", ")[1:]]
     return not any(first and first[0] in NO_START_WORDS for first in after_commas)
 
