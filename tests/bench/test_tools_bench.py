@@ -79,7 +79,7 @@ def test_bench_tools_on_a_tiny_set(env):
                          "irrelevance": [("Write a poem about bread.", None), ("Sing me a song.", None)]})
     out = env / "rows.json"
     args = ["bench", "tools", "--data", str(data), "--systems", "naive,ours", "--categories",
-            "simple_python,irrelevance", "--ablate", "spans", "--json", str(out)]
+            "simple_python,irrelevance", "--ablate", "spans", "--no-check", "--json", str(out)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     rows = {(row["system"], row["half"]): row["metrics"] for row in json.loads(out.read_text())}
@@ -90,6 +90,8 @@ def test_bench_tools_on_a_tiny_set(env):
         assert "simple_python_vs_naive_points" in rows[("ours", half)]
     again = CliRunner().invoke(app, args)  # rerun resumes from the per-case cache
     assert again.exit_code == 0
+    checked = CliRunner().invoke(app, args[:-3] + ["--json", str(out)])  # our own files are not the frozen ones
+    assert checked.exit_code == 1 and "not the frozen one" in checked.output
     assert {(r["system"], r["half"]): r["metrics"] for r in json.loads(out.read_text())} == rows
 
 

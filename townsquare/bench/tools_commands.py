@@ -53,6 +53,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         cache: Path = typer.Option(None, help="Per-case results (JSONL); a rerun resumes from it. "
                                             "Default: <data_dir>/bench/bfcl-cases.jsonl"),
         fresh: bool = typer.Option(False, help="Ignore cached per-case results."),
+        check: bool = typer.Option(True, "--check/--no-check",
+                                   help="Check each test half against its frozen sha256 (--no-check: other data)."),
         json_out: Path = typer.Option(None, "--json", help="Write the result rows here."),
     ) -> None:
         """BFCL v4 tool calling per half: plain prompting vs naive constrained decoding vs our tool layer."""
@@ -74,7 +76,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         try:
             active = parse_grounders(grounders)
             ablated = list(GROUNDERS) if ablate.strip() == "all" else parse_grounders(ablate) if ablate.strip() else []
-            cases = [case for c in cats for h in halves for case in bt.load_category(data, c, h, limit or None)]
+            cases = [case for c in cats for h in halves for case in bt.load_category(data, c, h, limit or None, check)]
             llm = get_llm("assistant", settings)
         except TownsquareError as exc:
             _fail(exc.message)
@@ -107,7 +109,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         rows = bt.summarise(results, names, cats, halves)
         config = {"model": llm.name, "limit": limit or None, "threshold": settings.llm_tool_threshold,
                   "grounders": active, "threads": getattr(llm.backend, "n_threads", None),
-                  "keys": keys, "test_half_sha256": {c: bt.TEST_HALF_SHA256[c] for c in cats}}
+                  "keys": keys, "test_half_sha256": {c: bt.TEST_HALF_SHA256[c] for c in cats} if check else None}
         print_table(f"BFCL v4 tool calling, {llm.name}", rows, cats)
         if json_out:
             json_out.parent.mkdir(parents=True, exist_ok=True)
