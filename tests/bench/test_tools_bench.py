@@ -90,9 +90,13 @@ def test_bench_tools_on_a_tiny_set(env):
         assert "simple_python_vs_naive_points" in rows[("ours", half)]
     again = CliRunner().invoke(app, args)  # rerun resumes from the per-case cache
     assert again.exit_code == 0
+    assert {(r["system"], r["half"]): r["metrics"] for r in json.loads(out.read_text())} == rows
+    summary = CliRunner().invoke(app, [*args[:5], "naive,ours,plain", *args[6:], "--cached-only"])
+    assert summary.exit_code == 0, summary.output
+    cells = {(r["system"], r["half"]): r["metrics"] for r in json.loads(out.read_text())}
+    assert cells[("plain", "dev")]["simple_python_n"] == 0 and cells[("ours", "dev")] == rows[("ours", "dev")]
     checked = CliRunner().invoke(app, args[:-3] + ["--json", str(out)])  # our own files are not the frozen ones
     assert checked.exit_code == 1 and "not the frozen one" in checked.output
-    assert {(r["system"], r["half"]): r["metrics"] for r in json.loads(out.read_text())} == rows
 
 
 def test_halves_are_deterministic_and_even(tmp_path):

@@ -53,6 +53,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         cache: Path = typer.Option(None, help="Per-case results (JSONL); a rerun resumes from it. "
                                             "Default: <data_dir>/bench/bfcl-cases.jsonl"),
         fresh: bool = typer.Option(False, help="Ignore cached per-case results."),
+        cached_only: bool = typer.Option(False, "--cached-only",
+                                         help="Summarise the cached cases only, computing none (n shows how many)."),
         check: bool = typer.Option(True, "--check/--no-check",
                                    help="Check each test half against its frozen sha256 (--no-check: other data)."),
         json_out: Path = typer.Option(None, "--json", help="Write the result rows here."),
@@ -93,8 +95,14 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                     continue  # a line cut by a stop
                 if row.get("key") == keys.get(row.get("system")):
                     done[(row["system"], row["id"])] = row
-        # System by system: each keeps its own prompt prefix in llama.cpp's cache.
-        todo = [(s, case) for s in names for case in cases]
+        # System by system (each keeps its own prompt prefix in llama.cpp's cache), the categories and
+        # halves taken in turn, so a run stopped early has covered every cell alike.
+        groups = [[case for case in cases if (case["id"].rsplit("_", 1)[0], case["half"]) == cell]
+                  for cell in dict.fromkeys((case["id"].rsplit("_", 1)[0], case["half"]) for case in cases)]
+        in_turn = [group[i] for i in range(max(map(len, groups), default=0)) for group in groups if i < len(group)]
+        todo = [(s, case) for s in names for case in in_turn]
+        if cached_only:
+            todo = [(s, case) for s, case in todo if (s, case["id"]) in done]
         results = []
         with Progress() as progress, cache.open("a") as out:
             task = progress.add_task("BFCL", total=len(todo))
