@@ -122,6 +122,11 @@ def test_the_frozen_test_half_is_checked(tmp_path, monkeypatch):
         load_category(tmp_path, "simple_python", "test")
 
 
+def test_grounders_are_listed(env):
+    result = CliRunner().invoke(app, ["bench", "tools", "--list-grounders"])
+    assert result.exit_code == 0 and "numbers" in result.output and "Serves" in result.output
+
+
 def test_unknown_half_or_grounder_is_one_clear_line(env):
     result = CliRunner().invoke(app, ["bench", "tools", "--data", str(env), "--half", "middle"])
     assert result.exit_code == 1 and "--half" in result.output

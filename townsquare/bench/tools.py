@@ -197,10 +197,11 @@ def code_key(system: str, model: str, threshold: float, grounders: list[str] | N
     if grounders is None:
         sources = [inspect.getsource(f) for f in (_system_prompt, RUNNERS[system], naive_grammar)]
     else:
-        from townsquare.llm import grammar, multicall, tool_calling, tools, values
+        from townsquare.llm import grammar, multicall, request, runtime, tool_calling, tools, values
         from townsquare.llm import grounders as grounder_module
 
-        sources = [inspect.getsource(m) for m in (grammar, grounder_module, multicall, tool_calling, tools, values)]
+        sources = [inspect.getsource(m) for m in (grammar, grounder_module, multicall, request, runtime, tool_calling,
+                                                  tools, values)]
         sources += [str(threshold), ",".join(grounders)]
     digest = hashlib.sha256("\n".join(sources).encode()).hexdigest()[:12]
     return f"{model}|{system}|{digest}"

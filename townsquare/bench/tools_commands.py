@@ -53,6 +53,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         cache: Path = typer.Option(None, help="Per-case results (JSONL); a rerun resumes from it. "
                                             "Default: <data_dir>/bench/bfcl-cases.jsonl"),
         fresh: bool = typer.Option(False, help="Ignore cached per-case results."),
+        list_grounders: bool = typer.Option(False, "--list-grounders", help="List the grounders and exit."),
         cached_only: bool = typer.Option(False, "--cached-only",
                                          help="Summarise the cached cases only, computing none (n shows how many)."),
         check: bool = typer.Option(True, "--check/--no-check",
@@ -67,6 +68,12 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         from townsquare.llm.grounders import GROUNDERS, parse_grounders
         from townsquare.llm.runtime import get_llm
 
+        if list_grounders:
+            from townsquare.llm.grounders import GROUNDERS
+
+            for name, fn in GROUNDERS.items():
+                typer.echo(f"{name:13} {' '.join((fn.__doc__ or '').split())}")
+            return
         settings = load_settings()
         chosen, cats = _names(systems), _names(categories)
         bad = [s for s in chosen if s not in bt.RUNNERS] + [c for c in cats if c not in bt.CATEGORIES]
