@@ -184,3 +184,20 @@ def test_switched_off_grounders_leave_the_type_grammar():
                           grounders=[])
     assert '"\\"Blue Moon\\""' not in backend.grammars[0] and json.dumps("Blue Moon") not in backend.grammars[0]
     assert result.tool_calls[0].arguments == {"title": "anything", "minutes": 99}
+
+
+def test_the_grounders_setting_and_argument_reach_the_layer():
+    from townsquare.config import load_settings
+    from townsquare.llm.runtime import LLM
+
+    def turn(settings, **kwargs):
+        backend = Scripted(['{"handle": "@ana"}'])
+        LLM(backend, settings).chat_with_tools([{"role": "user", "content": "follow @ana"}], [FOLLOW], "follow",
+                                               **kwargs)
+        return backend.grammars[0]
+
+    assert '"\\"@ana\\""' in turn(load_settings(env={}))
+    assert '"\\"@ana\\""' not in turn(load_settings(env={}, llm_tool_grounders="none"))
+    assert '"\\"@ana\\""' in turn(load_settings(env={}, llm_tool_grounders="none"), grounders=["handles"])
+    with pytest.raises(InvalidInput, match="unknown grounder"):
+        turn(load_settings(env={}, llm_tool_grounders="guesswork"))
