@@ -59,6 +59,7 @@ class Settings:
     # llama.cpp servers), "auto" (native, and our layer when the server rejects `tools`).
     llm_tool_mode: str = "auto"
     llm_tool_threshold: float = 0.33  # MiniLM relevance below which tool_choice=auto answers in text
+    llm_tool_grounders: str = "all"  # grounders of the tool layer: "all" or comma-separated names (llm/grounders.py)
     # Models per role: empty = the default model above; a path ending in .gguf = that file, embedded;
     # anything else = that model name on the remote server at llm_base_url.
     assistant_model: str = ""
