@@ -28,9 +28,11 @@ from townsquare.assistant import actions, memory, targets
 from townsquare.assistant.grounding import fallback, unsupported
 from townsquare.assistant.models import AssistantConversation, AssistantStep
 from townsquare.assistant.tools import READ_ONLY, TOOLS, ToolContext, ToolResult, repair_arguments, run_tool
+from townsquare.assistant.understand import understand as understand_request
 from townsquare.db.base import utcnow
 from townsquare.db.engine import end_transaction
 from townsquare.errors import InvalidInput, NotFound, TownsquareError
+from townsquare.llm.types import ToolCall
 from townsquare.social.models import Account
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,13 @@ def _release_point(text: str, sent: int) -> int:
     if len(held.split()) > MAX_HELD_WORDS:
         return sent + held.rstrip().rfind(" ") + 1
     return sent
+
+
+def _is_small_embedded_model(llm) -> bool:
+    """The bundled (embedded llama.cpp) model: too small to choose tools from a request reliably."""
+    from townsquare.llm.embedded import EmbeddedLLM
+
+    return isinstance(getattr(llm, "backend", None), EmbeddedLLM)
 
 
 def _call_key(call) -> str:
@@ -196,7 +205,7 @@ class Agent:
     """
 
     def __init__(self, llm, shield, settings=None, *, answer_with_model: bool | None = None,
-                 max_iterations: int = MAX_ITERATIONS, feed=None) -> None:
+                 max_iterations: int = MAX_ITERATIONS, feed=None, understand: bool | None = None) -> None:
         self.llm = llm
         self.shield = shield
         self.settings = settings
@@ -205,6 +214,11 @@ class Agent:
             answer_with_model = getattr(settings, "llm_backend", "embedded") == "remote"
         self.answer_with_model = answer_with_model
         self.max_iterations = max_iterations
+        if understand is None:
+            understand = _is_small_embedded_model(llm)
+        # The assistant reads the request itself (understand.py) and picks the tools and their
+        # arguments: what a model too small to choose tools well needs. Larger models choose.
+        self.understand = understand
 
     # --- helpers --------------------------------------------------------------------------------
     def _system(self, session: Session, account: Account, text: str) -> dict:
@@ -269,6 +283,14 @@ class Agent:
             memory.add_memory(session, account.id, preference, source="learned")
 
         ctx = ToolContext(session, account, self.settings, self.llm, self.feed)
+        planned = None
+        if self.understand:
+            understood = understand_request(ctx, text)
+            end_transaction(session)
+            if understood.calls:
+                planned = [ToolCall(c.tool, dict(c.arguments)) for c in understood.calls]
+            elif understood.chat:
+                planned = []  # no tool: the model answers in its own words
         end_transaction(session)  # _system ranks memories with the embedding model
         messages = [self._system(session, account, text), *history, {"role": "user", "content": text}]
         results: list[ToolResult] = []
@@ -276,17 +298,22 @@ class Agent:
         deferred: list = []  # side effects whose target the round's reads should find
         finished = False
         refused: str | None = None  # why a proposed side effect could not be prepared
-        for _ in range(self.max_iterations):
+        for round_number in range(self.max_iterations):
             offered = list(TOOLS.values()) if not results and refused is None else READ_ONLY
             end_transaction(session)
-            try:
-                reply = self.llm.chat_with_tools(messages, [t.spec() for t in offered], "auto", respond=False)
-            except TownsquareError as exc:
-                yield emit("error", message=exc.message, code=exc.code)
-                yield emit("done", reason="error", usage=usage.as_dict())
-                return
-            usage.add(getattr(reply, "usage", None))
-            calls = [c for c in reply.tool_calls if _call_key(c) not in seen_calls]
+            if planned is not None:
+                # The request was understood before any model call: its calls make one round.
+                reply_calls = planned if round_number == 0 else []
+            else:
+                try:
+                    reply = self.llm.chat_with_tools(messages, [t.spec() for t in offered], "auto", respond=False)
+                except TownsquareError as exc:
+                    yield emit("error", message=exc.message, code=exc.code)
+                    yield emit("done", reason="error", usage=usage.as_dict())
+                    return
+                usage.add(getattr(reply, "usage", None))
+                reply_calls = reply.tool_calls
+            calls = [c for c in reply_calls if _call_key(c) not in seen_calls]
             seen_calls.update(_call_key(c) for c in calls)
             if not calls:
                 if refused is not None and not results:
@@ -295,7 +322,7 @@ class Agent:
                     return
                 finished = True
                 break
-            if not results:  # calls made straight from the person's request: ground them in its words
+            if not results and not self.understand:  # the model's calls: ground them in the request's words
                 for call in calls:
                     if call.name in TOOLS:
                         call.arguments = repair_arguments(TOOLS[call.name], call.arguments, text)

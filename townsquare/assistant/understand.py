@@ -1,0 +1,453 @@
+"""Understanding a request before any tool is chosen: what is asked, about whom, about which post.
+
+For models too small to pick tools and fill arguments reliably (the bundled 135M model), the
+assistant reads the request itself, in steps that each serve a class of requests:
+
+1. **Quoted and dictated text is set aside** (``"..."``, or what follows "post:" / "saying"), so
+   that words to publish are copied exactly and never read as instructions or split apart.
+2. **Normalising** (``phrasing.py``): other digit systems, texting shorthand, typos in the app's
+   own words; the app's Spanish and Bengali words glossed for intent selection.
+3. **Clauses**: multi-part requests ("catch me up and check my notifications", "Who should I
+   follow for jazz? Oh, and find posts about it too") are split at conjunctions and sentence ends;
+   a piece that only names more targets ("... @ana and @ben", "posts 12 and 13") stays with its
+   clause, whose action then applies to each target.
+4. **Intent** of each clause by similarity to examples of each tool (``intents.py``), with people
+   and quoted text replaced by placeholders; ``chat`` (thanks, small talk, general knowledge)
+   needs no tool.
+5. **Arguments from the app's own data and the person's words**, never from a small model's free
+   text: post numbers, people by @handle, handle or display name (``people.py``), topics, the
+   text to publish, a reaction. A clause that refers back ("it", "them", "that post") takes the
+   topic, person or post of the clause before; "follow whoever wrote post 12" is the post's author.
+6. **Safety**: a side effect is only planned from a clause phrased as a request (not from a
+   statement such as "there's a person I follow, Ana"), and "publish" without the words to
+   publish becomes a draft. The agent loop still turns every side effect into a confirmation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from townsquare.assistant import phrasing
+from townsquare.assistant.intents import CHAT, intent_model
+from townsquare.assistant.people import Named, people_named
+from townsquare.errors import TownsquareError
+
+SIDE_EFFECTS = {"publish_post", "comment_on_post", "follow", "unfollow", "react_to_post"}
+POST_TOOLS = {"explain_post", "ask_about_post", "comment_on_post", "react_to_post"}
+PERSON_TOOLS = {"follow", "unfollow", "search_people"}
+WRITING_TOOLS = ("publish_post", "comment_on_post", "draft_post")
+MIN_INTENT_SCORE = 0.30  # below it a clause asks for nothing the tools do
+
+_QUOTE = re.compile(r"[\"“”«»]([^\"“”«»]{1,500})[\"“”«»]|(?<![\w])['‘]([^'‘’]{1,300}?)['’](?=[\s.,!?;:)]|$)")
+_COLON_CONTENT = re.compile(r"^(?P<lead>[^:]{1,80}?):\s+(?P<content>.+)$", re.DOTALL)
+_CONTENT_VERBS = re.compile(r"\b(post|publish|share|comment|reply|respond|tweet|announce|write|say|caption|"
+                            r"publica|postea|comenta|প্রকাশ|মন্তব্য)\w*", re.IGNORECASE)
+_POST_NUMBER = re.compile(r"(?:\bposts?\b|\bpublicaci[oó]n\b|পোস্ট|#)\s*(?:#|no\.?|number)?\s*(\d{1,12})\b"
+                          r"|\b(\d{1,12})\b", re.IGNORECASE)
+_HOURS = re.compile(r"\b(\d{1,3})\s*(?:hours?|hrs?|h)\b", re.IGNORECASE)
+_FOLLOWED_ONLY = re.compile(r"\b(?:people|accounts|folks|friends|persons?|those|ones|anyone|ppl)\s+(?:that\s+|who\s+)?"
+                            r"i(?:'m| am)?\s+(?:actually\s+)?follow(?:ing)?\b|\bpeople i follow\b|\bmy follows\b|"
+                            r"\bi follow\b.*\bonly\b|\bonly\b.*\bi follow\b|\bfrom (?:my )?(?:friends|follows)\b|"
+                            r"gente que sigo|gente q sigo|personas que sigo", re.IGNORECASE)
+_FOLLOWERS_ONLY = re.compile(r"\bfollowers[- ]only\b|\bonly (?:to |for |with )?my followers\b|"
+                             r"\bmy followers only\b|\bjust (?:to |for |with )?my followers\b|\bsolo (?:para )?mis seguidores\b",
+                             re.IGNORECASE)
+_SPLIT = re.compile(r"(?<=[.?!])\s+(?=\S)|;\s*|\s*,?\s+(?:and then|then|and also|also|plus|and|y|e|আর|এবং)\s+",
+                    re.IGNORECASE)
+_LEAD_FILLER = re.compile(r"^(?:(?:oh|ok|okay|so|and|also|then|plus|but|y|aparte)[,!]?\s+)+", re.IGNORECASE)
+_INTERJECTION = re.compile(r"^(?:oh|ok|okay|so|also|well|and|plus|hey|yeah|um|uh|hmm)[\s,!.?]*$", re.IGNORECASE)
+_PRONOUN_TOPIC = re.compile(r"^(?:it|that|this|them|those|these|the same|that topic|eso|ello)$", re.IGNORECASE)
+_THEM = re.compile(r"\b(them|him|her|they|their|that person|this person|whoever)\b", re.IGNORECASE)
+_THAT_POST = re.compile(r"\b(it|that post|this post|that one|this one|the post|the top result|the first)\b",
+                        re.IGNORECASE)
+_REQUEST = re.compile(r"(?:^|[,;:.!?]\s*|\bso\s+)(?:please\s+|pls\s+|kindly\s+|just\s+|go ahead and\s+|now\s+)*(?:follow|unfollow|"
+                      r"like|love|heart|react|comment|reply|respond|post|publish|share|tweet|announce|drop|add|"
+                      r"remove|stop|start|give|leave|put|tell|upvote|make|send|write|subscribe|unsubscribe|"
+                      r"thumbs|find|search|look|show|explain|draft|check|read|catch|sigue|dale|publica|postea|"
+                      r"comenta|deja)\b|\b(?:can|could|would|will|wo)(?:n't)? you\b|\bplease\b|\bpls\b|"
+                      r"\bi(?:'d| would)? (?:like|love) (?:you )?to\b|\bi want(?: you)? to\b|\bi wanna\b|"
+                      r"\bi'd like\b|\bfor me\b|\blet's\b|\bi need (?:you )?to\b|\bporfa\b|\bpor favor\b|"
+                      r"চাই|করো|করুন|দিন|দাও|দেখো|\?\s*$", re.IGNORECASE)
+
+# English function words and conversational filler: never a topic.
+_STOPWORDS = frozenset("""
+a an the i me my mine myself you your yours we us our they them their he him his she her it its this that
+these those and or but so then also too if of in on at by with from about into onto over under for to as
+up down out off again just only very really actually even still ever is are was were be been being am do
+does did doing have has had having can could would will shall should may might must not no nor yes yeah
+ok okay hey hi hello yo oh pls please thanks thank what who whom whose which why how when where there
+here any anything anyone anybody some something someone somebody all every everyone everybody each other
+good great nice cool new latest recent lately today tonight yesterday tomorrow now right rn week weekend
+month day days time stuff things thing lot lots bit much many more most few little kind sort like
+let lets let's get got give show tell find search look see check read want wanna need know think say
+saying says said talk talking chatter buzz written wrote write posted posting post posts people person
+folks guys accounts account feed timeline app here anywhere else thing please kindly maybe perhaps
+regarding re related topic topics subject interested into worth following follow followed follows
+only i'm i've i'd i'll it's that's what's there's let's don't doesn't isn't aren't haven't can't
+could've would've me? up? for? plz thx ty u ur r y sobre de del la el los las en un una unos unas algo
+hay por aquí aqui me mí mi mis que q qué muestra muéstrame mostrar podrías puedes favor oye
+""".split())
+
+
+@dataclass
+class PlannedCall:
+    tool: str
+    arguments: dict
+    clause: str = ""
+
+
+@dataclass
+class Clause:
+    text: str  # as written (quotes restored)
+    skeleton: str = ""  # what the intent model reads
+    intent: str = CHAT
+    score: float = 0.0
+    people: list[Named] = field(default_factory=list)
+    posts: list[str] = field(default_factory=list)
+    content: str | None = None  # the words to publish or comment, when dictated
+    topic: str = ""
+
+
+@dataclass
+class Understanding:
+    calls: list[PlannedCall] = field(default_factory=list)
+    chat: bool = False  # the request needs no tool: answer in words
+    clauses: list[Clause] = field(default_factory=list)
+
+
+# --- 1. text set aside ---------------------------------------------------------------------------
+
+
+def _writes(lead: str) -> bool:
+    """The words before a colon or "saying" ask to write something ("reply to post 4 with", "publish"),
+    not merely name a post ("post 4: why?", "explain post 4")."""
+    lead = re.sub(r"\b(?:posts?|#)\s*#?\d+", " ", phrasing.normalise(lead), flags=re.IGNORECASE)
+    return bool(_CONTENT_VERBS.search(lead))
+
+
+def _dictated_tail(sentence: str) -> int | None:
+    """Where the words a sentence dictates begin: after "post:" / "reply to post 12 with:" or after
+    "saying" (typos allowed), when a verb of writing comes first; None when it dictates nothing."""
+    colon = _COLON_CONTENT.match(sentence)
+    if colon and _writes(colon.group("lead")) and colon.group("content").strip():
+        return colon.start("content")
+    for m in re.finditer(r"[A-Za-z]+", sentence):
+        word = phrasing.fix_typo(m.group(0)).lower()
+        if word in ("saying", "says") and _writes(sentence[:m.start()]):
+            rest = sentence[m.end():]
+            start = m.end() + len(rest) - len(rest.lstrip(" :"))
+            return start if sentence[start:].strip() else None
+    return None
+
+
+def _set_aside(text: str) -> tuple[str, list[str]]:
+    """The request with quoted and dictated texts replaced by markers ``⟦0⟧``, and those texts, as
+    written (never normalised, never split)."""
+    quoted: list[str] = []
+
+    def keep(value: str) -> str:
+        quoted.append(value.strip())
+        return f" ⟦{len(quoted) - 1}⟧ "
+
+    text = _QUOTE.sub(lambda m: keep(m.group(1) or m.group(2) or ""), text)
+    sentences = []
+    for sentence in re.split(r"(?<=[.?!])\s+(?=\S)", text):
+        start = None if "⟦" in sentence else _dictated_tail(sentence)
+        if start is not None:
+            sentence = sentence[:start] + keep(sentence[start:].rstrip()).replace("⟦", "⟦=")
+        sentences.append(sentence)
+    return " ".join(" ".join(sentences).split()), quoted
+
+
+def _restore(text: str, quoted: list[str]) -> str:
+    return re.sub(r"⟦=?(\d+)⟧", lambda m: f'"{quoted[int(m.group(1))]}"', text)
+
+
+def _dictated(clause: str, quoted: list[str]) -> str | None:
+    """The words the clause dictates (a quoted or dictated text), if any."""
+    marker = re.search(r"⟦=?(\d+)⟧", clause)
+    return quoted[int(marker.group(1))] if marker else None
+
+
+# --- 3. clauses ----------------------------------------------------------------------------------
+
+
+def split_clauses(text: str) -> list[str]:
+    """The request's parts, at sentence ends and conjunctions (dictated text is a marker by now)."""
+    pieces = [_LEAD_FILLER.sub("", p.strip(" ,")).strip() for p in _SPLIT.split(text) if p]
+    return [p for p in pieces if p.strip(" ,.!?") and not _INTERJECTION.match(p)]
+
+
+def _content_words(text: str) -> list[str]:
+    words = re.findall(r"[^\W_][\w'’-]*", re.sub(r"⟦=?\d+⟧", " ", text))
+    return [w for w in words if w.lower() not in _STOPWORDS and not w.isdigit()
+            and phrasing.fix_typo(w).lower() not in phrasing.TRIGGER_WORDS]
+
+
+def _only_targets(clause: str, people: list[Named]) -> bool:
+    """A piece that names targets and nothing else ("@ben", "post 13", "Ana Ruiz for me")."""
+    rest = clause
+    for named in sorted(people, key=lambda n: -n.start):
+        rest = rest[:named.start] + " " + rest[named.end:]
+    rest = re.sub(r"\b(?:posts?|#)?\s*#?\d+\b", " ", rest, flags=re.IGNORECASE)
+    had_target = rest != clause
+    return had_target and not _content_words(rest)
+
+
+# --- 5. arguments --------------------------------------------------------------------------------
+
+_TOPIC_AFTER = re.compile(r"\b(?:about|on|regarding|re|for|into|around|sobre|de)\s+(.+)$", re.IGNORECASE)
+_TOPIC_END = re.compile(r"\s*(?:\b(?:from|by|only|lately|recently|today|tonight|these days|right now|rn|"
+                        r"please|pls|for me|too|as well|in my feed|here|on here|around here|anymore|"
+                        r"to follow|i should follow|worth following|of late)\b.*)$", re.IGNORECASE)
+_TOPIC_BEFORE_NOUN = re.compile(r"\b([\w-]+(?:\s+[\w-]+)?)\s+(?:accounts?|people|folks|creators|"
+                                r"posts?|stuff|content|news|chatter)\b", re.IGNORECASE)
+_BENGALI_TOPIC = re.compile(r"(\S+)\s+(?:নিয়ে|সম্পর্কে)")
+
+
+def topic_of(clause: str) -> str:
+    """The subject a clause is about: the words after "about"/"on"/"for", or else its content words."""
+    text = re.sub(r"⟦=?\d+⟧", " ", clause).strip(" ?.!,")
+    latin = " ".join(re.findall(r"[A-Za-zÀ-ÿ][\w'-]*", text))
+    bengali = _BENGALI_TOPIC.search(text)
+    if bengali and not _content_words(latin):
+        return bengali.group(1)
+    for match in _TOPIC_AFTER.finditer(text):
+        span = _TOPIC_END.sub("", match.group(1)).strip(" ?.!,:")
+        words = _content_words(span)
+        if words:
+            return " ".join(words)
+    return " ".join(_content_words(text))
+
+
+def follow_topic(clause: str) -> str:
+    """A topic for follow suggestions, only when the clause names one ("for jazz", "jazz accounts")."""
+    text = re.sub(r"⟦=?\d+⟧", " ", clause).strip(" ?.!,")
+    for match in _TOPIC_AFTER.finditer(text):
+        words = _content_words(_TOPIC_END.sub("", match.group(1)))
+        if words:
+            return " ".join(words)
+    before = _TOPIC_BEFORE_NOUN.search(text)
+    if before:
+        words = _content_words(before.group(1))
+        if words:
+            return " ".join(words)
+    return ""
+
+
+def post_numbers(clause: str) -> list[str]:
+    """Post ids a clause names ("post 12", "#12", "posts 12 and 13", a lone number)."""
+    found = []
+    for m in _POST_NUMBER.finditer(re.sub(r"⟦=?\d+⟧", " ", clause)):
+        number = m.group(1) or m.group(2)
+        after = clause[m.end():m.end() + 8].lower()
+        if m.group(2) and re.match(r"\s*(?:hours?|hrs?|h|days?|min|minutes?|people|followers|am|pm|%)", after):
+            continue  # a quantity, not a post
+        found.append(number)
+    return list(dict.fromkeys(found))
+
+
+_REACTIONS = [("love", r"\b(?:love|heart|❤|<3|লাভ)"), ("haha", r"\b(?:haha|laugh|lol|funny)"),
+              ("wow", r"\bwow\b"), ("sad", r"\bsad\b"), ("angry", r"\b(?:angry|mad)\b"),
+              ("like", r"\b(?:like|upvote|thumbs|me gusta|লাইক)")]
+
+
+def reaction_of(clause: str) -> str:
+    """The reaction a clause asks for (the first named; "like" when none is)."""
+    hits = [(m.start(), kind) for kind, pattern in _REACTIONS
+            for m in [re.search(pattern, clause, re.IGNORECASE)] if m]
+    return min(hits)[1] if hits else "like"
+
+
+_DRAFT_LEAD = re.compile(r"^.*?\b(?:draft|write|compose|word|caption|post|publish|share|tweet|announce|borrador|খসড়া)\w*\b\s*(?:me\s+|us\s+)?"
+                         r"(?:up\s+)?(?:a|an|one|something|some|the)?\s*(?:short|quick|little|nice|brief|fun)?\s*"
+                         r"(?:post|tweet|caption|status|update|message|one|something)?\s*(?:for me\s*)?"
+                         r"(?:about|on|for|saying|that says|announcing)?\s*", re.IGNORECASE)
+
+
+def draft_subject(clause: str) -> str:
+    subject = _DRAFT_LEAD.sub("", clause, count=1).strip(" ?.!,")
+    return subject if len(subject) >= 3 else clause.strip(" ?.!,")
+
+
+def is_request(clause: str) -> bool:
+    """Phrased as a request (imperative, "can you", "I want to", a question): side effects need it."""
+    return bool(_REQUEST.search(clause))
+
+
+# --- the plan ------------------------------------------------------------------------------------
+
+
+def _skeleton(clause: str, people: list[Named]) -> str:
+    text = clause
+    for named in sorted(people, key=lambda n: -n.start):
+        text = text[:named.start] + "@someone" + text[named.end:]
+    text = re.sub(r"⟦=?\d+⟧", '"something"', text)
+    return phrasing.gloss(text)
+
+
+def _author_of(ctx, post_id: str) -> str | None:
+    from townsquare.social import posts
+
+    try:
+        return posts.get_post(ctx.session, ctx.account, int(post_id)).author.handle
+    except (TownsquareError, ValueError):
+        return None
+
+
+def understand(ctx, text: str) -> Understanding:
+    """What the request asks for, as planned calls (arguments taken from the request and the app's
+    data), or ``chat=True`` when it needs no tool."""
+    raw = phrasing.ascii_digits(text.strip())
+    aside, quoted = _set_aside(raw)
+    normal = phrasing.normalise(aside)
+    pieces = split_clauses(normal)
+    clauses: list[Clause] = []
+    for piece in pieces:
+        people = people_named(ctx, piece)
+        if clauses and _only_targets(piece, people):
+            # "... and @ben": more targets for the clause before
+            last = clauses[-1]
+            joined = last.text + " and " + piece
+            clauses[-1] = Clause(joined, people=people_named(ctx, joined))
+            continue
+        clauses.append(Clause(piece, people=people))
+    if not clauses:
+        return Understanding(chat=True)
+    for clause in clauses:
+        clause.skeleton = _skeleton(clause.text, clause.people)
+        clause.posts = post_numbers(clause.text)
+        clause.content = _dictated(clause.text, quoted)
+    verdicts = intent_model(getattr(ctx, "settings", None)).classify([c.skeleton for c in clauses])
+    model = intent_model(getattr(ctx, "settings", None))
+    for clause, verdict in zip(clauses, verdicts, strict=True):
+        clause.intent = verdict.intent if verdict.score >= MIN_INTENT_SCORE else CHAT
+        clause.score = verdict.score
+        if "⟦=" in clause.text:
+            # Dictated words ("reply to post 4 with: ...", "publish: ...") are written somewhere.
+            scores = model.scores([clause.skeleton])[0]
+            clause.intent = max(WRITING_TOOLS, key=lambda tool: scores[tool])
+    plan = Understanding(clauses=clauses)
+    previous: Clause | None = None
+    for clause in clauses:
+        if clause.intent == CHAT:
+            continue
+        plan.calls += _calls_for(ctx, clause, previous, raw, quoted)
+        previous = clause
+    plan.calls = _without_duplicates(plan.calls)
+    plan.chat = not plan.calls and all(c.intent == CHAT for c in clauses)
+    for call in plan.calls:
+        for key, value in list(call.arguments.items()):
+            if isinstance(value, str):
+                call.arguments[key] = _restore(value, quoted)
+    return plan
+
+
+def _topic(clause: Clause, previous: Clause | None, finder=topic_of) -> str:
+    topic = finder(clause.text)
+    if (not topic or _PRONOUN_TOPIC.match(topic)) and previous is not None:
+        topic = previous.topic or topic
+    clause.topic = topic
+    return topic
+
+
+def _post_targets(clause: Clause, previous: Clause | None) -> list[str]:
+    if clause.posts:
+        return clause.posts
+    if previous is not None and previous.posts and (_THAT_POST.search(clause.text) or len(previous.posts) == 1):
+        clause.posts = previous.posts[-1:]
+        return clause.posts
+    return []
+
+
+def _person_targets(ctx, clause: Clause, previous: Clause | None) -> list[str]:
+    handles = [n.handle for n in clause.people]
+    if handles:
+        return handles
+    if previous is not None and previous.people and _THEM.search(clause.text):
+        return [previous.people[-1].handle]
+    posts = _post_targets(clause, previous)
+    if posts:  # "follow whoever wrote post 12"
+        author = _author_of(ctx, posts[0])
+        return [author] if author else []
+    return []
+
+
+def _calls_for(ctx, clause: Clause, previous: Clause | None, request: str, quoted: list[str]) -> list[PlannedCall]:
+    tool, text = clause.intent, clause.text
+    one = lambda args: [PlannedCall(tool, args, text)]  # noqa: E731
+    if tool in SIDE_EFFECTS and not is_request(phrasing.gloss(text)):
+        return []  # a statement ("there's a person I follow, Ana") asks for no action
+    if tool == "search_posts":
+        args = {"query": _topic(clause, previous) or text}
+        if _FOLLOWED_ONLY.search(request):
+            args["from_people_i_follow"] = True
+        return one(args)
+    if tool == "search_people":
+        if clause.people:
+            return [PlannedCall(tool, {"query": n.name or n.handle}, text) for n in clause.people]
+        targets = _person_targets(ctx, clause, previous)
+        if targets:
+            return one({"query": targets[0]})
+        return one({"query": _topic(clause, previous) or text})
+    if tool == "catch_me_up":
+        hours = _HOURS.search(text)
+        return one({"hours": int(hours.group(1))} if hours else {})
+    if tool in ("explain_post", "ask_about_post"):
+        posts = _post_targets(clause, previous)
+        extra = {"question": text} if tool == "ask_about_post" else {}
+        return [PlannedCall(tool, {"post_id": p, **extra}, text) for p in posts]
+    if tool == "suggest_follows":
+        topic = _topic(clause, previous, follow_topic)
+        return one({"topic": topic} if topic else {})
+    if tool == "draft_post":
+        subject = draft_subject(text)
+        if previous is not None and previous.topic:
+            subject = re.sub(r"\b(it|that|this)\b(?=[\s.!?]*$)", previous.topic, subject)
+        clause.topic = topic_of(text)
+        return one({"about": _restore(subject, quoted)})
+    if tool == "read_notifications":
+        return one({})
+    if tool == "publish_post":
+        if not clause.content:  # no words to publish: offer a draft instead
+            return [PlannedCall("draft_post", {"about": draft_subject(text)}, text)]
+        args = {"text": clause.content}
+        if _FOLLOWERS_ONLY.search(request):
+            args["visibility"] = "followers"
+        return one(args)
+    if tool == "comment_on_post":
+        if not clause.content:
+            return []
+        posts = _post_targets(clause, previous) or [""]  # "" : the target comes from this turn's reads
+        return [PlannedCall(tool, {"post_id": p, "text": clause.content}, text) for p in posts]
+    if tool == "react_to_post":
+        posts = _post_targets(clause, previous) or [""]
+        reaction = reaction_of(text)
+        return [PlannedCall(tool, {"post_id": p, "reaction": reaction}, text) for p in posts]
+    if tool in ("follow", "unfollow"):
+        handles = _person_targets(ctx, clause, previous)
+        if handles:
+            return [PlannedCall(tool, {"handle": h}, text) for h in handles]
+        topic = topic_of(text)
+        if topic and tool == "follow":  # "follow whoever posts most about cooking": read first
+            return [PlannedCall("search_posts", {"query": topic}, text), PlannedCall(tool, {"handle": ""}, text)]
+        return []
+    return []
+
+
+def _without_duplicates(calls: list[PlannedCall]) -> list[PlannedCall]:
+    """The same call once; a draft made from a clause that another clause publishes is dropped."""
+    out: list[PlannedCall] = []
+    seen: set[str] = set()
+    publishing = any(c.tool == "publish_post" for c in calls)
+    for call in calls:
+        key = call.tool + repr(sorted(call.arguments.items()))
+        if key in seen:
+            continue
+        if call.tool == "draft_post" and publishing and not re.search(r"\b(draft|write|compose)", call.clause,
+                                                                      re.IGNORECASE):
+            continue  # "I'm going to announce it. Publish: ..." is one publish
+        seen.add(key)
+        out.append(call)
+    return out
