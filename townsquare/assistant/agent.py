@@ -106,6 +106,20 @@ def _is_small_embedded_model(llm) -> bool:
     return isinstance(getattr(llm, "backend", None), EmbeddedLLM)
 
 
+SMALL_MODEL_ANSWER_TOKENS = 96  # a small model's own answers stay short: longer ones wander
+_CLAUSE_PIECE = re.compile(r"[^.!?,;\n]+[.!?,;\n]*")
+
+
+def _repetition_start(text: str, times: int = 3) -> int | None:
+    """Where a phrase starts repeating (the same clause ``times`` times in a row), or None."""
+    pieces = [(m.start(), m.group(0).strip(" .!?,;\n").lower()) for m in _CLAUSE_PIECE.finditer(text)]
+    pieces = [(start, piece) for start, piece in pieces if piece]
+    for i in range(len(pieces) - times + 1):
+        if len({piece for _, piece in pieces[i:i + times]}) == 1:
+            return pieces[i + 1][0]
+    return None
+
+
 def _call_key(call) -> str:
     return call.name + json.dumps(call.arguments, sort_keys=True, default=str)
 
@@ -405,13 +419,23 @@ class Agent:
         end_transaction(session)
         citations = sorted({c for r in results for c in r.citations})
         written, sent, replaced_by, stream = "", 0, None, None
+        kwargs = options.llm_kwargs()
+        if self.understand and kwargs["max_tokens"] is None:
+            kwargs["max_tokens"] = SMALL_MODEL_ANSWER_TOKENS
         try:
-            stream = self.llm.chat(messages, stream=True, **options.llm_kwargs())
+            stream = self.llm.chat(messages, stream=True, **kwargs)
             for piece in stream:
                 written += piece
                 end = _release_point(written, sent)
                 if end <= sent:
                     continue
+                repeat = _repetition_start(written[:end])
+                if repeat is not None:  # a small model looping on one phrase: keep it once, stop
+                    written = written[:repeat]
+                    if len(written) > sent and unsupported(ctx, text, written, results) is None:
+                        yield Step("text_delta", {"text": written[sent:]})
+                        sent = len(written)
+                    break
                 if unsupported(ctx, text, written[:end], results) is not None:
                     replaced_by = "grounding"
                     break

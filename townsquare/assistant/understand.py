@@ -62,7 +62,7 @@ _THEM = re.compile(r"\b(them|him|her|they|their|that person|this person|whoever)
 _THAT_POST = re.compile(r"\b(it|that post|this post|that one|this one|the post|the top result|the first)\b",
                         re.IGNORECASE)
 _REQUEST = re.compile(r"(?:^|[,;:.!?]\s*|\bso\s+)(?:please\s+|pls\s+|kindly\s+|just\s+|go ahead and\s+|now\s+)*(?:follow|unfollow|"
-                      r"like|love|heart|react|comment|reply|respond|post|publish|share|tweet|announce|drop|add|"
+                      r"like|love|heart|react|comment|reply|respond|post(?!\s*#?\d)|publish|share|tweet|announce|drop|add|"
                       r"remove|stop|start|give|leave|put|tell|upvote|make|send|write|subscribe|unsubscribe|"
                       r"thumbs|find|search|look|show|explain|draft|check|read|catch|sigue|dale|publica|postea|"
                       r"comenta|deja)\b|\b(?:can|could|would|will|wo)(?:n't)? you\b|\bplease\b|\bpls\b|"
@@ -84,6 +84,7 @@ let lets let's get got give show tell find search look see check read want wanna
 saying says said talk talking chatter buzz written wrote write posted posting post posts people person
 folks guys accounts account feed timeline app here anywhere else thing please kindly maybe perhaps
 regarding re related topic topics subject interested into worth following follow followed follows
+only add need needs want wants wish getting keep seem seems interesting boring fun cool awesome
 only i'm i've i'd i'll it's that's what's there's let's don't doesn't isn't aren't haven't can't
 could've would've me? up? for? plz thx ty u ur r y sobre de del la el los las en un una unos unas algo
 hay por aquí aqui me mí mi mis que q qué muestra muéstrame mostrar podrías puedes favor oye
@@ -99,7 +100,7 @@ class PlannedCall:
 
 @dataclass
 class Clause:
-    text: str  # as written (quotes restored)
+    text: str  # normalised, quoted and dictated texts as markers; context statements included
     skeleton: str = ""  # what the intent model reads
     intent: str = CHAT
     score: float = 0.0
@@ -107,6 +108,7 @@ class Clause:
     posts: list[str] = field(default_factory=list)
     content: str | None = None  # the words to publish or comment, when dictated
     topic: str = ""
+    request: str = ""  # the part that asks (``text`` without the statements before it)
 
 
 @dataclass
@@ -192,7 +194,13 @@ def _only_targets(clause: str, people: list[Named]) -> bool:
         rest = rest[:named.start] + " " + rest[named.end:]
     rest = re.sub(r"\b(?:posts?|#)?\s*#?\d+\b", " ", rest, flags=re.IGNORECASE)
     had_target = rest != clause
-    return had_target and not _content_words(rest)
+    words = re.findall(r"[^\W\d_][\w'’]*", rest.lower())
+    return had_target and all(w in _JOINING_WORDS for w in words)
+
+
+# Words that may sit beside extra targets ("and @ben too", "and post 13 as well").
+_JOINING_WORDS = frozenset("and or also too for me please pls post posts the a as well both then plus with to on "
+                           "one y a আর এবং".split())
 
 
 # --- 5. arguments --------------------------------------------------------------------------------
@@ -233,7 +241,7 @@ def follow_topic(clause: str) -> str:
         words = _content_words(before.group(1))
         if words:
             return " ".join(words)
-    return ""
+    return " ".join(_content_words(text))
 
 
 def post_numbers(clause: str) -> list[str]:
@@ -260,15 +268,55 @@ def reaction_of(clause: str) -> str:
     return min(hits)[1] if hits else "like"
 
 
-_DRAFT_LEAD = re.compile(r"^.*?\b(?:draft|write|compose|word|caption|post|publish|share|tweet|announce|borrador|খসড়া)\w*\b\s*(?:me\s+|us\s+)?"
+_POLITE_LEAD_DRAFT = (r"^\W*(?:(?:please|pls|kindly|just|can you|could you|would you|would you mind|help me|"
+                      r"i want you to|i'd like you to|hey|ok|okay|so|now|and|then|also|oh)\s+)*")
+_DRAFT_LEAD = re.compile(_POLITE_LEAD_DRAFT + r"\b(?:draft|write|compose|word|caption|post|publish|share|tweet|announce|borrador|খসড়া)\w*\b\s*(?:me\s+|us\s+)?"
                          r"(?:up\s+)?(?:a|an|one|something|some|the)?\s*(?:short|quick|little|nice|brief|fun)?\s*"
                          r"(?:post|tweet|caption|status|update|message|one|something)?\s*(?:for me\s*)?"
                          r"(?:about|on|for|saying|that says|announcing)?\s*", re.IGNORECASE)
 
 
 def draft_subject(clause: str) -> str:
+    """What a post should be about: the clause without "(could you) draft a post about"."""
     subject = _DRAFT_LEAD.sub("", clause, count=1).strip(" ?.!,")
     return subject if len(subject) >= 3 else clause.strip(" ?.!,")
+
+
+VERB_CUE_BOOST = 0.12
+_POLITE_LEAD = r"^\W*(?:(?:please|pls|kindly|just|now|ok|okay|so|and|also|then|can you|could you|would you|will you|" \
+               r"would you mind|could you please|can you please|i want you to|i'd like you to|help me|go ahead and|" \
+               r"i want to|i'd like to|i wanna|let's)\s+)*"
+_VERB_CUES = [(tool, re.compile(_POLITE_LEAD + pattern, re.IGNORECASE)) for tool, pattern in [
+    ("draft_post", r"(?:draft|compose|write)\w*\b"), ("unfollow", r"(?:unfollow|stop following|unsubscribe)\b"),
+    ("follow", r"(?:follow|start following|subscribe to)\b"), ("comment_on_post", r"(?:comment|reply|respond)\w*\b"),
+    ("react_to_post", r"(?:like|heart|upvote|react)\b"), ("publish_post", r"(?:publish|tweet|announce)\b"),
+    ("explain_post", r"explain\b"), ("read_notifications", r"(?:check|read|show)\s+(?:me\s+)?my\s+notifications\b"),
+    ("catch_me_up", r"catch\s+me\s+up\b"), ("suggest_follows", r"(?:suggest|recommend)\w*\b"),
+]]
+
+
+_ABOUT_PEOPLE = re.compile(r"\b(?:people|persons?|someone|somebody|anyone who|anybody who|accounts?|profiles?|"
+                           r"users?|folks|who is|who's|whois|handle|named|called|experts?|creators?|members?)\b|@",
+                           re.IGNORECASE)
+
+
+def _verb_cue(clause: str) -> str | None:
+    """The tool an imperative at the start of the clause names, if any."""
+    text = phrasing.gloss(clause)
+    return next((tool for tool, pattern in _VERB_CUES if pattern.search(text)), None)
+
+
+def _explicit_post(clause: str) -> bool:
+    """The clause names a post by number ("post 12", "#12"), not just any number."""
+    return bool(re.search(r"(?:\bposts?\b|\bpublicaci[oó]n\b|পোস্ট|#)\s*#?\d", clause, re.IGNORECASE))
+
+
+def _explicit_topic(clause: str) -> bool:
+    """The clause names a subject after "about", "on", "regarding" (not "on my feed")."""
+    for match in re.finditer(r"\b(?:about|on|regarding)\s+(.+)$", re.sub(r"⟦=?\d+⟧", " ", clause), re.IGNORECASE):
+        if _content_words(_TOPIC_END.sub("", match.group(1))):
+            return True
+    return False
 
 
 def is_request(clause: str) -> bool:
@@ -296,38 +344,96 @@ def _author_of(ctx, post_id: str) -> str | None:
         return None
 
 
+def _clauses(ctx, normal: str) -> list[Clause]:
+    """The request's clauses: a piece that only names more targets joins the clause before ("... and
+    @ben"); a statement that is followed by a request is its context and joins it ("Post 12 made my
+    day. Leave a comment ...", "I want more jazz in my feed. Who would you add?")."""
+    clauses: list[Clause] = []
+    context = ""
+    for piece in split_clauses(normal):
+        people = people_named(ctx, piece)
+        if clauses and not context and _only_targets(piece, people):
+            joined = clauses[-1].text + " and " + piece
+            clauses[-1] = Clause(joined, people=people_named(ctx, joined),
+                                 request=clauses[-1].request + " and " + piece)
+            continue
+        if not is_request(phrasing.gloss(piece)) and not piece.rstrip().endswith("?"):
+            context = (context + " " + piece).strip()  # a statement: context for what follows
+            continue
+        request = piece
+        if context:
+            piece = context + " " + piece
+            people = people_named(ctx, piece)
+            context = ""
+        clauses.append(Clause(piece, people=people, request=request))
+    if context:  # statements only: they are the request
+        clauses.append(Clause(context, people=people_named(ctx, context), request=context))
+    return clauses
+
+
+def _decide(clause: Clause, scores: dict[str, float], model) -> str:
+    """The clause's intent: the most similar tool's, adjusted by what the clause plainly shows."""
+    intent = _intent(clause, scores)
+    if intent in SIDE_EFFECTS and clause.request != clause.text:
+        # An action must be asked for in the request itself, not read into the statements before it
+        # ("There's someone I follow, Ana. What has she posted?" follows nobody).
+        own = model.scores([_skeleton(clause.request, people_named_in(clause, clause.request))])[0]
+        asked = _verb_cue(clause.request) or max(own, key=lambda tool: own[tool])
+        if asked != intent and "⟦=" not in clause.request:
+            intent = max((t for t in scores if t not in SIDE_EFFECTS), key=lambda tool: scores[tool])
+    return intent
+
+
+def people_named_in(clause: Clause, part: str) -> list[Named]:
+    """The clause's people that the part (its end) names, with positions in the part."""
+    offset = len(clause.text) - len(part)
+    return [Named(n.handle, n.name, n.start - offset, n.end - offset, n.how) for n in clause.people
+            if n.start >= offset]
+
+
+def _intent(clause: Clause, scores: dict[str, float]) -> str:
+    scores = dict(scores)
+    cue = _verb_cue(clause.text)
+    if cue:  # an imperative naming the app's action ("draft ...", "follow them")
+        scores[cue] += VERB_CUE_BOOST
+    if "⟦=" in clause.text:
+        # Dictated words ("reply to post 4 with: ...", "publish: ...") are written somewhere: on a
+        # post when the clause names one, else a new post (or a draft).
+        if clause.posts and _explicit_post(clause.text):
+            return "comment_on_post"
+        return max(("publish_post", "draft_post"), key=lambda tool: scores[tool])
+    intent = max(scores, key=lambda tool: scores[tool])
+    if scores[intent] < MIN_INTENT_SCORE:
+        return CHAT
+    if intent not in POST_TOOLS and _explicit_post(clause.text) and intent not in ("follow", "unfollow"):
+        # A request that names a post ("how'd #12 get here?") is about that post.
+        intent = max(POST_TOOLS, key=lambda tool: scores[tool])
+    if intent in ("catch_me_up", "suggest_follows") and _FOLLOWED_ONLY.search(clause.text) and topic_of(clause.text) \
+            and not re.search(r"\b(?:should|to|worth|would you|could)\s+(?:i\s+)?(?:follow|add)", clause.text, re.I):
+        return "search_posts"  # "what have the people I follow posted about X": a filtered search
+    if intent == "catch_me_up" and _explicit_topic(clause.text):
+        return "search_posts"  # catching up has no subject; "anything on X today?" searches for X
+    if intent == "search_people" and not clause.people and not _ABOUT_PEOPLE.search(clause.text):
+        return "search_posts"  # a subject with no person asked for: posts about it
+    return intent
+
+
 def understand(ctx, text: str) -> Understanding:
     """What the request asks for, as planned calls (arguments taken from the request and the app's
     data), or ``chat=True`` when it needs no tool."""
     raw = phrasing.ascii_digits(text.strip())
     aside, quoted = _set_aside(raw)
-    normal = phrasing.normalise(aside)
-    pieces = split_clauses(normal)
-    clauses: list[Clause] = []
-    for piece in pieces:
-        people = people_named(ctx, piece)
-        if clauses and _only_targets(piece, people):
-            # "... and @ben": more targets for the clause before
-            last = clauses[-1]
-            joined = last.text + " and " + piece
-            clauses[-1] = Clause(joined, people=people_named(ctx, joined))
-            continue
-        clauses.append(Clause(piece, people=people))
+    clauses = _clauses(ctx, phrasing.normalise(aside))
     if not clauses:
         return Understanding(chat=True)
     for clause in clauses:
         clause.skeleton = _skeleton(clause.text, clause.people)
         clause.posts = post_numbers(clause.text)
         clause.content = _dictated(clause.text, quoted)
-    verdicts = intent_model(getattr(ctx, "settings", None)).classify([c.skeleton for c in clauses])
     model = intent_model(getattr(ctx, "settings", None))
-    for clause, verdict in zip(clauses, verdicts, strict=True):
-        clause.intent = verdict.intent if verdict.score >= MIN_INTENT_SCORE else CHAT
-        clause.score = verdict.score
-        if "⟦=" in clause.text:
-            # Dictated words ("reply to post 4 with: ...", "publish: ...") are written somewhere.
-            scores = model.scores([clause.skeleton])[0]
-            clause.intent = max(WRITING_TOOLS, key=lambda tool: scores[tool])
+    for clause, scores in zip(clauses, model.scores([c.skeleton for c in clauses]), strict=True):
+        clause.intent = _decide(clause, scores, model)
+        clause.score = scores.get(clause.intent, 0.0)
     plan = Understanding(clauses=clauses)
     previous: Clause | None = None
     for clause in clauses:
@@ -377,7 +483,7 @@ def _person_targets(ctx, clause: Clause, previous: Clause | None) -> list[str]:
 def _calls_for(ctx, clause: Clause, previous: Clause | None, request: str, quoted: list[str]) -> list[PlannedCall]:
     tool, text = clause.intent, clause.text
     one = lambda args: [PlannedCall(tool, args, text)]  # noqa: E731
-    if tool in SIDE_EFFECTS and not is_request(phrasing.gloss(text)):
+    if tool in SIDE_EFFECTS and not is_request(phrasing.gloss(clause.request or text)):
         return []  # a statement ("there's a person I follow, Ana") asks for no action
     if tool == "search_posts":
         args = {"query": _topic(clause, previous) or text}
