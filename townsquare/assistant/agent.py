@@ -301,6 +301,10 @@ class Agent:
         if self.understand:
             understood = understand_request(ctx, text)
             end_transaction(session)
+            if understood.clarify:
+                yield emit("text", text=understood.clarify)
+                yield emit("done", reason="answer", usage=usage.as_dict())
+                return
             if understood.calls:
                 planned = [ToolCall(c.tool, dict(c.arguments)) for c in understood.calls]
             elif understood.chat:

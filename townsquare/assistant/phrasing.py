@@ -55,15 +55,21 @@ GLOSSES = [
     ("publicación", "post"), ("publicacion", "post"), ("comentarios", "comments"), ("comenta", "comment"),
     ("publica", "publish"), ("postea", "publish"), ("busca", "search"), ("buscar", "search"),
     ("sigue a", "follow"), ("seguir a", "follow"), ("muéstrame", "show me"), ("mostrar", "show"),
-    ("mostrarme", "show me"), ("sobre", "about"), ("gracias", "thanks"),
+    ("mostrarme", "show me"), ("sobre", "about"), ("gracias", "thanks"), ("hay algo de", "anything about"),
+    ("algo de", "something about"), ("alguien", "anyone"), ("por aquí", "here"), ("por aqui", "here"),
+    ("oye", "hey"), ("qué", "what"), ("quién", "who"), ("por favor", "please"), ("porfa", "please"),
     # Bengali
     ("আনফলো", "unfollow"), ("ফলো", "follow"), ("পোস্টের খসড়া", "draft a post"), ("খসড়া", "draft"),
-    ("নোটিফিকেশন", "notifications"), ("মন্তব্য", "comment"), ("প্রকাশ করো", "publish"),
-    ("প্রকাশ", "publish"), ("পোস্ট", "post"), ("খুঁজে দাও", "search"), ("খুঁজে", "search"),
+    ("নোটিফিকেশন", "notifications"), ("মন্তব্য", "comment"), ("প্রকাশ করো", "please publish"),
+    ("প্রকাশ", "publish"), ("পোস্ট", "post"), ("খুঁজে দাও", "please search"), ("খুঁজে", "search"),
     ("খুঁজ", "search"), ("সম্পর্কে", "about"), ("নিয়ে", "about"), ("দেখাবেন", "show"), ("দেখাও", "show"),
-    ("দেখো", "check"), ("নতুন কী", "what's new"), ("খবর", "news"), ("ফিডের", "feed"), ("ফিড", "feed"),
+    ("দেখো", "please check"), ("নতুন কী", "what's new"), ("খবর", "news"), ("ফিডের", "feed"), ("ফিড", "feed"),
     ("কে লিখেছে", "who wrote"), ("লিখেছে", "wrote"), ("কী বলছে", "what does it say"),
     ("লাইক", "like"), ("লাভ", "love"), ("রিঅ্যাক্ট", "react"), ("ধন্যবাদ", "thanks"), ("আর", "and"),
+    ("অনুগ্রহ করে", "please"), ("কেউ কিছু", "anyone anything"), ("কেউ", "anyone"), ("কিছু", "some"),
+    ("কী হলো", "what happened"), ("হলো", "happened"), ("কী", "what"), ("কে", "who"), ("আমার", "my"),
+    ("বলো", "please tell me"), ("দাও", "please give me"), ("দিন", "please give"), ("করো", "please do"),
+    ("লিখে দাও", "please write"), ("প্লিজ", "please"), ("করতে চাই", "I want to"), ("চাই", "I want"),
 ]
 
 
@@ -143,6 +149,12 @@ def gloss(text: str) -> str:
     for phrase, english in _GLOSS_PATTERNS:
         out = phrase.sub(f" {english} ", out)
     return " ".join(out.split())
+
+
+def latin_only(text: str) -> str:
+    """The text without words in other scripts (what an English embedding model can read)."""
+    kept = [w for w in text.split() if not re.search(r"[\u0900-\u0DFF]", w)]
+    return " ".join(kept)
 
 
 def _gloss_pattern(phrase: str) -> re.Pattern:

@@ -91,6 +91,15 @@ hay por aquí aqui me mí mi mis que q qué muestra muéstrame mostrar podrías 
 """.split())
 
 
+# What to ask when a request wants a tool but lacks what it needs.
+CLARIFY = {
+    "comment_on_post": "What should the comment say, and on which post? For example: comment \"congrats!\" on post 12.",
+    "follow": "Whom should I follow? Give me their @handle or their name.",
+    "unfollow": "Whom should I unfollow? Give me their @handle or their name.",
+    "react_to_post": "Which post should I react to? Tell me its number, like post 12.",
+}
+
+
 @dataclass
 class PlannedCall:
     tool: str
@@ -109,12 +118,14 @@ class Clause:
     content: str | None = None  # the words to publish or comment, when dictated
     topic: str = ""
     request: str = ""  # the part that asks (``text`` without the statements before it)
+    scores: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
 class Understanding:
     calls: list[PlannedCall] = field(default_factory=list)
     chat: bool = False  # the request needs no tool: answer in words
+    clarify: str = ""  # a tool is wanted but the request lacks what it needs: ask for it
     clauses: list[Clause] = field(default_factory=list)
 
 
@@ -181,8 +192,11 @@ def split_clauses(text: str) -> list[str]:
     return [p for p in pieces if p.strip(" ,.!?") and not _INTERJECTION.match(p)]
 
 
+_WORDS = re.compile(r"[^\W_][\w\u0900-\u0DFF'’-]*")  # Indic vowel signs are part of words
+
+
 def _content_words(text: str) -> list[str]:
-    words = re.findall(r"[^\W_][\w'’-]*", re.sub(r"⟦=?\d+⟧", " ", text))
+    words = _WORDS.findall(re.sub(r"⟦=?\d+⟧", " ", text))
     return [w for w in words if w.lower() not in _STOPWORDS and not w.isdigit()
             and phrasing.fix_typo(w).lower() not in phrasing.TRIGGER_WORDS]
 
@@ -211,15 +225,14 @@ _TOPIC_END = re.compile(r"\s*(?:\b(?:from|by|only|lately|recently|today|tonight|
                         r"to follow|i should follow|worth following|of late)\b.*)$", re.IGNORECASE)
 _TOPIC_BEFORE_NOUN = re.compile(r"\b([\w-]+(?:\s+[\w-]+)?)\s+(?:accounts?|people|folks|creators|"
                                 r"posts?|stuff|content|news|chatter)\b", re.IGNORECASE)
-_BENGALI_TOPIC = re.compile(r"(\S+)\s+(?:নিয়ে|সম্পর্কে)")
+_BENGALI_TOPIC = re.compile(r"([^\s?.!,।]+)\s+(?:নিয়ে|সম্পর্কে)")
 
 
 def topic_of(clause: str) -> str:
     """The subject a clause is about: the words after "about"/"on"/"for", or else its content words."""
     text = re.sub(r"⟦=?\d+⟧", " ", clause).strip(" ?.!,")
-    latin = " ".join(re.findall(r"[A-Za-zÀ-ÿ][\w'-]*", text))
     bengali = _BENGALI_TOPIC.search(text)
-    if bengali and not _content_words(latin):
+    if bengali:
         return bengali.group(1)
     for match in _TOPIC_AFTER.finditer(text):
         span = _TOPIC_END.sub("", match.group(1)).strip(" ?.!,:")
@@ -290,11 +303,12 @@ _VERB_CUES = [(tool, re.compile(_POLITE_LEAD + pattern, re.IGNORECASE)) for tool
     ("draft_post", r"(?:draft|compose|write)\w*\b"), ("unfollow", r"(?:unfollow|stop following|unsubscribe)\b"),
     ("follow", r"(?:follow|start following|subscribe to)\b"), ("comment_on_post", r"(?:comment|reply|respond)\w*\b"),
     ("react_to_post", r"(?:like|heart|upvote|react)\b"), ("publish_post", r"(?:publish|tweet|announce)\b"),
-    ("explain_post", r"explain\b"), ("read_notifications", r"(?:check|read|show)\s+(?:me\s+)?my\s+notifications\b"),
+    ("explain_post", r"explain\b"), ("search_posts", r"(?:search|look for|dig up)\b"), ("read_notifications", r"(?:check|read|show)\s+(?:me\s+)?my\s+notifications\b"),
     ("catch_me_up", r"catch\s+me\s+up\b"), ("suggest_follows", r"(?:suggest|recommend)\w*\b"),
 ]]
 
 
+_WROTE = re.compile(r"\b(?:posted|posts|wrote|written|writes|said|says|shared|tweeted)\b", re.IGNORECASE)
 _ABOUT_PEOPLE = re.compile(r"\b(?:people|persons?|someone|somebody|anyone who|anybody who|accounts?|profiles?|"
                            r"users?|folks|who is|who's|whois|handle|named|called|experts?|creators?|members?)\b|@",
                            re.IGNORECASE)
@@ -313,7 +327,10 @@ def _explicit_post(clause: str) -> bool:
 
 def _explicit_topic(clause: str) -> bool:
     """The clause names a subject after "about", "on", "regarding" (not "on my feed")."""
-    for match in re.finditer(r"\b(?:about|on|regarding)\s+(.+)$", re.sub(r"⟦=?\d+⟧", " ", clause), re.IGNORECASE):
+    if _BENGALI_TOPIC.search(clause):
+        return True
+    glossed = phrasing.gloss(re.sub(r"⟦=?\d+⟧", " ", clause))
+    for match in re.finditer(r"\b(?:about|on|regarding)\s+(.+)$", glossed, re.IGNORECASE):
         if _content_words(_TOPIC_END.sub("", match.group(1))):
             return True
     return False
@@ -332,7 +349,20 @@ def _skeleton(clause: str, people: list[Named]) -> str:
     for named in sorted(people, key=lambda n: -n.start):
         text = text[:named.start] + "@someone" + text[named.end:]
     text = re.sub(r"⟦=?\d+⟧", '"something"', text)
-    return phrasing.gloss(text)
+    return phrasing.latin_only(phrasing.gloss(text)) or text
+
+
+TOPIC_MASK = "this topic"
+
+
+def _masked(clause: Clause) -> str:
+    """The clause's skeleton with the subject of "about/on/for X" as "this topic"."""
+    if not _explicit_topic(clause.text):
+        return clause.skeleton
+    out = clause.skeleton
+    for word in topic_of(clause.text).split():
+        out = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", TOPIC_MASK, out, count=1)
+    return re.sub(rf"{TOPIC_MASK}(?:\s+{TOPIC_MASK})+", TOPIC_MASK, out)
 
 
 def _author_of(ctx, post_id: str) -> str | None:
@@ -376,11 +406,22 @@ def _decide(clause: Clause, scores: dict[str, float], model) -> str:
     intent = _intent(clause, scores)
     if intent in SIDE_EFFECTS and clause.request != clause.text:
         # An action must be asked for in the request itself, not read into the statements before it
-        # ("There's someone I follow, Ana. What has she posted?" follows nobody).
+        # ("There's someone I follow, Ana. What has she posted?" follows nobody); its target may come
+        # from them ("Post 12 made my day. Leave a comment saying ...").
         own = model.scores([_skeleton(clause.request, people_named_in(clause, clause.request))])[0]
         asked = _verb_cue(clause.request) or max(own, key=lambda tool: own[tool])
-        if asked != intent and "⟦=" not in clause.request:
+        writing = {"publish_post", "comment_on_post"}
+        if asked in writing and intent in writing and clause.content:
+            intent = _where_written(clause, asked)
+        elif asked != intent and "⟦=" not in clause.request:
             intent = max((t for t in scores if t not in SIDE_EFFECTS), key=lambda tool: scores[tool])
+    return intent
+
+
+def _where_written(clause: Clause, intent: str) -> str:
+    """Words to write on a post the clause names are a comment; a new post names none."""
+    if intent == "publish_post" and clause.posts and _explicit_post(clause.text):
+        return "comment_on_post"
     return intent
 
 
@@ -399,22 +440,27 @@ def _intent(clause: Clause, scores: dict[str, float]) -> str:
     if "⟦=" in clause.text:
         # Dictated words ("reply to post 4 with: ...", "publish: ...") are written somewhere: on a
         # post when the clause names one, else a new post (or a draft).
-        if clause.posts and _explicit_post(clause.text):
+        if (clause.posts and _explicit_post(clause.text)) or cue == "comment_on_post":
             return "comment_on_post"
         return max(("publish_post", "draft_post"), key=lambda tool: scores[tool])
     intent = max(scores, key=lambda tool: scores[tool])
     if scores[intent] < MIN_INTENT_SCORE:
         return CHAT
+    intent = _where_written(clause, intent)
     if intent not in POST_TOOLS and _explicit_post(clause.text) and intent not in ("follow", "unfollow"):
         # A request that names a post ("how'd #12 get here?") is about that post.
         intent = max(POST_TOOLS, key=lambda tool: scores[tool])
-    if intent in ("catch_me_up", "suggest_follows") and _FOLLOWED_ONLY.search(clause.text) and topic_of(clause.text) \
+    if intent == "suggest_follows" and _FOLLOWED_ONLY.search(clause.text) and topic_of(clause.text) \
             and not re.search(r"\b(?:should|to|worth|would you|could)\s+(?:i\s+)?(?:follow|add)", clause.text, re.I):
-        return "search_posts"  # "what have the people I follow posted about X": a filtered search
+        return "search_posts"  # "X, only from people I follow": a filtered search, not suggestions
     if intent == "catch_me_up" and _explicit_topic(clause.text):
         return "search_posts"  # catching up has no subject; "anything on X today?" searches for X
     if intent == "search_people" and not clause.people and not _ABOUT_PEOPLE.search(clause.text):
         return "search_posts"  # a subject with no person asked for: posts about it
+    if intent == "search_people" and _explicit_topic(clause.text) and _WROTE.search(clause.text):
+        return "search_posts"  # "what has Ana posted about jazz?": posts about jazz
+    if intent == "search_posts" and clause.people and not _explicit_topic(clause.text):
+        return "search_people"  # "search Ana Ruiz": a person, not a subject
     return intent
 
 
@@ -431,18 +477,38 @@ def understand(ctx, text: str) -> Understanding:
         clause.posts = post_numbers(clause.text)
         clause.content = _dictated(clause.text, quoted)
     model = intent_model(getattr(ctx, "settings", None))
-    for clause, scores in zip(clauses, model.scores([c.skeleton for c in clauses]), strict=True):
+    # Each clause is read twice: as written, and with its subject words masked ("search posts about
+    # something"), so that an unfamiliar subject does not hide what is asked; the better score counts.
+    masked = [_masked(c) for c in clauses]
+    both = model.scores([c.skeleton for c in clauses] + masked)
+    per_clause = [{k: max(a[k], b[k]) for k in a} for a, b in zip(both[:len(clauses)], both[len(clauses):],
+                                                                    strict=True)]
+    for clause, scores in zip(clauses, per_clause, strict=True):
+        clause.scores = scores
         clause.intent = _decide(clause, scores, model)
         clause.score = scores.get(clause.intent, 0.0)
     plan = Understanding(clauses=clauses)
     previous: Clause | None = None
+    wanted: list[str] = []  # intents that found no target
     for clause in clauses:
         if clause.intent == CHAT:
             continue
-        plan.calls += _calls_for(ctx, clause, previous, raw, quoted)
+        calls = _calls_for(ctx, clause, previous, raw, quoted)
+        if not calls and clause.intent in ("explain_post", "ask_about_post"):
+            # About a post, but none is named: the best tool that needs no post, if any fits.
+            others = {t: v for t, v in clause.scores.items() if t not in POST_TOOLS and t not in SIDE_EFFECTS}
+            best = max(others, key=lambda tool: others[tool])
+            wanted.append(clause.intent)
+            clause.intent = best if others[best] >= MIN_INTENT_SCORE else CHAT
+            calls = [] if clause.intent == CHAT else _calls_for(ctx, clause, previous, raw, quoted)
+        elif not calls:
+            wanted.append(clause.intent)
+        plan.calls += calls
         previous = clause
     plan.calls = _without_duplicates(plan.calls)
-    plan.chat = not plan.calls and all(c.intent == CHAT for c in clauses)
+    if not plan.calls:
+        plan.clarify = next((CLARIFY[w] for w in wanted if w in CLARIFY), "")
+        plan.chat = not plan.clarify
     for call in plan.calls:
         for key, value in list(call.arguments.items()):
             if isinstance(value, str):
