@@ -158,3 +158,48 @@ def test_chat_needs_no_tool(db, town, text):
 def test_no_side_effect_from_a_statement(db, town):
     assert all(tool not in ("follow", "unfollow") for tool, _ in
                _plan(db, town, "There's someone I follow called Theo Brandt. What has he posted about?"))
+
+
+@pytest.mark.parametrize("text, calls", [
+    # a statement is context for the request after it
+    ("Post {post} cheered me up. Leave a comment saying \"thanks, needed that\".",
+     [("comment_on_post", {"post_id": "{post}", "text": "thanks, needed that"})]),
+    ("I'd like more astronomy in my feed. Who should I add?", [("suggest_follows", {"topic": "astronomy"})]),
+    # catching up has no subject: a subject makes it a search
+    ("hey anything on pottery this week?", [("search_posts", {"query": "pottery"})]),
+    # an unfamiliar subject does not hide what is asked
+    ("search posts about the zorbified quelp", [("search_posts", {"query": "zorbified quelp"})]),
+    # a post named by number is what the question is about
+    ("how did #{post} get into my timeline?", [("explain_post", {"post_id": "{post}"})]),
+    # "what has X posted about Y" is a search for Y
+    ("What has Ivy Tran posted about football?", [("search_posts", {"query": "football"})]),
+])
+def test_request_classes(db, town, text, calls):
+    post = str(town["post"])
+    expected = [(tool, {k: v.replace("{post}", post) for k, v in args.items()}) for tool, args in calls]
+    assert _plan(db, town, text.replace("{post}", post)) == expected
+
+
+@pytest.mark.parametrize("text, calls", [
+    ("Busca publicaciones sobre cerámica.", [("search_posts", {"query": "cerámica"})]),
+    ("sigue a @ivy", [("follow", {"handle": "ivy"})]),
+    ("dale me gusta al post {post}", [("react_to_post", {"post_id": "{post}", "reaction": "like"})]),
+    ("পোস্ট {post_bn} এ একটা লাইক দিন", [("react_to_post", {"post_id": "{post}", "reaction": "like"})]),
+    ("আমার ফিডের খবর বলো আর নোটিফিকেশনগুলোও দেখো", [("catch_me_up", {}), ("read_notifications", {})]),
+    ('এই পোস্টটা প্রকাশ করো: "কাল সকালে বাজারে যাবো"', [("publish_post", {"text": "কাল সকালে বাজারে যাবো"})]),
+])
+def test_spanish_and_bengali_requests(db, town, text, calls):
+    post = str(town["post"])
+    post_bn = post.translate(str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯"))
+    expected = [(tool, {k: v.replace("{post}", post) if isinstance(v, str) else v for k, v in args.items()})
+                for tool, args in calls]
+    assert _plan(db, town, text.replace("{post_bn}", post_bn).replace("{post}", post)) == expected
+
+
+def test_a_wanted_action_without_its_target_asks_for_it(db, town):
+    from townsquare.social.models import Account
+
+    with db.session() as s:
+        ctx = ToolContext(s, s.get(Account, town["ruth"]))
+        plan = understand(ctx, "follow")
+        assert plan.calls == [] and "Whom should I follow" in plan.clarify

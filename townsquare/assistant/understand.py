@@ -479,10 +479,17 @@ def understand(ctx, text: str) -> Understanding:
     model = intent_model(getattr(ctx, "settings", None))
     # Each clause is read twice: as written, and with its subject words masked ("search posts about
     # something"), so that an unfamiliar subject does not hide what is asked; the better score counts.
-    masked = [_masked(c) for c in clauses]
-    both = model.scores([c.skeleton for c in clauses] + masked)
-    per_clause = [{k: max(a[k], b[k]) for k in a} for a, b in zip(both[:len(clauses)], both[len(clauses):],
-                                                                    strict=True)]
+    # A clause with statements before it is also read without them: what is asked weighs as much as
+    # the context ("I ran my first marathon. I want to share it but don't know what to say").
+    n = len(clauses)
+    asked = [_skeleton(c.request, people_named_in(c, c.request)) if c.request != c.text else c.skeleton
+             for c in clauses]
+    texts = [c.skeleton for c in clauses] + [_masked(c) for c in clauses] + asked
+    every = model.scores(texts)
+    per_clause = []
+    for i in range(n):
+        whole, masked, own = every[i], every[n + i], every[2 * n + i]
+        per_clause.append({k: (max(whole[k], masked[k]) + own[k]) / 2 for k in whole})
     for clause, scores in zip(clauses, per_clause, strict=True):
         clause.scores = scores
         clause.intent = _decide(clause, scores, model)
