@@ -419,10 +419,18 @@ def _decide(clause: Clause, scores: dict[str, float], model) -> str:
 
 
 def _where_written(clause: Clause, intent: str) -> str:
-    """Words to write on a post the clause names are a comment; a new post names none."""
-    if intent == "publish_post" and clause.posts and _explicit_post(clause.text):
+    """Words to write on a post the clause names (by number, or as "the top result", "that post") are
+    a comment; a new post names none."""
+    if intent == "publish_post" and ((clause.posts and _explicit_post(clause.text)) or _ON_A_POST.search(clause.text)):
         return "comment_on_post"
     return intent
+
+
+_ON_A_POST = re.compile(r"\b(?:on|under|to|below)\s+(?:the\s+)?(?:top|first|best|latest|last|newest)\s+"
+                        r"(?:result|one|post|hit)s?\b|\b(?:on|under|to|below)\s+(?:that|this|the|their|his|her)\s+"
+                        r"(?:post|one)\b", re.IGNORECASE)
+_WHY_SHOWN = re.compile(r"\b(?:why|how come|how did|how'd|explain|feed|timeline|seeing|see it|shown|show(?:s|ed)? up|"
+                        r"algorithm|recommend\w*|random|picked|end(?:ed)? up)\b|por qué|কেন", re.IGNORECASE)
 
 
 def people_named_in(clause: Clause, part: str) -> list[Named]:
@@ -450,6 +458,8 @@ def _intent(clause: Clause, scores: dict[str, float]) -> str:
     if intent not in POST_TOOLS and _explicit_post(clause.text) and intent not in ("follow", "unfollow"):
         # A request that names a post ("how'd #12 get here?") is about that post.
         intent = max(POST_TOOLS, key=lambda tool: scores[tool])
+    if intent == "explain_post" and not _WHY_SHOWN.search(phrasing.gloss(clause.text)):
+        intent = "ask_about_post"  # a question about a post that is not why it is shown: its content
     if intent == "suggest_follows" and _FOLLOWED_ONLY.search(clause.text) and topic_of(clause.text) \
             and not re.search(r"\b(?:should|to|worth|would you|could)\s+(?:i\s+)?(?:follow|add)", clause.text, re.I):
         return "search_posts"  # "X, only from people I follow": a filtered search, not suggestions
