@@ -107,7 +107,7 @@ def test_sign_up_post_a_photo_and_see_it(live_server, tmp_path):
             for i in range(21):
                 posted = httpx.post(base + "/api/posts", json={"kind": "text", "text": f"note {i}"}, headers=babbage)
                 assert posted.status_code == 201, posted.text
-            page.goto(base + "/")
+            page.goto(base + "/following")
             assert page.locator("article.post").count() == 20
             page.mouse.wheel(0, 20000)
             page.wait_for_function("() => document.querySelectorAll('article.post').length === 22")

@@ -115,7 +115,7 @@ def render_page(request: Request, template: str, status: int = 200, **context: A
     return response
 
 
-def _viewer_snapshot(session: Session, account: Account) -> Viewer:
+def viewer_snapshot(session: Session, account: Account) -> Viewer:
     from townsquare.web.views import avatar_url, unread_counts
 
     notes, messages = unread_counts(session, account)
@@ -130,6 +130,6 @@ def web_context(
     account: Account | None = Depends(optional_account),
 ) -> Web:
     request.state.html_errors = True  # errors on pages render the friendly error page, not JSON
-    viewer = _viewer_snapshot(session, account) if account is not None else None
+    viewer = viewer_snapshot(session, account) if account is not None else None
     request.state.viewer = viewer
     return Web(request=request, session=session, account=account, viewer=viewer)

@@ -142,19 +142,33 @@ def _note_views(ctx: Web, items: list[Notification]) -> list[NoteView]:
     return views
 
 
+# The filter tabs of the notifications page: name -> (label, kinds shown; None is every kind).
+NOTE_FILTERS = {
+    "all": ("All", None),
+    "mentions": ("Mentions and replies", ("mention", "comment", "reply")),
+    "activity": ("Likes and reposts", ("like", "repost")),
+    "people": ("Follows", ("follow", "follow_request", "follow_accepted")),
+    "messages": ("Messages", ("message",)),
+}
+
+
 @router.get("/notifications")
-def notifications_page(ctx: Web = Depends(web_context), cursor: str | None = None) -> Response:
+def notifications_page(ctx: Web = Depends(web_context), cursor: str | None = None,
+                       show: str = "all") -> Response:
     me = ctx.require_account()
-    page = notifications.list_notifications(ctx.session, me, cursor=cursor, limit=PAGE_SIZE)
+    if show not in NOTE_FILTERS:
+        show = "all"
+    page = notifications.list_notifications(ctx.session, me, cursor=cursor, limit=PAGE_SIZE,
+                                            kinds=NOTE_FILTERS[show][1])
     items = _note_views(ctx, page.items)
-    next_url = f"/notifications?cursor={quote(page.next_cursor)}" if page.next_cursor else None
+    next_url = (f"/notifications?show={show}&cursor={quote(page.next_cursor)}" if page.next_cursor else None)
     if ctx.fragment():
         return ctx.render("_notifications_more.html", items=items, next_url=next_url)
-    if cursor is None and any(v.unread for v in items):
+    if cursor is None and show == "all" and any(v.unread for v in items):
         # Seen now: the list still highlights what was new, the badge clears.
         notifications.mark_all_read(ctx.session, me)
         ctx.request.state.viewer = dataclasses.replace(ctx.request.state.viewer, unread_notifications=0)
-    return ctx.render("notifications.html", items=items, next_url=next_url)
+    return ctx.render("notifications.html", items=items, next_url=next_url, show=show, filters=NOTE_FILTERS)
 
 
 @router.post("/notifications/read")

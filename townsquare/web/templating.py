@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
+
+from townsquare.social.hashtag_chars import TAG_CHAR
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -16,7 +18,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 # URLs, #hashtags and @mentions inside post text become links. Text is escaped first, piece by piece.
 _TOKEN_RE = re.compile(
     r"(?P<url>https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]])"
-    r"|(?<![\w&])#(?P<tag>[A-Za-z0-9_]{1,100})"
+    r"|(?<![\w&#])#(?P<tag>" + TAG_CHAR + "{1,100})"
     r"|(?<![\w@])@(?P<handle>[A-Za-z0-9_]{1,30})"
 )
 
@@ -37,7 +39,7 @@ def linkify(text: str | None) -> Markup:
             out.append(f'<a href="{escape(url)}" rel="nofollow noopener ugc" target="_blank">{escape(shown)}</a>')
         elif m.group("tag"):
             tag = m.group("tag")
-            out.append(f'<a href="/tags/{escape(tag.lower())}">#{escape(tag)}</a>')
+            out.append(f'<a href="/tags/{quote(tag.lower())}">#{escape(tag)}</a>')
         else:
             handle = m.group("handle")
             out.append(f'<a href="/@{escape(handle.lower())}">@{escape(handle)}</a>')

@@ -272,6 +272,18 @@
     else location.href = card.dataset.href;
   });
 
+  // ---------- "Show more": a long post's whole text, in place ----------
+  document.addEventListener("click", (e) => {
+    const link = e.target.closest("[data-show-more]");
+    if (!link) return;
+    const body = document.getElementById(link.dataset.showMore);
+    if (!body) return;
+    e.preventDefault();
+    const open = body.classList.toggle("clamped") === false;
+    link.textContent = open ? "Show less" : "Show more";
+    link.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+
   // ---------- back links go back in history when there is somewhere to go back to ----------
   document.addEventListener("click", (e) => {
     const link = e.target.closest("a[data-back]");
@@ -352,22 +364,43 @@
   function setupComposer(form) {
     const text = form.querySelector("textarea[name=text]");
     const counter = form.querySelector(".counter");
-    const max = parseInt(text?.getAttribute("maxlength") || text?.dataset.max || "0", 10);
+    // No maxlength on the textarea: the browser would cut a pasted long text silently. The counter
+    // says how much room is left, and past the limit the composer says so and will not post.
+    const max = parseInt(text?.dataset.max || text?.getAttribute("maxlength") || "0", 10);
+    const limitNote = form.querySelector(".compose-limit");
+    const maxBytes = parseInt(form.querySelector("input[type=file]")?.dataset.maxBytes || "0", 10);
+    const number = (n) => n.toLocaleString();
+    const megabytes = (b) => (b / 1048576).toFixed(b < 10485760 ? 1 : 0).replace(/\.0$/, "") + " MB";
     const submit = form.querySelector("button[type=submit]");
     const fileInput = form.querySelector("input[type=file][name=media]");
     const preview = form.querySelector(".preview");
     const kindInput = form.querySelector("input[name=kind]");
     function update() {
       if (!text) return;
-      const n = text.value.length;
+      const n = Array.from(text.value.trim()).length; // characters, as the server counts them
       if (counter && max) {
-        counter.textContent = n > max * 0.8 ? String(max - n) : "";
+        counter.textContent = n > max * 0.8 ? number(n) + " / " + number(max) : "";
         counter.classList.toggle("over", n > max);
       }
-      const hasMedia = fileInput && fileInput.files && fileInput.files.length > 0;
+      const files = fileInput && fileInput.files ? Array.from(fileInput.files) : [];
+      const hasMedia = files.length > 0;
+      const tooBig = maxBytes ? files.filter((f) => f.size > maxBytes) : [];
       const link = form.querySelector("input[name=link_url]");
       const hasLink = link && link.value.trim() !== "";
-      if (submit) submit.disabled = (n === 0 && !hasMedia && !hasLink) || (max && n > max);
+      const problems = [];
+      if (max && n > max) {
+        problems.push("Your post is " + number(n - max) + " character" + (n - max === 1 ? "" : "s") +
+          " over the " + number(max) + "-character limit. Shorten it to post.");
+      }
+      if (tooBig.length) {
+        problems.push(tooBig.map((f) => f.name).join(", ") + (tooBig.length === 1 ? " is" : " are") +
+          " larger than the " + megabytes(maxBytes) + " upload limit. Choose a smaller file.");
+      }
+      if (limitNote) {
+        limitNote.textContent = problems.join(" ");
+        limitNote.hidden = problems.length === 0;
+      }
+      if (submit) submit.disabled = (n === 0 && !hasMedia && !hasLink) || problems.length > 0;
       if (text.dataset.autogrow !== undefined) {
         text.style.height = "auto";
         text.style.height = Math.min(text.scrollHeight, 420) + "px";
@@ -432,6 +465,13 @@
   document.addEventListener("click", (e) => {
     document.querySelectorAll("details.menu[open]").forEach((d) => { if (!d.contains(e.target)) d.removeAttribute("open"); });
   });
+  // An open menu lifts its card above the next ones (app.css .menu-open; :has() does it too where supported).
+  document.addEventListener("toggle", (e) => {
+    const menu = e.target;
+    if (!(menu instanceof HTMLDetailsElement) || !menu.classList.contains("menu")) return;
+    const card = menu.closest("article.post");
+    if (card) card.classList.toggle("menu-open", !!card.querySelector("details.menu[open]"));
+  }, true);
 
   // ---------- report dialog ----------
   document.addEventListener("click", (e) => {
