@@ -1,9 +1,11 @@
-"""``/api/docs``: Swagger UI for the native API, served from this server (the ``swagger-ui-bundle``
-package's files), so the page works on a network with no way out. No inline script: the page
+"""``/api/docs``: Swagger UI for the native API, served from this server (the Swagger UI 5 files the
+``fastapi-swagger`` package ships: version 5 reads OpenAPI 3.1), so the page works on a network
+with no way out. No inline script: the page
 passes the OpenAPI address in a data attribute to ``/static/api-docs.js``."""
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -19,9 +21,7 @@ _ASSETS = {"swagger-ui-bundle.js": "text/javascript; charset=utf-8", "swagger-ui
 
 
 def _swagger_dir() -> Path:
-    import swagger_ui_bundle
-
-    return Path(swagger_ui_bundle.swagger_ui_path)
+    return Path(str(files("fastapi_swagger") / "resources"))
 
 
 @router.get("/api/docs")
