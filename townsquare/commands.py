@@ -195,3 +195,55 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         typer.echo(f"new password set for @{handle}; {ended} sign-in(s) ended")
         if generated:
             typer.echo(f"password: {password}")
+
+    @user_app.command("delete")
+    def user_delete(
+        handle: str = typer.Argument(..., help="The account's handle."),
+        now: bool = typer.Option(False, "--now", help="Remove the content at once (no grace period)."),
+    ) -> None:
+        """Delete an account: hidden at once; its content is removed after the grace period
+        (account_deletion_grace_days), or at once with --now."""
+        from datetime import timedelta
+
+        from sqlalchemy import select
+
+        from townsquare.db.engine import Database
+        from townsquare.errors import TownsquareError
+        from townsquare.social.lifecycle import purge_account, schedule_deletion
+        from townsquare.social.models import Account
+
+        settings = _settings()
+        db = Database(settings.sqlalchemy_url)
+        try:
+            with db.session() as session:
+                account = session.scalar(select(Account).where(Account.handle == handle.lstrip("@").lower()))
+                if account is None:
+                    raise fail(f"no account @{handle.lstrip('@')}")
+                grace = timedelta(0) if now else timedelta(days=settings.account_deletion_grace_days)
+                due = schedule_deletion(session, account, grace=grace)
+                report = purge_account(session, account, settings.media_store) if now else None
+        except TownsquareError as exc:
+            raise fail(exc.message)
+        finally:
+            db.dispose()
+        if report is not None:
+            typer.echo(f"@{handle.lstrip('@')} deleted: {report.posts} posts, {report.comments} comments, "
+                       f"{report.media_files} media files and {sum(report.rows.values())} other rows removed")
+        else:
+            typer.echo(f"@{handle.lstrip('@')} is hidden; its content will be removed on {due:%Y-%m-%d %H:%M} UTC "
+                       "(signing in before then cancels)")
+
+    @user_app.command("purge")
+    def user_purge() -> None:
+        """Remove the content of every account whose deletion grace period is over (the worker does
+        this every 10 minutes)."""
+        from townsquare.db.engine import Database
+        from townsquare.social.lifecycle import purge_due
+
+        settings = _settings()
+        db = Database(settings.sqlalchemy_url)
+        try:
+            reports = purge_due(db.session, settings.media_store)
+        finally:
+            db.dispose()
+        typer.echo(f"{len(reports)} account(s) purged")

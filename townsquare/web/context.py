@@ -43,6 +43,7 @@ class Viewer:
     is_admin: bool
     unread_notifications: int = 0
     unread_messages: int = 0
+    tracking_opt_out: bool = False
 
 
 @dataclass
@@ -121,7 +122,8 @@ def viewer_snapshot(session: Session, account: Account) -> Viewer:
     notes, messages = unread_counts(session, account)
     return Viewer(id=account.id, handle=account.handle, display_name=account.display_name or account.handle,
                   avatar_url=avatar_url(session, account), is_admin=account.is_admin,
-                  unread_notifications=notes, unread_messages=messages)
+                  unread_notifications=notes, unread_messages=messages,
+                  tracking_opt_out=bool(account.tracking_opt_out))
 
 
 def web_context(

@@ -12,6 +12,8 @@
 
   const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
   const signedIn = document.body.dataset.signedIn === "1";
+  // Impressions and reading time are not sent for people who turned them off (Settings > Account).
+  const tracking = document.body.dataset.tracking !== "0";
   const EVENTS_URL = document.body.dataset.eventsUrl || "/api/events";
 
   // ---------- small helpers ----------
@@ -97,6 +99,7 @@
       };
     },
     startDwell(card) {
+      if (!tracking) return;
       if (!this.visible.has(card)) this.visible.set(card, performance.now());
       if (!this.seen.has(card)) {
         this.seen.add(card);
