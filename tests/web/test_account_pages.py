@@ -101,3 +101,60 @@ def test_tracking_opt_out_keeps_no_impressions(app, person, db):
     assert tracked() == 0
     page = alice.post_form("/settings/tracking", {"opt_out": ""}, page="/settings/account", follow=True)
     assert 'data-tracking="1"' in page.text
+
+
+def test_password_reset_links_expire_are_single_use_and_limited(app, person, db):
+    from townsquare.social import password_reset
+    from townsquare.social.accounts import authenticate
+
+    person("alice", email="alice@example.org")
+    with db.session() as s:
+        account = password_reset.find_account(s, "ALICE@example.org")
+        assert account is not None and password_reset.find_account(s, "nobody@example.org") is None
+        links = [password_reset.create_link(s, account, timedelta(minutes=30)) for _ in range(4)]
+        expired = password_reset.create_link(s, account, timedelta(minutes=-1))
+    assert all(links[:3]) and links[3] is None and expired is None  # three an hour
+    visitor = person()
+    assert visitor.get(f"/password/reset?token={links[0]}").status_code == 200
+    weak = visitor.post_form("/password/reset", {"token": links[0], "password": "short", "password_again": "short"},
+                             page="/signin")
+    assert weak.status_code == 422 and "at least 8" in weak.text
+    done = visitor.post_form("/password/reset", {"token": links[0], "password": "brand-new-pass",
+                                                 "password_again": "brand-new-pass"}, page="/signin")
+    assert done.status_code == 303
+    with db.session() as s:
+        assert authenticate(s, "alice", "brand-new-pass").handle == "alice"
+    # Every link of the account is spent by the reset.
+    assert visitor.get(f"/password/reset?token={links[1]}").status_code == 410
+    assert visitor.get("/password/reset?token=made-up").status_code == 410
+
+
+def test_forgot_password_without_mail_says_to_ask_an_admin(person):
+    visitor = person()
+    page = visitor.get("/password/forgot")
+    assert "set-password" in page.text
+    answer = visitor.post_form("/password/forgot", {"login": "alice"}, page="/signin")
+    assert answer.status_code == 503
+
+
+def test_cli_sets_a_password_and_deletes_an_account(app, person, db, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from townsquare.cli import app as cli
+    from townsquare.social.accounts import authenticate
+
+    person("carol")
+    monkeypatch.setenv("TOWNSQUARE_DATABASE_URL", db.url)
+    monkeypatch.setenv("TOWNSQUARE_DATA_DIR", str(tmp_path / "data"))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["user", "set-password", "carol", "--password", "reset-by-admin"])
+    assert result.exit_code == 0 and "new password set for @carol" in result.output
+    with db.session() as s:
+        assert authenticate(s, "carol", "reset-by-admin").handle == "carol"
+    missing = runner.invoke(cli, ["user", "set-password", "nobody"])
+    assert missing.exit_code == 1
+    result = runner.invoke(cli, ["user", "delete", "carol", "--now"])
+    assert result.exit_code == 0 and "deleted" in result.output
+    with db.session() as s:
+        assert s.scalar(select(Account).where(Account.handle == "carol")) is None
+    assert runner.invoke(cli, ["user", "purge"]).output.strip() == "0 account(s) purged"
