@@ -84,12 +84,16 @@ def compose(request: Request, ctx: Web = Depends(web_context), form: FormData = 
         "kind": text(form, "kind"),
     }
     files = [read_upload(f, settings.max_upload_bytes) for f in uploads(form, "media")[:MAX_FILES]]
+    # Alt text, one field per chosen file, in the same order (the composer's preview adds them).
+    alts = [a.strip() if isinstance(a, str) else "" for a in form.getlist("alt")][:len(files)]
+    alts += [""] * (len(files) - len(alts))
 
     def publish():
         visibility = "followers" if values["followers_only"] else "public"
         if files:
             stored = [media_service.store_upload(ctx.session, author, data, media_dir=settings.media_store,
-                                                 max_bytes=settings.max_upload_bytes) for data in files]
+                                                 max_bytes=settings.max_upload_bytes, description=alt)
+                      for data, alt in zip(files, alts, strict=True)]
             # The first file decides the kind; the posts service refuses mixes and too many files.
             kind = "photo" if stored[0].kind == "image" else "video"
             return posts.create_post(ctx.session, author, kind=kind, text=values["text"], visibility=visibility,

@@ -23,6 +23,9 @@ class MediaView:
     width: int | None
     height: int | None
     alt: str
+    srcset: str = ""  # "<thumbnail url> 320w, ..., <original> <width>w" (social/renditions.py)
+    poster: str | None = None  # a video's first frame
+    placeholder: str | None = None  # the BlurHash as a tiny data: URL, painted while the file loads
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,23 @@ def avatar_urls(session: Session, accounts: Iterable[Account]) -> dict[int, str]
     return result
 
 
+def media_view(item) -> MediaView:
+    from townsquare.social.renditions import placeholder_data_url, variant_name
+
+    url = media_service.media_url(item)
+    variants = item.variants or []
+    thumbs = sorted((v for v in variants if v["kind"] == "thumb"), key=lambda v: v["width"])
+    srcset = ""
+    if thumbs and item.width:
+        srcset = ", ".join([f"/media/{item.sha256}/{variant_name(v)} {v['width']}w" for v in thumbs]
+                           + [f"{url} {item.width}w"])
+    poster = next((f"/media/{item.sha256}/{variant_name(v)}" for v in variants if v["kind"] == "poster"), None)
+    return MediaView(url=url, kind=item.kind, width=item.width, height=item.height, alt=item.description or "",
+                     srcset=srcset, poster=poster, placeholder=placeholder_data_url(item.blurhash))
+
+
 def media_views(post: Post) -> list[MediaView]:
-    return [MediaView(url=media_service.media_url(pm.item), kind=pm.item.kind, width=pm.item.width,
-                      height=pm.item.height, alt=pm.item.description or "") for pm in post.media]
+    return [media_view(pm.item) for pm in post.media]
 
 
 def post_cards(session: Session, viewer: Account | None, posts: Sequence[Post], *, start: int = 0,

@@ -431,12 +431,25 @@
       grid.querySelectorAll("img,video").forEach((el) => { URL.revokeObjectURL(el.src); el.remove(); });
       const files = Array.from(fileInput.files).slice(0, 4);
       if (!files.length) { preview.hidden = true; update(); return; }
-      files.forEach((file) => {
+      grid.querySelectorAll(".alt-field").forEach((el) => el.remove());
+      form.dataset.nudged = "";
+      files.forEach((file, i) => {
         const isVideo = file.type.startsWith("video/");
         const el = document.createElement(isVideo ? "video" : "img");
         el.src = URL.createObjectURL(file);
         if (isVideo) { el.controls = true; el.muted = true; } else el.alt = "Preview of " + file.name;
         grid.appendChild(el);
+        // Alt text for each file: read aloud by screen readers, shown when images do not load.
+        const field = document.createElement("label");
+        field.className = "alt-field";
+        const input = document.createElement("input");
+        input.className = "input alt-input";
+        input.name = "alt";
+        input.maxLength = 1500;
+        input.placeholder = isVideo ? "Describe this video (optional)" : "Describe this photo for people who can't see it";
+        input.setAttribute("aria-label", "Description of " + (isVideo ? "video " : "photo ") + (i + 1));
+        field.appendChild(input);
+        grid.appendChild(field);
       });
       grid.className = "preview-grid n" + files.length;
       preview.hidden = false;
@@ -447,10 +460,25 @@
       fileInput.value = "";
       preview.hidden = true;
       preview.querySelectorAll("img,video").forEach((el) => { URL.revokeObjectURL(el.src); el.remove(); });
+      preview.querySelectorAll(".alt-field").forEach((el) => el.remove());
       if (kindInput) kindInput.value = "";
       update();
     });
-    form.addEventListener("submit", () => { if (submit) { submit.disabled = true; submit.textContent = submit.dataset.busy || "Posting…"; } });
+    form.addEventListener("submit", (e) => {
+      // A nudge, once: photos without a description are posted only when asked again.
+      const missing = Array.from(form.querySelectorAll(".alt-input")).filter((input, i) =>
+        !input.value.trim() && !(fileInput.files[i] && fileInput.files[i].type.startsWith("video/")));
+      if (missing.length && form.dataset.nudged !== "1") {
+        e.preventDefault();
+        form.dataset.nudged = "1";
+        const nudge = form.querySelector(".alt-nudge");
+        if (nudge) nudge.hidden = false;
+        missing[0].focus();
+        if (submit) submit.textContent = "Post without a description";
+        return;
+      }
+      if (submit) { submit.disabled = true; submit.textContent = submit.dataset.busy || "Posting…"; }
+    });
     update();
   }
 
