@@ -144,3 +144,9 @@ def test_people_you_may_know_page_lists_more_with_reasons(person):
     assert sum(f"@{f.handle}" in page.text for f in friends) >= 4  # more than the panel's three
     assert page.text.count('<ul class="reasons">') >= 4
     assert person().get("/people/suggested", follow_redirects=False).status_code == 303
+
+
+def test_live_stream_needs_a_session(person):
+    visitor = person()
+    response = visitor.client.get("/live", headers={"accept": "text/event-stream"})
+    assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"

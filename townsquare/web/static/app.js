@@ -528,11 +528,11 @@
   function setupChat() {
     const chat = document.querySelector(".chat");
     if (chat) chat.scrollTop = chat.scrollHeight;
-    // New messages appear without a reload: the conversation is fetched again every few seconds.
+    // New messages appear without a reload: the live stream says when (refreshChat), and the
+    // conversation is also fetched again every few seconds in case the stream is down.
     if (chat && chat.dataset.poll) {
       let last = chat.innerHTML.trim();
-      setInterval(async () => {
-        if (document.visibilityState !== "visible") return;
+      const refresh = async () => {
         try {
           const res = await fetch(chat.dataset.poll, { headers: { "X-Fragment": "1" }, credentials: "same-origin" });
           if (!res.ok) return;
@@ -543,13 +543,51 @@
           last = chat.innerHTML.trim();
           if (atBottom) chat.scrollTop = chat.scrollHeight;
         } catch (e) { /* offline: try again later */ }
-      }, 6000);
+      };
+      refreshChat = refresh;
+      setInterval(() => { if (document.visibilityState === "visible") refresh(); }, 6000);
     }
     const form = document.querySelector(".chat-form");
     const text = form?.querySelector("textarea");
     text?.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); if (text.value.trim()) form.requestSubmit(); }
     });
+  }
+
+  // ---------- live updates: new notifications and messages without a reload (/live) ----------
+  let refreshChat = null;
+  function setBadges(data) {
+    const pairs = [["/notifications", data.unread_notifications], ["/messages", data.unread_messages]];
+    pairs.forEach(([href, n]) => {
+      document.querySelectorAll('nav a[href="' + href + '"]').forEach((link) => {
+        let badge = link.querySelector(".badge");
+        if (!n) { badge?.remove(); return; }
+        if (!badge) { badge = document.createElement("span"); badge.className = "badge"; link.appendChild(badge); }
+        badge.textContent = n < 100 ? String(n) : "99+";
+      });
+    });
+  }
+  function startLive() {
+    if (!signedIn || !("EventSource" in window)) return;
+    const source = new EventSource("/live");
+    window.townsquareLive = source; // for tests
+    source.addEventListener("notification", (e) => {
+      const data = JSON.parse(e.data);
+      setBadges(data);
+      const list = document.querySelector(".notes-live");
+      if (list && data.html) {
+        list.insertAdjacentHTML("afterbegin", data.html);
+        refreshTimes(list);
+        document.querySelector(".notes-empty")?.remove();
+      } else toast(data.text);
+    });
+    source.addEventListener("message", (e) => {
+      const data = JSON.parse(e.data);
+      const chat = document.querySelector(".chat[data-poll]");
+      if (chat && refreshChat && chat.dataset.poll === "/messages/" + data.with) refreshChat();
+      else { setBadges(data); toast("New message from @" + data.with); }
+    });
+    source.addEventListener("signed-out", () => source.close());
   }
 
   // ---------- range inputs show their value in the label's hint ----------
@@ -570,4 +608,5 @@
   watchLoadMore(document);
   document.querySelectorAll("form.composer-form").forEach(setupComposer);
   setupChat();
+  startLive();
 })();
