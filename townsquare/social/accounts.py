@@ -101,7 +101,10 @@ def create_account(session: Session, handle: str, password: str | None, *, email
 
 def sign_up(session: Session, handle: str, password: str, *, email: str | None = None,
             display_name: str = "") -> Account:
-    """Self-service sign-up: a password is required."""
+    """Self-service sign-up: a password is required, and the admins must not have closed sign-ups."""
+    from townsquare.social.instance import require_registrations_open
+
+    require_registrations_open(session)
     if password is None:
         raise InvalidInput("password is required", code="weak_password")
     return create_account(session, handle, password, email=email, display_name=display_name)

@@ -32,6 +32,10 @@ FLASH_MESSAGES = {
 }
 
 
+# Pages drawn on auth_base.html, which shows the community's name and about text.
+AUTH_TEMPLATES = {"signin.html", "signup.html", "password_forgot.html", "password_reset.html", "goodbye.html"}
+
+
 @dataclass(frozen=True)
 class Viewer:
     """A snapshot of the signed-in person for the page chrome (also usable after the session is gone)."""
@@ -61,6 +65,10 @@ class Web:
 
     # ----- rendering -----
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        if template in AUTH_TEMPLATES and "instance" not in context:
+            from townsquare.social.instance import get_all
+
+            context["instance"] = get_all(self.session)  # the community's name and about text
         if self.account is not None and not template.startswith("_") and "followed_tags" not in context:
             from townsquare.social.search import followed_hashtags
 
