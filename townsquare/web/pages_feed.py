@@ -36,7 +36,7 @@ def for_you(request: Request, ctx: Web = Depends(web_context), cursor: str | Non
     items = page.items
     # The feed numbers its items itself: positions continue across pages.
     cards = post_cards(ctx.session, viewer, [i.post for i in items], reasons=[i.reasons for i in items],
-                       positions=[i.position for i in items])
+                       positions=[i.position for i in items], top_actions=[i.top_actions for i in items])
     next_url = f"{request.url.path}?cursor={quote(page.next_cursor)}" if page.next_cursor else None
     if ctx.fragment():
         return ctx.render("_cards.html", cards=cards, next_url=next_url, surface="for_you")

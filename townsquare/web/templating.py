@@ -116,6 +116,19 @@ def initial(name: str | None) -> str:
     return name[0].upper() if name else "?"
 
 
+# How the "why" chart names each predicted action.
+ACTION_LABELS = {"open": "Open it", "dwell": "Read it for a while", "like": "Like it", "comment": "Comment",
+                 "share": "Share it", "follow_author": "Follow the author", "two_way": "Become friends"}
+
+
+def why_chart(top_actions) -> Markup:
+    """The predictions that ranked a post, as bars: how likely the model thinks each action is."""
+    from townsquare.web.charts import meter
+
+    parts = [(ACTION_LABELS.get(a["action"], a["action"]), a["p"]) for a in top_actions if "p" in a]
+    return meter(parts, title="How likely you are to…") if parts else Markup("")
+
+
 def make_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES_DIR)),
@@ -127,7 +140,8 @@ def make_environment() -> Environment:
                        host=host, hue=hue, initial=initial)
     from townsquare.web.views import REACTION_EMOJI, reaction_choices, report_reasons
 
-    env.globals.update(report_reasons=report_reasons, reaction_choices=reaction_choices, reaction_emoji=REACTION_EMOJI)
+    env.globals.update(report_reasons=report_reasons, reaction_choices=reaction_choices, reaction_emoji=REACTION_EMOJI,
+                       why_chart=why_chart)
     return env
 
 

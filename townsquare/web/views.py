@@ -40,6 +40,7 @@ class PostCard:
     position: int
     reposted_by: Account | None = None
     reasons: tuple[dict, ...] = ()  # why a ranked feed shows it: [{"code", "text"}, ...]
+    top_actions: tuple[dict, ...] = ()  # the predictions that ranked it: [{"action", "p", "contribution"}]
 
 
 def avatar_url(session: Session, account: Account) -> str | None:
@@ -85,7 +86,8 @@ def media_views(post: Post) -> list[MediaView]:
 def post_cards(session: Session, viewer: Account | None, posts: Sequence[Post], *, start: int = 0,
                reposted_by: Sequence[Account | None] | None = None,
                reasons: Sequence[Sequence[dict]] | None = None,
-               positions: Sequence[int] | None = None) -> list[PostCard]:
+               positions: Sequence[int] | None = None,
+               top_actions: Sequence[Sequence[dict]] | None = None) -> list[PostCard]:
     """Cards for ``posts`` in order. Each card's position (for impression logging) is ``start + i``, or
     ``positions[i]`` when the source numbers its items itself (the ranked feed)."""
     states = viewer_states(session, viewer, [p.id for p in posts])
@@ -101,6 +103,7 @@ def post_cards(session: Session, viewer: Account | None, posts: Sequence[Post], 
             position=positions[i] if positions is not None else start + i,
             reposted_by=reposted_by[i] if reposted_by else None,
             reasons=tuple(reasons[i]) if reasons else (),
+            top_actions=tuple(top_actions[i]) if top_actions else (),
         ))
     return cards
 
