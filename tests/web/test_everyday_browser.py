@@ -216,7 +216,7 @@ def test_composer_limits_and_show_more(live, browser, tmp_path):
     big = tmp_path / "huge.png"
     big.write_bytes(png_bytes(32, 32) + os.urandom(400_000))
     page.set_input_files("#compose-media", str(big))
-    assert "huge.png is larger than the" in note.inner_text()
+    assert "huge.png: larger than the" in note.inner_text()
     assert page.locator(".composer button[type=submit]").is_disabled()
 
     # Long posts in the feed show their start and a "Show more" that opens the rest in place.

@@ -13,22 +13,23 @@ from fastapi.responses import RedirectResponse, Response
 from townsquare.server.deps import SESSION_COOKIE
 from townsquare.social.tokens import resolve_token
 from townsquare.web.context import render_page, viewer_snapshot
+from townsquare.web.i18n import N_
 
 log = logging.getLogger(__name__)
 
 _TITLES = {
-    400: "That didn't work",
-    401: "Sign in to continue",
-    403: "You can't do that",
-    404: "Nothing here",
-    405: "That didn't work",
-    409: "Already done",
-    413: "That file is too big",
-    415: "That file type isn't supported",
-    422: "Please check what you entered",
-    429: "Slow down a little",
-    500: "Something went wrong on our side",
-    503: "Busy right now",
+    400: N_("That didn't work"),
+    401: N_("Sign in to continue"),
+    403: N_("You can't do that"),
+    404: N_("Nothing here"),
+    405: N_("That didn't work"),
+    409: N_("Already done"),
+    413: N_("That file is too big"),
+    415: N_("That file type isn't supported"),
+    422: N_("Please check what you entered"),
+    429: N_("Slow down a little"),
+    500: N_("Something went wrong on our side"),
+    503: N_("Busy right now"),
 }
 
 # Paths that belong to machine clients (JSON APIs), never to the HTML error page.

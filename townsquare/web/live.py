@@ -45,12 +45,18 @@ def _counts(session, me: Account) -> dict:
 def _render_note(request: Request, session, me: Account, note) -> tuple[str, str, str]:
     from types import SimpleNamespace
 
+    from townsquare.web.i18n import lang_for
     from townsquare.web.pages_inbox import _note_views
-    from townsquare.web.templating import environment
+    from townsquare.web.templating import CURRENT_LANG, environment
 
     view = _note_views(SimpleNamespace(account=me, session=session), [note])[0]
-    html = environment.get_template("_note_items.html").render(items=[view], request=request)
-    return f"{view.actor_name} {view.text}", view.url, html
+    lang = lang_for(request, me)
+    current = CURRENT_LANG.set(lang)
+    try:
+        html = environment.get_template("_note_items.html").render(items=[view], request=request)
+    finally:
+        CURRENT_LANG.reset(current)
+    return f"{view.actor_name} {lang.gettext(view.text)}", view.url, html
 
 
 def _event_for(request: Request, services, token: str, raw: dict) -> tuple[str, dict] | None | bool:

@@ -19,15 +19,17 @@ from townsquare.social.mail import MailUnavailable, mail_configured, send_mail
 from townsquare.web import security
 from townsquare.web.context import Web, web_context
 from townsquare.web.forms import attempt, checked_form, flag, sentence, text
+from townsquare.web.i18n import LANG_COOKIE, LANGUAGES, N_
 
 router = APIRouter()
 log = logging.getLogger(__name__)
 
 NOTICES = {
-    "password": "Your password was changed. Your other sign-ins were ended.",
-    "tracking_off": "Done: Townsquare no longer records what you scroll past or how long you look, and what it "
-                    "had is deleted.",
-    "tracking_on": "Impressions and reading time are recorded again, to rank your feed better.",
+    "password": N_("Your password was changed. Your other sign-ins were ended."),
+    "tracking_off": N_("Done: Townsquare no longer records what you scroll past or how long you look, and what it "
+                    "had is deleted."),
+    "language": N_("Language saved."),
+    "tracking_on": N_("Impressions and reading time are recorded again, to rank your feed better."),
 }
 
 
@@ -64,6 +66,26 @@ def set_tracking(ctx: Web = Depends(web_context), form: FormData = Depends(check
     opt_out = flag(form, "opt_out")
     lifecycle.set_tracking_opt_out(ctx.session, me, opt_out)
     return ctx.redirect("/settings/account?done=" + ("tracking_off" if opt_out else "tracking_on"))
+
+
+@router.post("/settings/language")
+def set_language(ctx: Web = Depends(web_context), form: FormData = Depends(checked_form)) -> Response:
+    """The interface language: kept on the account (every device), "" follows the browser."""
+    me = ctx.require_account()
+    code = text(form, "language")
+    me.locale = code if code in LANGUAGES else None
+    response = ctx.redirect("/settings/account?done=language")
+    response.delete_cookie(LANG_COOKIE, path="/")
+    return response
+
+
+@router.get("/lang/{code}")
+def pick_language(code: str, ctx: Web = Depends(web_context), next: str = "/") -> Response:
+    """The language picker for people who are not signed in: a cookie, for a year."""
+    response = ctx.redirect(security.safe_next(next))
+    if code in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, samesite="lax", path="/")
+    return response
 
 
 @router.get("/settings/export.zip")

@@ -18,16 +18,17 @@ from townsquare.social import instance, lifecycle, moderation
 from townsquare.social.models import Account, Event, Report
 from townsquare.web.context import Web, web_context
 from townsquare.web.forms import attempt, checked_form, flag, parse_path_id, sentence, text
+from townsquare.web.i18n import N_
 
 router = APIRouter()
 
 PAGE_SIZE = 30
 NOTICES = {
-    "suspended": "Account suspended: it cannot sign in and its content is hidden.",
-    "unsuspended": "Account restored.",
-    "deleted": "Account deleted: its content was removed.",
-    "saved": "Settings saved.",
-    "training": "Training started: the new model serves by itself once it is trained and checked.",
+    "suspended": N_("Account suspended: it cannot sign in and its content is hidden."),
+    "unsuspended": N_("Account restored."),
+    "deleted": N_("Account deleted: its content was removed."),
+    "saved": N_("Settings saved."),
+    "training": N_("Training started: the new model serves by itself once it is trained and checked."),
 }
 
 

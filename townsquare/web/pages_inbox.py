@@ -16,6 +16,7 @@ from townsquare.social.models import Account, Notification, Post
 from townsquare.social.visibility import can_view_post
 from townsquare.web.context import Web, web_context
 from townsquare.web.forms import attempt, checked_form, sentence, text
+from townsquare.web.i18n import N_
 from townsquare.web.views import avatar_url, avatar_urls
 
 router = APIRouter()
@@ -88,15 +89,15 @@ def send(handle: str, ctx: Web = Depends(web_context), form: FormData = Depends(
 # --- notifications --------------------------------------------------------------------------
 
 _NOTE_TEXT = {
-    "follow": ("followed you", "user"),
-    "follow_request": ("asked to follow you", "user"),
-    "follow_accepted": ("accepted your follow request", "check"),
-    "like": ("liked your post", "heart"),
-    "comment": ("commented on your post", "comment"),
-    "reply": ("replied to your comment", "comment"),
-    "repost": ("reposted your post", "repost"),
-    "mention": ("mentioned you", "comment"),
-    "message": ("sent you a message", "mail"),
+    "follow": (N_("followed you"), "user"),
+    "follow_request": (N_("asked to follow you"), "user"),
+    "follow_accepted": (N_("accepted your follow request"), "check"),
+    "like": (N_("liked your post"), "heart"),
+    "comment": (N_("commented on your post"), "comment"),
+    "reply": (N_("replied to your comment"), "comment"),
+    "repost": (N_("reposted your post"), "repost"),
+    "mention": (N_("mentioned you"), "comment"),
+    "message": (N_("sent you a message"), "mail"),
 }
 
 
@@ -144,11 +145,11 @@ def _note_views(ctx: Web, items: list[Notification]) -> list[NoteView]:
 
 # The filter tabs of the notifications page: name -> (label, kinds shown; None is every kind).
 NOTE_FILTERS = {
-    "all": ("All", None),
-    "mentions": ("Mentions and replies", ("mention", "comment", "reply")),
-    "activity": ("Likes and reposts", ("like", "repost")),
-    "people": ("Follows", ("follow", "follow_request", "follow_accepted")),
-    "messages": ("Messages", ("message",)),
+    "all": (N_("All"), None),
+    "mentions": (N_("Mentions and replies"), ("mention", "comment", "reply")),
+    "activity": (N_("Likes and reposts"), ("like", "repost")),
+    "people": (N_("Follows"), ("follow", "follow_request", "follow_accepted")),
+    "messages": (N_("Messages"), ("message",)),
 }
 
 

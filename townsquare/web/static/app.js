@@ -11,6 +11,9 @@
   "use strict";
 
   const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+  // The page's language: strings the script writes, translated by the server (web/i18n.py JS_STRINGS).
+  const STRINGS = JSON.parse(document.getElementById("i18n-strings")?.textContent || "{}");
+  const t = (text, values) => (STRINGS[text] || text).replace(/\{(\w+)\}/g, (m, k) => (values && k in values ? values[k] : m));
   const signedIn = document.body.dataset.signedIn === "1";
   // Impressions and reading time are not sent for people who turned them off (Settings > Account).
   const tracking = document.body.dataset.tracking !== "0";
@@ -283,7 +286,7 @@
     if (!body) return;
     e.preventDefault();
     const open = body.classList.toggle("clamped") === false;
-    link.textContent = open ? "Show less" : "Show more";
+    link.textContent = open ? t("Show less") : t("Show more");
     link.setAttribute("aria-expanded", open ? "true" : "false");
   });
 
@@ -303,7 +306,7 @@
     const url = new URL(btn.dataset.share, location.href).href;
     try {
       if (navigator.share && matchMedia("(max-width: 640px)").matches) await navigator.share({ url });
-      else { await navigator.clipboard.writeText(url); toast("Link copied"); }
+      else { await navigator.clipboard.writeText(url); toast(t("Link copied")); }
       const card = btn.closest("[data-post-id]");
       if (card) events.push(Object.assign({ action: "share" }, events.cardInfo(card)));
     } catch (err) { /* dismissed */ }
@@ -392,12 +395,12 @@
       const hasLink = link && link.value.trim() !== "";
       const problems = [];
       if (max && n > max) {
-        problems.push("Your post is " + number(n - max) + " character" + (n - max === 1 ? "" : "s") +
-          " over the " + number(max) + "-character limit. Shorten it to post.");
+        problems.push(t("Your post is {over} characters over the {max}-character limit. Shorten it to post.",
+          { over: number(n - max), max: number(max) }));
       }
       if (tooBig.length) {
-        problems.push(tooBig.map((f) => f.name).join(", ") + (tooBig.length === 1 ? " is" : " are") +
-          " larger than the " + megabytes(maxBytes) + " upload limit. Choose a smaller file.");
+        problems.push(t("{files}: larger than the {limit} upload limit. Choose a smaller file.",
+          { files: tooBig.map((f) => f.name).join(", "), limit: megabytes(maxBytes) }));
       }
       if (limitNote) {
         limitNote.textContent = problems.join(" ");
@@ -446,7 +449,7 @@
         input.className = "input alt-input";
         input.name = "alt";
         input.maxLength = 1500;
-        input.placeholder = isVideo ? "Describe this video (optional)" : "Describe this photo for people who can't see it";
+        input.placeholder = isVideo ? t("Describe this video (optional)") : t("Describe this photo for people who can't see it");
         input.setAttribute("aria-label", "Description of " + (isVideo ? "video " : "photo ") + (i + 1));
         field.appendChild(input);
         grid.appendChild(field);
@@ -474,7 +477,7 @@
         const nudge = form.querySelector(".alt-nudge");
         if (nudge) nudge.hidden = false;
         missing[0].focus();
-        if (submit) submit.textContent = "Post without a description";
+        if (submit) submit.textContent = t("Post without a description");
         return;
       }
       if (submit) { submit.disabled = true; submit.textContent = submit.dataset.busy || "Posting…"; }
@@ -585,7 +588,7 @@
       const data = JSON.parse(e.data);
       const chat = document.querySelector(".chat[data-poll]");
       if (chat && refreshChat && chat.dataset.poll === "/messages/" + data.with) refreshChat();
-      else { setBadges(data); toast("New message from @" + data.with); }
+      else { setBadges(data); toast(t("New message from @{handle}", { handle: data.with })); }
     });
     source.addEventListener("signed-out", () => source.close());
   }
