@@ -41,6 +41,11 @@ COMMAND_MODULES = [
 def _register_all() -> None:
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(app, bench)
+    # Every benchmark that writes --json can also draw it: --plot FILE.png (bench/plot.py).
+    from townsquare.bench.plot import add_plot_option
+
+    for command in bench.registered_commands:
+        command.callback = add_plot_option(command.name or command.callback.__name__, command.callback)
 
 
 _register_all()

@@ -83,6 +83,17 @@ class Settings:
     media_s3_access_key: str = ""  # empty = boto3's own chain (AWS_ACCESS_KEY_ID, instance roles, ...)
     media_s3_secret_key: str = ""
     media_s3_create_bucket: bool = False  # create the bucket at start when missing
+    # Accounts (docs/accounts.md): the address people reach this server at, for links in e-mails
+    # (empty: http://host:port); e-mail through SMTP (empty host: password reset is not offered).
+    public_url: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_security: str = "starttls"  # "starttls", "tls" (implicit, port 465) or "none"
+    mail_from: str = ""  # e.g. "Townsquare <noreply@example.org>"; empty: townsquare@<host>
+    password_reset_minutes: int = 60  # how long a reset link works
+    account_deletion_grace_days: float = 14.0  # signing in before then cancels a deletion
     config_file: Path | None = None
     extra: dict = field(default_factory=dict)
 
