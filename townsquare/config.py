@@ -82,6 +82,17 @@ class Settings:
     media_s3_access_key: str = ""  # empty = boto3's own chain (AWS_ACCESS_KEY_ID, instance roles, ...)
     media_s3_secret_key: str = ""
     media_s3_create_bucket: bool = False  # create the bucket at start when missing
+    # Hands-free mode (townsquare/voice, docs/voice.md): limits on what one turn may send.
+    voice_max_audio_bytes: int = 8 * 1024 * 1024
+    voice_max_audio_s: float = 60.0  # longer recordings are refused (413) before transcription
+    voice_max_image_bytes: int = 10 * 1024 * 1024
+    voice_max_image_pixels: int = 40_000_000
+    voice_tts: str = "piper"  # "piper" (the packaged voice) or "espeak" (Debian's espeak-ng)
+    # A remote OpenAI-compatible vision-language model that describes photos; empty = OCR only.
+    vision_base_url: str = ""
+    vision_api_key: str = ""
+    vision_model: str = ""
+    vision_timeout_s: float = 30.0
     config_file: Path | None = None
     extra: dict = field(default_factory=dict)
 

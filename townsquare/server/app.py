@@ -35,6 +35,8 @@ ROUTER_MODULES: list[str] = [
     "townsquare.api.moderation",
     "townsquare.api.assistant",
     "townsquare.api.openai_compat",
+    "townsquare.api.openai_audio",
+    "townsquare.api.voice",
     "townsquare.api.studio",
     "townsquare.api.feed",
     "townsquare.server.health",
