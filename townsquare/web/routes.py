@@ -15,6 +15,7 @@ from townsquare.web import (
     pages_oauth,
     pages_people,
     pages_posts,
+    pages_voice,
 )
 from townsquare.web.templating import STATIC_DIR
 
@@ -38,5 +39,5 @@ def static_file(name: str) -> FileResponse:
 
 # pages_ai first: its /@{handle}/ai routes are more specific than the profile tabs.
 for module in (pages_ai, pages_auth, pages_posts, pages_feed, pages_people, pages_inbox, pages_explore,
-               pages_oauth):
+               pages_oauth, pages_voice):
     router.include_router(module.router)
