@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "townsquare.bench.studio_commands",
     "townsquare.bench.assistant_commands",
     "townsquare.bench.ops_commands",
+    "townsquare.bench.voice_commands",
 ]
 
 
