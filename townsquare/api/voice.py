@@ -11,7 +11,6 @@ import time
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from sqlalchemy.orm import Session
 
-from townsquare.api.models_state import llm_for, shield_for
 from townsquare.api.schemas import StrictModel, parse_id
 from townsquare.assistant import agent
 from townsquare.errors import InvalidInput
@@ -25,12 +24,12 @@ from townsquare.voice.turns import HandsFree, TurnReply
 router = APIRouter(prefix="/api/voice", tags=["voice"])
 
 
-def hands_free(request: Request) -> HandsFree:
-    settings = request.app.state.settings
+def hands_free(app) -> HandsFree:
+    """Hands-free turns with the app's assistant (its LLM, shield and feed) and speech models."""
+    settings, services = app.state.settings, app.state.services
 
     def make_agent():
-        return agent.Agent(llm_for(request, "assistant"), shield_for(request), settings,
-                           feed=request.app.state.services.feed)
+        return agent.Agent(services.llm("assistant"), services.shield(), settings, feed=services.feed)
 
     return HandsFree(settings, make_agent, engines.transcriber(), engines.voice(settings.voice_tts))
 
@@ -69,7 +68,7 @@ def voice_turn(request: Request,
     conv_id = parse_id(conversation_id, what="conversation", in_body=True) if conversation_id.strip() else None
     if conv_id is not None:
         agent.get_conversation(session, account, conv_id)  # 404 before any model runs
-    handsfree = hands_free(request)
+    handsfree = hands_free(request.app)
     timings: dict[str, float] = {}
     heard = None
     if recording:

@@ -37,6 +37,7 @@ ROUTER_MODULES: list[str] = [
     "townsquare.api.openai_compat",
     "townsquare.api.openai_audio",
     "townsquare.api.voice",
+    "townsquare.api.voice_stream",
     "townsquare.api.studio",
     "townsquare.api.feed",
     "townsquare.server.health",
