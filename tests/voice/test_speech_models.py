@@ -68,3 +68,23 @@ def test_espeak_fallback_speaks_when_installed():
 def test_pcm_fixture_is_real_speech():
     samples, rate = pcm_array("Catch me up.")
     assert rate == 22050 and len(samples) > rate
+
+
+def test_a_long_reply_is_spoken_up_to_the_limit_and_the_rest_stays_on_screen():
+    voice = engines.voice("piper")
+    reply = " ".join(f"Post number {i} is about climbing at the crag." for i in range(40))  # ~1900 chars
+    spoken = voice.speak_reply(reply)
+    assert spoken.text.endswith(tts.REST_ON_SCREEN)
+    assert len(spoken.text) <= tts.MAX_SPOKEN_CHARS + 100
+    assert spoken.seconds < 60
+    short = voice.speak_reply("You're all caught up.")
+    assert short.text == "You're all caught up." and short.wav[:4] == b"RIFF"
+
+
+@pytest.mark.parametrize("sentence", ["Please confirm: Publish a photo post to everyone: \"Open all week\".",
+                                      "One, two, three, four, five, six, seven, eight, nine, ten, eleven.",
+                                      "Since Mon 09:00 UTC: 25 new posts from 12 people you follow."])
+def test_long_sentences_are_cut_into_clauses_and_nothing_is_lost(sentence):
+    parts = tts.sentences(sentence)
+    assert " ".join(parts) == tts.speakable(sentence)
+    assert all(len(p.split()) >= 2 for p in parts)

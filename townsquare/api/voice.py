@@ -88,7 +88,7 @@ def voice_turn(request: Request,
     spoken = None
     if speak and reply.text.strip():
         started = time.perf_counter()
-        speech = handsfree.voice.speak(reply.text)
+        speech = handsfree.voice.speak_reply(reply.text)
         timings["tts_s"] = round(time.perf_counter() - started, 3)
         spoken = {"format": "wav", "text": speech.text, "seconds": round(speech.seconds, 2),
                   "base64": base64.b64encode(speech.wav).decode()}

@@ -33,6 +33,7 @@ from townsquare.server.deps import SESSION_COOKIE
 from townsquare.social.models import Account
 from townsquare.social.tokens import resolve_token
 from townsquare.voice import audio as audio_io
+from townsquare.voice import tts
 from townsquare.voice.turns import TurnReply
 
 router = APIRouter()
@@ -127,10 +128,11 @@ def run_turn(app, account_id: int, said_or_audio, turn: Turn | None, conversatio
         send({"type": "seen", **seen.as_dict()})
     started = time.perf_counter()
     spoken_upto, index, streamed = 0, 0, ""
+    budget = [tts.MAX_SPOKEN_CHARS]
 
     def speak_sentences(text: str) -> None:
         nonlocal index
-        for part in handsfree.voice.speak_sentences(text):
+        for part in handsfree.voice.speak_sentences(text, budget):
             if index == 0:
                 timings["first_audio_s"] = round(time.perf_counter() - started, 3)
             send({"type": "audio", "index": index, "text": part.text, "format": "wav",

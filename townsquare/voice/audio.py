@@ -127,6 +127,12 @@ def to_wav(samples: np.ndarray, sample_rate: int) -> bytes:
     return out.getvalue()
 
 
+def wav_samples(data: bytes) -> np.ndarray:
+    """The int16 samples of a 16-bit mono WAV made by ``to_wav``."""
+    with wave.open(io.BytesIO(data)) as wav:
+        return np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+
+
 # OpenAI's /v1/audio/speech formats: container, codec, sample rate, content type.
 ENCODINGS = {
     "mp3": ("mp3", "libmp3lame", None, "audio/mpeg"),

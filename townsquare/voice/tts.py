@@ -18,9 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from townsquare.errors import TownsquareError, Unavailable
-from townsquare.voice.audio import to_wav
+from townsquare.voice.audio import to_wav, wav_samples
 
 MAX_SPEECH_CHARS = 4000  # one request to /v1/audio/speech, as OpenAI's limit
+# A reply is spoken up to about this long (~40 s); the rest stays on the screen. A long list read
+# aloud helps no one, and a runaway answer must not keep the voice busy for minutes.
+MAX_SPOKEN_CHARS = 600
+REST_ON_SCREEN = "The rest is on the screen."
 
 _CITATION = re.compile(r"\[\s*post\s+\d+\s*\]", re.IGNORECASE)
 _URL = re.compile(r"https?://\S+|/p/\d+")
@@ -60,7 +64,8 @@ def _clauses(sentence: str) -> list[str]:
         else:
             parts.append(clause)
     if len(parts) > 1 and len(parts[-1].split()) < MIN_CLAUSE_WORDS:
-        parts[-2] += " " + parts.pop()
+        last = parts.pop()
+        parts[-1] += " " + last
     return parts
 
 
@@ -143,11 +148,28 @@ class Voice:
         spoken, pcm, rate = self.render(text)
         return Speech(spoken, to_wav(pcm, rate), len(pcm) / rate)
 
-    def speak_sentences(self, text: str) -> Iterator[Speech]:
+    def speak_sentences(self, text: str, budget: list[int] | None = None) -> Iterator[Speech]:
+        """Each sentence as it is made. ``budget``: ``[chars left]``, shared by the calls of one reply
+        (a streamed reply is spoken in pieces); once spent, one "the rest is on the screen" ends it."""
+        budget = budget if budget is not None else [MAX_SPOKEN_CHARS]
         for sentence in sentences(text):
+            if budget[0] <= 0:
+                return
+            budget[0] -= len(sentence)
+            if budget[0] <= 0:
+                sentence = REST_ON_SCREEN
             pcm = self.speaker.samples(sentence)
             if len(pcm):
                 yield Speech(sentence, to_wav(pcm, self.speaker.sample_rate), len(pcm) / self.speaker.sample_rate)
+
+    def speak_reply(self, text: str) -> Speech:
+        """A whole reply as one WAV, spoken up to ``MAX_SPOKEN_CHARS``."""
+        parts = list(self.speak_sentences(text))
+        if not parts:
+            raise TownsquareError("there is nothing to say", code="empty_text", status=422)
+        rate = self.speaker.sample_rate
+        pcm = np.concatenate([wav_samples(p.wav) for p in parts])
+        return Speech(" ".join(p.text for p in parts), to_wav(pcm, rate), len(pcm) / rate)
 
 
 def load_speaker(kind: str = "piper"):

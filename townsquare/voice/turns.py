@@ -28,6 +28,9 @@ from townsquare.voice.images import Frame, load_frame
 
 TITLE_PREFIX = "Hands-free: "
 MAX_OCR_CHARS = 1200
+# What the model writes in its own words is capped for a spoken answer (about 30 s of speech): the
+# typed assistant's longer default would be minutes of audio, and a runaway answer worse.
+SPOKEN_MAX_TOKENS = 160
 NOTHING_HEARD = "I didn't hear anything I could understand. Try again a little closer to the microphone."
 
 
@@ -140,7 +143,8 @@ class HandsFree:
             yield from self._draft_photo_post(session, account, conversation, said, seen)
             return
         message = said if seen is None else f"{said}\n\n{seen.context()}"
-        yield from self.make_agent().run_turn(session, account, conversation, message)
+        yield from self.make_agent().run_turn(session, account, conversation, message,
+                                              agent.Generation(max_tokens=SPOKEN_MAX_TOKENS))
 
     def _record(self, session: Session, conversation: AssistantConversation, turn: int, kind: str,
                 **data) -> Step:
