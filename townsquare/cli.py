@@ -35,6 +35,7 @@ COMMAND_MODULES = [
     "townsquare.bench.assistant_commands",
     "townsquare.bench.ops_commands",
     "townsquare.bench.tools_commands",
+    "townsquare.bench.voice_commands",
 ]
 
 

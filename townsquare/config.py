@@ -94,6 +94,17 @@ class Settings:
     mail_from: str = ""  # e.g. "Townsquare <noreply@example.org>"; empty: townsquare@<host>
     password_reset_minutes: int = 60  # how long a reset link works
     account_deletion_grace_days: float = 14.0  # signing in before then cancels a deletion
+    # Hands-free mode (townsquare/voice, docs/voice.md): limits on what one turn may send.
+    voice_max_audio_bytes: int = 8 * 1024 * 1024
+    voice_max_audio_s: float = 60.0  # longer recordings are refused (413) before transcription
+    voice_max_image_bytes: int = 10 * 1024 * 1024
+    voice_max_image_pixels: int = 40_000_000
+    voice_tts: str = "piper"  # "piper" (the packaged voice) or "espeak" (Debian's espeak-ng)
+    # A remote OpenAI-compatible vision-language model that describes photos; empty = OCR only.
+    vision_base_url: str = ""
+    vision_api_key: str = ""
+    vision_model: str = ""
+    vision_timeout_s: float = 30.0
     config_file: Path | None = None
     extra: dict = field(default_factory=dict)
 

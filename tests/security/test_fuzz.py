@@ -89,7 +89,9 @@ def _call(fz: Fuzzed, case):
 
 def _problem(fz: Fuzzed, case) -> str | None:
     response = _call(fz, case)
-    where = f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:300]}"
+    # Bytes, not text: some answers are binary (the audio of /v1/audio/speech).
+    where = f"{case.method} {case.formatted_path} -> {response.status_code}: " + \
+        response.content[:300].decode("utf-8", "replace")
     if response.status_code >= 500:
         return where
     content_type = (response.headers.get("content-type") or [""])[0]  # schemathesis: name -> list of values

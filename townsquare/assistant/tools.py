@@ -24,6 +24,7 @@ from townsquare.db.base import utcnow
 from townsquare.errors import InvalidInput, NotFound
 from townsquare.social import accounts, graph, posts, reactions, search, timeline
 from townsquare.social import comments as comments_service
+from townsquare.social import media as media_service
 from townsquare.social import notifications as notifications_service
 from townsquare.social.models import Account, Follow, HashtagFollow, Post, PostHashtag, Repost
 from townsquare.social.relations import (
@@ -348,16 +349,29 @@ def ask_about_post(ctx: ToolContext, post_id: str, question: str = "") -> ToolRe
 # --- side effects: prepared, confirmed, then run -------------------------------------------------
 
 
-def _prepare_publish(ctx: ToolContext, text: str, visibility: str = "public") -> tuple[dict, str]:
+def _prepare_publish(ctx: ToolContext, text: str, visibility: str = "public",
+                     media_ids: list[str] | None = None) -> tuple[dict, str]:
     text = str(text or "").strip()
-    posts._check_text(text, required=True)
+    posts._check_text(text, required=not media_ids)
     posts._check_visibility(visibility)
     audience = "your followers" if visibility == "followers" else "everyone"
+    if media_ids:
+        # A photo post: only code proposes these (hands-free "post this", townsquare/voice); the schema
+        # the model sees has no media_ids.
+        photos = media_service.owned_media(ctx.session, ctx.account, [_parse_id(m, "media_id") for m in media_ids])
+        if not photos or any(m.kind != "image" for m in photos):
+            raise InvalidInput("a photo post needs your own uploaded images")
+        caption = f": \"{_excerpt(text, 200)}\"" if text else " without a caption"
+        return ({"text": text, "visibility": visibility, "media_ids": [str(m.id) for m in photos]},
+                f"Publish a photo post to {audience}{caption}")
     return {"text": text, "visibility": visibility}, f"Publish a post to {audience}: \"{_excerpt(text, 200)}\""
 
 
-def publish_post(ctx: ToolContext, text: str, visibility: str = "public") -> ToolResult:
-    post = posts.create_post(ctx.session, ctx.account, kind="text", text=text, visibility=visibility)
+def publish_post(ctx: ToolContext, text: str, visibility: str = "public",
+                 media_ids: list[str] | None = None) -> ToolResult:
+    ids = [_parse_id(m, "media_id") for m in media_ids or []]
+    post = posts.create_post(ctx.session, ctx.account, kind="photo" if ids else "text", text=text,
+                             visibility=visibility, media_ids=ids)
     return ToolResult({"post": _post_data(post)}, f"Published [post {post.id}].", [post.id])
 
 

@@ -5,3 +5,4 @@ from townsquare.feed import models as feed_models  # noqa: F401
 from townsquare.oauth import models as oauth_models  # noqa: F401
 from townsquare.social import models as social_models  # noqa: F401
 from townsquare.studio import models as studio_models  # noqa: F401
+from townsquare.voice import models as voice_models  # noqa: F401

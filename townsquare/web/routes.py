@@ -19,6 +19,7 @@ from townsquare.web import (
     pages_oauth,
     pages_people,
     pages_posts,
+    pages_voice,
 )
 from townsquare.web.templating import STATIC_DIR
 
@@ -42,5 +43,5 @@ def static_file(name: str) -> FileResponse:
 
 # pages_ai first: its /@{handle}/ai routes are more specific than the profile tabs.
 for module in (pages_ai, pages_auth, pages_posts, pages_feed, pages_people, pages_inbox, pages_explore,
-               pages_oauth, pages_account, pages_admin, api_docs, live):
+               pages_oauth, pages_account, pages_admin, api_docs, live, pages_voice):
     router.include_router(module.router)

@@ -1,0 +1,90 @@
+"""The real speech models: Piper speaks, Whisper tiny.en hears it back."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from townsquare.bench.voice import edit_distance
+from townsquare.voice import audio, engines, tts
+
+from .speech import pcm_array, speech, tone
+
+MB = 1024 * 1024
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+@pytest.mark.parametrize("phrase", ["Catch me up.", "Who should I follow for photography?",
+                                    "Find posts about climbing from people I follow."])
+def test_round_trip_tts_then_asr(phrase):
+    decoded = audio.decode(speech(phrase, "ogg"), max_seconds=60, max_bytes=8 * MB)
+    heard = engines.transcriber().transcribe(decoded.samples)
+    # Piper adds a little noise of its own on each run: allow one word of difference.
+    assert edit_distance(_words(phrase), _words(heard.text)) <= 1, heard.text
+
+
+@pytest.mark.parametrize("kind", ["silence", "noise"])
+def test_silence_and_noise_give_no_words(kind):
+    data = tone(3.0) if kind == "silence" else tone(3.0, noise=True, amplitude=0.1)
+    decoded = audio.decode(data, max_seconds=60, max_bytes=8 * MB)
+    heard = engines.transcriber().transcribe(decoded.samples)
+    assert heard.empty, heard.text
+
+
+def test_speech_is_spoken_sentence_by_sentence():
+    voice = engines.voice("piper")
+    parts = list(voice.speak_sentences("You have 3 new posts. The most talked-about is from @mia_cl [post 12]!"))
+    assert [p.text for p in parts] == ["You have 3 new posts.", "The most talked-about is from mia cl!"]
+    assert all(p.wav[:4] == b"RIFF" and p.seconds > 0.5 for p in parts)
+
+
+def test_speakable_drops_what_only_a_screen_needs():
+    text = ("Since Mon 09:00 UTC: 2 new posts. The most talked-about:\n"
+            "- @mia: \"Sunset bouldering\" [post 4]\n- @leo: \"New **lens**\" see https://x.example/a [post 9]")
+    spoken = tts.speakable(text)
+    assert "[post" not in spoken and "http" not in spoken and "*" not in spoken and "@" not in spoken
+    assert "mia: \"Sunset bouldering\"." in spoken
+
+
+def test_nothing_to_say_is_a_clear_error():
+    with pytest.raises(Exception) as caught:
+        engines.voice("piper").speak("[post 3]")
+    assert getattr(caught.value, "status", None) == 422
+
+
+def test_espeak_fallback_speaks_when_installed():
+    import shutil
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
+    speech_out = engines.voice("espeak").speak("Hello there.")
+    assert speech_out.wav[:4] == b"RIFF" and speech_out.seconds > 0.3
+
+
+def test_pcm_fixture_is_real_speech():
+    samples, rate = pcm_array("Catch me up.")
+    assert rate == 22050 and len(samples) > rate
+
+
+def test_a_long_reply_is_spoken_up_to_the_limit_and_the_rest_stays_on_screen():
+    voice = engines.voice("piper")
+    reply = " ".join(f"Post number {i} is about climbing at the crag." for i in range(40))  # ~1900 chars
+    spoken = voice.speak_reply(reply)
+    assert spoken.text.endswith(tts.REST_ON_SCREEN)
+    assert len(spoken.text) <= tts.MAX_SPOKEN_CHARS + 100
+    assert spoken.seconds < 60
+    short = voice.speak_reply("You're all caught up.")
+    assert short.text == "You're all caught up." and short.wav[:4] == b"RIFF"
+
+
+@pytest.mark.parametrize("sentence", ["Please confirm: Publish a photo post to everyone: \"Open all week\".",
+                                      "One, two, three, four, five, six, seven, eight, nine, ten, eleven.",
+                                      "Since Mon 09:00 UTC: 25 new posts from 12 people you follow."])
+def test_long_sentences_are_cut_into_clauses_and_nothing_is_lost(sentence):
+    parts = tts.sentences(sentence)
+    assert " ".join(parts) == tts.speakable(sentence)
+    assert all(len(p.split()) >= 2 for p in parts)

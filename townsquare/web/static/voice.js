@@ -1,0 +1,288 @@
+// The hands-free page: listen (tap: until you pause; hold: while held), optionally take a camera
+// frame, send both to /api/voice/turns, show the answer in large type and speak it.
+// The microphone is read through Web Audio: the level drives a simple voice-activity detector and the
+// samples become a 16 kHz WAV file, which every server-side decoder reads.
+(() => {
+  "use strict";
+  const root = document.getElementById("hands-free");
+  if (!root) return;
+  const $ = (id) => document.getElementById(id);
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+  const talk = $("talk"), label = $("talk-label"), level = $("level"), heard = $("heard"), reply = $("reply");
+  const confirmBox = $("confirm"), errorBox = $("hf-error"), continuous = $("continuous");
+  const useCamera = $("use-camera"), cameraBox = $("camera-box"), video = $("camera"), snapshot = $("snapshot");
+
+  const VAD = {
+    minThreshold: 0.012, // RMS of a frame that counts as voice, at least (raised over a noisy floor)
+    startMs: 200,        // this much voice starts a turn
+    endSilenceMs: 900,   // this much quiet after speech ends it
+    prerollMs: 400,      // kept from before the start, so the first syllable is not cut
+    waitMs: 10000,       // nothing said for this long: stop listening
+    maxMs: 30000,        // a turn never records longer than this
+  };
+  const TARGET_RATE = 16000;
+  const LABELS = { idle: "Tap to talk", listening: "Listening…", thinking: "Thinking…", speaking: "Speaking…" };
+
+  let state = "idle";
+  let conversationId = "";
+  let pending = [];
+  let audioCtx = null, processor = null;
+  let preroll = [], chunks = [], voiced = false, voiceMs = 0, quietMs = 0, listenedMs = 0;
+  let noiseFloor = 0.005, holding = false, pressTimer = null, player = null, wakeLock = null;
+
+  function setState(next) {
+    state = next;
+    talk.dataset.state = next;
+    label.textContent = LABELS[next];
+  }
+
+  function showError(message) { errorBox.textContent = message || ""; }
+
+  async function ensureMic() {
+    if (audioCtx) return;
+    const stream = await navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: true, noiseSuppression: true, channelCount: 1 } });
+    audioCtx = new (window.AudioContext || window.webkitAudioContext)();
+    const source = audioCtx.createMediaStreamSource(stream);
+    processor = audioCtx.createScriptProcessor(4096, 1, 1);
+    processor.onaudioprocess = onAudio;
+    source.connect(processor);
+    processor.connect(audioCtx.destination); // outputs silence; needed for the node to run
+  }
+
+  function rms(frame) {
+    let sum = 0;
+    for (let i = 0; i < frame.length; i++) sum += frame[i] * frame[i];
+    return Math.sqrt(sum / frame.length);
+  }
+
+  function onAudio(event) {
+    if (state !== "listening") return;
+    const frame = new Float32Array(event.inputBuffer.getChannelData(0));
+    const ms = (frame.length / audioCtx.sampleRate) * 1000;
+    const level_ = rms(frame);
+    level.style.width = Math.min(100, level_ * 400) + "%";
+    const threshold = Math.max(VAD.minThreshold, noiseFloor * 3);
+    const loud = level_ > threshold;
+    listenedMs += ms;
+    if (!voiced) {
+      if (!loud) noiseFloor = noiseFloor * 0.95 + level_ * 0.05;
+      preroll.push(frame);
+      while (preroll.length * ms > VAD.prerollMs + ms) preroll.shift();
+      voiceMs = loud ? voiceMs + ms : 0;
+      if (voiceMs >= VAD.startMs || holding) {
+        voiced = true;
+        chunks = preroll.slice();
+        preroll = [];
+      } else if (listenedMs > VAD.waitMs) {
+        stopListening("I didn't hear anything. Tap to try again.");
+      }
+      return;
+    }
+    chunks.push(frame);
+    quietMs = loud ? 0 : quietMs + ms;
+    if ((!holding && quietMs >= VAD.endSilenceMs) || listenedMs > VAD.maxMs) finishTurn();
+  }
+
+  async function startListening() {
+    showError("");
+    try {
+      await ensureMic();
+      await audioCtx.resume();
+    } catch (err) {
+      showError("The microphone is not available: " + err.message);
+      return;
+    }
+    if (player) player.pause();
+    preroll = []; chunks = []; voiced = false; voiceMs = 0; quietMs = 0; listenedMs = 0;
+    setState("listening");
+    try { wakeLock = await navigator.wakeLock?.request("screen"); } catch (_) { wakeLock = null; }
+  }
+
+  function stopListening(message) {
+    setState("idle");
+    level.style.width = "0";
+    if (message) showError(message);
+  }
+
+  function finishTurn() {
+    if (state !== "listening") return;
+    const recorded = chunks;
+    chunks = [];
+    setState("thinking");
+    level.style.width = "0";
+    if (!recorded.length) { stopListening("I didn't hear anything. Tap to try again."); return; }
+    const wav = encodeWav(downsample(concat(recorded), audioCtx.sampleRate, TARGET_RATE), TARGET_RATE);
+    const form = new FormData();
+    form.append("audio", new Blob([wav], { type: "audio/wav" }), "speech.wav");
+    send(form);
+  }
+
+  function concat(frames) {
+    const out = new Float32Array(frames.reduce((n, f) => n + f.length, 0));
+    let at = 0;
+    for (const f of frames) { out.set(f, at); at += f.length; }
+    return out;
+  }
+
+  function downsample(samples, rate, target) {
+    if (rate === target) return samples;
+    const ratio = rate / target, out = new Float32Array(Math.floor(samples.length / ratio));
+    for (let i = 0; i < out.length; i++) {
+      const start = Math.floor(i * ratio), end = Math.min(samples.length, Math.floor((i + 1) * ratio));
+      let sum = 0;
+      for (let j = start; j < end; j++) sum += samples[j];
+      out[i] = sum / Math.max(1, end - start); // averaging: a cheap low-pass before dropping samples
+    }
+    return out;
+  }
+
+  function encodeWav(samples, rate) {
+    const buffer = new ArrayBuffer(44 + samples.length * 2), view = new DataView(buffer);
+    const text = (at, s) => { for (let i = 0; i < s.length; i++) view.setUint8(at + i, s.charCodeAt(i)); };
+    text(0, "RIFF"); view.setUint32(4, 36 + samples.length * 2, true); text(8, "WAVE");
+    text(12, "fmt "); view.setUint32(16, 16, true); view.setUint16(20, 1, true); view.setUint16(22, 1, true);
+    view.setUint32(24, rate, true); view.setUint32(28, rate * 2, true); view.setUint16(32, 2, true);
+    view.setUint16(34, 16, true); text(36, "data"); view.setUint32(40, samples.length * 2, true);
+    for (let i = 0; i < samples.length; i++) {
+      const s = Math.max(-1, Math.min(1, samples[i]));
+      view.setInt16(44 + i * 2, s < 0 ? s * 0x8000 : s * 0x7fff, true);
+    }
+    return buffer;
+  }
+
+  async function cameraFrame() {
+    if (!useCamera.checked || !video.videoWidth) return null;
+    const canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    canvas.getContext("2d").drawImage(video, 0, 0);
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9));
+    if (blob) {
+      snapshot.src = URL.createObjectURL(blob);
+      snapshot.hidden = false;
+    }
+    return blob;
+  }
+
+  async function send(form) {
+    setState("thinking");
+    if (conversationId) form.append("conversation_id", conversationId);
+    const frame = await cameraFrame();
+    if (frame) form.append("image", frame, "frame.jpg");
+    let body;
+    try {
+      const response = await fetch("/api/voice/turns", {
+        method: "POST", body: form, headers: { "Accept": "application/json", "X-CSRF-Token": csrf } });
+      body = await response.json();
+      if (!response.ok) {
+        stopListening(body.error?.message || "Something went wrong.");
+        if (continuous.checked && body.error?.code === "no_speech") startListening();
+        return;
+      }
+    } catch (err) {
+      stopListening("The server did not answer: " + err.message);
+      return;
+    }
+    conversationId = body.conversation_id;
+    heard.textContent = body.transcript ? "You: " + body.transcript : "";
+    reply.textContent = body.reply.text;
+    pending = body.reply.pending_actions || [];
+    confirmBox.hidden = pending.length === 0;
+    root.dataset.turns = String(Number(root.dataset.turns || 0) + 1);
+    root.dataset.seen = body.seen ? body.seen.text : "";
+    refreshActivity();
+    if (body.audio) play(body.audio.base64); else afterReply();
+  }
+
+  function play(base64) {
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    const url = URL.createObjectURL(new Blob([bytes], { type: "audio/wav" }));
+    player = new Audio(url);
+    setState("speaking");
+    player.onended = () => { URL.revokeObjectURL(url); root.dataset.spoken = "1"; afterReply(); };
+    player.play().catch(() => afterReply()); // autoplay refused: the answer is on screen
+  }
+
+  function afterReply() {
+    setState("idle");
+    if (continuous.checked) startListening();
+    else if (wakeLock) { wakeLock.release().catch(() => {}); wakeLock = null; }
+  }
+
+  function sendText(text) {
+    const form = new FormData();
+    form.append("text", text);
+    send(form);
+  }
+
+  async function refreshActivity() {
+    const list = $("activity");
+    try {
+      const response = await fetch("/api/voice/activity", { headers: { "Accept": "application/json" } });
+      if (!response.ok) return;
+      const items = (await response.json()).items;
+      list.replaceChildren(...items.map((a) => {
+        const li = document.createElement("li");
+        li.dataset.status = a.status;
+        const status = document.createElement("b");
+        status.textContent = a.status;
+        li.append(status, " " + a.summary);
+        if (a.result) {
+          const result = document.createElement("div");
+          result.className = "faint";
+          result.textContent = a.result;
+          li.append(result);
+        }
+        return li;
+      }));
+    } catch (_) { /* the list refreshes on the next turn */ }
+  }
+
+  // Tap: listen until a pause. Hold (over 400 ms): listen while held, send on release.
+  talk.addEventListener("pointerdown", (event) => {
+    event.preventDefault();
+    if (state === "listening") { finishTurn(); return; }
+    if (state !== "idle" && state !== "speaking") return;
+    pressTimer = setTimeout(() => { holding = true; }, 400);
+    startListening();
+  });
+  talk.addEventListener("pointerup", () => {
+    clearTimeout(pressTimer);
+    if (holding) { holding = false; if (voiced) finishTurn(); else stopListening(); }
+  });
+  talk.addEventListener("keydown", (event) => {
+    if (event.key === " " || event.key === "Enter") {
+      event.preventDefault();
+      if (state === "listening") finishTurn(); else startListening();
+    }
+  });
+
+  $("confirm-yes").addEventListener("click", () => sendText("yes"));
+  $("confirm-no").addEventListener("click", () => sendText("cancel"));
+  $("typed-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = $("typed");
+    if (input.value.trim()) { sendText(input.value.trim()); input.value = ""; }
+  });
+
+  useCamera.addEventListener("change", async () => {
+    cameraBox.hidden = !useCamera.checked;
+    if (useCamera.checked && !video.srcObject) {
+      try {
+        video.onloadedmetadata = () => { root.dataset.camera = "ready"; };
+        video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+      } catch (err) {
+        showError("The camera is not available: " + err.message);
+        useCamera.checked = false;
+        cameraBox.hidden = true;
+      }
+    }
+  });
+
+  $("keep-recordings").addEventListener("change", async (event) => {
+    await fetch("/api/voice/settings", {
+      method: "PUT", body: JSON.stringify({ keep_recordings: event.target.checked }),
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf } });
+  });
+})();
