@@ -28,12 +28,14 @@ COMMAND_MODULES = [
     "townsquare.rec.commands",
     "townsquare.feed.commands",
     "townsquare.ops.commands",
+    "townsquare.distill.commands",
     "townsquare.bench.commands",
     "townsquare.bench.feed_commands",
     "townsquare.bench.rec_commands",
     "townsquare.bench.studio_commands",
     "townsquare.bench.assistant_commands",
     "townsquare.bench.ops_commands",
+    "townsquare.bench.distill_commands",
 ]
 
 
