@@ -3,9 +3,9 @@
 Every example is a chat (``messages``, the prompt exactly as the app sends it) and the answer
 (``target``), built by construction so the right answer is known:
 
-* ``tool_args``: the tool layer's argument step (``llm/tool_calling.py``: its system prompt, its
-  few-shot examples, ``describe_tool`` of one of the assistant's real tools, the request) -> the JSON
-  arguments, every string a span of the request, as the layer's grammar allows.
+* ``tool_args``: the tool layer's argument step (``llm/tool_calling.py``: its system prompt,
+  ``describe_tool`` of one of the assistant's real tools, the request; not its few-shot turns, to keep
+  CPU steps short) -> the JSON arguments, every string a span of the request, as the grammar allows.
 * ``tool_call``: plain prompting, no grammar: the assistant's system prompt with the tool list, the
   request -> ``<tool_call>{"name": ..., "arguments": ...}</tool_call>`` (a format
   ``llm/tool_parsers.py`` reads), or a short text answer when no tool fits.
@@ -229,21 +229,17 @@ def _tool_specs() -> list[dict]:
 
 
 def tool_args_example(rng: random.Random) -> Example:
-    from townsquare.llm.tool_calling import SYSTEM_PROMPT, ToolCaller, _user_turn
+    from townsquare.llm.tool_calling import SYSTEM_PROMPT, _user_turn
     from townsquare.llm.tools import normalise_tools
 
     tools = {t.name: t for t in normalise_tools(_tool_specs())}
     name = rng.choice(sorted(TEMPLATES))
     request, args = _fill(rng, name)
-    few = ToolCaller.few_shot_messages(_FewShotOnly())  # the layer's own prefix, unchanged
-    assert few[0]["content"] == SYSTEM_PROMPT
-    messages = few + [{"role": "user", "content": _user_turn(tools[name], request)}]
+    # The layer's system prompt and user turn; its three few-shot turns are left out of training (they
+    # would triple the tokens of a CPU step; the layer still sends them, unchanged).
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": _user_turn(tools[name], request)}]
     return Example("tool_args", messages, json.dumps(args, ensure_ascii=False), {"tool": name, "arguments": args,
                                                                                  "request": request})
-
-
-class _FewShotOnly:
-    """``ToolCaller.few_shot_messages`` reads nothing from its instance."""
 
 
 PLAIN_TOOLS_PROMPT = ("You can call these tools. To call one, answer only with "
@@ -251,11 +247,20 @@ PLAIN_TOOLS_PROMPT = ("You can call these tools. To call one, answer only with "
                       "If no tool fits, answer in one or two short sentences.\nTools:\n{tools}")
 
 
+def compact_tool(fn: dict) -> str:
+    """``- name(arg, optional_arg?): description``: the tool list in few tokens (a small model's
+    prompt must stay short)."""
+    params = fn.get("parameters", {})
+    required = set(params.get("required", []))
+    args = ", ".join(k if k in required else f"{k}?" for k in params.get("properties", {}))
+    return f"- {fn['name']}({args}): {fn['description']}"
+
+
 def plain_system_prompt(handle: str = "you", name: str = "you", today: str = "Monday 01 January 2026") -> str:
     """The assistant's system prompt with the tool list, for models called without the grammar."""
     from townsquare.assistant.agent import SYSTEM_PROMPT
 
-    tools = "\n".join(json.dumps(s["function"], ensure_ascii=False) for s in _tool_specs())
+    tools = "\n".join(compact_tool(s["function"]) for s in _tool_specs())
     return (SYSTEM_PROMPT.format(handle=handle, name=name, today=today, memories="") + "\n"
             + PLAIN_TOOLS_PROMPT.format(tools=tools))
 
@@ -301,7 +306,8 @@ def catch_up_example(rng: random.Random) -> Example:
     messages = [{"role": "system", "content": "Summarise what is new in the person's feed from these posts, "
                                               "one short line per post, citing each as [post ID]."},
                 {"role": "user", "content": "catch me up\nNew posts: " + json.dumps(data, ensure_ascii=False)}]
-    lines = [f"@{h} posted about {t} [post {p}]." for p, h, t, _ in items]
+    # Each line says only what the post says (its own words), citing it.
+    lines = [f"@{h}: {s[0].lower() + s[1:]} [post {p}]." for p, h, _, s in items]
     return Example("catch_up", messages, "Here's what's new: " + " ".join(lines), {"posts": [p for p, *_ in items]})
 
 
