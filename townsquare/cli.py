@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "townsquare.rec.commands",
     "townsquare.feed.commands",
     "townsquare.ops.commands",
+    "townsquare.distill.commands",
     "townsquare.bench.commands",
     "townsquare.bench.feed_commands",
     "townsquare.bench.rec_commands",
@@ -36,6 +37,7 @@ COMMAND_MODULES = [
     "townsquare.bench.ops_commands",
     "townsquare.bench.tools_commands",
     "townsquare.bench.voice_commands",
+    "townsquare.bench.distill_commands",
 ]
 
 

@@ -53,11 +53,12 @@ class EventBatch:
 
 
 def event_batch_loss(model: UnifiedModel, batch: EventBatch, negatives: int = 0,
-                     action_weight: float = 1.0) -> tuple[Tensor, dict[str, float]]:
+                     action_weight: float = 1.0, states: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
     """Retrieval loss (sampled softmax over in-batch targets + ``negatives`` random learned ids,
-    logQ corrected) + action-head loss, over every position t whose next event exists."""
+    logQ corrected) + action-head loss, over every position t whose next event exists.
+    ``states``: ``model.encode(batch.history)`` when the caller already has it (distillation)."""
     h = batch.history
-    states = model.encode(h)
+    states = model.encode(h) if states is None else states
     mask = h.mask
     pair = mask[:, 1:]                                  # event t + 1 exists
     src = states[:, :-1]
