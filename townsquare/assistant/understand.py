@@ -84,7 +84,7 @@ let lets let's get got give show tell find search look see check read want wanna
 saying says said talk talking chatter buzz written wrote write posted posting post posts people person
 folks guys accounts account feed timeline app here anywhere else thing please kindly maybe perhaps
 regarding re related topic topics subject interested into worth following follow followed follows
-only add need needs want wants wish getting keep seem seems interesting boring fun cool awesome
+only whoever whomever whichever add need needs want wants wish getting keep seem seems interesting boring fun cool awesome
 only i'm i've i'd i'll it's that's what's there's let's don't doesn't isn't aren't haven't can't
 could've would've me? up? for? plz thx ty u ur r y sobre de del la el los las en un una unos unas algo
 hay por aquí aqui me mí mi mis que q qué muestra muéstrame mostrar podrías puedes favor oye
@@ -258,10 +258,15 @@ def follow_topic(clause: str) -> str:
 
 
 def post_numbers(clause: str) -> list[str]:
-    """Post ids a clause names ("post 12", "#12", "posts 12 and 13", a lone number)."""
+    """Post ids a clause names ("post 12", "#12", "posts 12 and 13"; a lone number only beside a
+    word for posts or an action on one: "upvote 12", "comment on 12: ...")."""
     found = []
+    lone_ok = bool(re.search(r"\b(?:posts?|publicaci[oó]n\w*)\b|পোস্ট|#", clause, re.IGNORECASE)) or \
+        _verb_cue(clause) in POST_TOOLS
     for m in _POST_NUMBER.finditer(re.sub(r"⟦=?\d+⟧", " ", clause)):
         number = m.group(1) or m.group(2)
+        if m.group(2) and not lone_ok:
+            continue
         after = clause[m.end():m.end() + 8].lower()
         if m.group(2) and re.match(r"\s*(?:hours?|hrs?|h|days?|min|minutes?|people|followers|am|pm|%)", after):
             continue  # a quantity, not a post
@@ -452,8 +457,8 @@ def _intent(clause: Clause, scores: dict[str, float]) -> str:
             return "comment_on_post"
         return max(("publish_post", "draft_post"), key=lambda tool: scores[tool])
     intent = max(scores, key=lambda tool: scores[tool])
-    if scores[intent] < MIN_INTENT_SCORE:
-        return CHAT
+    if scores[intent] < MIN_INTENT_SCORE and not (intent == "search_posts" and _explicit_topic(clause.text)):
+        return CHAT  # (a weak match that is still closest to a search, with a subject named, searches)
     intent = _where_written(clause, intent)
     if intent not in POST_TOOLS and _explicit_post(clause.text) and intent not in ("follow", "unfollow"):
         # A request that names a post ("how'd #12 get here?") is about that post.
@@ -618,6 +623,8 @@ def _calls_for(ctx, clause: Clause, previous: Clause | None, request: str, quote
         handles = _person_targets(ctx, clause, previous)
         if handles:
             return [PlannedCall(tool, {"handle": h}, text) for h in handles]
+        if previous is not None and previous.intent == "search_posts" and tool == "follow":
+            return [PlannedCall(tool, {"handle": ""}, text)]  # "find X posts and follow whoever ...": found
         topic = topic_of(text)
         if topic and tool == "follow":  # "follow whoever posts most about cooking": read first
             return [PlannedCall("search_posts", {"query": topic}, text), PlannedCall(tool, {"handle": ""}, text)]
