@@ -45,7 +45,7 @@ EXAMPLES: dict[str, list[str]] = {
         "back after a long break, what's been going on", "quick summary of my home feed please",
         "give me a rundown of what my friends have been up to", "what have the people I follow been doing",
         "I haven't checked the app in ages, what's happening", "any updates from my network?",
-        "tell me the news from my feed", "what's the latest from my friends",
+        "any news in my timeline?", "what's the latest from my friends",
     ],
     "explain_post": [
         "why is post 12 in my feed?", "why am I seeing post 40", "explain post 7",
