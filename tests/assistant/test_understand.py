@@ -240,3 +240,20 @@ def test_agent_turn_from_understanding_reads_first_then_proposes_on_what_it_foun
     assert confirmation["arguments"] == {"post_id": str(town["post"]), "reaction": "like"}
     with db.session() as s:
         assert s.scalar(select(Reaction.post_id)) is None  # nothing happens before the confirmation
+
+
+@pytest.mark.parametrize("text, calls", [
+    # "from people I follow" filters posts; it asks nobody to be followed
+    ("show me posts about kimchi from people I follow", [("search_posts", {"query": "kimchi", "from_people_i_follow": True})]),
+    ("kimchi, only from people I follow", [("search_posts", {"query": "kimchi", "from_people_i_follow": True})]),
+    ("what are the people I follow up to?", [("catch_me_up", {})]),
+    # finding people is a people search; suggestions are asked for
+    ("search for accounts about pottery", [("search_people", {"query": "pottery"})]),
+    ("find people who are into pottery", [("search_people", {"query": "pottery"})]),
+])
+def test_followed_filter_and_people_searches(db, town, text, calls):
+    assert _plan(db, town, text) == calls
+
+
+def test_no_follow_without_a_person_or_a_whoever(db, town):
+    assert all(tool != "follow" for tool, _ in _plan(db, town, "follow posts about kimchi"))
