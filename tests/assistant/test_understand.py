@@ -257,3 +257,10 @@ def test_followed_filter_and_people_searches(db, town, text, calls):
 
 def test_no_follow_without_a_person_or_a_whoever(db, town):
     assert all(tool != "follow" for tool, _ in _plan(db, town, "follow posts about kimchi"))
+
+
+def test_clarifying_questions_name_no_post_or_handle():
+    from townsquare.assistant.understand import CLARIFY
+
+    for text in CLARIFY.values():
+        assert "@" not in text and not any(ch.isdigit() for ch in text)

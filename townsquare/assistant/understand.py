@@ -91,12 +91,14 @@ hay por aquí aqui me mí mi mis que q qué muestra muéstrame mostrar podrías 
 """.split())
 
 
-# What to ask when a request wants a tool but lacks what it needs.
+# What to ask when a request wants a tool but lacks what it needs. They name no example post or
+# handle: an example could be someone's real post or account.
 CLARIFY = {
-    "comment_on_post": "What should the comment say, and on which post? For example: comment \"congrats!\" on post 12.",
-    "follow": "Whom should I follow? Give me their @handle or their name.",
-    "unfollow": "Whom should I unfollow? Give me their @handle or their name.",
-    "react_to_post": "Which post should I react to? Tell me its number, like post 12.",
+    "comment_on_post": "What should the comment say, and on which post? Give me the post's number and the words "
+                       "in quotes.",
+    "follow": "Whom should I follow? Give me their handle or their name.",
+    "unfollow": "Whom should I unfollow? Give me their handle or their name.",
+    "react_to_post": "Which post should I react to? Give me its number.",
 }
 
 
