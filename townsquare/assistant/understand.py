@@ -35,8 +35,6 @@ from townsquare.errors import TownsquareError
 
 SIDE_EFFECTS = {"publish_post", "comment_on_post", "follow", "unfollow", "react_to_post"}
 POST_TOOLS = {"explain_post", "ask_about_post", "comment_on_post", "react_to_post"}
-PERSON_TOOLS = {"follow", "unfollow", "search_people"}
-WRITING_TOOLS = ("publish_post", "comment_on_post", "draft_post")
 MIN_INTENT_SCORE = 0.30  # below it a clause asks for nothing the tools do
 
 _QUOTE = re.compile(r"[\"“”«»]([^\"“”«»]{1,500})[\"“”«»]|(?<![\w])['‘]([^'‘’]{1,300}?)['’](?=[\s.,!?;:)]|$)")
