@@ -122,7 +122,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                 results.append(row | {"half": case["half"]})
                 progress.advance(task)
         rows = bt.summarise(results, names, cats, halves)
-        config = {"model": llm.name, "limit": limit or None, "threshold": settings.llm_tool_threshold,
+        config = {"model": llm.name, "limit": limit or None, "cached_only": cached_only,
+                  "threshold": settings.llm_tool_threshold,
                   "grounders": active, "threads": getattr(llm.backend, "n_threads", None),
                   "keys": keys, "test_half_sha256": {c: bt.TEST_HALF_SHA256[c] for c in cats} if check else None}
         print_table(f"BFCL v4 tool calling, {llm.name}", rows, cats)
