@@ -30,15 +30,15 @@ def test_thumbnails_follow_the_post_visibility(person, db):
         sha = media.sha256
     assert names == ["thumb-320.webp", "thumb-640.webp"]
     for name in names:
-        assert follower.client.get(f"/media/{sha}/{name}").status_code == 200
-        assert follower.client.get(f"/media/{sha}/{name}").headers["content-type"] == "image/webp"
-        assert stranger.client.get(f"/media/{sha}/{name}").status_code == 404
-        assert person().client.get(f"/media/{sha}/{name}").status_code == 404
-    assert follower.client.get(f"/media/{sha}/thumb-999.webp").status_code == 404
-    assert follower.client.get(f"/media/{'0' * 64}/thumb-320.webp").status_code == 404
-    assert follower.client.get("/media/not-a-sha/thumb-320.webp").status_code == 404
+        assert follower.client.get(f"/media/renditions/{sha}/{name}").status_code == 200
+        assert follower.client.get(f"/media/renditions/{sha}/{name}").headers["content-type"] == "image/webp"
+        assert stranger.client.get(f"/media/renditions/{sha}/{name}").status_code == 404
+        assert person().client.get(f"/media/renditions/{sha}/{name}").status_code == 404
+    assert follower.client.get(f"/media/renditions/{sha}/thumb-999.webp").status_code == 404
+    assert follower.client.get(f"/media/renditions/{'0' * 64}/thumb-320.webp").status_code == 404
+    assert follower.client.get("/media/renditions/not-a-sha/thumb-320.webp").status_code == 404
     page = follower.get("/following").text
-    assert f"/media/{sha}/thumb-320.webp 320w" in page and 'alt="a grey gradient"' in page
+    assert f"/media/renditions/{sha}/thumb-320.webp 320w" in page and 'alt="a grey gradient"' in page
 
 
 def test_xmp_and_exif_are_stripped():

@@ -3,7 +3,7 @@
 the file loads.
 
 Renditions are derived files in the media store (``ab/cd/<sha256>.webp``), listed on the media row
-(``Media.variants``) and served at ``/media/<sha256 of the original>/<name>`` with the original's
+(``Media.variants``) and served at ``/media/renditions/<sha256 of the original>/<name>`` with the original's
 access check. Making them is best effort: an upload whose renditions fail is stored without them
 (pages then use the original), never refused.
 """
@@ -30,7 +30,7 @@ BLURHASH_COMPONENTS = (4, 3)
 
 
 def variant_name(variant: dict) -> str:
-    """The name a rendition is served under, after ``/media/<sha256 of the original>/``."""
+    """The name a rendition is served under, after ``/media/renditions/<sha256 of the original>/``."""
     return f"{variant['kind']}-{variant['width']}.{variant['ext']}"
 
 
