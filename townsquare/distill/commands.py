@@ -122,6 +122,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         threads: int = typer.Option(2, help="torch CPU threads"),
         seed: int = typer.Option(0, help="random seed"),
         data_only: bool = typer.Option(False, help="only build and write the training set (JSONL)"),
+        device: str = typer.Option("auto", help="auto (CUDA when torch sees a GPU, else CPU), cpu or cuda"),
     ) -> None:
         """Teach the bundled SmolLM2-135M-Instruct the app's tasks (LoRA, merge, GGUF export, register)."""
         from rich.console import Console
@@ -134,7 +135,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         settings = load_settings()
         cfg = LLMDistillConfig(steps=steps, examples=examples, teacher_url=teacher_url, teacher_model=teacher_model,
                                name=name, lora_rank=lora_rank, lr=lr, batch_size=batch_size,
-                               max_minutes=max_minutes, threads=threads, seed=seed, data_only=data_only)
+                               max_minutes=max_minutes, threads=threads, seed=seed, data_only=data_only,
+                               device=device)
         try:
             res = run_llm_distill(settings, cfg, log=lambda s: console.log(s))
         except TownsquareError as exc:
