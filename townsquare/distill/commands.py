@@ -144,3 +144,18 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         except KeyboardInterrupt:
             _fail("interrupted: nothing was registered; run the same command again to resume", 130)
         console.print(json.dumps({k: v for k, v in res.items() if k != "card"}, indent=2, default=str))
+
+    @distill.command("llm-models")
+    def distill_llm_models() -> None:
+        """List the registered distilled language models and the setting that selects each."""
+        from townsquare.config import load_settings
+        from townsquare.distill.llm import list_llm_models
+
+        rows = list_llm_models(load_settings())
+        if not rows:
+            typer.echo("no distilled language models yet: run `townsquare distill llm`")
+            return
+        for r in rows:
+            score = r["metrics"].get("distilled", {}).get("right_all")
+            typer.echo(f"{r['name']}  {(r['created_at'] or '')[:19]}  held-out right: "
+                       f"{'-' if score is None else f'{score:.2f}'}  TOWNSQUARE_ASSISTANT_MODEL={r['path']}")
