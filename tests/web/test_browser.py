@@ -32,7 +32,7 @@ def live_server(tmp_path: Path):
 def test_sign_up_post_a_photo_and_see_it(live_server, tmp_path):
     playwright_api = pytest.importorskip("playwright.sync_api")
     import httpx
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from townsquare.social.models import Event, Follow, Post, Reaction, Report
 
@@ -125,10 +125,15 @@ def test_sign_up_post_a_photo_and_see_it(live_server, tmp_path):
             page.wait_for_url(base + "/notifications")
             deadline = time.monotonic() + 30
             actions: set[str] = set()
-            while time.monotonic() < deadline and not {"impression", "dwell"} <= actions:
+            deepest = -1
+            # Events arrive in batches (the page's queue, then the server's write-behind buffer): wait
+            # for the batch sent on leaving the page, which holds the cards of the second page.
+            while time.monotonic() < deadline and not ({"impression", "dwell"} <= actions and deepest >= 20):
                 time.sleep(0.2)
                 with db.session() as session:
                     actions = set(session.scalars(select(Event.action).where(Event.surface == "home")))
+                    deepest = session.scalar(select(func.max(Event.position)).where(Event.action == "impression"))
+                    deepest = -1 if deepest is None else deepest
             assert {"impression", "dwell"} <= actions, actions
             assert errors == []
         finally:
