@@ -87,6 +87,7 @@ def test_a_spoken_turn_on_the_page(tmp_path):
                 page.wait_for_selector("#hands-free[data-turns='1']", timeout=60_000)
                 assert "catch me up" in page.inner_text("#heard").lower()
                 assert "caught up" in page.inner_text("#reply")
+                assert page.get_attribute("#hands-free", "data-via") == "stream"  # spoken over the WebSocket
                 page.wait_for_selector("#hands-free[data-spoken='1']", timeout=30_000)  # the answer was played
                 assert page.get_attribute("#talk", "data-state") == "idle"
             finally:
@@ -116,6 +117,7 @@ def test_look_and_ask_then_post_this_on_the_page(tmp_path):
                 assert "sign" in page.inner_text("#heard").lower()
                 assert "OPEN DAILY" in page.get_attribute("#hands-free", "data-seen").upper()
                 assert page.is_visible("#snapshot")
+                assert page.get_attribute("#hands-free", "data-via") == "stream"
                 asked = [m for m in llm.seen[0]["messages"] if m["role"] == "user"][-1]["content"]
                 assert "OPEN DAILY" in asked.upper()
                 # "Post this" (typed here: the fake microphone plays one file) drafts a photo post ...
@@ -123,6 +125,7 @@ def test_look_and_ask_then_post_this_on_the_page(tmp_path):
                 page.press("#typed", "Enter")
                 page.wait_for_selector("#hands-free[data-turns='2']", timeout=60_000)
                 assert "photo post" in page.inner_text("#reply")
+                assert page.get_attribute("#hands-free", "data-via") == "post"  # typed turns go by POST
                 assert page.is_visible("#confirm-yes")
                 page.wait_for_selector("#activity li[data-status='pending']")
                 with db.session() as s:

@@ -1,7 +1,9 @@
 // The hands-free page: listen (tap: until you pause; hold: while held), optionally take a camera
 // frame, send both to /api/voice/turns, show the answer in large type and speak it.
-// The microphone is read through Web Audio: the level drives a simple voice-activity detector and the
-// samples become a 16 kHz WAV file, which every server-side decoder reads.
+// The microphone is read through Web Audio: the level drives a simple voice-activity detector. Speech
+// streams as 16 kHz PCM over the WebSocket /api/voice/stream while it is spoken (partial transcripts
+// come back), and the reply's audio comes back sentence by sentence and plays as it arrives. Without
+// a WebSocket, the recording goes as a WAV file to POST /api/voice/turns.
 (() => {
   "use strict";
   const root = document.getElementById("hands-free");
@@ -29,6 +31,7 @@
   let audioCtx = null, processor = null;
   let preroll = [], chunks = [], voiced = false, voiceMs = 0, quietMs = 0, listenedMs = 0;
   let noiseFloor = 0.005, holding = false, pressTimer = null, player = null, wakeLock = null;
+  let socket = null, socketReady = false, streaming = false, queue = [], playing = false, turnDone = true;
 
   function setState(next) {
     state = next;
@@ -74,12 +77,14 @@
         voiced = true;
         chunks = preroll.slice();
         preroll = [];
+        beginStream(chunks);
       } else if (listenedMs > VAD.waitMs) {
         stopListening("I didn't hear anything. Tap to try again.");
       }
       return;
     }
     chunks.push(frame);
+    if (streaming) socket.send(pcm16([frame]));
     quietMs = loud ? 0 : quietMs + ms;
     if ((!holding && quietMs >= VAD.endSilenceMs) || listenedMs > VAD.maxMs) finishTurn();
   }
@@ -93,8 +98,9 @@
       showError("The microphone is not available: " + err.message);
       return;
     }
-    if (player) player.pause();
-    preroll = []; chunks = []; voiced = false; voiceMs = 0; quietMs = 0; listenedMs = 0;
+    stopPlayback();
+    openSocket();
+    preroll = []; chunks = []; voiced = false; voiceMs = 0; quietMs = 0; listenedMs = 0; streaming = false;
     setState("listening");
     try { wakeLock = await navigator.wakeLock?.request("screen"); } catch (_) { wakeLock = null; }
   }
@@ -112,10 +118,113 @@
     setState("thinking");
     level.style.width = "0";
     if (!recorded.length) { stopListening("I didn't hear anything. Tap to try again."); return; }
+    if (streaming) { endStream(); return; }
     const wav = encodeWav(downsample(concat(recorded), audioCtx.sampleRate, TARGET_RATE), TARGET_RATE);
     const form = new FormData();
     form.append("audio", new Blob([wav], { type: "audio/wav" }), "speech.wav");
     send(form);
+  }
+
+  // --- streaming over the WebSocket ---------------------------------------------------------------
+  function openSocket() {
+    if (!window.WebSocket || (socket && socket.readyState <= 1)) return;
+    try {
+      socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/voice/stream");
+    } catch (_) { socket = null; return; }
+    socket.onmessage = (event) => onStreamMessage(JSON.parse(event.data));
+    socket.onclose = () => {
+      socketReady = false;
+      if (streaming || !turnDone) { streaming = false; turnDone = true; stopListening("The connection was lost. Try again."); }
+    };
+  }
+
+  function pcm16(frames) {
+    const samples = downsample(concat(frames), audioCtx.sampleRate, TARGET_RATE);
+    const out = new Int16Array(samples.length);
+    for (let i = 0; i < samples.length; i++) {
+      const s = Math.max(-1, Math.min(1, samples[i]));
+      out[i] = s < 0 ? s * 0x8000 : s * 0x7fff;
+    }
+    return out.buffer;
+  }
+
+  function beginStream(frames) {
+    if (!socketReady) return; // not connected (yet): this turn goes by POST
+    streaming = true;
+    turnDone = false;
+    socket.send(JSON.stringify({ type: "start", format: "pcm16", sample_rate: TARGET_RATE,
+                                 conversation_id: conversationId || null }));
+    socket.send(pcm16(frames));
+  }
+
+  async function endStream() {
+    streaming = false;
+    const end = { type: "end" };
+    const frame = await cameraFrame();
+    if (frame) {
+      const bytes = new Uint8Array(await frame.arrayBuffer());
+      let binary = "";
+      for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+      end.image_base64 = btoa(binary);
+    }
+    reply.textContent = "";
+    socket.send(JSON.stringify(end));
+  }
+
+  function onStreamMessage(m) {
+    if (m.type === "ready") { socketReady = true; return; }
+    if (m.type === "partial") { heard.textContent = "You: " + m.text + " …"; return; }
+    if (m.type === "transcript") { heard.textContent = "You: " + m.text; return; }
+    if (m.type === "seen") { root.dataset.seen = m.text; return; }
+    if (m.type === "text_delta") { reply.textContent += m.text; return; }
+    if (m.type === "step" && m.step.type === "text") { reply.textContent = m.step.text; return; }
+    if (m.type === "audio") { enqueue(m.base64); return; }
+    if (m.type === "reply") {
+      conversationId = m.conversation_id;
+      reply.textContent = m.text;
+      pending = m.pending_actions || [];
+      confirmBox.hidden = pending.length === 0;
+      return;
+    }
+    if (m.type === "done") {
+      turnDone = true;
+      root.dataset.via = "stream";
+      root.dataset.turns = String(Number(root.dataset.turns || 0) + 1);
+      refreshActivity();
+      if (!playing) playNext();
+      return;
+    }
+    if (m.type === "error") {
+      turnDone = true;
+      stopListening(m.message);
+      if (continuous.checked && m.code === "no_speech") startListening();
+    }
+  }
+
+  function enqueue(base64) {
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    queue.push(URL.createObjectURL(new Blob([bytes], { type: "audio/wav" })));
+    if (!playing) playNext();
+  }
+
+  function playNext() {
+    const url = queue.shift();
+    if (!url) {
+      playing = false;
+      if (turnDone && state !== "listening") { root.dataset.spoken = "1"; afterReply(); }
+      return;
+    }
+    playing = true;
+    setState("speaking");
+    player = new Audio(url);
+    player.onended = () => { URL.revokeObjectURL(url); playNext(); };
+    player.play().catch(() => { queue = []; playing = false; afterReply(); }); // autoplay refused: it is on screen
+  }
+
+  function stopPlayback() {
+    if (player) player.pause();
+    queue = [];
+    playing = false;
   }
 
   function concat(frames) {
@@ -185,6 +294,7 @@
       return;
     }
     conversationId = body.conversation_id;
+    root.dataset.via = "post";
     heard.textContent = body.transcript ? "You: " + body.transcript : "";
     reply.textContent = body.reply.text;
     pending = body.reply.pending_actions || [];
