@@ -83,6 +83,7 @@ def test_a_spoken_turn_on_the_page(tmp_path):
             try:
                 page = browser.new_page()
                 _sign_in(page, base)
+                assert not page.is_visible("#confirm-yes")  # nothing to confirm yet
                 page.click("#talk")
                 page.wait_for_selector("#hands-free[data-turns='1']", timeout=60_000)
                 assert "catch me up" in page.inner_text("#heard").lower()
