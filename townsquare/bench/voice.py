@@ -207,8 +207,16 @@ def voice_system(name: str, llm, shield, settings, voice, transcriber):
 def task_success(db, world, settings, llm, shield, voice, transcriber, *, split: str, limit: int,
                  progress=None) -> list[dict]:
     from townsquare.bench.assistant import SystemResult, model_system, run_task
+    from townsquare.bench.assistant_world import WorldError
 
-    tasks = [t for t in load_split(split) if t.lang == "en"][:limit]
+    tasks = []
+    for task in (t for t in load_split(split) if t.lang == "en"):
+        try:
+            world.fill(task)
+        except WorldError:
+            continue  # a small community lacks an entity this task names: seed more --people
+        tasks.append(task)
+    tasks = tasks[:limit]
     rows = []
     for system in (model_system("typed", llm, shield, settings),
                    voice_system("voice (TTS -> ASR)", llm, shield, settings, voice, transcriber)):
