@@ -24,7 +24,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_app(tmp_path: Path):
+def live_app(tmp_path: Path, **overrides):
     import uvicorn
 
     from townsquare.config import load_settings
@@ -35,7 +35,7 @@ def live_app(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'live.db'}"
     migrate.upgrade(url)
     settings = load_settings(env={}, data_dir=tmp_path / "data", database_url=url, secret_key="live-test",
-                             auth_rate_limit_per_minute=1000)
+                             **{"auth_rate_limit_per_minute": 1000, **overrides})
     db = Database(url)
     app = create_app(settings, db)
     port = free_port()

@@ -28,19 +28,27 @@ COMMAND_MODULES = [
     "townsquare.rec.commands",
     "townsquare.feed.commands",
     "townsquare.ops.commands",
+    "townsquare.distill.commands",
     "townsquare.bench.commands",
     "townsquare.bench.feed_commands",
     "townsquare.bench.rec_commands",
     "townsquare.bench.studio_commands",
     "townsquare.bench.assistant_commands",
     "townsquare.bench.ops_commands",
+    "townsquare.bench.tools_commands",
     "townsquare.bench.voice_commands",
+    "townsquare.bench.distill_commands",
 ]
 
 
 def _register_all() -> None:
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(app, bench)
+    # Every benchmark that writes --json can also draw it: --plot FILE.png (bench/plot.py).
+    from townsquare.bench.plot import add_plot_option
+
+    for command in bench.registered_commands:
+        command.callback = add_plot_option(command.name or command.callback.__name__, command.callback)
 
 
 _register_all()

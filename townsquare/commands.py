@@ -36,6 +36,24 @@ def _check_redis(url: str) -> None:
         raise fail(f"cannot reach Redis at {url}: {exc}")
 
 
+def _print_demo_sign_ins(settings) -> None:
+    """On every start of a demo database: where to sign in and with what (the seeded passwords, as
+    long as they still work)."""
+    from townsquare.db.engine import Database
+    from townsquare.sim.commands import demo_sign_ins
+
+    db = Database(settings.sqlalchemy_url)
+    try:
+        logins = demo_sign_ins(db)
+    except Exception:  # no schema yet, or the database is down: serve says so on the first request
+        logins = []
+    finally:
+        db.dispose()
+    if logins:
+        shown = "; ".join(f"{handle} / {password}" for handle, password in logins)
+        typer.echo(f"Sign in at http://{settings.host}:{settings.port}/ with the demo accounts: {shown}")
+
+
 def register(app: typer.Typer, bench: typer.Typer) -> None:
     @app.command()
     def version() -> None:
@@ -91,6 +109,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                       log_level=settings.log_level.lower(), access_log=False, **proxies)
         typer.echo(f"Townsquare on http://{settings.host}:{settings.port}/ (API docs at /api/docs)"
                    + (f", {workers} workers" if workers > 1 else ""))
+        _print_demo_sign_ins(settings)
         if workers > 1:
             # The workers are new processes: what they need from the options goes through the
             # environment. Metrics of every worker meet in one folder (prometheus multiprocess mode).
@@ -144,3 +163,87 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         if generated:
             typer.echo(f"password: {password}")
         typer.echo(f"token: {token}")
+
+    @user_app.command("set-password")
+    def user_set_password(
+        handle: str = typer.Argument(..., help="The account's handle."),
+        password: str = typer.Option(None, "--password", help="At least 8 characters (default: a random one, "
+                                     "printed)."),
+    ) -> None:
+        """Set an account's password (when someone is locked out); every sign-in of the account ends."""
+        import secrets
+
+        from townsquare.db.engine import Database
+        from townsquare.errors import TownsquareError
+        from townsquare.social.accounts import get_account_by_handle, set_password
+
+        settings = _settings()
+        generated = password is None
+        password = password if password is not None else secrets.token_urlsafe(12)
+        db = Database(settings.sqlalchemy_url)
+        try:
+            with db.session() as session:
+                account = get_account_by_handle(session, handle)
+                ended = set_password(session, account, password)
+                handle = account.handle
+        except TownsquareError as exc:
+            raise fail(exc.message)
+        except Exception as exc:
+            raise fail(f"could not set the password: {str(exc).splitlines()[0]}")
+        finally:
+            db.dispose()
+        typer.echo(f"new password set for @{handle}; {ended} sign-in(s) ended")
+        if generated:
+            typer.echo(f"password: {password}")
+
+    @user_app.command("delete")
+    def user_delete(
+        handle: str = typer.Argument(..., help="The account's handle."),
+        now: bool = typer.Option(False, "--now", help="Remove the content at once (no grace period)."),
+    ) -> None:
+        """Delete an account: hidden at once; its content is removed after the grace period
+        (account_deletion_grace_days), or at once with --now."""
+        from datetime import timedelta
+
+        from sqlalchemy import select
+
+        from townsquare.db.engine import Database
+        from townsquare.errors import TownsquareError
+        from townsquare.social.lifecycle import purge_account, schedule_deletion
+        from townsquare.social.models import Account
+
+        settings = _settings()
+        db = Database(settings.sqlalchemy_url)
+        try:
+            with db.session() as session:
+                account = session.scalar(select(Account).where(Account.handle == handle.lstrip("@").lower()))
+                if account is None:
+                    raise fail(f"no account @{handle.lstrip('@')}")
+                grace = timedelta(0) if now else timedelta(days=settings.account_deletion_grace_days)
+                due = schedule_deletion(session, account, grace=grace)
+                report = purge_account(session, account, settings.media_store) if now else None
+        except TownsquareError as exc:
+            raise fail(exc.message)
+        finally:
+            db.dispose()
+        if report is not None:
+            typer.echo(f"@{handle.lstrip('@')} deleted: {report.posts} posts, {report.comments} comments, "
+                       f"{report.media_files} media files and {sum(report.rows.values())} other rows removed")
+        else:
+            typer.echo(f"@{handle.lstrip('@')} is hidden; its content will be removed on {due:%Y-%m-%d %H:%M} UTC "
+                       "(signing in before then cancels)")
+
+    @user_app.command("purge")
+    def user_purge() -> None:
+        """Remove the content of every account whose deletion grace period is over (the worker does
+        this every 10 minutes)."""
+        from townsquare.db.engine import Database
+        from townsquare.social.lifecycle import purge_due
+
+        settings = _settings()
+        db = Database(settings.sqlalchemy_url)
+        try:
+            reports = purge_due(db.session, settings.media_store)
+        finally:
+            db.dispose()
+        typer.echo(f"{len(reports)} account(s) purged")

@@ -59,6 +59,7 @@ class Settings:
     # llama.cpp servers), "auto" (native, and our layer when the server rejects `tools`).
     llm_tool_mode: str = "auto"
     llm_tool_threshold: float = 0.33  # MiniLM relevance below which tool_choice=auto answers in text
+    llm_tool_grounders: str = "all"  # grounders of the tool layer: "all" or comma-separated names (llm/grounders.py)
     # Models per role: empty = the default model above; a path ending in .gguf = that file, embedded;
     # anything else = that model name on the remote server at llm_base_url.
     assistant_model: str = ""
@@ -82,6 +83,17 @@ class Settings:
     media_s3_access_key: str = ""  # empty = boto3's own chain (AWS_ACCESS_KEY_ID, instance roles, ...)
     media_s3_secret_key: str = ""
     media_s3_create_bucket: bool = False  # create the bucket at start when missing
+    # Accounts (docs/accounts.md): the address people reach this server at, for links in e-mails
+    # (empty: http://host:port); e-mail through SMTP (empty host: password reset is not offered).
+    public_url: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_security: str = "starttls"  # "starttls", "tls" (implicit, port 465) or "none"
+    mail_from: str = ""  # e.g. "Townsquare <noreply@example.org>"; empty: townsquare@<host>
+    password_reset_minutes: int = 60  # how long a reset link works
+    account_deletion_grace_days: float = 14.0  # signing in before then cancels a deletion
     # Hands-free mode (townsquare/voice, docs/voice.md): limits on what one turn may send.
     voice_max_audio_bytes: int = 8 * 1024 * 1024
     voice_max_audio_s: float = 60.0  # longer recordings are refused (413) before transcription

@@ -71,3 +71,21 @@ def test_creator_ai_answer_written_by_the_bundled_model(db, bundled_llm):
         # carries the creator's words verbatim.
         assert "".join(items[:-1]).strip() == reply.content
         assert "“My favourite crag is Fontainebleau, the sandstone is perfect.” [1]" in reply.content
+
+
+def test_the_bundled_model_path_understands_a_multi_part_request(db, bundled_llm):
+    """With the embedded model the assistant reads the request itself (understand.py): a person named
+    by display name with a typo in the verb, and a second, read-only part."""
+    with db.session() as s:
+        me = accounts.create_account(s, "real_me3", None, display_name="Real Me")
+        accounts.create_account(s, "real_nora", None, display_name="Nora Quintero")
+        conversation = agent.start_conversation(s, me)
+        steps = [x.as_dict() for x in agent.Agent(bundled_llm, BuiltinShield()).run_turn(
+            s, me, conversation, "folow Nora Quintero and check my notifications pls")]
+    calls = [(x["tool"], x["arguments"]) for x in steps if x["type"] == "tool_call"]
+    assert ("follow", {"handle": "real_nora"}) in calls and ("read_notifications", {}) in calls
+    assert [x["tool"] for x in steps if x["type"] == "confirmation"] == ["follow"]
+    with db.session() as s:
+        from townsquare.social.models import Follow
+
+        assert s.scalar(select(Follow.follower_id)) is None  # waiting for the person's confirmation

@@ -155,3 +155,15 @@ def test_default_reply_length_is_clipped_to_the_context(settings):
     assert result.usage.prompt_tokens + result.usage.completion_tokens <= 64
     with pytest.raises(InvalidInput, match="context window"):
         small.chat(HELLO, max_tokens=512)
+
+
+def test_several_calls_and_other_languages_on_the_real_model(llm):
+    tools = TOOLS + [{"type": "function", "function": {"name": "follow", "description": "Follow a person on Townsquare.",
+                      "parameters": {"type": "object", "properties": {"handle": {"type": "string"}},
+                                     "required": ["handle"]}}}]
+    result = llm.chat_with_tools([{"role": "user", "content": "follow @ana and @ben"}], tools)
+    assert [(c.name, c.arguments) for c in result.tool_calls] == [("follow", {"handle": "@ana"}),
+                                                                  ("follow", {"handle": "@ben"})]
+    result = llm.chat_with_tools([{"role": "user", "content": "¿Qué tiempo hace en Sevilla?"}], tools, max_tokens=8)
+    assert all(call.name == "get_weather" for call in result.tool_calls)  # a call or a text answer, no crash
+    assert result.tool_calls or result.text

@@ -3,8 +3,8 @@
 import pytest
 
 from townsquare.errors import InvalidInput
-from townsquare.llm.grammar import ArgumentsGrammar, Grounding, normalise_schema, numbers_in
-from townsquare.llm.tool_calling import grounded_optional
+from townsquare.llm.grammar import ArgumentsGrammar, normalise_schema
+from townsquare.llm.grounders import Offer
 from townsquare.llm.tools import check_call, normalise_tools, parse_tool_choice
 from townsquare.llm.types import ToolCall, UnknownTool
 
@@ -13,12 +13,6 @@ WEATHER = {"type": "function", "function": {
     "parameters": {"type": "object", "properties": {
         "city": {"type": "string"}, "days": {"type": "integer"},
         "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}}, "required": ["city"]}}}
-
-
-def test_numbers_in_text():
-    assert numbers_in("a base of 10 units, height 5.5 and -3 more") == [10, 5.5, -3]
-    assert numbers_in("costs $1,200 at 5% for two years") == [1200, 5, 0.05, 2]
-    assert numbers_in("no numbers here") == []
 
 
 def test_normalise_loose_schema_types():
@@ -33,23 +27,27 @@ def _parses(grammar_text: str) -> None:
     LlamaGrammar.from_string(grammar_text, verbose=False)  # raises on a malformed grammar
 
 
-def test_arguments_grammar_is_valid_gbnf_grounded_and_not():
+def test_arguments_grammar_is_valid_gbnf_with_offers_and_without():
     tool = normalise_tools([WEATHER])[0]
-    for grounding in (None, Grounding.from_text('Weather in "New York" for 3 days, in celsius?')):
-        builder = ArgumentsGrammar(grounding)
-        text = builder.render(builder.arguments(tool.parameters))
-        _parses(text)
-        assert '"\\"city\\": "' in text
-    grounded = ArgumentsGrammar(Grounding.from_text("Weather in New York for 3 days"))
-    text = grounded.render(grounded.arguments(tool.parameters))
+    plain_grammar = ArgumentsGrammar()
+    _parses(plain_grammar.render(plain_grammar.arguments(tool.parameters)))
+    offered = ArgumentsGrammar({"city": Offer(["New York", "York"]), "days": Offer([3])})
+    text = offered.render(offered.arguments(tool.parameters, include=["days"], required=["city", "days"]))
+    _parses(text)
     assert '"\\"New York\\""' in text and '"3"' in text
+    assert "unit" not in text  # an optional argument not included does not appear
 
 
-def test_optional_arguments_offered_only_when_the_message_has_a_value():
-    tool = normalise_tools([WEATHER])[0]
-    assert grounded_optional(tool, Grounding.from_text("Weather in Oslo")) == {}
-    assert grounded_optional(tool, Grounding.from_text("Weather in Oslo for 3 days in Fahrenheit")) == {
-        "days": None, "unit": ["fahrenheit"]}  # any grounded number; only the unit it names
+def test_nested_objects_and_arrays_of_objects_get_a_type_grammar():
+    schema = normalise_schema({"type": "dict", "properties": {
+        "address": {"type": "dict", "properties": {"street": {"type": "string"}, "zip": {"type": "integer"}},
+                    "required": ["street"]},
+        "items": {"type": "array", "items": {"type": "object", "properties": {"sku": {"type": "string"}}}},
+        "anything": {}}, "required": ["address", "items"]})
+    builder = ArgumentsGrammar()
+    text = builder.render(builder.arguments(schema))
+    _parses(text)
+    assert "street" in text and "sku" in text
 
 
 def test_invalid_tools_are_rejected():
@@ -80,20 +78,3 @@ def test_tool_choice_forms():
     assert parse_tool_choice("required", []) == ("none", None)
     with pytest.raises(UnknownTool):
         parse_tool_choice("nope", tools)
-
-
-def test_number_lists_are_runs_of_the_message_numbers():
-    grounding = Grounding.from_text("NPV of cash_flows=[200,300,400,500] at 10%, plus 50 million")
-    assert grounding.sequence == [200, 300, 400, 500, 10, 50_000_000]
-    assert 50 not in grounding.numbers  # "50 million" is offered as scaled only
-    builder = ArgumentsGrammar(grounding)
-    rule = builder.value({"type": "array", "items": {"type": "integer"}}, "flows")
-    assert '"[200, 300, 400, 500]"' in rule and '"[300, 400]"' in rule
-    assert '"[200, 200]"' not in rule  # no repeats that the message does not have
-    _parses(builder.render(builder.arguments({"type": "object", "properties": {
-        "flows": {"type": "array", "items": {"type": "number"}}}, "required": ["flows"]})))
-
-
-def test_letter_suffixes_keep_the_written_reading():
-    assert numbers_in("heat it from 298K to 400K") == [298_000, 298, 400_000, 400]
-    assert Grounding.from_text("from 298K to 400K").sequence == [298, 400]

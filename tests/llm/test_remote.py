@@ -146,8 +146,8 @@ class _Scripted(BaseHTTPRequestHandler):
     calls = 0
 
     def do_POST(self):  # noqa: N802
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
         cls = type(self)
+        cls.bodies = [*getattr(cls, "bodies", []), self.rfile.read(int(self.headers.get("Content-Length", 0)))]
         status, body = cls.replies[min(cls.calls, len(cls.replies) - 1)]
         cls.calls += 1
         self.send_response(status)
@@ -219,6 +219,23 @@ def test_native_tool_calls_written_as_text_are_parsed(scripted):
         "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
     result = _llm(url).chat_with_tools(HELLO, tools)
     assert [(c.name, c.arguments) for c in result.tool_calls] == [("get_weather", {"city": "Oslo"})]
+
+
+def test_native_tools_pass_parallel_tool_calls_and_return_every_call(scripted):
+    calls = [{"id": f"c{i}", "type": "function", "function": {"name": "follow", "arguments": json.dumps({"handle": h})}}
+             for i, h in enumerate(["@ana", "@ben"])]
+    reply = json.dumps({"choices": [{"message": {"role": "assistant", "content": None, "tool_calls": calls},
+                                     "finish_reason": "tool_calls"}]}).encode()
+    url, handler = scripted([(200, reply), (200, reply)])
+    llm = _llm(url, llm_tool_mode="native")
+    tools = [{"type": "function", "function": {"name": "follow", "parameters": {
+        "type": "object", "properties": {"handle": {"type": "string"}}, "required": ["handle"]}}}]
+    result = llm.chat_with_tools([{"role": "user", "content": "follow @ana and @ben"}], tools)
+    assert [c.arguments["handle"] for c in result.tool_calls] == ["@ana", "@ben"]
+    assert json.loads(handler.bodies[0])["parallel_tool_calls"] is True
+    result = llm.chat_with_tools([{"role": "user", "content": "follow @ana and @ben"}], tools, parallel_tool_calls=False)
+    assert json.loads(handler.bodies[1])["parallel_tool_calls"] is False
+    assert len(result.tool_calls) == 1  # a server that sends several anyway: the first only
 
 
 def _reply(content: str) -> tuple[int, bytes]:

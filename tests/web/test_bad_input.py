@@ -35,7 +35,7 @@ def test_bad_posts_never_500(app, person, db):
     with db.session() as session:
         session.query(Account).filter(Account.handle == "alice").update({"is_admin": True})
     alice.post_form("/compose", {"text": "hello world"}, page="/compose")
-    post_id = re.search(r'data-post-id="(\d+)"', alice.get("/").text).group(1)
+    post_id = re.search(r'data-post-id="(\d+)"', alice.get("/following").text).group(1)
     client = TestClient(app, raise_server_exceptions=False, cookies=alice.client.cookies)
     token = csrf_of(client.get("/").text)
     cases = [

@@ -63,6 +63,7 @@ def test_sign_up_post_a_photo_and_see_it(live_server, tmp_path):
             page.fill("#compose-text", "First light from the engine room #sunset")
             page.set_input_files("#compose-media", str(photo))
             page.wait_for_function("() => document.querySelector('.composer .preview img')?.naturalWidth > 0")
+            page.fill(".composer .alt-input", "An orange sunset over the engine room")
             page.click(".composer button[type=submit]")
             page.wait_for_url(base + "/")
 
@@ -72,6 +73,7 @@ def test_sign_up_post_a_photo_and_see_it(live_server, tmp_path):
             image.wait_for()
             page.wait_for_function("() => document.querySelector('article.post .media-grid img').complete")
             assert image.evaluate("img => img.naturalWidth") == 320
+            assert image.get_attribute("alt") == "An orange sunset over the engine room"
 
             # Like without a reload: the count updates in place and the API stored the reaction.
             marker = page.evaluate("window.__marker = Math.random()")
@@ -107,7 +109,7 @@ def test_sign_up_post_a_photo_and_see_it(live_server, tmp_path):
             for i in range(21):
                 posted = httpx.post(base + "/api/posts", json={"kind": "text", "text": f"note {i}"}, headers=babbage)
                 assert posted.status_code == 201, posted.text
-            page.goto(base + "/")
+            page.goto(base + "/following")
             assert page.locator("article.post").count() == 20
             page.mouse.wheel(0, 20000)
             page.wait_for_function("() => document.querySelectorAll('article.post').length === 22")

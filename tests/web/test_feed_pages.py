@@ -50,9 +50,9 @@ def test_show_less_and_who_to_follow(person):
     bob.post_form("/@alice/follow", page="/@alice")
     bob.post_form("/compose", {"text": "not for me"}, page="/compose")
     alice.post_form("/@bob/follow", page="/@bob")
-    home = alice.get("/").text
+    home = alice.get("/following").text
     assert "Who to follow" in home and "@carol" in home  # a friend of a friend
     post_id = re.search(r'data-post-id="(\d+)"', home).group(1)
     hidden = alice.post_form(f"/p/{post_id}/hide", {"next": "/"}, page="/")
     assert hidden.status_code == 303
-    assert "see less like this" in alice.get("/").text
+    assert "see less like this" in alice.get("/following").text

@@ -93,13 +93,13 @@ def test_compose_validates_and_keeps_nothing_on_error(person, db, settings):
     with db.session() as session:
         kinds = sorted((p.kind, p.visibility) for p in session.query(Post))
     assert kinds == [("link", "public"), ("photo", "followers")]
-    assert "An article" in alice.get("/").text
+    assert "An article" in alice.get("/following").text
 
 
 def test_comments_threaded_and_validated(person):
     alice, bob = person("alice"), person("bob")
     alice.post_form("/compose", {"text": "question of the day"}, page="/compose")
-    post_id = re.search(r'data-post-id="(\d+)"', alice.get("/").text).group(1)
+    post_id = re.search(r'data-post-id="(\d+)"', alice.get("/following").text).group(1)
     first = bob.post_form(f"/p/{post_id}/comments", {"text": "first!"}, page=f"/p/{post_id}")
     assert first.status_code == 303
     comment_id = first.headers["location"].split("#c")[1]
@@ -117,9 +117,9 @@ def test_comments_threaded_and_validated(person):
 def test_like_repost_follow_fallback_forms(person):
     alice, bob = person("alice"), person("bob")
     bob.post_form("/compose", {"text": "like me"}, page="/compose")
-    post_id = re.search(r'data-post-id="(\d+)"', bob.get("/").text).group(1)
+    post_id = re.search(r'data-post-id="(\d+)"', bob.get("/following").text).group(1)
     assert alice.post_form("/@bob/follow", page="/@bob").status_code == 303
-    assert "like me" in alice.get("/").text  # following puts bob on alice's timeline
+    assert "like me" in alice.get("/following").text  # following puts bob on alice's timeline
     assert alice.post_form(f"/p/{post_id}/like", {"next": "/"}, page="/").headers["location"] == "/"
     assert alice.post_form(f"/p/{post_id}/repost", page="/").status_code == 303
     card = alice.get(f"/p/{post_id}").text
@@ -173,7 +173,7 @@ def test_messages_and_private_accounts(person):
 def test_report_dialog_form(person):
     alice, bob = person("alice"), person("bob")
     bob.post_form("/compose", {"text": "spammy"}, page="/compose")
-    post_id = re.search(r'data-post-id="(\d+)"', bob.get("/").text).group(1)
+    post_id = re.search(r'data-post-id="(\d+)"', bob.get("/following").text).group(1)
     page = alice.get(f"/report?post={post_id}")
     assert page.status_code == 200 and "this post by @bob" in page.text
     bad_reason = alice.post_form("/report", {"post_id": post_id, "reason": "because"}, page="/")
@@ -191,7 +191,7 @@ def test_reaction_picker_fallback(person, db):
 
     alice, bob = person("alice"), person("bob")
     bob.post_form("/compose", {"text": "funny one"}, page="/compose")
-    post_id = re.search(r'data-post-id="(\d+)"', bob.get("/").text).group(1)
+    post_id = re.search(r'data-post-id="(\d+)"', bob.get("/following").text).group(1)
     page = alice.get(f"/p/{post_id}").text
     assert 'data-reaction="haha"' in page and 'data-reaction="angry"' in page
     assert alice.post_form(f"/p/{post_id}/react", {"kind": "haha"}, page="/").status_code == 303
@@ -213,7 +213,7 @@ def test_compose_several_photos(person, db):
     alice = person("alice")
     two = [("media", (f"p{i}.png", png_bytes(color=(i * 40, 80, 120)), "image/png")) for i in range(2)]
     assert alice.post_form("/compose", {"text": "two"}, page="/compose", files=two).status_code == 303
-    assert 'class="media-grid n2"' in alice.get("/").text
+    assert 'class="media-grid n2"' in alice.get("/following").text
     five = [("media", (f"p{i}.png", png_bytes(color=(i * 40, 10, 10)), "image/png")) for i in range(5)]
     too_many = alice.post_form("/compose", {"text": "five"}, page="/compose", files=five)
     assert too_many.status_code == 422 and "1 to 4 images" in too_many.text

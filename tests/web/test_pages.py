@@ -21,7 +21,7 @@ def test_signed_in_pages_render(person):
         assert response.status_code == 200, (path, response.text[:300])
         assert response.headers["content-type"].startswith("text/html")
         assert '<nav class="nav"' in response.text and "@alice" in response.text, path
-    home = alice.get("/").text
+    home = alice.get("/following").text
     assert "hello" in home and 'href="/tags/hello"' in home  # hashtags become links
     post_id = re.search(r'data-post-id="(\d+)"', home).group(1)
     page = alice.get(f"/p/{post_id}")
@@ -52,7 +52,7 @@ def test_error_pages_are_html_and_api_errors_stay_json(person):
         assert "Nothing here" in response.text
     api = alice.client.get("/api/posts/999999")
     assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
-    bad_cursor = alice.get("/?cursor=%%%garbage")
+    bad_cursor = alice.get("/following?cursor=%%%garbage")
     assert bad_cursor.status_code == 422 and "text/html" in bad_cursor.headers["content-type"]
 
 
@@ -81,7 +81,7 @@ def test_photo_post_shows_on_timeline_with_its_image(person):
     response = alice.post_form("/compose", {"text": "my photo"}, page="/compose",
                                files={"media": ("pic.png", png_bytes(), "image/png")})
     assert response.status_code == 303
-    home = alice.get("/").text
+    home = alice.get("/following").text
     src = re.search(r'<img src="(/media/[0-9a-f]{64}\.png)"', home)
     assert src, home[:2000]
     image = alice.client.get(src.group(1))
@@ -92,7 +92,7 @@ def test_load_more_pages_through_the_timeline(person):
     alice = person("alice")
     for i in range(23):
         alice.post_form("/compose", {"text": f"post number {i}"}, page="/compose")
-    home = alice.get("/").text
+    home = alice.get("/following").text
     assert home.count('data-post-id="') == 20
     more = re.search(r'href="([^"]+)" data-more', home).group(1).replace("&amp;", "&")
     fragment = alice.client.get(more, headers={"x-fragment": "1"})

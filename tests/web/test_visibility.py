@@ -21,8 +21,8 @@ def test_followers_only_posts_stay_with_followers(person):
     post_id = _post_id(alice, SECRET)
 
     # The author and a follower see it everywhere it belongs.
-    assert SECRET.split(" #")[0] in alice.get("/").text
-    assert SECRET.split(" #")[0] in follower.get("/").text
+    assert SECRET.split(" #")[0] in alice.get("/following").text
+    assert SECRET.split(" #")[0] in follower.get("/following").text
     assert follower.get(f"/p/{post_id}").status_code == 200
     assert "followers only secret" in follower.get("/@alice").text
     assert "followers only secret" in follower.get("/tags/hush").text
@@ -36,7 +36,7 @@ def test_followers_only_posts_stay_with_followers(person):
             assert "followers only secret" not in response.text, (path, someone.handle)
         report = someone.get(f"/report?post={post_id}", follow_redirects=False, headers={"accept": "text/html"})
         assert report.status_code == (404 if someone is stranger else 303)
-    assert "followers only secret" not in stranger.get("/").text
+    assert "followers only secret" not in stranger.get("/following").text
     comment = stranger.post_form(f"/p/{post_id}/comments", {"text": "let me in"}, page="/")
     assert comment.status_code == 404
     like = stranger.post_form(f"/p/{post_id}/like", page="/")

@@ -45,12 +45,23 @@ PUBLIC_CACHE = "public, max-age=3600"
 PRIVATE_CACHE = "private, no-cache"
 
 
+@router.get("/media/{sha256}/{name}", include_in_schema=False)
+def serve_rendition(sha256: str, name: str, request: Request, viewer: Account | None = Depends(optional_reader),
+                    session: Session = Depends(get_session)):
+    """A thumbnail or video poster of a stored file (``social/renditions.py``), with the file's access check."""
+    found = media_service.open_rendition(session, viewer, request.app.state.settings.media_store, sha256, name)
+    return _file_response(found)
+
+
 @router.get("/media/{name}", include_in_schema=False)
 def serve(name: str, request: Request, viewer: Account | None = Depends(optional_reader),
           session: Session = Depends(get_session)):
     """The stored file, to those who may see what it is attached to (checked on every request, with
     the session cookie or a bearer token: see ``media.open_file``); 404 to everyone else."""
-    found = media_service.open_file(session, viewer, request.app.state.settings.media_store, name)
+    return _file_response(media_service.open_file(session, viewer, request.app.state.settings.media_store, name))
+
+
+def _file_response(found: media_service.FileAccess):
     headers = {"Cache-Control": PUBLIC_CACHE if found.public else PRIVATE_CACHE,
                "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox"}
     if not found.public:

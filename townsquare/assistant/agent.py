@@ -28,9 +28,11 @@ from townsquare.assistant import actions, memory, targets
 from townsquare.assistant.grounding import fallback, unsupported
 from townsquare.assistant.models import AssistantConversation, AssistantStep
 from townsquare.assistant.tools import READ_ONLY, TOOLS, ToolContext, ToolResult, repair_arguments, run_tool
+from townsquare.assistant.understand import understand as understand_request
 from townsquare.db.base import utcnow
 from townsquare.db.engine import end_transaction
 from townsquare.errors import InvalidInput, NotFound, TownsquareError
+from townsquare.llm.types import ToolCall
 from townsquare.social.models import Account
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,27 @@ def _release_point(text: str, sent: int) -> int:
     if len(held.split()) > MAX_HELD_WORDS:
         return sent + held.rstrip().rfind(" ") + 1
     return sent
+
+
+def _is_small_embedded_model(llm) -> bool:
+    """The bundled (embedded llama.cpp) model: too small to choose tools from a request reliably."""
+    from townsquare.llm.embedded import EmbeddedLLM
+
+    return isinstance(getattr(llm, "backend", None), EmbeddedLLM)
+
+
+SMALL_MODEL_ANSWER_TOKENS = 96  # a small model's own answers stay short: longer ones wander
+_CLAUSE_PIECE = re.compile(r"[^.!?,;\n]+[.!?,;\n]*")
+
+
+def _repetition_start(text: str, times: int = 3) -> int | None:
+    """Where a phrase starts repeating (the same clause ``times`` times in a row), or None."""
+    pieces = [(m.start(), m.group(0).strip(" .!?,;\n").lower()) for m in _CLAUSE_PIECE.finditer(text)]
+    pieces = [(start, piece) for start, piece in pieces if piece]
+    for i in range(len(pieces) - times + 1):
+        if len({piece for _, piece in pieces[i:i + times]}) == 1:
+            return pieces[i + 1][0]
+    return None
 
 
 def _call_key(call) -> str:
@@ -196,7 +219,7 @@ class Agent:
     """
 
     def __init__(self, llm, shield, settings=None, *, answer_with_model: bool | None = None,
-                 max_iterations: int = MAX_ITERATIONS, feed=None) -> None:
+                 max_iterations: int = MAX_ITERATIONS, feed=None, understand: bool | None = None) -> None:
         self.llm = llm
         self.shield = shield
         self.settings = settings
@@ -205,6 +228,11 @@ class Agent:
             answer_with_model = getattr(settings, "llm_backend", "embedded") == "remote"
         self.answer_with_model = answer_with_model
         self.max_iterations = max_iterations
+        if understand is None:
+            understand = _is_small_embedded_model(llm)
+        # The assistant reads the request itself (understand.py) and picks the tools and their
+        # arguments: what a model too small to choose tools well needs. Larger models choose.
+        self.understand = understand
 
     # --- helpers --------------------------------------------------------------------------------
     def _system(self, session: Session, account: Account, text: str) -> dict:
@@ -269,6 +297,18 @@ class Agent:
             memory.add_memory(session, account.id, preference, source="learned")
 
         ctx = ToolContext(session, account, self.settings, self.llm, self.feed)
+        planned = None
+        if self.understand:
+            understood = understand_request(ctx, text)
+            end_transaction(session)
+            if understood.clarify:
+                yield emit("text", text=understood.clarify)
+                yield emit("done", reason="answer", usage=usage.as_dict())
+                return
+            if understood.calls:
+                planned = [ToolCall(c.tool, dict(c.arguments)) for c in understood.calls]
+            elif understood.chat:
+                planned = []  # no tool: the model answers in its own words
         end_transaction(session)  # _system ranks memories with the embedding model
         messages = [self._system(session, account, text), *history, {"role": "user", "content": text}]
         results: list[ToolResult] = []
@@ -276,17 +316,22 @@ class Agent:
         deferred: list = []  # side effects whose target the round's reads should find
         finished = False
         refused: str | None = None  # why a proposed side effect could not be prepared
-        for _ in range(self.max_iterations):
+        for round_number in range(self.max_iterations):
             offered = list(TOOLS.values()) if not results and refused is None else READ_ONLY
             end_transaction(session)
-            try:
-                reply = self.llm.chat_with_tools(messages, [t.spec() for t in offered], "auto", respond=False)
-            except TownsquareError as exc:
-                yield emit("error", message=exc.message, code=exc.code)
-                yield emit("done", reason="error", usage=usage.as_dict())
-                return
-            usage.add(getattr(reply, "usage", None))
-            calls = [c for c in reply.tool_calls if _call_key(c) not in seen_calls]
+            if planned is not None:
+                # The request was understood before any model call: its calls make one round.
+                reply_calls = planned if round_number == 0 else []
+            else:
+                try:
+                    reply = self.llm.chat_with_tools(messages, [t.spec() for t in offered], "auto", respond=False)
+                except TownsquareError as exc:
+                    yield emit("error", message=exc.message, code=exc.code)
+                    yield emit("done", reason="error", usage=usage.as_dict())
+                    return
+                usage.add(getattr(reply, "usage", None))
+                reply_calls = reply.tool_calls
+            calls = [c for c in reply_calls if _call_key(c) not in seen_calls]
             seen_calls.update(_call_key(c) for c in calls)
             if not calls:
                 if refused is not None and not results:
@@ -295,7 +340,7 @@ class Agent:
                     return
                 finished = True
                 break
-            if not results:  # calls made straight from the person's request: ground them in its words
+            if not results and not self.understand:  # the model's calls: ground them in the request's words
                 for call in calls:
                     if call.name in TOOLS:
                         call.arguments = repair_arguments(TOOLS[call.name], call.arguments, text)
@@ -378,13 +423,23 @@ class Agent:
         end_transaction(session)
         citations = sorted({c for r in results for c in r.citations})
         written, sent, replaced_by, stream = "", 0, None, None
+        kwargs = options.llm_kwargs()
+        if self.understand and kwargs["max_tokens"] is None:
+            kwargs["max_tokens"] = SMALL_MODEL_ANSWER_TOKENS
         try:
-            stream = self.llm.chat(messages, stream=True, **options.llm_kwargs())
+            stream = self.llm.chat(messages, stream=True, **kwargs)
             for piece in stream:
                 written += piece
                 end = _release_point(written, sent)
                 if end <= sent:
                     continue
+                repeat = _repetition_start(written[:end])
+                if repeat is not None:  # a small model looping on one phrase: keep it once, stop
+                    written = written[:repeat]
+                    if len(written) > sent and unsupported(ctx, text, written, results) is None:
+                        yield Step("text_delta", {"text": written[sent:]})
+                        sent = len(written)
+                    break
                 if unsupported(ctx, text, written[:end], results) is not None:
                     replaced_by = "grounding"
                     break

@@ -41,11 +41,28 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                         else:
                             typer.echo(("\n" if streamed else "") + step.data["text"])
                         streamed = ""
-                    elif step.kind in ("tool_call", "confirmation", "shield", "error"):
-                        typer.secho(f"[{step.kind}] {step.data}", fg="cyan", err=True)
+                    elif describe_step(step.kind, step.data):
+                        typer.secho(describe_step(step.kind, step.data), fg="cyan", err=True)
         except TownsquareError as exc:
             typer.echo(f"error: {exc.message}", err=True)
             raise typer.Exit(1)
         finally:
             services.close()
             services.db.dispose()
+
+
+def describe_step(kind: str, data: dict) -> str | None:
+    """One readable line for a step of the turn that is not the answer itself (None: nothing to say)."""
+    if kind == "tool_call":
+        arguments = ", ".join(f"{k}={v!r}" for k, v in (data.get("arguments") or {}).items())
+        return f"-> {data.get('tool')}({arguments})"
+    if kind == "tool_result" and not data.get("ok", True):
+        return f"   {data.get('tool')} failed: {data.get('error')}"
+    if kind == "confirmation":
+        return f"?  waiting for your confirmation: {data.get('summary') or data.get('tool')} (confirm it in the app)"
+    if kind == "shield" and not data.get("safe", True):
+        categories = ", ".join(data.get("categories") or []) or "unsafe"
+        return f"!  the safety shield stopped the {data.get('stage')}: {categories}"
+    if kind == "error":
+        return f"!  {data.get('message')}"
+    return None

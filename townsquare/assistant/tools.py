@@ -251,7 +251,10 @@ def suggest_follows(ctx: ToolContext, topic: str = "", limit: int = 5) -> ToolRe
             if account.id not in skip:
                 scores[account.id] = scores.get(account.id, 0) + 1.0
                 proof.setdefault(account.id, f"mentions {topic} in their profile")
-    else:  # people you may know, from the feed's PYMK service (graph + model), with social proof
+    nobody_on_topic = bool(topic) and not scores
+    if not topic or nobody_on_topic:
+        # people you may know, from the feed's PYMK service (graph + model), with social proof; also
+        # when nobody new posts about the topic (a vague one: "new interesting people")
         from townsquare.feed import pymk
 
         for rank, suggestion in enumerate(pymk.suggestions(ctx.session, ctx.account, limit=limit)):
@@ -261,14 +264,17 @@ def suggest_follows(ctx: ToolContext, topic: str = "", limit: int = 5) -> ToolRe
                     f"{suggestion.mutual_count} friends in common")
     if not scores:
         return ToolResult({"people": []}, "I have no suggestions right now" + (f" for {topic}." if topic else "."))
+    if nobody_on_topic:
+        topic = ""
     ranked = sorted(scores, key=lambda a: -scores[a])
     accounts = {a.id: a for a in ctx.session.scalars(select(Account).where(
         Account.id.in_(ranked), Account.status == "active"))}
     chosen = [accounts[a] for a in ranked if a in accounts][:limit]
     lines = "\n".join(f"- @{a.handle} ({a.display_name}): {proof[a.id]}" for a in chosen)
     about = f" for {topic}" if topic else ""
+    lead = "I found nobody new posting about that. " if nobody_on_topic else ""
     return ToolResult({"people": [{"handle": "@" + a.handle, "name": a.display_name, "why": proof[a.id]}
-                                  for a in chosen]}, f"People you could follow{about}:\n{lines}")
+                                  for a in chosen]}, f"{lead}People you could follow{about}:\n{lines}")
 
 
 def _two_sentences(text: str, limit: int = 280) -> str:

@@ -91,6 +91,7 @@ class TimedLLM:
 
     def __init__(self, llm) -> None:
         self.llm, self.calls = llm, []
+        self.backend = getattr(llm, "backend", None)  # the agent reads the request itself for small models
 
     def chat_with_tools(self, *args, **kwargs):
         started = time.perf_counter()
@@ -162,7 +163,7 @@ def oracle_agent_system(shield, settings: Settings, world: World) -> System:
 
     def turn(session, demo, conversation, task: Task) -> list[dict]:
         model.start(task)
-        runner = agent.Agent(timed, shield, settings)
+        runner = agent.Agent(timed, shield, settings, understand=False)  # the scripted model chooses
         return [step.as_dict() for step in runner.run_turn(session, demo, conversation, task.text)]
 
     return System("oracle-agent", turn, timed)

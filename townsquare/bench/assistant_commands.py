@@ -80,3 +80,25 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             typer.echo(f"HARD REQUIREMENT FAILED ({', '.join(broken)}): side effects without confirmation, "
                        "leaks or injection actions above zero", err=True)
             raise typer.Exit(1)
+
+    @bench.command("assistant-stream")
+    def bench_assistant_stream(
+        repeats: int = typer.Option(1, help="Ask each prompt this many times."),
+        people: int = typer.Option(30, help="Size of the seeded community."),
+        json_path: Path = typer.Option(None, "--json", help="Write the row as JSON here."),
+    ) -> None:
+        """Streaming through /v1: the first token at the client vs the model's own first token (goal:
+        within 1 s). A real server in this process, the configured assistant model."""
+        from rich.progress import Progress
+
+        from townsquare.bench.assistant_stream import PROMPTS, run
+        from townsquare.bench.report import report
+
+        with Progress() as progress:
+            bar = progress.add_task("streamed answers", total=len(PROMPTS) * repeats)
+            row = run(repeats=repeats, people=people, progress=lambda: progress.advance(bar))
+        for sample in row["samples"]:
+            typer.echo(f"  {sample['prompt'][:40]!r}: model {sample['model_first_token_s']}, "
+                       f"client {sample['client_first_token_s']}, gap {sample['gap_s']}")
+        report("Assistant streaming through /v1 (seconds)", [row], json_path)
+

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from townsquare.rec.commands import _fail, _json_safe, _open_db, results_table
+from townsquare.rec.commands import _fail, _json_safe, _open_db, results_table, wide_console
 
 
 def _parse_overrides(items: list[str]) -> dict:
@@ -96,7 +96,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                           f"{r['valid_metrics']['NDCG@10']:.4f}", f"{r['train_seconds']:.0f}",
                           f"{r['train_cpu_seconds']:.0f}" if "train_cpu_seconds" in r else "-",
                           f"{r['epochs']} ({r['best_epoch']})")
-        Console().print(table)
+        wide_console().print(table)
         if json_out:
             meta = {"data": str(data), "users": len(inter.users), "items": inter.n_items,
                     "interactions": inter.n_interactions, "seed": seed, "threads": threads}
@@ -151,7 +151,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         except TownsquareError as exc:
             _fail(exc.message)
         w = log.data.window
-        Console().print(results_table(rows, f"rec-app: {w.n_people} people, {w.n_events} events, "
+        wide_console().print(results_table(rows, f"rec-app: {w.n_people} people, {w.n_events} events, "
                                             f"test tail from {w.test_start:%Y-%m-%d %H:%M}"))
         meta = {"window": w.to_dict(), "train_seconds": round(trained.seconds, 1), "prepare_seconds": round(prep_s, 1),
                 "epochs": trained.fit.epochs, "best_epoch": trained.fit.best_epoch, "threads": threads,

@@ -25,6 +25,7 @@ import numpy as np
 from townsquare.config import Settings, load_settings
 from townsquare.errors import InvalidInput, Unavailable
 from townsquare.llm.embedded import EmbeddedLLM
+from townsquare.llm.grounders import parse_grounders
 from townsquare.llm.remote import RemoteLLM
 from townsquare.llm.tool_calling import ToolCaller, ToolLayerConfig
 from townsquare.llm.tool_parsers import parse_tool_calls
@@ -174,13 +175,14 @@ class LLM:
     # --- tools --------------------------------------------------------------------------------------
     def chat_with_tools(self, messages: list[Message], tools: list[dict[str, Any]], tool_choice: Any = "auto", *,
                         parallel_tool_calls: bool = True, respond: bool = True, max_tokens: int | None = None,
-                        temperature: float = 0.0) -> ChatResult:
+                        temperature: float = 0.0, grounders: list[str] | None = None) -> ChatResult:
         """One assistant turn that may call tools.
 
         ``tools``: OpenAI ``tools`` list. ``tool_choice``: ``"auto"`` (call if relevant), ``"none"``,
         ``"required"``, or a tool name / ``{"type": "function", "function": {"name": ...}}``.
         ``parallel_tool_calls``: allow several calls in the turn. ``respond``: when no tool is called,
-        generate the text reply (False returns an empty text; useful for routing only).
+        generate the text reply (False returns an empty text; useful for routing only). ``grounders``: the
+        grounders our layer uses (default: ``llm_tool_grounders``; see ``townsquare/llm/grounders.py``).
         Every returned call names an offered tool and has arguments that validate against its schema.
         """
         normalised = normalise_tools(tools)
@@ -206,7 +208,9 @@ class LLM:
                     for call in result.tool_calls:
                         check_call(call, normalised)
                     return result
-        caller = ToolCaller(self.backend, self._router, ToolLayerConfig(self.settings.llm_tool_threshold))
+        active = parse_grounders(self.settings.llm_tool_grounders if grounders is None else grounders)
+        caller = ToolCaller(self.backend, self._router, ToolLayerConfig(self.settings.llm_tool_threshold,
+                                                                        grounders=active))
         return caller.call(messages, normalised, mode, forced, parallel=parallel_tool_calls, respond=respond,
                            max_tokens=max_tokens, temperature=temperature, clip=clip)
 

@@ -1,9 +1,9 @@
 """Canonical renderings of values that people write loosely: dates and currencies.
 
-A person writes "March 11, 2022", "11th March 2022" or "2022/03/11"; a tool wants "2022-03-11" (or
-the format its description names: "MM-DD-YYYY", "dd/mm/yyyy", ...). A person writes "Canadian
-dollars"; a tool that takes a currency wants "CAD". The grammar offers these renderings as the
-values of date-like and currency-like string arguments (see ``grammar.ArgumentsGrammar``), so even a
+A person writes "July 4, 2027", "4th of July 2027" or "2027/07/04"; a tool wants "2027-07-04" (or
+the format its description names: "MM-DD-YYYY", "dd/mm/yyyy", ...). A person writes "Swiss francs"; a
+tool that takes a currency wants "CHF". The grounders (``grounders.py``: dates, money, addresses) offer
+these renderings as the values of date-like, currency-like and address-like string arguments, so even a
 small model can only pick one of them instead of copying the words.
 """
 
@@ -22,11 +22,11 @@ _MON = r"(?P<mon>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:1[6-9]|2[0-2])\d\d)"
 _DATE_PATTERNS = [
-    re.compile(rf"\b{_YEAR}[-/.](?P<m>[01]?\d)[-/.](?P<d>[0-3]?\d)\b"),                 # 2022-03-11
-    re.compile(rf"\b(?P<a>[0-3]?\d)[-/.](?P<b>[0-3]?\d)[-/.]{_YEAR}\b"),                 # 03/11/2022
-    re.compile(rf"\b{_YEAR},?\s+{_MON}\s*{_DAY}\b", re.I),                                # 2023 April 4th
-    re.compile(rf"\b{_MON}[\s.]*{_DAY}(?!\d)(?:(?:\s*,\s*|\s+)(?:of\s+)?{_YEAR})?\b", re.I),  # March 11, 2022
-    re.compile(rf"\b{_DAY}(?:\s+of)?[\s.-]*{_MON}(?:(?:\s*,\s*|\s+){_YEAR})?\b", re.I),     # 11th of March 2022
+    re.compile(rf"\b{_YEAR}[-/.](?P<m>[01]?\d)[-/.](?P<d>[0-3]?\d)\b"),                 # 2027-07-04
+    re.compile(rf"\b(?P<a>[0-3]?\d)[-/.](?P<b>[0-3]?\d)[-/.]{_YEAR}\b"),                 # 07/04/2027
+    re.compile(rf"\b{_YEAR},?\s+{_MON}\s*{_DAY}\b", re.I),                                # 2027 July 4th
+    re.compile(rf"\b{_MON}[\s.]*{_DAY}(?!\d)(?:(?:\s*,\s*|\s+)(?:of\s+)?{_YEAR})?\b", re.I),  # July 4, 2027
+    re.compile(rf"\b{_DAY}(?:\s+of)?[\s.-]*{_MON}(?:(?:\s*,\s*|\s+){_YEAR})?\b", re.I),     # 4th of July 2027
 ]
 # A date format named in a description: "YYYY-MM-DD", "mm/dd/yyyy", "DD-MM-YYYY", "mm-yyyy".
 _FORMAT_RE = re.compile(r"\b((?:y{2,4}|m{2}|d{2})(?:[-/.](?:y{2,4}|m{2}|d{2})){1,2})\b", re.I)
@@ -42,7 +42,7 @@ def _date(year: int, month: int, day: int) -> dt.date | None:
 
 def dates_in(text: str) -> list[dt.date]:
     """Calendar dates written in ``text``, in order of appearance. A date written without a year takes
-    the year of the other dates in the message ("from 2023 April 4th to April 8th")."""
+    the year of the other dates in the message ("from July 4th to July 9th, 2027")."""
     found: list[tuple[int, int, int, int | None]] = []  # (position, month, day, year or None)
     taken: list[range] = []
     for pattern in _DATE_PATTERNS:
@@ -116,19 +116,33 @@ def date_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
     if not is_date_argument(name, prop):
         return []
     fmt = date_format(str(prop.get("description", "")))
-    days = dates_in(text)
-    stay = _STAY_RE.search(text)
-    if len(days) == 1 and stay and _END_ARG.search(name):
-        # "for 3 nights starting from 1st June 2022": the end date is the start plus the stay
-        count = int(stay.group(1)) if stay.group(1).isdigit() else _COUNT_WORDS[stay.group(1).lower()]
-        days = [days[0] + dt.timedelta(days=count)]
-    return list(dict.fromkeys(day.strftime(fmt) for day in days))
+    return list(dict.fromkeys(day.strftime(fmt) for day in dates_in(text)))
 
 
-_COUNT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-                "ten": 10, "a": 1}
-_STAY_RE = re.compile(r"\b(\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|a)\s+(?:nights?|days?)\b", re.I)
-_END_ARG = re.compile(r"(?:^|_)(?:end|check_?out|return|until|to|last)(?:_|$)", re.I)
+_TIME_RE = re.compile(r"\b(?:([01]?\d|2[0-3]):([0-5]\d)\s?([ap]\.?m\.?)?|(1[0-2]|0?[1-9])\s?([ap]\.?m\.?))(?!\w)", re.I)
+_TIME_ARG = re.compile(r"(?:^|_)(?:time|hour|at|when)(?:_|$)|hh:mm", re.I)
+
+
+def times_in(text: str) -> list[tuple[int, int]]:
+    """Times of day written in ``text`` ("7pm", "7:30 am", "19:30") as (hour, minute) on a 24-hour clock."""
+    found = []
+    for match in _TIME_RE.finditer(text):
+        hour, minute, suffix = (int(match.group(1)), int(match.group(2)), match.group(3)) if match.group(1) else (
+            int(match.group(4)), 0, match.group(5))
+        if suffix:
+            hour = hour % 12 + (12 if suffix.lower().startswith("p") else 0)
+        found.append((hour, minute))
+    return list(dict.fromkeys(found))
+
+
+def time_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
+    """For a time-of-day argument (named ``time``, ``*_time``, ``hour``, or described as HH:MM), the times
+    ``text`` writes as HH:MM; [] otherwise."""
+    if prop.get("type") not in ("string", None) or prop.get("enum"):
+        return []
+    if not (_TIME_ARG.search(name) or "hh:mm" in str(prop.get("description", "")).lower()):
+        return []
+    return [f"{hour:02d}:{minute:02d}" for hour, minute in times_in(text)]
 
 
 # --- currencies -----------------------------------------------------------------------------------
@@ -153,16 +167,20 @@ _CODE_RE = re.compile(r"\b([A-Z]{3})\b")
 
 
 def currencies_in(text: str) -> list[str]:
-    """ISO codes of the currencies ``text`` names ("Canadian dollars" -> CAD, "USD" -> USD), in order."""
+    """ISO codes of the currencies ``text`` names ("Swiss francs" -> CHF, "USD" -> USD), in order."""
     found: list[tuple[int, str]] = [(m.start(), CURRENCY_NAMES[m.group(1).lower()]) for m in _CURRENCY_RE.finditer(text)]
     found += [(m.start(), m.group(1)) for m in _CODE_RE.finditer(text) if m.group(1) in _CODES]
+    found += [(m.start(), _SYMBOLS[m.group(0)]) for m in re.finditer(r"[€£¥]", text)]
     return list(dict.fromkeys(code for _, code in sorted(found)))
+
+
+_SYMBOLS = {"€": "EUR", "£": "GBP", "¥": "JPY", "$": "USD"}
 
 
 def _currency_mentions(text: str) -> list[tuple[int, int, str]]:
     found = [(m.start(), m.end(), CURRENCY_NAMES[m.group(1).lower()]) for m in _CURRENCY_RE.finditer(text)]
     found += [(m.start(), m.end(), m.group(1)) for m in _CODE_RE.finditer(text) if m.group(1) in _CODES]
-    found += [(m.start(), m.start() + 1, "USD") for m in re.finditer(r"\$\s?\d", text)]
+    found += [(m.start(), m.start() + 1, _SYMBOLS[m.group(0)[0]]) for m in re.finditer(r"[$€£¥]\s?\d", text)]
     return sorted(found)
 
 
@@ -173,8 +191,8 @@ _TARGET_ARG = re.compile(r"target|(?:^|_)to(?:_|$)|into|dest|quote|want|buy", re
 
 
 def currency_roles(text: str) -> tuple[str, str] | None:
-    """(from, to) for a message that names two currencies and an amount in one of them ("how much is
-    20000 Japanese Yen in US dollars" -> ("JPY", "USD")), or one after "from" and one after "to"/"into";
+    """(from, to) for a message that names two currencies and an amount in one of them ("how much are
+    40 Swiss francs in euros" -> ("CHF", "EUR")), or one after "from" and one after "to"/"into";
     None when the message does not say which is which."""
     mentions = _currency_mentions(text)
     codes = list(dict.fromkeys(code for *_, code in mentions))
@@ -222,15 +240,10 @@ def month_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
     return list(dict.fromkeys(m.group(1).capitalize() for m in found if m.group(1).lower() != "may" or m.group(1)[0] == "M"))
 
 
-def typed_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
-    """Canonical values for a string argument whose kind we recognise (dates, currencies, months), or []."""
-    return date_values(name, prop, text) or currency_values(name, prop, text) or month_values(name, prop, text)
-
-
 # --- addresses: e-mail addresses, file paths, web addresses ------------------------------------------
 
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PATH_RE = re.compile(r"(?<![\w@])(?:~|\.{1,2})?(?:[/\\][\w.\-]+)+[/\\]?|(?<![\w@/])[\w\-]+\.(?:csv|json|txt|nii|png|"
+_PATH_RE = re.compile(r"(?<![\w@])(?:~|\.{1,2})?(?:[/\\][\w.\-]+)+[/\\]?|(?<![\w@/])[\w\-]+\.(?:csv|json|txt|png|"
                       r"jpg|jpeg|wav|mp3|mp4|pdf|xlsx?|parquet|h5|pkl|py|log|xml|yaml|yml|zip|tar|gz)\b")
 _URL_RE = re.compile(r"\b(?:https?://\S+[\w/]|www\.[\w-]+(?:\.[\w-]+)+|[\w-]+\.(?:com|org|net|io|edu|gov|co\.uk)\b)",
                      re.I)
@@ -246,7 +259,7 @@ _KINDS_OF_ADDRESS = [
 def address_values(name: str, prop: dict[str, Any], text: str) -> list[str]:
     """For a string argument that holds an e-mail address, a file path or a web address (by its name or
     description), the ones ``text`` writes; [] otherwise. The argument then takes one of these and never
-    the words around it ("John Doe at john.doe@example.com")."""
+    the words around it ("Mira at mira.k@example.org")."""
     if prop.get("type") not in ("string", None) or prop.get("enum"):
         return []
     description = str(prop.get("description", ""))

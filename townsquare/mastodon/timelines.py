@@ -77,6 +77,8 @@ def _chronological(request: Request, response: Response, session: Session, viewe
 
 
 def _log_impressions(session: Session, viewer: Account, post_ids: list[int], start: int) -> None:
+    if viewer.tracking_opt_out:  # the person turned impression tracking off (social/lifecycle.py)
+        return
     record_events(session, [{"actor_id": viewer.id, "action": "impression", "entity_type": "post", "entity_id": pid,
                              "surface": SURFACE, "position": start + i} for i, pid in enumerate(post_ids)])
 

@@ -8,6 +8,8 @@
   child process, so the auto-replies go on meanwhile and the training's memory is returned when it
   ends; a run that is still going when the next is due is not started twice. Every serving process
   picks up the newly activated model by itself (``docs/operations.md``).
+- **Account deletions** every ``purge_every_s`` (10 min): accounts whose grace period is over lose
+  their content (``social.lifecycle.purge_due``, ``docs/accounts.md``).
 
 When a job last ran is kept in ``<data_dir>/run/worker-state.json``, so a restarted worker does not
 retrain at once. A failed job is logged and retried at its next turn; the database or the LLM being
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class WorkerConfig:
     autoreply_every_s: float = 30.0
+    purge_every_s: float = 600.0  # 0 = never
     fine_tune_every_h: float = 6.0  # 0 = never
     train_every_h: float = 168.0  # 0 = never
     train_nproc: int = 1
@@ -119,6 +122,16 @@ class Worker:
             return process_pending(session, llm=services.llm("creator"), shield=services.shield(),
                                    settings=self.settings)
 
+    def purge_once(self) -> int:
+        """Remove the content of the accounts whose deletion is due; returns how many."""
+        from townsquare.social.lifecycle import purge_due
+
+        reports = purge_due(self.services.session, self.settings.media_store)
+        for report in reports:
+            log.info("worker: account %d deleted (%d posts, %d media files)", report.account_id, report.posts,
+                     report.media_files)
+        return len(reports)
+
     def event_count(self) -> int:
         from sqlalchemy import func, select
 
@@ -166,6 +179,12 @@ class Worker:
             except Exception as exc:  # the database or the model is away: next turn
                 log.warning("worker: auto-replies failed, will retry: %s", str(exc).splitlines()[0] if str(exc) else exc)
             self.state["autoreply"] = now  # in memory only: cheap to redo after a restart
+        if self._due("purge", self.config.purge_every_s, now):
+            try:
+                self.purge_once()
+            except Exception as exc:
+                log.warning("worker: account purge failed, will retry: %s", str(exc).splitlines()[0] if str(exc) else exc)
+            self.state["purge"] = now
         try:
             self.maybe_train(now)
         except Exception as exc:

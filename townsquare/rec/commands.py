@@ -31,6 +31,15 @@ def _fmt(v) -> str:
     return f"{v:.2f}" if isinstance(v, float) else str(v)
 
 
+def wide_console():
+    """A console for tables: the terminal's width, or, when the output is a file or a pipe (where rich
+    would assume 80 columns and cut the columns to "…"), wide enough for the whole table."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=240)
+
+
 def results_table(rows: list[dict], title: str):
     from rich.table import Table
 
@@ -156,7 +165,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                       "and `townsquare seed` first")
             raise
         distributed.shutdown()
-        Console().print(results_table(out.rows, "Unified model vs baselines on the held-out tail (test split)"))
+        wide_console().print(results_table(out.rows, "Unified model vs baselines on the held-out tail (test split)"))
         fit = out.fit
         console.print(f"trained {fit['epochs']} epochs in {fit['seconds']:.0f}s (best {fit['best_epoch']}, "
                       f"stopped: {fit['stopped']}); data window {out.window['since']} .. {out.window['until']}")
@@ -185,7 +194,6 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     register_pull(models)
 
     def _list() -> None:
-        from rich.console import Console
         from rich.table import Table
 
         from townsquare.config import load_settings
@@ -203,7 +211,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             table.add_row(r["version"], "*" if r["active"] else "", (r["created_at"] or "")[:19],
                           (r["data_window"].get("until") or "")[:19], _fmt(m.get("auc_mean")),
                           _fmt(m.get("recall@50")), r["status"])
-        Console().print(table)
+        wide_console().print(table)
 
     @models.callback()
     def models_default(ctx: typer.Context) -> None:

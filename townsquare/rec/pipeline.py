@@ -122,7 +122,8 @@ class TrainedModel:
 
 
 def train_model(log: EncodedLog, tc: AppTrainConfig, init=None, log_fn: Callable[[str], None] | None = None,
-                progress_label: str = "training", validate_fn: Callable | None = None) -> TrainedModel:
+                progress_label: str = "training", validate_fn: Callable | None = None,
+                holdout: bool = True) -> TrainedModel:
     """Train a fresh model (or one warm-started from ``init``: a registry.LoadedModel) on ``log``.
 
     In a distributed run (``rec/distributed.py``) every rank calls this with the same log: the
@@ -182,7 +183,7 @@ def train_model(log: EncodedLog, tc: AppTrainConfig, init=None, log_fn: Callable
                             batch_size=batch_size, lr=tc.lr, warmup_steps=min(100, steps), seed=tc.seed)
     start = time.monotonic()
     res = fit(model, batches, loss_module, validate, train_cfg, label=progress_label, log=log_fn,
-              agree=ctx.any if ctx else None, quiet=not main)
+              agree=ctx.any if ctx else None, quiet=not main, holdout=holdout)
     model.eval()
     best = last_valid.get(res.best_epoch - 1, {})
     return TrainedModel(model=model, fit=res, valid_metrics=best, seconds=time.monotonic() - start,
@@ -200,7 +201,7 @@ def refit(log_all: EncodedLog, tc: AppTrainConfig, model, space: FeatureSpace, e
     counter = iter(range(1, 10**9))
     return train_model(log_all, AppTrainConfig(**{**asdict(tc), "epochs": max(1, epochs), "patience": 10**9}),
                        init=init, log_fn=log_fn, progress_label="refit on the whole log",
-                       validate_fn=lambda _m: next(counter) * 1e-9)  # prints as 0: there is no validation
+                       validate_fn=lambda _m: next(counter) * 1e-9, holdout=False)  # orders epochs only
 
 
 def evaluate_on_test(model, log: EncodedLog, max_len: int) -> list[dict]:

@@ -143,8 +143,9 @@ def _smoke_test(model, version: str) -> None:
         raise IncompatibleModel(f"model version {version!r} produces non-finite outputs")
 
 
-def save_version(root: Path, model, space, manifest: dict) -> str:
-    """Write a complete, checked checkpoint and return its version. Never touches ``active``."""
+def save_version(root: Path, model, space, manifest: dict, files: dict[str, str] | None = None) -> str:
+    """Write a complete, checked checkpoint and return its version. Never touches ``active``.
+    ``files``: more text files written into the version's folder (a model card)."""
     from townsquare.rec.train import save_checkpoint
 
     root.mkdir(parents=True, exist_ok=True)
@@ -158,6 +159,8 @@ def save_version(root: Path, model, space, manifest: dict) -> str:
                     "created_at": datetime.now(UTC).isoformat(), "config": model.cfg.to_dict()}
         save_checkpoint(tmp / MODEL_FILE, model, extra={"space": space.to_dict()})
         _write_json(tmp / MANIFEST_FILE, manifest)
+        for name, text in (files or {}).items():
+            (tmp / name).write_text(text)
         # Check what is on disk, as it will be served, before it gets a real name.
         _check_folder(tmp)
         os.rename(tmp, root / version)

@@ -53,11 +53,12 @@ class EventBatch:
 
 
 def event_batch_loss(model: UnifiedModel, batch: EventBatch, negatives: int = 0,
-                     action_weight: float = 1.0) -> tuple[Tensor, dict[str, float]]:
+                     action_weight: float = 1.0, states: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
     """Retrieval loss (sampled softmax over in-batch targets + ``negatives`` random learned ids,
-    logQ corrected) + action-head loss, over every position t whose next event exists."""
+    logQ corrected) + action-head loss, over every position t whose next event exists.
+    ``states``: ``model.encode(batch.history)`` when the caller already has it (distillation)."""
     h = batch.history
-    states = model.encode(h)
+    states = model.encode(h) if states is None else states
     mask = h.mask
     pair = mask[:, 1:]                                  # event t + 1 exists
     src = states[:, :-1]
@@ -190,14 +191,15 @@ class FitResult:
 def fit(model: torch.nn.Module, batches: Callable[[int], Iterable[Any]], loss_fn: Callable[[Any], Tensor],
         validate: Callable[[], float], tc: TrainConfig, label: str = "train",
         log: Callable[[str], None] | None = None, agree: Callable[[bool], bool] | None = None,
-        quiet: bool = False) -> FitResult:
+        quiet: bool = False, holdout: bool = True) -> FitResult:
     """Train ``model``; ``batches(epoch)`` yields batches, ``loss_fn(batch)`` returns a scalar loss,
     ``validate()`` returns the validation score (higher is better). On return the model holds the
     weights of the best validation epoch.
 
     Several processes training together (``rec/distributed.py``) pass ``agree`` (True everywhere when
     any process says True), so that they stop at the same step when the time budget runs out, and
-    ``quiet`` on all but one (no progress bar, no log lines)."""
+    ``quiet`` on all but one (no progress bar, no log lines). Without a ``holdout`` (a refit on the
+    whole log) ``validate`` only orders the epochs, so the last is kept, and no score is printed."""
     agree = agree or (lambda flag: flag)
     log = None if quiet else log
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -246,7 +248,9 @@ def fit(model: torch.nn.Module, batches: Callable[[int], Iterable[Any]], loss_fn
             else:
                 bad += 1
                 sched.base_lrs = [lr * tc.plateau_decay for lr in sched.base_lrs]
-            info = f"epoch {epoch} loss {total / max(1, n):.4f} valid {score:.4f} (best {res.best_score:.4f} @ {res.best_epoch})"
+            info = (f"epoch {epoch} loss {total / max(1, n):.4f} valid {score:.4f} (best {res.best_score:.4f} @ "
+                    f"{res.best_epoch})" if holdout else
+                    f"epoch {epoch} loss {total / max(1, n):.4f} (no holdout: the last epoch is kept)")
             progress.update(task, advance=1, info=info)
             if log:
                 log(f"{label}: {info} [{time.monotonic() - start:.0f}s]")

@@ -18,7 +18,7 @@ from townsquare.server.errors import install_error_handlers
 from townsquare.server.observe import ObservabilityMiddleware
 from townsquare.server.process_metrics import ProcessMetrics
 from townsquare.services import Services
-from townsquare.web.errors import html_error_page
+from townsquare.web.errors import html_error_page, too_large_page
 
 # Modules with a module-level ``router`` (fastapi.APIRouter), mounted in this order.
 ROUTER_MODULES: list[str] = [
@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         version=__version__,
         description="An open AI social app. Native REST API under /api.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # /api/docs is served with local assets by townsquare/web/api_docs.py
         redoc_url=None,
     )
     app.state.services = services
@@ -86,7 +86,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings, app.state.db, app.state.llms = settings, services.db, services.llms
     install_error_handlers(app, html_error_page, shapes=(mastodon_error_shape,))
     # Bodies beyond the upload limit are cut off while they arrive (chunked uploads included).
-    app.add_middleware(BodyLimitMiddleware, limit_of=lambda: app.state.settings.max_upload_bytes)
+    app.add_middleware(BodyLimitMiddleware, limit_of=lambda: app.state.settings.max_upload_bytes,
+                       html_page=too_large_page)
     app.add_middleware(CSRFMiddleware)  # cookie-authenticated API writes need the session's CSRF token
     app.add_middleware(MastodonCORS)  # browser Mastodon clients on other origins (Mastodon and OAuth paths)
     app.add_middleware(ObservabilityMiddleware)  # outermost: request id, metrics, access log

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 ENVELOPE_BYTES = 1024 * 1024
+DRAIN_BYTES = 512 * 1024 * 1024  # the most a browser's too-large upload is read before its page
 
 
 class BodyTooLarge(Exception):
@@ -18,9 +19,11 @@ class BodyTooLarge(Exception):
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app, limit_of) -> None:
+    def __init__(self, app, limit_of, html_page=None) -> None:
         self.app = app
         self.limit_of = limit_of  # () -> bytes allowed; read per request so settings can change
+        # (scope, limit) -> a response for a browser (the friendly error page), or None for JSON.
+        self.html_page = html_page
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -29,7 +32,7 @@ class BodyLimitMiddleware:
         limit = int(self.limit_of()) + ENVELOPE_BYTES
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            await self._too_large(send, limit)
+            await self._too_large(scope, receive, send, limit)
             return
         received = 0
         exceeded = False
@@ -60,10 +63,22 @@ class BodyLimitMiddleware:
             if not exceeded:
                 raise
         if exceeded and not started:
-            await self._too_large(send, limit)
+            await self._too_large(scope, receive, send, limit)
 
-    @staticmethod
-    async def _too_large(send, limit: int) -> None:
+    async def _too_large(self, scope, receive, send, limit: int) -> None:
+        page = self.html_page(scope, limit - ENVELOPE_BYTES) if self.html_page is not None else None
+        if page is not None:
+            # A browser shows a reset connection rather than a page answered before its upload
+            # ended: read the rest (and drop it), up to a bound, then answer.
+            drained = 0
+            while drained < DRAIN_BYTES:
+                message = await receive()
+                drained += len(message.get("body", b""))
+                if message["type"] != "http.request" or not message.get("more_body"):
+                    break
+            page.headers["connection"] = "close"
+            await page(scope, receive, send)
+            return
         body = json.dumps({"error": {"code": "too_large",
                                      "message": f"the request body is larger than {limit} bytes"}}).encode()
         await send({"type": "http.response.start", "status": 413,

@@ -64,6 +64,29 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             return
         counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
         console.print(f"Seeded in {report.seconds:.1f}s: {counts}.")
-        console.print(f"Sign in at http://{settings.host}:{settings.port}/ as [bold]{DEMO_HANDLE}[/bold] / "
-                      f"[bold]{DEMO_PASSWORD}[/bold] (admin: {ADMIN_HANDLE} / {ADMIN_PASSWORD}). "
-                      f"Every seeded person's password is {DEMO_PASSWORD}.")
+        # Where to sign in is printed by `townsquare serve`, which knows its address.
+        console.print(f"Demo sign-in: [bold]{DEMO_HANDLE}[/bold] / [bold]{DEMO_PASSWORD}[/bold] (admin: "
+                      f"{ADMIN_HANDLE} / {ADMIN_PASSWORD}). Every seeded person's password is {DEMO_PASSWORD}.")
+
+
+def demo_sign_ins(db) -> list[tuple[str, str]]:
+    """The seeded demo and admin accounts whose seeded password still works, as (handle, password):
+    what `townsquare serve` prints on every start, and nothing once the passwords were changed."""
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+    from sqlalchemy import select
+
+    from townsquare.sim.seed import ADMIN_HANDLE, ADMIN_PASSWORD, DEMO_HANDLE, DEMO_PASSWORD
+    from townsquare.social.models import Account
+
+    found = []
+    with db.session() as session:
+        hashes = dict(session.execute(select(Account.handle, Account.password_hash).where(
+            Account.handle.in_([DEMO_HANDLE, ADMIN_HANDLE]), Account.status == "active")).all())
+    for handle, password in ((DEMO_HANDLE, DEMO_PASSWORD), (ADMIN_HANDLE, ADMIN_PASSWORD)):
+        try:
+            if hashes.get(handle) and PasswordHasher().verify(hashes[handle], password):
+                found.append((handle, password))
+        except (VerificationError, InvalidHashError):
+            pass
+    return found

@@ -101,7 +101,10 @@ def create_account(session: Session, handle: str, password: str | None, *, email
 
 def sign_up(session: Session, handle: str, password: str, *, email: str | None = None,
             display_name: str = "") -> Account:
-    """Self-service sign-up: a password is required."""
+    """Self-service sign-up: a password is required, and the admins must not have closed sign-ups."""
+    from townsquare.social.instance import require_registrations_open
+
+    require_registrations_open(session)
     if password is None:
         raise InvalidInput("password is required", code="weak_password")
     return create_account(session, handle, password, email=email, display_name=display_name)
@@ -120,6 +123,11 @@ def authenticate(session: Session, login: str, password: str) -> Account:
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or account is None or not account.password_hash:
+        raise Unauthorized("wrong handle or password", code="bad_credentials")
+    if account.status == "deleted" and account.deletion_due_at is not None and account.deletion_due_at > utcnow():
+        # Signing in during the grace period cancels the deletion (social/lifecycle.py).
+        account.status, account.deletion_due_at = "active", None
+    if account.status == "deleted":
         raise Unauthorized("wrong handle or password", code="bad_credentials")
     if account.status != "active":
         raise Forbidden("this account is suspended", code="account_suspended")
@@ -140,6 +148,14 @@ def sign_in(session: Session, login: str, password: str, *, kind: str = "api", n
 def sign_out(session: Session, token: str) -> bool:
     """Revoke the token (session or API); True when something was revoked."""
     return revoke_token(session, token)
+
+
+def password_matches(account: Account, password: str) -> bool:
+    """Whether ``password`` is the account's (for confirming a serious step such as deletion)."""
+    try:
+        return _hasher.verify(account.password_hash or _DUMMY_HASH, password or "") and bool(account.password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def change_password(session: Session, account: Account, old_password: str, new_password: str, *,

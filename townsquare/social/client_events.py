@@ -99,6 +99,8 @@ def ingest(session: Session, actor: Account, events: list[ClientEvent]) -> int:
         if missing:
             raise InvalidInput(f"unknown {entity_type} id(s): {', '.join(str(m) for m in sorted(missing)[:5])}",
                                code="unknown_entity")
+    if actor.tracking_opt_out:  # the person turned impression and dwell tracking off: none is kept
+        events = [e for e in events if e.action not in ("impression", "dwell")]
     rows = [{"actor_id": actor.id, "action": e.action, "entity_type": e.entity_type, "entity_id": e.entity_id,
              "surface": e.surface, "position": e.position, "dwell_ms": e.dwell_ms, "ts": e.ts or now,
              "context": e.context} for e in events]

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from townsquare.errors import Forbidden, InvalidInput, NotFound, TownsquareError
 from townsquare.social.media_store import MediaStore, as_store, media_key
 from townsquare.social.models import Account, Media, Post, PostMedia
+from townsquare.social.renditions import attach_renditions, variant_name
 from townsquare.social.video_probe import NotAVideo, probe_video
 from townsquare.social.visibility import visible_posts_query
 
@@ -77,7 +78,8 @@ def _strip_exif(data: bytes, image, fmt: str) -> tuple[bytes, tuple[int, int]]:
 
     if fmt not in ("JPEG", "PNG", "WEBP") or getattr(image, "is_animated", False):
         return data, image.size
-    if not image.getexif() and "exif" not in image.info:
+    # EXIF (GPS position, camera serial) and XMP (which can hold the same) both go.
+    if not image.getexif() and "exif" not in image.info and not _has_xmp(image):
         return data, image.size
     upright = ImageOps.exif_transpose(image)
     out = io.BytesIO()
@@ -88,6 +90,12 @@ def _strip_exif(data: bytes, image, fmt: str) -> tuple[bytes, tuple[int, int]]:
     else:
         upright.save(out, "PNG", optimize=True)
     return out.getvalue(), upright.size
+
+
+def _has_xmp(image) -> bool:
+    return any(key in image.info for key in ("xmp", "XML:com.adobe.xmp")) or any(
+        marker == 0xFFE1 and payload.startswith(b"http://ns.adobe.com/xap/")
+        for marker, payload in getattr(image, "applist", []))
 
 
 def sniff(data: bytes) -> Sniffed:
@@ -152,6 +160,7 @@ def store_upload(session: Session, owner: Account, data: bytes, *, media_dir: Me
     media = Media(owner_id=owner.id, sha256=sha, kind=sniffed.kind, mime_type=sniffed.mime_type,
                   size_bytes=len(sniffed.data), width=sniffed.width, height=sniffed.height,
                   description=description)
+    attach_renditions(media, sniffed.data, sniffed.ext, as_store(media_dir))
     session.add(media)
     session.flush()
     return media
@@ -218,6 +227,25 @@ def open_file(session: Session, viewer: Account | None, media_dir: MediaStore | 
     if not store.exists(key):
         raise NotFound("no such file")
     return FileAccess(store, key, content_type, public=public)
+
+
+def open_rendition(session: Session, viewer: Account | None, media_dir: MediaStore | Path, sha256: str,
+                   name: str) -> FileAccess:
+    """A rendition (thumbnail, poster) of the stored file ``sha256``, checked like the file itself."""
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256 or ""):
+        raise NotFound("no such file")
+    store = as_store(media_dir)
+    rows = list(session.scalars(select(Media).where(Media.sha256 == sha256)))
+    variant = next((v for m in rows for v in (m.variants or []) if variant_name(v) == name), None)
+    if variant is None:
+        raise NotFound("no such file")
+    public = any(can_view_media(session, None, m) for m in rows)
+    if not public and not (viewer is not None and any(can_view_media(session, viewer, m) for m in rows)):
+        raise NotFound("no such file")
+    key = media_key(variant["sha256"], variant["ext"])
+    if not store.exists(key):
+        raise NotFound("no such file")
+    return FileAccess(store, key, "image/webp", public=public)
 
 
 def owned_media(session: Session, owner: Account, media_ids: list[int]) -> list[Media]:

@@ -49,6 +49,12 @@ class Account(Base):
     follower_count: Mapped[int] = mapped_column(Integer, default=0)
     following_count: Mapped[int] = mapped_column(Integer, default=0)
     post_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Deletion asked for (by the person or an admin): status is "deleted" and everything is hidden at
+    # once; the content is removed when this time comes (signing in before it cancels). NULL after.
+    deletion_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The person opted out of impression and dwell tracking: none is recorded, the feed uses none.
+    tracking_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sql_text("false"))
+    locale: Mapped[str | None] = mapped_column(String(16))  # interface language; NULL: from the browser
 
     avatar: Mapped[Media | None] = relationship(foreign_keys=[avatar_media_id], lazy="selectin")
 
@@ -98,6 +104,10 @@ class Media(Base):
     # The focal point for crops, -1..1 from the centre (Mastodon's ``focus``); NULL: the centre.
     focus_x: Mapped[float | None] = mapped_column(Float)
     focus_y: Mapped[float | None] = mapped_column(Float)
+    # Made at upload: a BlurHash placeholder, and the smaller renditions (WebP thumbnails at several
+    # widths, a video's poster frame) as [{"kind": "thumb"|"poster", "width", "height", "sha256", "ext"}].
+    blurhash: Mapped[str | None] = mapped_column(String(100))
+    variants: Mapped[list | None] = mapped_column(JSON)
 
 
 class Post(Base):
@@ -283,7 +293,8 @@ class Notification(Base):
 
     actor: Mapped[Account | None] = relationship(foreign_keys=[actor_id], lazy="joined")
 
-    __table_args__ = (Index("ix_notifications_recipient_id", "recipient_id", "id"),)
+    __table_args__ = (Index("ix_notifications_recipient_id", "recipient_id", "id"),
+                      Index("ix_notifications_recipient_created", "recipient_id", "created_at", "id"))
 
 
 class Hashtag(Base):
@@ -407,6 +418,29 @@ class ReadMarker(Base):
     timeline: Mapped[str] = mapped_column(String(16), primary_key=True)
     last_read_id: Mapped[str] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PasswordReset(Base):
+    """A password-reset link sent by e-mail: only the hash of its secret is kept; one use, short-lived."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InstanceSetting(Base):
+    """Settings an admin changes on the admin pages (name -> JSON value); defaults live in code."""
+
+    __tablename__ = "instance_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict | list | str | int | float | bool | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -103,12 +103,16 @@ def clear(session: Session, recipient: Account) -> int:
 
 
 def list_notifications(session: Session, recipient: Account, *, cursor: str | None = None,
-                       limit: int = DEFAULT_LIMIT, unread_only: bool = False) -> Page[Notification]:
-    """My notifications, newest first. Render the post only if ``can_view_post`` still allows it."""
-    stmt = select(Notification).where(_listable(recipient.id))
+                       limit: int = DEFAULT_LIMIT, unread_only: bool = False,
+                       kinds: tuple[str, ...] | None = None) -> Page[Notification]:
+    """My notifications, newest first by when they happened (imported or backfilled ones carry their
+    own time, so ids alone are not date order), optionally only some ``kinds``. Render the post only
+    if ``can_view_post`` still allows it."""
+    stmt = listable_query(recipient.id, kinds)
     if unread_only:
         stmt = stmt.where(Notification.read_at.is_(None))
-    return keyset_page(session, stmt, keys=[Notification.id], key_of=lambda n: (n.id,), cursor=cursor, limit=limit)
+    return keyset_page(session, stmt, keys=[Notification.created_at, Notification.id],
+                       key_of=lambda n: (n.created_at, n.id), cursor=cursor, limit=limit)
 
 
 def unread_count(session: Session, recipient: Account) -> int:

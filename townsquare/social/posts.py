@@ -19,6 +19,7 @@ from townsquare.db.base import utcnow
 from townsquare.errors import Forbidden, InvalidInput, NotFound
 from townsquare.social import media as media_service
 from townsquare.social.events import log_event, record_event
+from townsquare.social.hashtag_chars import TAG_CHAR
 from townsquare.social.keyset import older_than
 from townsquare.social.models import (
     POST_KINDS,
@@ -38,7 +39,7 @@ MAX_TEXT = 5000
 MAX_PHOTOS = 4
 MAX_URL = 2048
 MAX_LINK_TITLE = 300
-HASHTAG_RE = re.compile(r"(?<![\w#&])#(\w{1,100})", re.UNICODE)
+HASHTAG_RE = re.compile(r"(?<![\w#&])#(" + TAG_CHAR + "{1,100})", re.UNICODE)
 MENTION_RE = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{3,30})\b")
 
 

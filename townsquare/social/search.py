@@ -22,6 +22,7 @@ from townsquare.errors import Conflict, InvalidInput, NotFound
 from townsquare.social.blocks import either_way_clause
 from townsquare.social.events import log_event, record_event
 from townsquare.social.graph import insert_or_conflict
+from townsquare.social.hashtag_chars import TAG_CHAR
 from townsquare.social.models import Account, Hashtag, HashtagFollow, Mute, Post, PostHashtag
 from townsquare.social.paging import DEFAULT_LIMIT, Page, keyset_page, offset_page
 from townsquare.social.visibility import visible_posts_clause
@@ -29,7 +30,7 @@ from townsquare.social.visibility import visible_posts_clause
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 8
 SEARCH_KINDS = ("posts", "people", "hashtags")
-HASHTAG_RE = re.compile(r"^\w{1,100}$")
+HASHTAG_RE = re.compile("^" + TAG_CHAR + "{1,100}$")
 _WORD = re.compile(r"[^\W_]+")
 
 # Keep identical to the PostgreSQL index expressions in migration 0002_search.

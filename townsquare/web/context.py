@@ -15,21 +15,26 @@ from townsquare.errors import Forbidden, Unauthorized
 from townsquare.server.deps import get_session, optional_account
 from townsquare.social.models import Account
 from townsquare.web import security
-from townsquare.web.templating import environment
+from townsquare.web.i18n import N_, lang_for
+from townsquare.web.templating import CURRENT_LANG, environment
 
 FLASH_COOKIE = "ts_flash"
 # One-time messages shown after a redirect; the cookie holds only the key, never text.
 FLASH_MESSAGES = {
-    "reported": "Thanks — your report was sent to the moderators.",
-    "resolved": "Report resolved.",
-    "blocked": "Blocked.",
-    "muted": "Muted. You won't see their posts in your timeline.",
-    "unmuted": "Unmuted.",
-    "unblocked": "Unblocked.",
-    "hidden": "Got it — you'll see less like this.",
-    "deleted": "Your post was deleted.",
-    "posted": "Your post is live.",
+    "reported": N_("Thanks — your report was sent to the moderators."),
+    "resolved": N_("Report resolved."),
+    "blocked": N_("Blocked."),
+    "muted": N_("Muted. You won't see their posts in your timeline."),
+    "unmuted": N_("Unmuted."),
+    "unblocked": N_("Unblocked."),
+    "hidden": N_("Got it — you'll see less like this."),
+    "deleted": N_("Your post was deleted."),
+    "posted": N_("Your post is live."),
 }
+
+
+# Pages drawn on auth_base.html, which shows the community's name and about text.
+AUTH_TEMPLATES = {"signin.html", "signup.html", "password_forgot.html", "password_reset.html", "goodbye.html"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class Viewer:
     is_admin: bool
     unread_notifications: int = 0
     unread_messages: int = 0
+    tracking_opt_out: bool = False
+    locale: str | None = None  # the interface language the person chose
 
 
 @dataclass
@@ -54,12 +61,21 @@ class Web:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def lang(self):
+        """The page's language (``web/i18n.py``), for text made in Python rather than in a template."""
+        return lang_for(self.request, self.viewer)
+
+    @property
     def services(self):
         """The app's stateful services (``townsquare/services.py``): feed, models, shields."""
         return self.request.app.state.services
 
     # ----- rendering -----
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        if template in AUTH_TEMPLATES and "instance" not in context:
+            from townsquare.social.instance import get_all
+
+            context["instance"] = get_all(self.session)  # the community's name and about text
         if self.account is not None and not template.startswith("_") and "followed_tags" not in context:
             from townsquare.social.search import followed_hashtags
 
@@ -105,9 +121,15 @@ def render_page(request: Request, template: str, status: int = 200, **context: A
     viewer = getattr(request.state, "viewer", None)
     flash_key = request.cookies.get(FLASH_COOKIE)
     flash = FLASH_MESSAGES.get(flash_key or "") if not template.startswith("_") else None
-    html = environment.get_template(template).render(
-        request=request, viewer=viewer, csrf_token=token, path=request.url.path, flash=flash, **context
-    )
+    lang = lang_for(request, viewer)
+    current = CURRENT_LANG.set(lang)
+    try:
+        html = environment.get_template(template).render(
+            request=request, viewer=viewer, csrf_token=token, path=request.url.path, flash=flash, lang=lang.code,
+            **context
+        )
+    finally:
+        CURRENT_LANG.reset(current)
     response = HTMLResponse(html, status_code=status, headers=security.PAGE_HEADERS)
     security.set_csrf_cookie(request, response)
     if flash_key and not template.startswith("_"):
@@ -115,13 +137,14 @@ def render_page(request: Request, template: str, status: int = 200, **context: A
     return response
 
 
-def _viewer_snapshot(session: Session, account: Account) -> Viewer:
+def viewer_snapshot(session: Session, account: Account) -> Viewer:
     from townsquare.web.views import avatar_url, unread_counts
 
     notes, messages = unread_counts(session, account)
     return Viewer(id=account.id, handle=account.handle, display_name=account.display_name or account.handle,
                   avatar_url=avatar_url(session, account), is_admin=account.is_admin,
-                  unread_notifications=notes, unread_messages=messages)
+                  unread_notifications=notes, unread_messages=messages,
+                  tracking_opt_out=bool(account.tracking_opt_out), locale=account.locale)
 
 
 def web_context(
@@ -130,6 +153,6 @@ def web_context(
     account: Account | None = Depends(optional_account),
 ) -> Web:
     request.state.html_errors = True  # errors on pages render the friendly error page, not JSON
-    viewer = _viewer_snapshot(session, account) if account is not None else None
+    viewer = viewer_snapshot(session, account) if account is not None else None
     request.state.viewer = viewer
     return Web(request=request, session=session, account=account, viewer=viewer)

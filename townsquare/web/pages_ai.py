@@ -16,6 +16,7 @@ from townsquare.studio.dashboard import dashboard
 from townsquare.studio.models import AIChat, AIMessage
 from townsquare.studio.service import AIFields
 from townsquare.web.context import Web, web_context
+from townsquare.web.dashboard import ai_chart, creator_charts
 from townsquare.web.forms import attempt, checked_form, flag, parse_path_id, read_upload, text, upload
 
 router = APIRouter()
@@ -88,7 +89,7 @@ def _fields_from_form(form: FormData) -> AIFields:
 def studio_page(ctx: Web = Depends(web_context)) -> Response:
     me = ctx.require_account()
     return ctx.render("studio.html", nav="studio", ais=service.list_own_ais(ctx.session, me), error=None, form={},
-                      discover=service.discover_ais(ctx.session, me, 8))
+                      discover=service.discover_ais(ctx.session, me, 8), charts=creator_charts(ctx.session, me, gettext=ctx.lang.gettext))
 
 
 @router.post("/studio")
@@ -124,7 +125,8 @@ async def studio_import(ctx: Web = Depends(web_context), form: FormData = Depend
 def _studio_ai_page(ctx: Web, ai, *, error: str | None = None, status: int = 200) -> Response:
     me = ctx.require_account()
     return ctx.render("studio_ai.html", status=status, nav="studio", ai=ai, model=service.model_id(ai, me),
-                      stats=dashboard(ctx.session, ai), auto=autoreply.get_settings(ctx.session, ai),
+                      stats=dashboard(ctx.session, ai), chart=ai_chart(ctx.session, ai.id, gettext=ctx.lang.gettext),
+                      auto=autoreply.get_settings(ctx.session, ai),
                       queue=autoreply.queue(ctx.session, ai, limit=30), error=error)
 
 

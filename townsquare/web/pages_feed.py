@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 from starlette.datastructures import FormData
 
 from townsquare.feed.config import POST_KINDS
 from townsquare.feed.service import KIND_WEIGHT_RANGE, MODES
+from townsquare.social.models import Post
+from townsquare.social.posts import MAX_TEXT
 from townsquare.web.context import Web, web_context
 from townsquare.web.forms import attempt, checked_form, sentence, text
 from townsquare.web.people import who_to_follow
@@ -21,21 +25,40 @@ router = APIRouter()
 PAGE_SIZE = 20
 
 
+@router.get("/")
 @router.get("/for-you")
 def for_you(request: Request, ctx: Web = Depends(web_context), cursor: str | None = None) -> Response:
+    """Home: the ranked "For you" feed is the default tab ("Following" is ``/following``)."""
     viewer = ctx.account
     if viewer is None:
-        return ctx.redirect("/signin?next=/for-you")
+        return ctx.redirect("/signin" if request.url.path == "/" else "/signin?next=/for-you")
     page = ctx.services.feed.page(ctx.session, viewer, cursor, PAGE_SIZE)
     items = page.items
     # The feed numbers its items itself: positions continue across pages.
     cards = post_cards(ctx.session, viewer, [i.post for i in items], reasons=[i.reasons for i in items],
-                       positions=[i.position for i in items])
-    next_url = f"/for-you?cursor={quote(page.next_cursor)}" if page.next_cursor else None
+                       positions=[i.position for i in items], top_actions=[i.top_actions for i in items])
+    next_url = f"{request.url.path}?cursor={quote(page.next_cursor)}" if page.next_cursor else None
     if ctx.fragment():
         return ctx.render("_cards.html", cards=cards, next_url=next_url, surface="for_you")
-    return ctx.render("home.html", tab="for_you", cards=cards, next_url=next_url, form=None,
-                      ranked_by=page.ranked_by, feed_mode=page.mode, suggestions=who_to_follow(ctx))
+    notice = "Welcome to Townsquare! Follow a few people to fill your timeline." if request.query_params.get(
+        "welcome") else None
+    # The feed never recommends your own posts: what you just posted is shown above it instead.
+    own = [] if cursor else _just_posted(ctx, viewer, {c.post.id for c in cards})
+    return ctx.render("home.html", tab="for_you", cards=cards, next_url=next_url, form=None, notice=notice,
+                      just_posted=post_cards(ctx.session, viewer, own),
+                      max_post_chars=MAX_TEXT, ranked_by=page.ranked_by, feed_mode=page.mode,
+                      suggestions=who_to_follow(ctx))
+
+
+JUST_POSTED = timedelta(minutes=10)
+
+
+def _just_posted(ctx: Web, viewer, shown: set[int]) -> list[Post]:
+    since = datetime.now(UTC) - JUST_POSTED
+    found = ctx.session.scalars(select(Post).where(
+        Post.author_id == viewer.id, Post.created_at >= since, Post.deleted_at.is_(None),
+        Post.removed_at.is_(None)).order_by(Post.created_at.desc()).limit(3))
+    return [p for p in found if p.id not in shown]
 
 
 # --- feed controls ------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from townsquare.social.models import Account, Notification, Post
 from townsquare.social.visibility import can_view_post
 from townsquare.web.context import Web, web_context
 from townsquare.web.forms import attempt, checked_form, sentence, text
+from townsquare.web.i18n import N_
 from townsquare.web.views import avatar_url, avatar_urls
 
 router = APIRouter()
@@ -88,15 +89,15 @@ def send(handle: str, ctx: Web = Depends(web_context), form: FormData = Depends(
 # --- notifications --------------------------------------------------------------------------
 
 _NOTE_TEXT = {
-    "follow": ("followed you", "user"),
-    "follow_request": ("asked to follow you", "user"),
-    "follow_accepted": ("accepted your follow request", "check"),
-    "like": ("liked your post", "heart"),
-    "comment": ("commented on your post", "comment"),
-    "reply": ("replied to your comment", "comment"),
-    "repost": ("reposted your post", "repost"),
-    "mention": ("mentioned you", "comment"),
-    "message": ("sent you a message", "mail"),
+    "follow": (N_("followed you"), "user"),
+    "follow_request": (N_("asked to follow you"), "user"),
+    "follow_accepted": (N_("accepted your follow request"), "check"),
+    "like": (N_("liked your post"), "heart"),
+    "comment": (N_("commented on your post"), "comment"),
+    "reply": (N_("replied to your comment"), "comment"),
+    "repost": (N_("reposted your post"), "repost"),
+    "mention": (N_("mentioned you"), "comment"),
+    "message": (N_("sent you a message"), "mail"),
 }
 
 
@@ -142,19 +143,33 @@ def _note_views(ctx: Web, items: list[Notification]) -> list[NoteView]:
     return views
 
 
+# The filter tabs of the notifications page: name -> (label, kinds shown; None is every kind).
+NOTE_FILTERS = {
+    "all": (N_("All"), None),
+    "mentions": (N_("Mentions and replies"), ("mention", "comment", "reply")),
+    "activity": (N_("Likes and reposts"), ("like", "repost")),
+    "people": (N_("Follows"), ("follow", "follow_request", "follow_accepted")),
+    "messages": (N_("Messages"), ("message",)),
+}
+
+
 @router.get("/notifications")
-def notifications_page(ctx: Web = Depends(web_context), cursor: str | None = None) -> Response:
+def notifications_page(ctx: Web = Depends(web_context), cursor: str | None = None,
+                       show: str = "all") -> Response:
     me = ctx.require_account()
-    page = notifications.list_notifications(ctx.session, me, cursor=cursor, limit=PAGE_SIZE)
+    if show not in NOTE_FILTERS:
+        show = "all"
+    page = notifications.list_notifications(ctx.session, me, cursor=cursor, limit=PAGE_SIZE,
+                                            kinds=NOTE_FILTERS[show][1])
     items = _note_views(ctx, page.items)
-    next_url = f"/notifications?cursor={quote(page.next_cursor)}" if page.next_cursor else None
+    next_url = (f"/notifications?show={show}&cursor={quote(page.next_cursor)}" if page.next_cursor else None)
     if ctx.fragment():
         return ctx.render("_notifications_more.html", items=items, next_url=next_url)
-    if cursor is None and any(v.unread for v in items):
+    if cursor is None and show == "all" and any(v.unread for v in items):
         # Seen now: the list still highlights what was new, the badge clears.
         notifications.mark_all_read(ctx.session, me)
         ctx.request.state.viewer = dataclasses.replace(ctx.request.state.viewer, unread_notifications=0)
-    return ctx.render("notifications.html", items=items, next_url=next_url)
+    return ctx.render("notifications.html", items=items, next_url=next_url, show=show, filters=NOTE_FILTERS)
 
 
 @router.post("/notifications/read")

@@ -29,12 +29,22 @@ from townsquare.web.forms import (
     text,
     upload,
 )
-from townsquare.web.people import PersonView, follow_state, follow_states
+from townsquare.web.people import PersonView, follow_state, follow_states, who_to_follow
 from townsquare.web.views import avatar_url, post_cards
 
 router = APIRouter()
 
 PAGE_SIZE = 20
+
+
+SUGGESTED_PAGE_SIZE = 30
+
+
+@router.get("/people/suggested")
+def suggested_people(ctx: Web = Depends(web_context)) -> Response:
+    """People you may know: more of them than the side panel has room for, with every reason."""
+    ctx.require_account()
+    return ctx.render("suggested.html", people=who_to_follow(ctx, limit=SUGGESTED_PAGE_SIZE), suggestions=None)
 
 
 @router.get("/@{handle}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from townsquare.server.cursors import decode_cursor, encode_cursor
@@ -38,14 +38,14 @@ MAX_FILES = posts.MAX_PHOTOS + 1  # one more than allowed, so the service can sa
 MAX_COMMENT_CHARS = getattr(comments, "MAX_TEXT", 5000)
 
 
-# --- home timeline --------------------------------------------------------------------------
+# --- the Following timeline (home's second tab) --------------------------------------------------------------------------
 
 
-@router.get("/")
+@router.get("/following")
 def home(request: Request, ctx: Web = Depends(web_context), cursor: str | None = None,
          start: str | None = None) -> Response:
     if ctx.account is None:
-        return ctx.redirect("/signin")
+        return ctx.redirect("/signin?next=/following")
     key = decode_cursor(cursor, "ts", "src", "id", types={"ts": datetime, "src": int, "id": int})
     before = (key["ts"], key["src"], key["id"]) if key else None
     entries = timeline.home_timeline(ctx.session, ctx.account, before=before, limit=PAGE_SIZE + 1)
@@ -56,13 +56,11 @@ def home(request: Request, ctx: Web = Depends(web_context), cursor: str | None =
     next_url = None
     if len(entries) > PAGE_SIZE:
         last = shown[-1]
-        next_url = f"/?cursor={encode_cursor({'ts': last.ts, 'src': last.source, 'id': last.entry_id})}" \
+        next_url = f"/following?cursor={encode_cursor({'ts': last.ts, 'src': last.source, 'id': last.entry_id})}" \
                    f"&start={first + len(shown)}"
     if ctx.fragment():
         return ctx.render("_cards.html", cards=cards, next_url=next_url, surface="home")
-    notice = "Welcome to Townsquare! Follow a few people to fill your timeline." if request.query_params.get(
-        "welcome") else None
-    return ctx.render("home.html", tab="following", cards=cards, next_url=next_url, notice=notice, form=None,
+    return ctx.render("home.html", tab="following", cards=cards, next_url=next_url, form=None,
                       max_post_chars=MAX_TEXT, suggestions=who_to_follow(ctx))
 
 
@@ -86,12 +84,16 @@ def compose(request: Request, ctx: Web = Depends(web_context), form: FormData = 
         "kind": text(form, "kind"),
     }
     files = [read_upload(f, settings.max_upload_bytes) for f in uploads(form, "media")[:MAX_FILES]]
+    # Alt text, one field per chosen file, in the same order (the composer's preview adds them).
+    alts = [a.strip() if isinstance(a, str) else "" for a in form.getlist("alt")][:len(files)]
+    alts += [""] * (len(files) - len(alts))
 
     def publish():
         visibility = "followers" if values["followers_only"] else "public"
         if files:
             stored = [media_service.store_upload(ctx.session, author, data, media_dir=settings.media_store,
-                                                 max_bytes=settings.max_upload_bytes) for data in files]
+                                                 max_bytes=settings.max_upload_bytes, description=alt)
+                      for data, alt in zip(files, alts, strict=True)]
             # The first file decides the kind; the posts service refuses mixes and too many files.
             kind = "photo" if stored[0].kind == "image" else "video"
             return posts.create_post(ctx.session, author, kind=kind, text=values["text"], visibility=visibility,
@@ -133,6 +135,12 @@ def _post_page(ctx: Web, post_id: int, *, status: int = 200, comment_error: str 
 @router.get("/p/{post_id}")
 def post_page(post_id: str, ctx: Web = Depends(web_context)) -> Response:
     return _post_page(ctx, parse_path_id(post_id, "post"))
+
+
+@router.get("/posts/{post_id}")
+def old_post_address(post_id: str) -> Response:
+    """``/posts/N`` (what models and other apps tend to write) is the post page ``/p/N``."""
+    return RedirectResponse(f"/p/{parse_path_id(post_id, 'post')}", status_code=301)
 
 
 @router.post("/p/{post_id}/comments")

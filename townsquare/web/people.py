@@ -50,10 +50,12 @@ class SuggestionView:
     avatar_url: str | None
     reason: str
     follows_you: bool = False
+    reasons: tuple[str, ...] = ()  # every reason, for the people-you-may-know page
 
 
 def who_to_follow(ctx: Web, limit: int = 3) -> list[SuggestionView]:
-    """People you may know, from the feed's PYMK (graph model + the unified model when trained)."""
+    """People you may know, from the feed's PYMK (graph model + the unified model when trained):
+    three in the side panel, more on ``/people/suggested``."""
     if ctx.account is None:
         return []
     services = ctx.services
@@ -64,4 +66,4 @@ def who_to_follow(ctx: Web, limit: int = 3) -> list[SuggestionView]:
         return []
     avatars = avatar_urls(ctx.session, [s.account for s in found])
     return [SuggestionView(s.account, avatars.get(s.account.id), s.reasons[0]["text"] if s.reasons else "",
-                           s.follows_you) for s in found]
+                           s.follows_you, tuple(r["text"] for r in s.reasons)) for s in found]

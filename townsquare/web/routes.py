@@ -7,6 +7,10 @@ from fastapi.responses import FileResponse
 
 from townsquare.errors import NotFound
 from townsquare.web import (
+    api_docs,
+    live,
+    pages_account,
+    pages_admin,
     pages_ai,
     pages_auth,
     pages_explore,
@@ -39,5 +43,5 @@ def static_file(name: str) -> FileResponse:
 
 # pages_ai first: its /@{handle}/ai routes are more specific than the profile tabs.
 for module in (pages_ai, pages_auth, pages_posts, pages_feed, pages_people, pages_inbox, pages_explore,
-               pages_oauth, pages_voice):
+               pages_oauth, pages_account, pages_admin, api_docs, live, pages_voice):
     router.include_router(module.router)

@@ -23,6 +23,9 @@ class MediaView:
     width: int | None
     height: int | None
     alt: str
+    srcset: str = ""  # "<thumbnail url> 320w, ..., <original> <width>w" (social/renditions.py)
+    poster: str | None = None  # a video's first frame
+    placeholder: str | None = None  # the BlurHash as a tiny data: URL, painted while the file loads
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class PostCard:
     position: int
     reposted_by: Account | None = None
     reasons: tuple[dict, ...] = ()  # why a ranked feed shows it: [{"code", "text"}, ...]
+    top_actions: tuple[dict, ...] = ()  # the predictions that ranked it: [{"action", "p", "contribution"}]
 
 
 def avatar_url(session: Session, account: Account) -> str | None:
@@ -60,15 +64,30 @@ def avatar_urls(session: Session, accounts: Iterable[Account]) -> dict[int, str]
     return result
 
 
+def media_view(item) -> MediaView:
+    from townsquare.social.renditions import placeholder_data_url, variant_name
+
+    url = media_service.media_url(item)
+    variants = item.variants or []
+    thumbs = sorted((v for v in variants if v["kind"] == "thumb"), key=lambda v: v["width"])
+    srcset = ""
+    if thumbs and item.width:
+        srcset = ", ".join([f"/media/{item.sha256}/{variant_name(v)} {v['width']}w" for v in thumbs]
+                           + [f"{url} {item.width}w"])
+    poster = next((f"/media/{item.sha256}/{variant_name(v)}" for v in variants if v["kind"] == "poster"), None)
+    return MediaView(url=url, kind=item.kind, width=item.width, height=item.height, alt=item.description or "",
+                     srcset=srcset, poster=poster, placeholder=placeholder_data_url(item.blurhash))
+
+
 def media_views(post: Post) -> list[MediaView]:
-    return [MediaView(url=media_service.media_url(pm.item), kind=pm.item.kind, width=pm.item.width,
-                      height=pm.item.height, alt=pm.item.description or "") for pm in post.media]
+    return [media_view(pm.item) for pm in post.media]
 
 
 def post_cards(session: Session, viewer: Account | None, posts: Sequence[Post], *, start: int = 0,
                reposted_by: Sequence[Account | None] | None = None,
                reasons: Sequence[Sequence[dict]] | None = None,
-               positions: Sequence[int] | None = None) -> list[PostCard]:
+               positions: Sequence[int] | None = None,
+               top_actions: Sequence[Sequence[dict]] | None = None) -> list[PostCard]:
     """Cards for ``posts`` in order. Each card's position (for impression logging) is ``start + i``, or
     ``positions[i]`` when the source numbers its items itself (the ranked feed)."""
     states = viewer_states(session, viewer, [p.id for p in posts])
@@ -84,6 +103,7 @@ def post_cards(session: Session, viewer: Account | None, posts: Sequence[Post], 
             position=positions[i] if positions is not None else start + i,
             reposted_by=reposted_by[i] if reposted_by else None,
             reasons=tuple(reasons[i]) if reasons else (),
+            top_actions=tuple(top_actions[i]) if top_actions else (),
         ))
     return cards
 

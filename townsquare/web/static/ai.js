@@ -12,15 +12,17 @@
     return node;
   }
 
-  // Text with [post 12] and [1] citations turned into links; everything else stays text (no HTML).
+  // Text with [post 12] and [1] citations, and post addresses a model wrote (/p/12, /posts/12),
+  // turned into links to the post page; everything else stays text (no HTML).
   function linked(text, citations) {
     const frag = document.createDocumentFragment();
-    const re = /\[post (\d+)\]|\[(\d+)\]/g;
+    const re = /\[post (\d+)\]|\[(\d+)\]|(?:^|(?<=[\s(]))\/(?:p|posts)\/(\d+)\b/g;
     let last = 0, m;
     while ((m = re.exec(text)) !== null) {
       frag.appendChild(document.createTextNode(text.slice(last, m.index)));
       let href = null;
       if (m[1]) href = "/p/" + m[1];
+      else if (m[3]) href = "/p/" + m[3];
       else if (citations && citations[Number(m[2]) - 1]) href = citations[Number(m[2]) - 1].url || "/p/" + citations[Number(m[2]) - 1];
       if (href) { const a = el("a", "", m[0]); a.href = href; frag.appendChild(a); }
       else frag.appendChild(document.createTextNode(m[0]));

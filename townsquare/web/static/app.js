@@ -11,7 +11,12 @@
   "use strict";
 
   const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+  // The page's language: strings the script writes, translated by the server (web/i18n.py JS_STRINGS).
+  const STRINGS = JSON.parse(document.getElementById("i18n-strings")?.textContent || "{}");
+  const t = (text, values) => (STRINGS[text] || text).replace(/\{(\w+)\}/g, (m, k) => (values && k in values ? values[k] : m));
   const signedIn = document.body.dataset.signedIn === "1";
+  // Impressions and reading time are not sent for people who turned them off (Settings > Account).
+  const tracking = document.body.dataset.tracking !== "0";
   const EVENTS_URL = document.body.dataset.eventsUrl || "/api/events";
 
   // ---------- small helpers ----------
@@ -97,6 +102,7 @@
       };
     },
     startDwell(card) {
+      if (!tracking) return;
       if (!this.visible.has(card)) this.visible.set(card, performance.now());
       if (!this.seen.has(card)) {
         this.seen.add(card);
@@ -272,6 +278,18 @@
     else location.href = card.dataset.href;
   });
 
+  // ---------- "Show more": a long post's whole text, in place ----------
+  document.addEventListener("click", (e) => {
+    const link = e.target.closest("[data-show-more]");
+    if (!link) return;
+    const body = document.getElementById(link.dataset.showMore);
+    if (!body) return;
+    e.preventDefault();
+    const open = body.classList.toggle("clamped") === false;
+    link.textContent = open ? t("Show less") : t("Show more");
+    link.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+
   // ---------- back links go back in history when there is somewhere to go back to ----------
   document.addEventListener("click", (e) => {
     const link = e.target.closest("a[data-back]");
@@ -288,7 +306,7 @@
     const url = new URL(btn.dataset.share, location.href).href;
     try {
       if (navigator.share && matchMedia("(max-width: 640px)").matches) await navigator.share({ url });
-      else { await navigator.clipboard.writeText(url); toast("Link copied"); }
+      else { await navigator.clipboard.writeText(url); toast(t("Link copied")); }
       const card = btn.closest("[data-post-id]");
       if (card) events.push(Object.assign({ action: "share" }, events.cardInfo(card)));
     } catch (err) { /* dismissed */ }
@@ -352,22 +370,43 @@
   function setupComposer(form) {
     const text = form.querySelector("textarea[name=text]");
     const counter = form.querySelector(".counter");
-    const max = parseInt(text?.getAttribute("maxlength") || text?.dataset.max || "0", 10);
+    // No maxlength on the textarea: the browser would cut a pasted long text silently. The counter
+    // says how much room is left, and past the limit the composer says so and will not post.
+    const max = parseInt(text?.dataset.max || text?.getAttribute("maxlength") || "0", 10);
+    const limitNote = form.querySelector(".compose-limit");
+    const maxBytes = parseInt(form.querySelector("input[type=file]")?.dataset.maxBytes || "0", 10);
+    const number = (n) => n.toLocaleString();
+    const megabytes = (b) => (b / 1048576).toFixed(b < 10485760 ? 1 : 0).replace(/\.0$/, "") + " MB";
     const submit = form.querySelector("button[type=submit]");
     const fileInput = form.querySelector("input[type=file][name=media]");
     const preview = form.querySelector(".preview");
     const kindInput = form.querySelector("input[name=kind]");
     function update() {
       if (!text) return;
-      const n = text.value.length;
+      const n = Array.from(text.value.trim()).length; // characters, as the server counts them
       if (counter && max) {
-        counter.textContent = n > max * 0.8 ? String(max - n) : "";
+        counter.textContent = n > max * 0.8 ? number(n) + " / " + number(max) : "";
         counter.classList.toggle("over", n > max);
       }
-      const hasMedia = fileInput && fileInput.files && fileInput.files.length > 0;
+      const files = fileInput && fileInput.files ? Array.from(fileInput.files) : [];
+      const hasMedia = files.length > 0;
+      const tooBig = maxBytes ? files.filter((f) => f.size > maxBytes) : [];
       const link = form.querySelector("input[name=link_url]");
       const hasLink = link && link.value.trim() !== "";
-      if (submit) submit.disabled = (n === 0 && !hasMedia && !hasLink) || (max && n > max);
+      const problems = [];
+      if (max && n > max) {
+        problems.push(t("Your post is {over} characters over the {max}-character limit. Shorten it to post.",
+          { over: number(n - max), max: number(max) }));
+      }
+      if (tooBig.length) {
+        problems.push(t("{files}: larger than the {limit} upload limit. Choose a smaller file.",
+          { files: tooBig.map((f) => f.name).join(", "), limit: megabytes(maxBytes) }));
+      }
+      if (limitNote) {
+        limitNote.textContent = problems.join(" ");
+        limitNote.hidden = problems.length === 0;
+      }
+      if (submit) submit.disabled = (n === 0 && !hasMedia && !hasLink) || problems.length > 0;
       if (text.dataset.autogrow !== undefined) {
         text.style.height = "auto";
         text.style.height = Math.min(text.scrollHeight, 420) + "px";
@@ -395,12 +434,25 @@
       grid.querySelectorAll("img,video").forEach((el) => { URL.revokeObjectURL(el.src); el.remove(); });
       const files = Array.from(fileInput.files).slice(0, 4);
       if (!files.length) { preview.hidden = true; update(); return; }
-      files.forEach((file) => {
+      grid.querySelectorAll(".alt-field").forEach((el) => el.remove());
+      form.dataset.nudged = "";
+      files.forEach((file, i) => {
         const isVideo = file.type.startsWith("video/");
         const el = document.createElement(isVideo ? "video" : "img");
         el.src = URL.createObjectURL(file);
         if (isVideo) { el.controls = true; el.muted = true; } else el.alt = "Preview of " + file.name;
         grid.appendChild(el);
+        // Alt text for each file: read aloud by screen readers, shown when images do not load.
+        const field = document.createElement("label");
+        field.className = "alt-field";
+        const input = document.createElement("input");
+        input.className = "input alt-input";
+        input.name = "alt";
+        input.maxLength = 1500;
+        input.placeholder = isVideo ? t("Describe this video (optional)") : t("Describe this photo for people who can't see it");
+        input.setAttribute("aria-label", "Description of " + (isVideo ? "video " : "photo ") + (i + 1));
+        field.appendChild(input);
+        grid.appendChild(field);
       });
       grid.className = "preview-grid n" + files.length;
       preview.hidden = false;
@@ -411,10 +463,25 @@
       fileInput.value = "";
       preview.hidden = true;
       preview.querySelectorAll("img,video").forEach((el) => { URL.revokeObjectURL(el.src); el.remove(); });
+      preview.querySelectorAll(".alt-field").forEach((el) => el.remove());
       if (kindInput) kindInput.value = "";
       update();
     });
-    form.addEventListener("submit", () => { if (submit) { submit.disabled = true; submit.textContent = submit.dataset.busy || "Posting…"; } });
+    form.addEventListener("submit", (e) => {
+      // A nudge, once: photos without a description are posted only when asked again.
+      const missing = Array.from(form.querySelectorAll(".alt-input")).filter((input, i) =>
+        !input.value.trim() && !(fileInput.files[i] && fileInput.files[i].type.startsWith("video/")));
+      if (missing.length && form.dataset.nudged !== "1") {
+        e.preventDefault();
+        form.dataset.nudged = "1";
+        const nudge = form.querySelector(".alt-nudge");
+        if (nudge) nudge.hidden = false;
+        missing[0].focus();
+        if (submit) submit.textContent = t("Post without a description");
+        return;
+      }
+      if (submit) { submit.disabled = true; submit.textContent = submit.dataset.busy || "Posting…"; }
+    });
     update();
   }
 
@@ -432,6 +499,13 @@
   document.addEventListener("click", (e) => {
     document.querySelectorAll("details.menu[open]").forEach((d) => { if (!d.contains(e.target)) d.removeAttribute("open"); });
   });
+  // An open menu lifts its card above the next ones (app.css .menu-open; :has() does it too where supported).
+  document.addEventListener("toggle", (e) => {
+    const menu = e.target;
+    if (!(menu instanceof HTMLDetailsElement) || !menu.classList.contains("menu")) return;
+    const card = menu.closest("article.post");
+    if (card) card.classList.toggle("menu-open", !!card.querySelector("details.menu[open]"));
+  }, true);
 
   // ---------- report dialog ----------
   document.addEventListener("click", (e) => {
@@ -457,11 +531,11 @@
   function setupChat() {
     const chat = document.querySelector(".chat");
     if (chat) chat.scrollTop = chat.scrollHeight;
-    // New messages appear without a reload: the conversation is fetched again every few seconds.
+    // New messages appear without a reload: the live stream says when (refreshChat), and the
+    // conversation is also fetched again every few seconds in case the stream is down.
     if (chat && chat.dataset.poll) {
       let last = chat.innerHTML.trim();
-      setInterval(async () => {
-        if (document.visibilityState !== "visible") return;
+      const refresh = async () => {
         try {
           const res = await fetch(chat.dataset.poll, { headers: { "X-Fragment": "1" }, credentials: "same-origin" });
           if (!res.ok) return;
@@ -472,13 +546,51 @@
           last = chat.innerHTML.trim();
           if (atBottom) chat.scrollTop = chat.scrollHeight;
         } catch (e) { /* offline: try again later */ }
-      }, 6000);
+      };
+      refreshChat = refresh;
+      setInterval(() => { if (document.visibilityState === "visible") refresh(); }, 6000);
     }
     const form = document.querySelector(".chat-form");
     const text = form?.querySelector("textarea");
     text?.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); if (text.value.trim()) form.requestSubmit(); }
     });
+  }
+
+  // ---------- live updates: new notifications and messages without a reload (/live) ----------
+  let refreshChat = null;
+  function setBadges(data) {
+    const pairs = [["/notifications", data.unread_notifications], ["/messages", data.unread_messages]];
+    pairs.forEach(([href, n]) => {
+      document.querySelectorAll('nav a[href="' + href + '"]').forEach((link) => {
+        let badge = link.querySelector(".badge");
+        if (!n) { badge?.remove(); return; }
+        if (!badge) { badge = document.createElement("span"); badge.className = "badge"; link.appendChild(badge); }
+        badge.textContent = n < 100 ? String(n) : "99+";
+      });
+    });
+  }
+  function startLive() {
+    if (!signedIn || !("EventSource" in window)) return;
+    const source = new EventSource("/live");
+    window.townsquareLive = source; // for tests
+    source.addEventListener("notification", (e) => {
+      const data = JSON.parse(e.data);
+      setBadges(data);
+      const list = document.querySelector(".notes-live");
+      if (list && data.html) {
+        list.insertAdjacentHTML("afterbegin", data.html);
+        refreshTimes(list);
+        document.querySelector(".notes-empty")?.remove();
+      } else toast(data.text);
+    });
+    source.addEventListener("message", (e) => {
+      const data = JSON.parse(e.data);
+      const chat = document.querySelector(".chat[data-poll]");
+      if (chat && refreshChat && chat.dataset.poll === "/messages/" + data.with) refreshChat();
+      else { setBadges(data); toast(t("New message from @{handle}", { handle: data.with })); }
+    });
+    source.addEventListener("signed-out", () => source.close());
   }
 
   // ---------- range inputs show their value in the label's hint ----------
@@ -499,4 +611,5 @@
   watchLoadMore(document);
   document.querySelectorAll("form.composer-form").forEach(setupComposer);
   setupChat();
+  startLive();
 })();

@@ -1,0 +1,109 @@
+"""People a request names: by @handle, by bare handle, or by display name (with small typos).
+
+Serves requests that name a person the way people do: "follow @mia_k", "unfollow mia_k",
+"stop following Mia Kovac", "folow Mia Kovak", "what's new with Mia?". Only accounts the person may
+see are resolved (active, no block either way), and a name that fits several accounts is not
+guessed (a first name alone must be unique among the accounts the request's words match).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func, not_, or_, select
+
+from townsquare.assistant.phrasing import edit_distance
+from townsquare.social.blocks import either_way_clause
+from townsquare.social.models import Account
+
+_MENTION = re.compile(r"(?<![\w.])@(\w{1,30})")
+_WORD = re.compile(r"[^\W\d_][\w'’.-]*", re.UNICODE)
+MAX_CANDIDATE_WORDS = 16
+
+# Words that start a sentence or a request and are never looked up as names.
+_NOT_NAMES = frozenset("""
+a an the i me my mine you your we our they them their he him his she her it its this that these those
+and or but so then also too please pls thanks thank hi hey yo ok okay yes no not can could would will
+should do does did is are was were be been have has had what who whom whose why how when where which
+find search look show tell give get let make post posts comment reply like love follow unfollow
+people person someone account accounts for to of in on at by with from about into up down out over
+just only some any all every new old good great best top latest recent feed timeline app
+""".split())
+
+
+@dataclass
+class Named:
+    handle: str
+    name: str
+    start: int  # where the request names them
+    end: int
+    how: str  # "mention", "handle", "name", "fuzzy name", "first name"
+
+
+def _words(text: str) -> list[tuple[str, int, int]]:
+    out = []
+    for m in _WORD.finditer(text):
+        word = re.sub(r"['’]s$", "", m.group(0)).rstrip("'’.-")  # "Theo's" names Theo
+        out.append((word, m.start(), m.start() + len(word)))
+    return out
+
+
+def _close(a: str, b: str) -> bool:
+    a, b = a.lower(), b.lower()
+    if a == b:
+        return True
+    return len(b) >= 4 and len(a) >= 4 and edit_distance(a, b, cap=1) <= 1
+
+
+def _candidates(ctx, words: list[str]) -> list[Account]:
+    wanted = [w.lower() for w in dict.fromkeys(words) if w.lower() not in _NOT_NAMES and len(w) >= 2]
+    wanted = wanted[:MAX_CANDIDATE_WORDS]
+    if not wanted:
+        return []
+    # Prefix of each word, so that a typo at its end still finds the account ("Kovak" -> "Kovac").
+    clauses = [Account.handle.in_([w.replace(" ", "_") for w in wanted])]
+    clauses += [func.lower(Account.display_name).like(f"%{w[:4]}%") for w in wanted if len(w) >= 4]
+    clauses += [func.lower(Account.display_name).like(f"{w}%") for w in wanted if len(w) < 4]
+    return list(ctx.session.scalars(select(Account).where(
+        Account.status == "active", Account.id != ctx.account.id,
+        not_(either_way_clause(ctx.account.id, Account.id)), or_(*clauses)).limit(200)))
+
+
+def people_named(ctx, text: str) -> list[Named]:
+    """Everyone the request names, in the order it names them (overlapping matches: the best)."""
+    found: list[Named] = []
+    for m in _MENTION.finditer(text):
+        found.append(Named(m.group(1).lower(), "", m.start(), m.end(), "mention"))
+    words = _words(text)
+    covered = [(n.start, n.end) for n in found]
+    free = [(w, s, e) for w, s, e in words if not any(a <= s < b for a, b in covered)]
+    accounts = _candidates(ctx, [w for w, _, _ in free])
+    matches: list[tuple[int, Named]] = []  # (rank: lower is better, named)
+    for account in accounts:
+        parts = (account.display_name or "").split()
+        for i in range(len(free)):
+            word, start, _ = free[i]
+            if word.lower() == account.handle.lower():
+                matches.append((0, Named(account.handle, account.display_name, start, free[i][2], "handle")))
+            if len(parts) >= 2 and i + len(parts) <= len(free):
+                window = free[i:i + len(parts)]
+                if all(w.lower() == p.lower() for (w, _, _), p in zip(window, parts, strict=True)):
+                    matches.append((0, Named(account.handle, account.display_name, start, window[-1][2], "name")))
+                elif all(_close(w, p) for (w, _, _), p in zip(window, parts, strict=True)):
+                    matches.append((1, Named(account.handle, account.display_name, start, window[-1][2],
+                                             "fuzzy name")))
+    # A first name alone, capitalised, when exactly one candidate account has it.
+    for word, start, end in free:
+        if not word[:1].isupper() or word.lower() in _NOT_NAMES:
+            continue
+        owners = {a.handle: a for a in accounts if (a.display_name or "").split()[:1]
+                  and a.display_name.split()[0].lower() == word.lower()}
+        if len(owners) == 1:
+            account = next(iter(owners.values()))
+            matches.append((2, Named(account.handle, account.display_name, start, end, "first name")))
+    for _, named in sorted(matches, key=lambda m: (m[0], -(m[1].end - m[1].start), m[1].start)):
+        if any(named.start < other.end and other.start < named.end for other in found):
+            continue
+        found.append(named)
+    return sorted(found, key=lambda n: n.start)
