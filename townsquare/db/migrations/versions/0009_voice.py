@@ -1,7 +1,7 @@
 """voice: privacy settings and kept captures of hands-free mode
 
-Revision ID: 0008_voice
-Revises: 0007_oauth_mastodon
+Revision ID: 0009_voice
+Revises: 0008_account_lifecycle
 Create Date: 2026-12-07 10:30:00
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import townsquare.db.base
 
 
-revision = '0008_voice'
-down_revision = '0007_oauth_mastodon'
+revision = '0009_voice'
+down_revision = '0008_account_lifecycle'
 branch_labels = None
 depends_on = None
 
