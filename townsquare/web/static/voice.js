@@ -10,6 +10,8 @@
   if (!root) return;
   const $ = (id) => document.getElementById(id);
   const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+  const STRINGS = JSON.parse(document.getElementById("i18n-strings")?.textContent || "{}");
+  const t = (text, values) => (STRINGS[text] || text).replace(/\{(\w+)\}/g, (m, k) => (values && k in values ? values[k] : m));
   const talk = $("talk"), label = $("talk-label"), level = $("level"), heard = $("heard"), reply = $("reply");
   const confirmBox = $("confirm"), errorBox = $("hf-error"), continuous = $("continuous");
   const useCamera = $("use-camera"), cameraBox = $("camera-box"), video = $("camera"), snapshot = $("snapshot");
@@ -23,7 +25,7 @@
     maxMs: 30000,        // a turn never records longer than this
   };
   const TARGET_RATE = 16000;
-  const LABELS = { idle: "Tap to talk", listening: "Listening…", thinking: "Thinking…", speaking: "Speaking…" };
+  const LABELS = { idle: t("Tap to talk"), listening: t("Listening…"), thinking: t("Thinking…"), speaking: t("Speaking…") };
 
   let state = "idle";
   let conversationId = "";
@@ -79,7 +81,7 @@
         preroll = [];
         beginStream(chunks);
       } else if (listenedMs > VAD.waitMs) {
-        stopListening("I didn't hear anything. Tap to try again.");
+        stopListening(t("I didn't hear anything. Tap to try again."));
       }
       return;
     }
@@ -95,7 +97,7 @@
       await ensureMic();
       await audioCtx.resume();
     } catch (err) {
-      showError("The microphone is not available: " + err.message);
+      showError(t("The microphone is not available: {error}", { error: err.message }));
       return;
     }
     stopPlayback();
@@ -117,7 +119,7 @@
     chunks = [];
     setState("thinking");
     level.style.width = "0";
-    if (!recorded.length) { stopListening("I didn't hear anything. Tap to try again."); return; }
+    if (!recorded.length) { stopListening(t("I didn't hear anything. Tap to try again.")); return; }
     if (streaming) { endStream(); return; }
     const wav = encodeWav(downsample(concat(recorded), audioCtx.sampleRate, TARGET_RATE), TARGET_RATE);
     const form = new FormData();
@@ -134,7 +136,7 @@
     socket.onmessage = (event) => onStreamMessage(JSON.parse(event.data));
     socket.onclose = () => {
       socketReady = false;
-      if (streaming || !turnDone) { streaming = false; turnDone = true; stopListening("The connection was lost. Try again."); }
+      if (streaming || !turnDone) { streaming = false; turnDone = true; stopListening(t("The connection was lost. Try again.")); }
     };
   }
 
@@ -173,8 +175,8 @@
 
   function onStreamMessage(m) {
     if (m.type === "ready") { socketReady = true; return; }
-    if (m.type === "partial") { heard.textContent = "You: " + m.text + " …"; return; }
-    if (m.type === "transcript") { heard.textContent = "You: " + m.text; return; }
+    if (m.type === "partial") { heard.textContent = t("You: {text}", { text: m.text + " …" }); return; }
+    if (m.type === "transcript") { heard.textContent = t("You: {text}", { text: m.text }); return; }
     if (m.type === "seen") { root.dataset.seen = m.text; return; }
     if (m.type === "text_delta") { reply.textContent += m.text; return; }
     if (m.type === "step" && m.step.type === "text") { reply.textContent = m.step.text; return; }
@@ -285,17 +287,17 @@
         method: "POST", body: form, headers: { "Accept": "application/json", "X-CSRF-Token": csrf } });
       body = await response.json();
       if (!response.ok) {
-        stopListening(body.error?.message || "Something went wrong.");
+        stopListening(body.error?.message || t("Something went wrong."));
         if (continuous.checked && body.error?.code === "no_speech") startListening();
         return;
       }
     } catch (err) {
-      stopListening("The server did not answer: " + err.message);
+      stopListening(t("The server did not answer: {error}", { error: err.message }));
       return;
     }
     conversationId = body.conversation_id;
     root.dataset.via = "post";
-    heard.textContent = body.transcript ? "You: " + body.transcript : "";
+    heard.textContent = body.transcript ? t("You: {text}", { text: body.transcript }) : "";
     reply.textContent = body.reply.text;
     pending = body.reply.pending_actions || [];
     confirmBox.hidden = pending.length === 0;
@@ -383,7 +385,7 @@
         video.onloadedmetadata = () => { root.dataset.camera = "ready"; };
         video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
       } catch (err) {
-        showError("The camera is not available: " + err.message);
+        showError(t("The camera is not available: {error}", { error: err.message }));
         useCamera.checked = false;
         cameraBox.hidden = true;
       }
