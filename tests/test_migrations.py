@@ -46,3 +46,25 @@ def test_downgrade_to_empty_and_back(tmp_path):
     engine.dispose()
     migrate.upgrade(url)
     assert migrate.current_revisions(url) == (ScriptDirectory.from_config(migrate.alembic_config(url)).get_current_head(),)
+
+
+def test_sqlite_full_text_triggers_survive_every_migration(tmp_path):
+    """A migration that copies a table (Alembic's batch mode on SQLite) drops its triggers: the
+    full-text index would then miss every new account or post. Up, down one and up again."""
+    import sqlite3
+
+    from townsquare.db import migrate as migrations
+
+    url = f"sqlite:///{tmp_path / 'fts.db'}"
+    wanted = {"accounts_fts_ai", "accounts_fts_ad", "accounts_fts_au", "posts_fts_ai", "posts_fts_ad", "posts_fts_au"}
+
+    def triggers() -> set[str]:
+        with sqlite3.connect(tmp_path / "fts.db") as conn:
+            return {r[0] for r in conn.execute("select name from sqlite_master where type='trigger'")}
+
+    migrations.upgrade(url)
+    assert triggers() >= wanted
+    migrations.downgrade(url, "-1")
+    assert triggers() >= wanted
+    migrations.upgrade(url)
+    assert triggers() >= wanted

@@ -203,3 +203,64 @@ def test_a_wanted_action_without_its_target_asks_for_it(db, town):
         ctx = ToolContext(s, s.get(Account, town["ruth"]))
         plan = understand(ctx, "follow")
         assert plan.calls == [] and "Whom should I follow" in plan.clarify
+
+
+def test_a_lone_number_is_a_post_only_beside_a_post_word_or_an_action(db, town):
+    post = str(town["post"])
+    assert _plan(db, town, "what's 7 times 8?") == []  # arithmetic, not posts 7 and 8
+    assert _plan(db, town, f"upvote {post}") == [("react_to_post", {"post_id": post, "reaction": "like"})]
+
+
+def test_an_action_on_what_a_search_in_the_same_request_finds(db, town):
+    assert _plan(db, town, "find posts about kimchi and follow whoever posted the most") == [
+        ("search_posts", {"query": "kimchi"}), ("follow", {"handle": ""})]  # target: the search's authors
+    assert _plan(db, town, "search kimchi then like the first result") == [
+        ("search_posts", {"query": "kimchi"}), ("react_to_post", {"post_id": "", "reaction": "like"})]
+
+
+def test_agent_turn_from_understanding_reads_first_then_proposes_on_what_it_found(db, town):
+    """The whole turn with understanding on (a scripted model that must not be asked for tools)."""
+    from scripted_llm import ScriptedLLM
+    from sqlalchemy import select
+
+    from townsquare.assistant import agent
+    from townsquare.safety import BuiltinShield
+    from townsquare.social.models import Account, Reaction
+
+    llm = ScriptedLLM()
+    with db.session() as s:
+        me = s.get(Account, town["ruth"])
+        conversation = agent.start_conversation(s, me)
+        steps = [x.as_dict() for x in agent.Agent(llm, BuiltinShield(), understand=True).run_turn(
+            s, me, conversation, "search kimchi then like the first result")]
+    assert llm.seen == []  # the model chose nothing
+    kinds = [x["type"] for x in steps]
+    assert kinds == ["user", "tool_call", "tool_result", "tool_call", "confirmation", "text", "done"]
+    confirmation = next(x for x in steps if x["type"] == "confirmation")
+    assert confirmation["arguments"] == {"post_id": str(town["post"]), "reaction": "like"}
+    with db.session() as s:
+        assert s.scalar(select(Reaction.post_id)) is None  # nothing happens before the confirmation
+
+
+@pytest.mark.parametrize("text, calls", [
+    # "from people I follow" filters posts; it asks nobody to be followed
+    ("show me posts about kimchi from people I follow", [("search_posts", {"query": "kimchi", "from_people_i_follow": True})]),
+    ("kimchi, only from people I follow", [("search_posts", {"query": "kimchi", "from_people_i_follow": True})]),
+    ("what are the people I follow up to?", [("catch_me_up", {})]),
+    # finding people is a people search; suggestions are asked for
+    ("search for accounts about pottery", [("search_people", {"query": "pottery"})]),
+    ("find people who are into pottery", [("search_people", {"query": "pottery"})]),
+])
+def test_followed_filter_and_people_searches(db, town, text, calls):
+    assert _plan(db, town, text) == calls
+
+
+def test_no_follow_without_a_person_or_a_whoever(db, town):
+    assert all(tool != "follow" for tool, _ in _plan(db, town, "follow posts about kimchi"))
+
+
+def test_clarifying_questions_name_no_post_or_handle():
+    from townsquare.assistant.understand import CLARIFY
+
+    for text in CLARIFY.values():
+        assert "@" not in text and not any(ch.isdigit() for ch in text)

@@ -171,3 +171,14 @@ def test_only_the_words_that_tell_arguments_apart_align_numbers():
 def test_a_quantity_phrase_ends_a_name():
     values = offer("title", {"type": "string"}, "play Blue Moon for 20 minutes").values
     assert "Blue Moon" in values and "Blue Moon for 20" not in values
+
+
+def test_units_after_numbers_are_not_formulas():
+    assert offer("height", {"type": "number"}, "I am 1.75m tall and weigh 70kg").values == [1.75]
+    assert offer("seconds", {"type": "integer"}, "wait 10s then 3x^2").values == [10]
+
+
+def test_a_question_is_offered_as_written():
+    values = offer("text", {"type": "string"}, "Translate Where is the station? into German").values
+    assert "Where is the station?" in values
+    assert "A by 10% soon" not in offer("product", {"type": "string"}, "sell product A by 10% soon").values

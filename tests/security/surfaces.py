@@ -75,6 +75,18 @@ def _gets(scene: Scene, who: Who, paths, **kw) -> str:
     return "\n".join(_get(scene, who, p, **kw) for p in paths)
 
 
+def _export(scene: Scene, who: Who) -> str:
+    """Everything in the viewer's data export (Settings → Account), unzipped."""
+    import io
+    import zipfile
+
+    response = scene.town.client.get("/settings/export.zip", headers=who.headers | HTML, follow_redirects=False)
+    if response.status_code != 200:
+        return f"[{response.status_code}] {response.text}"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    return "\n".join(archive.read(n).decode("utf-8", "replace") for n in archive.namelist() if n.endswith((".json", ".txt")))
+
+
 def _post_ids(scene: Scene) -> list[str]:
     return list(scene.posts.values())
 
@@ -266,8 +278,10 @@ SURFACES: list[Surface] = [
             filtered=True, shows={"sam": (PUB_O, TAG_PUB_O), "fran": (FOL_O, TAG_FOL_P)}),
     Surface("page: hashtags", _tag_pages, filtered=True,
             shows={"fran": (FOL_O, FOL_P), "anon": (PUB_O,)}),
-    Surface("page: home and for-you", lambda sc, w: _gets(sc, w, ["/", "/for-you"], page=True), filtered=True,
-            shows={"fran": (FOL_O, FOL_P)}),
+    Surface("page: home and for-you", lambda sc, w: _gets(sc, w, ["/", "/for-you", "/following"], page=True),
+            filtered=True, shows={"fran": (FOL_O, FOL_P)}),
+    Surface("page: people you may know", lambda sc, w: _get(sc, w, "/people/suggested", page=True)),
+    Surface("data export", _export, shows={"olive": (PUB_O, FOL_O, DM), "fran": (DM,)}),
     Surface("page: notifications", lambda sc, w: _get(sc, w, "/notifications", page=True), filtered=True,
             shows={"sam": (PUB_O,), "fran": (FOL_O,)}),
     Surface("page: messages", lambda sc, w: _gets(sc, w, ["/messages", "/messages/olive", "/messages/fran"],

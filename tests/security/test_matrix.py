@@ -59,4 +59,5 @@ def test_every_marker_has_an_audience_and_every_viewer_is_exercised(matrix_scene
 # Surfaces whose output carries no marker for anyone in this scene (they are checked for leaks only):
 # people-you-may-know names accounts, never content (its own test: test_pymk_reasons.py); the media
 # lookup by file name is not an id and answers 422/404 to all.
-NO_POSITIVE_CONTROL = {"api: people you may know", "api: media by id", "mastodon: favourites and reblogs of"}
+NO_POSITIVE_CONTROL = {"api: people you may know", "page: people you may know", "api: media by id",
+                       "mastodon: favourites and reblogs of"}

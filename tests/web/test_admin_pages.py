@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from sqlalchemy import select
 
 from townsquare.social.models import Account
@@ -90,3 +91,34 @@ def test_model_page_and_train_now(person, db, app):
         time.sleep(1)
     # An almost empty log: the run ends with the trainer's own explanation, shown on the page.
     assert "failed" in text and "error:" in text, text[-2000:]
+
+
+@pytest.mark.slow
+def test_train_now_trains_and_activates_a_model(person, db, app, monkeypatch):
+    """A real run from the admin page on a small seeded community: the page then shows the new
+    active checkpoint and its metrics."""
+    from typer.testing import CliRunner
+
+    from townsquare.cli import app as cli
+
+    if db.dialect != "sqlite":
+        pytest.skip("one backend is enough for a training run")
+    settings = app.state.settings
+    monkeypatch.setenv("TOWNSQUARE_DATABASE_URL", db.url)
+    monkeypatch.setenv("TOWNSQUARE_DATA_DIR", str(settings.data_dir))
+    seeded = CliRunner().invoke(cli, ["seed", "--people", "30", "--days", "3"])
+    assert seeded.exit_code == 0, seeded.output
+    root = person("root")
+    _make_admin(db, "root")
+    root.post_form("/admin/settings", {"name": "Town", "registrations_open": "1", "train_epochs": "1",
+                                       "train_max_minutes": "2"}, page="/admin/settings")
+    root.post_form("/admin/model/train", {}, page="/admin/model")
+    deadline = time.monotonic() + 300
+    text = ""
+    while time.monotonic() < deadline:
+        text = root.get("/admin/model").text
+        if "training-state" in text and "Training since" not in text:
+            break
+        time.sleep(2)
+    assert "finished at" in text, text[-3000:]
+    assert 'class="model-version"' in text and "auc mean" in text

@@ -288,3 +288,24 @@ def test_phone_tab_bar_has_the_assistant_and_studio(live, browser, tmp_path):
         assert tab.is_visible() and tab.get_attribute("href") == href
     tabbar.locator("a[aria-label='AI Studio']").click()
     page.wait_for_url(base + "/studio")
+
+
+def test_spanish_browser_gets_spanish_pages_and_script_messages(live, browser, tmp_path):
+    base, _app, db = live
+    make_people(db, tmp_path, "alice")
+    context = browser.new_context(locale="es-ES")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(base + "/signin")
+    assert page.locator("html").get_attribute("lang") == "es"
+    assert page.locator("h1").last.inner_text() == "Hola de nuevo"
+    page.fill("#login", "alice")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+    assert page.locator(".tabs a.active").inner_text() == "Para ti"
+    page.fill("#compose-text", "x" * 5002)
+    note = page.locator(".compose-limit")
+    note.wait_for()
+    assert "se pasa en 2 caracteres del límite de 5000" in note.inner_text().replace(".", "")
+    context.close()

@@ -30,15 +30,15 @@ def test_thumbnails_follow_the_post_visibility(person, db):
         sha = media.sha256
     assert names == ["thumb-320.webp", "thumb-640.webp"]
     for name in names:
-        assert follower.client.get(f"/media/{sha}/{name}").status_code == 200
-        assert follower.client.get(f"/media/{sha}/{name}").headers["content-type"] == "image/webp"
-        assert stranger.client.get(f"/media/{sha}/{name}").status_code == 404
-        assert person().client.get(f"/media/{sha}/{name}").status_code == 404
-    assert follower.client.get(f"/media/{sha}/thumb-999.webp").status_code == 404
-    assert follower.client.get(f"/media/{'0' * 64}/thumb-320.webp").status_code == 404
-    assert follower.client.get("/media/not-a-sha/thumb-320.webp").status_code == 404
+        assert follower.client.get(f"/media/renditions/{sha}/{name}").status_code == 200
+        assert follower.client.get(f"/media/renditions/{sha}/{name}").headers["content-type"] == "image/webp"
+        assert stranger.client.get(f"/media/renditions/{sha}/{name}").status_code == 404
+        assert person().client.get(f"/media/renditions/{sha}/{name}").status_code == 404
+    assert follower.client.get(f"/media/renditions/{sha}/thumb-999.webp").status_code == 404
+    assert follower.client.get(f"/media/renditions/{'0' * 64}/thumb-320.webp").status_code == 404
+    assert follower.client.get("/media/renditions/not-a-sha/thumb-320.webp").status_code == 404
     page = follower.get("/following").text
-    assert f"/media/{sha}/thumb-320.webp 320w" in page and 'alt="a grey gradient"' in page
+    assert f"/media/renditions/{sha}/thumb-320.webp 320w" in page and 'alt="a grey gradient"' in page
 
 
 def test_xmp_and_exif_are_stripped():
@@ -74,3 +74,25 @@ def test_renditions_failing_never_refuse_the_upload(person, db, monkeypatch):
         media = s.scalars(select(Media)).one()
         assert media.variants is None and media.blurhash is None
     assert "srcset" not in alice.get("/following").text.split('class="media-grid')[1].split("</div>")[0]
+
+
+def test_backfill_makes_renditions_for_older_media(person, db, app, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from townsquare.cli import app as cli
+    from townsquare.social.models import Media
+
+    alice = person("alice")
+    alice.post_form("/compose", {"text": "old photo"}, files={"media": ("g.jpg", _jpeg(), "image/jpeg")},
+                    page="/compose")
+    with db.session() as s:  # as uploads from before renditions existed
+        media = s.scalars(select(Media)).one()
+        media.variants, media.blurhash = None, None
+    monkeypatch.setenv("TOWNSQUARE_DATABASE_URL", db.url)
+    monkeypatch.setenv("TOWNSQUARE_DATA_DIR", str(app.state.settings.data_dir))
+    result = CliRunner().invoke(cli, ["media", "renditions"])
+    assert result.exit_code == 0 and "renditions made for 1 file(s)" in result.output
+    with db.session() as s:
+        media = s.scalars(select(Media)).one()
+        assert [v["width"] for v in media.variants] == [320, 640] and media.blurhash
+    assert "renditions made for 0 file(s)" in CliRunner().invoke(cli, ["media", "renditions"]).output

@@ -45,7 +45,7 @@ PUBLIC_CACHE = "public, max-age=3600"
 PRIVATE_CACHE = "private, no-cache"
 
 
-@router.get("/media/{sha256}/{name}", include_in_schema=False)
+@router.get("/media/renditions/{sha256}/{name}", include_in_schema=False)
 def serve_rendition(sha256: str, name: str, request: Request, viewer: Account | None = Depends(optional_reader),
                     session: Session = Depends(get_session)):
     """A thumbnail or video poster of a stored file (``social/renditions.py``), with the file's access check."""

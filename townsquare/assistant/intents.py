@@ -11,7 +11,6 @@ that what is asked decides, not who or what it is about.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -45,7 +44,7 @@ EXAMPLES: dict[str, list[str]] = {
         "back after a long break, what's been going on", "quick summary of my home feed please",
         "give me a rundown of what my friends have been up to", "what have the people I follow been doing",
         "I haven't checked the app in ages, what's happening", "any updates from my network?",
-        "tell me the news from my feed", "what's the latest from my friends",
+        "any news in my timeline?", "what's the latest from my friends",
     ],
     "explain_post": [
         "why is post 12 in my feed?", "why am I seeing post 40", "explain post 7",
@@ -123,14 +122,6 @@ EXAMPLES: dict[str, list[str]] = {
 }
 
 
-@dataclass
-class Verdict:
-    intent: str
-    score: float
-    runner_up: str
-    margin: float
-
-
 class IntentModel:
     """Nearest examples by embedding; the matrix of examples is embedded once per settings."""
 
@@ -166,14 +157,6 @@ class IntentModel:
                 scores[label] = float(mine.mean())
             out.append(scores)
         return out
-
-    def classify(self, texts: list[str]) -> list[Verdict]:
-        verdicts = []
-        for scores in self.scores(texts):
-            ranked = sorted(scores.items(), key=lambda kv: -kv[1])
-            (best, score), (second, other) = ranked[0], ranked[1]
-            verdicts.append(Verdict(best, score, second, score - other))
-        return verdicts
 
 
 _models: dict[tuple, IntentModel] = {}

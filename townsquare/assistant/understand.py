@@ -35,8 +35,6 @@ from townsquare.errors import TownsquareError
 
 SIDE_EFFECTS = {"publish_post", "comment_on_post", "follow", "unfollow", "react_to_post"}
 POST_TOOLS = {"explain_post", "ask_about_post", "comment_on_post", "react_to_post"}
-PERSON_TOOLS = {"follow", "unfollow", "search_people"}
-WRITING_TOOLS = ("publish_post", "comment_on_post", "draft_post")
 MIN_INTENT_SCORE = 0.30  # below it a clause asks for nothing the tools do
 
 _QUOTE = re.compile(r"[\"“”«»]([^\"“”«»]{1,500})[\"“”«»]|(?<![\w])['‘]([^'‘’]{1,300}?)['’](?=[\s.,!?;:)]|$)")
@@ -84,19 +82,21 @@ let lets let's get got give show tell find search look see check read want wanna
 saying says said talk talking chatter buzz written wrote write posted posting post posts people person
 folks guys accounts account feed timeline app here anywhere else thing please kindly maybe perhaps
 regarding re related topic topics subject interested into worth following follow followed follows
-only add need needs want wants wish getting keep seem seems interesting boring fun cool awesome
+only quick short brief whoever whomever whichever add need needs want wants wish getting keep seem seems interesting boring fun cool awesome
 only i'm i've i'd i'll it's that's what's there's let's don't doesn't isn't aren't haven't can't
 could've would've me? up? for? plz thx ty u ur r y sobre de del la el los las en un una unos unas algo
 hay por aquí aqui me mí mi mis que q qué muestra muéstrame mostrar podrías puedes favor oye
 """.split())
 
 
-# What to ask when a request wants a tool but lacks what it needs.
+# What to ask when a request wants a tool but lacks what it needs. They name no example post or
+# handle: an example could be someone's real post or account.
 CLARIFY = {
-    "comment_on_post": "What should the comment say, and on which post? For example: comment \"congrats!\" on post 12.",
-    "follow": "Whom should I follow? Give me their @handle or their name.",
-    "unfollow": "Whom should I unfollow? Give me their @handle or their name.",
-    "react_to_post": "Which post should I react to? Tell me its number, like post 12.",
+    "comment_on_post": "What should the comment say, and on which post? Give me the post's number and the words "
+                       "in quotes.",
+    "follow": "Whom should I follow? Give me their handle or their name.",
+    "unfollow": "Whom should I unfollow? Give me their handle or their name.",
+    "react_to_post": "Which post should I react to? Give me its number.",
 }
 
 
@@ -258,10 +258,15 @@ def follow_topic(clause: str) -> str:
 
 
 def post_numbers(clause: str) -> list[str]:
-    """Post ids a clause names ("post 12", "#12", "posts 12 and 13", a lone number)."""
+    """Post ids a clause names ("post 12", "#12", "posts 12 and 13"; a lone number only beside a
+    word for posts or an action on one: "upvote 12", "comment on 12: ...")."""
     found = []
+    lone_ok = bool(re.search(r"\b(?:posts?|publicaci[oó]n\w*)\b|পোস্ট|#", clause, re.IGNORECASE)) or \
+        _verb_cue(clause) in POST_TOOLS
     for m in _POST_NUMBER.finditer(re.sub(r"⟦=?\d+⟧", " ", clause)):
         number = m.group(1) or m.group(2)
+        if m.group(2) and not lone_ok:
+            continue
         after = clause[m.end():m.end() + 8].lower()
         if m.group(2) and re.match(r"\s*(?:hours?|hrs?|h|days?|min|minutes?|people|followers|am|pm|%)", after):
             continue  # a quantity, not a post
@@ -303,11 +308,18 @@ _VERB_CUES = [(tool, re.compile(_POLITE_LEAD + pattern, re.IGNORECASE)) for tool
     ("draft_post", r"(?:draft|compose|write)\w*\b"), ("unfollow", r"(?:unfollow|stop following|unsubscribe)\b"),
     ("follow", r"(?:follow|start following|subscribe to)\b"), ("comment_on_post", r"(?:comment|reply|respond)\w*\b"),
     ("react_to_post", r"(?:like|heart|upvote|react)\b"), ("publish_post", r"(?:publish|tweet|announce)\b"),
-    ("explain_post", r"explain\b"), ("search_posts", r"(?:search|look for|dig up)\b"), ("read_notifications", r"(?:check|read|show)\s+(?:me\s+)?my\s+notifications\b"),
+    ("explain_post", r"explain\b"),
+    ("search_people", r"(?:find|search(?: for)?|look for|look up|show me)\s+(?:some\s+|the\s+)?(?:people|accounts|"
+                      r"profiles|users|folks|persons)\b"),
+    ("search_posts", r"(?:search|look for|dig up)\b"), ("read_notifications", r"(?:check|read|show)\s+(?:me\s+)?my\s+notifications\b"),
     ("catch_me_up", r"catch\s+me\s+up\b"), ("suggest_follows", r"(?:suggest|recommend)\w*\b"),
 ]]
 
 
+_WHOEVER = re.compile(r"\b(?:whoever|whomever|the (?:person|one|account|author|people|user)s? (?:who|that|behind)|"
+                      r"the author|who(?:'s| is| has)? post(?:ed|s|ing)|the top poster|the most active)\b", re.IGNORECASE)
+_PEOPLE_SEARCH = re.compile(r"\b(?:accounts?|people|profiles?|users?|folks|persons?)\s+(?:about|into|who|that|for|"
+                            r"interested|named|called|posting|writing|on)\b", re.IGNORECASE)
 _WROTE = re.compile(r"\b(?:posted|posts|wrote|written|writes|said|says|shared|tweeted)\b", re.IGNORECASE)
 _ABOUT_PEOPLE = re.compile(r"\b(?:people|persons?|someone|somebody|anyone who|anybody who|accounts?|profiles?|"
                            r"users?|folks|who is|who's|whois|handle|named|called|experts?|creators?|members?)\b|@",
@@ -345,9 +357,12 @@ def is_request(clause: str) -> bool:
 
 
 def _skeleton(clause: str, people: list[Named]) -> str:
+    """What the intent model reads: people as "@someone", quoted text as "something", "(only) from
+    people I follow" as "from my friends" (a filter on posts, not a request to follow anyone)."""
     text = clause
     for named in sorted(people, key=lambda n: -n.start):
         text = text[:named.start] + "@someone" + text[named.end:]
+    text = _FOLLOWED_ONLY.sub("my friends", text)
     text = re.sub(r"⟦=?\d+⟧", '"something"', text)
     return phrasing.latin_only(phrasing.gloss(text)) or text
 
@@ -452,15 +467,16 @@ def _intent(clause: Clause, scores: dict[str, float]) -> str:
             return "comment_on_post"
         return max(("publish_post", "draft_post"), key=lambda tool: scores[tool])
     intent = max(scores, key=lambda tool: scores[tool])
-    if scores[intent] < MIN_INTENT_SCORE:
-        return CHAT
+    if scores[intent] < MIN_INTENT_SCORE and not (intent == "search_posts" and _explicit_topic(clause.text)):
+        return CHAT  # (a weak match that is still closest to a search, with a subject named, searches)
     intent = _where_written(clause, intent)
     if intent not in POST_TOOLS and _explicit_post(clause.text) and intent not in ("follow", "unfollow"):
         # A request that names a post ("how'd #12 get here?") is about that post.
         intent = max(POST_TOOLS, key=lambda tool: scores[tool])
     if intent == "explain_post" and not _WHY_SHOWN.search(phrasing.gloss(clause.text)):
         intent = "ask_about_post"  # a question about a post that is not why it is shown: its content
-    if intent == "suggest_follows" and _FOLLOWED_ONLY.search(clause.text) and topic_of(clause.text) \
+    if intent in ("suggest_follows", "catch_me_up") and _FOLLOWED_ONLY.search(clause.text) \
+            and _content_words(_FOLLOWED_ONLY.sub(" ", clause.request or clause.text)) \
             and not re.search(r"\b(?:should|to|worth|would you|could)\s+(?:i\s+)?(?:follow|add)", clause.text, re.I):
         return "search_posts"  # "X, only from people I follow": a filtered search, not suggestions
     if intent == "catch_me_up" and _explicit_topic(clause.text):
@@ -471,6 +487,8 @@ def _intent(clause: Clause, scores: dict[str, float]) -> str:
         return "search_posts"  # "what has Ana posted about jazz?": posts about jazz
     if intent == "search_posts" and clause.people and not _explicit_topic(clause.text):
         return "search_people"  # "search Ana Ruiz": a person, not a subject
+    if intent == "search_posts" and _PEOPLE_SEARCH.search(clause.text) and not re.search(r"\bposts?\b", clause.text, re.I):
+        return "search_people"  # "accounts about photography", "people into chess": people
     return intent
 
 
@@ -618,8 +636,12 @@ def _calls_for(ctx, clause: Clause, previous: Clause | None, request: str, quote
         handles = _person_targets(ctx, clause, previous)
         if handles:
             return [PlannedCall(tool, {"handle": h}, text) for h in handles]
+        if tool != "follow" or not _WHOEVER.search(text):
+            return []
+        if previous is not None and previous.intent == "search_posts":
+            return [PlannedCall(tool, {"handle": ""}, text)]  # "find X posts and follow whoever ...": found
         topic = topic_of(text)
-        if topic and tool == "follow":  # "follow whoever posts most about cooking": read first
+        if topic:  # "follow whoever posts most about cooking": read first
             return [PlannedCall("search_posts", {"query": topic}, text), PlannedCall(tool, {"handle": ""}, text)]
         return []
     return []

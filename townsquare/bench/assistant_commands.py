@@ -66,6 +66,12 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         except (TaskFileError, WorldError, ValueError) as exc:
             raise fail(str(exc))
         rows = [r.row() for r in results]
+        if suite == "tasks" and split == "test":
+            # The frozen half is reported in aggregate only: which of its tasks failed, and how,
+            # is never printed or written (nobody tunes on it, not even by reading its failures).
+            for row in rows:
+                row["failures"] = len(row["failures"])
+            failures = 0
         title = f"Assistant: {suite}" + (f", {split} half" if suite == "tasks" else "") + f" ({people} people)"
         print_summary(title, rows)
         if json_path is not None:

@@ -15,7 +15,8 @@ one product over the catalogue table and a top-k, as ``rec/serve.py: Scorer.retr
 those candidates with every action head (``Scorer.score``). Catalogue vectors are computed once
 beforehand, as the Scorer caches them.
 
-Finished models are kept under ``--work-dir`` (and the running one checkpoints every epoch), so a
+The three models are timed in alternating rounds (``interleaved_timing``): on a shared machine a
+neighbour's load falls on each alike. Finished models are kept under ``--work-dir`` (and the running one checkpoints every epoch), so a
 stopped run resumes where it stopped.
 """
 
@@ -134,12 +135,32 @@ def run_distill_bench(split, teacher_overrides: dict, student_set: dict, budgets
         row = {"name": role, **info, "params": n_params(model),
                "metrics": evaluate_histories(score, t_hist, t_tgt, n),
                "valid_metrics": evaluate_histories(score, v_hist, v_tgt, n)}
-        if timing_people:
-            row["serving"] = page_timing(model, t_hist, trained, people=timing_people, seed=seed)
         rows.append(row)
         if log:
             log(f"{role}: test NDCG@10 {row['metrics']['NDCG@10']:.4f} valid {row['valid_metrics']['NDCG@10']:.4f}")
+    if timing_people:
+        for row, timing in zip(rows, interleaved_timing([models[r] for r in ROLES], t_hist, trained,
+                                                        timing_people, seed), strict=True):
+            row["serving"] = timing
     return rows
+
+
+def interleaved_timing(models: list[UnifiedModel], histories: list[list[int]], trained: torch.Tensor,
+                       people: int, seed: int = 0, rounds: int = 4) -> list[dict]:
+    """``page_timing`` of each model, in alternating rounds over different people, so that a
+    neighbour's load on a shared machine falls on every model alike."""
+    per_round = max(2, people // rounds)
+    times: list[list[dict]] = [[] for _ in models]
+    for r in range(rounds):
+        for i, model in enumerate(models):
+            times[i].append(page_timing(model, histories, trained, people=per_round, seed=seed + r))
+    out = []
+    for parts in times:
+        p50 = float(np.median([t["page_ms_p50"] for t in parts]))
+        p99 = float(np.max([t["page_ms_p99"] for t in parts]))
+        out.append({"page_ms_p50": p50, "page_ms_p99": p99, "people": per_round * rounds,
+                    "candidates": parts[0]["candidates"], "threads": parts[0]["threads"], "rounds": rounds})
+    return out
 
 
 def summary(rows: list[dict]) -> dict:

@@ -43,7 +43,7 @@ def print_table(title: str, rows: list[dict], categories: list[str]) -> None:
 def register(app: typer.Typer, bench: typer.Typer) -> None:
     @bench.command("tools")
     def bench_tools(
-        data: Path = typer.Option(Path("../shared/datasets/bfcl"), help="Folder with the BFCL v4 files."),
+        data: Path = typer.Option(None, help="Folder with the BFCL v4 files (BFCL_v4_*.json and possible_answer/)."),
         half: str = typer.Option("both", help="dev (tune on it), test (frozen) or both."),
         limit: int = typer.Option(0, help="First N cases of each category and half (0 = all)."),
         systems: str = typer.Option("plain,naive,ours", help="Comma-separated: plain, naive, ours."),
@@ -69,11 +69,11 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         from townsquare.llm.runtime import get_llm
 
         if list_grounders:
-            from townsquare.llm.grounders import GROUNDERS
-
             for name, fn in GROUNDERS.items():
                 typer.echo(f"{name:13} {' '.join((fn.__doc__ or '').split())}")
             return
+        if data is None:
+            _fail("--data is required: the folder with the BFCL v4 files")
         settings = load_settings()
         chosen, cats = _names(systems), _names(categories)
         bad = [s for s in chosen if s not in bt.RUNNERS] + [c for c in cats if c not in bt.CATEGORIES]
@@ -122,7 +122,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                 results.append(row | {"half": case["half"]})
                 progress.advance(task)
         rows = bt.summarise(results, names, cats, halves)
-        config = {"model": llm.name, "limit": limit or None, "threshold": settings.llm_tool_threshold,
+        config = {"model": llm.name, "limit": limit or None, "cached_only": cached_only,
+                  "threshold": settings.llm_tool_threshold,
                   "grounders": active, "threads": getattr(llm.backend, "n_threads", None),
                   "keys": keys, "test_half_sha256": {c: bt.TEST_HALF_SHA256[c] for c in cats} if check else None}
         print_table(f"BFCL v4 tool calling, {llm.name}", rows, cats)

@@ -122,6 +122,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         threads: int = typer.Option(2, help="torch CPU threads"),
         seed: int = typer.Option(0, help="random seed"),
         data_only: bool = typer.Option(False, help="only build and write the training set (JSONL)"),
+        device: str = typer.Option("auto", help="auto (CUDA when torch sees a GPU, else CPU), cpu or cuda"),
     ) -> None:
         """Teach the bundled SmolLM2-135M-Instruct the app's tasks (LoRA, merge, GGUF export, register)."""
         from rich.console import Console
@@ -134,7 +135,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         settings = load_settings()
         cfg = LLMDistillConfig(steps=steps, examples=examples, teacher_url=teacher_url, teacher_model=teacher_model,
                                name=name, lora_rank=lora_rank, lr=lr, batch_size=batch_size,
-                               max_minutes=max_minutes, threads=threads, seed=seed, data_only=data_only)
+                               max_minutes=max_minutes, threads=threads, seed=seed, data_only=data_only,
+                               device=device)
         try:
             res = run_llm_distill(settings, cfg, log=lambda s: console.log(s))
         except TownsquareError as exc:
@@ -142,3 +144,18 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         except KeyboardInterrupt:
             _fail("interrupted: nothing was registered; run the same command again to resume", 130)
         console.print(json.dumps({k: v for k, v in res.items() if k != "card"}, indent=2, default=str))
+
+    @distill.command("llm-models")
+    def distill_llm_models() -> None:
+        """List the registered distilled language models and the setting that selects each."""
+        from townsquare.config import load_settings
+        from townsquare.distill.llm import list_llm_models
+
+        rows = list_llm_models(load_settings())
+        if not rows:
+            typer.echo("no distilled language models yet: run `townsquare distill llm`")
+            return
+        for r in rows:
+            score = r["metrics"].get("distilled", {}).get("right_all")
+            typer.echo(f"{r['name']}  {(r['created_at'] or '')[:19]}  held-out right: "
+                       f"{'-' if score is None else f'{score:.2f}'}  TOWNSQUARE_ASSISTANT_MODEL={r['path']}")

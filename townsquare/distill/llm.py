@@ -70,6 +70,7 @@ class LLMDistillConfig:
     outtype: str = "q8_0"          # GGUF tensor type: q8_0 (small, near-lossless), f16, f32
     save_every: int = 25
     evaluate: bool = True
+    device: str = "auto"           # "auto": CUDA when torch sees a GPU, else the CPU
 
 
 def llm_models_dir(settings) -> Path:
@@ -194,6 +195,8 @@ def train_lora(model, tok, examples: list[Example], cfg: LLMDistillConfig, work_
         model = get_peft_model(model, LoraConfig(r=cfg.lora_rank, lora_alpha=cfg.lora_alpha, lora_dropout=0.0,
                                                  target_modules=LORA_TARGETS, layers_to_transform=layers,
                                                  task_type="CAUSAL_LM"))
+    device = pick_device(cfg.device)
+    model.to(device)
     encoded = [encode(tok, ex, cfg.max_tokens) for ex in examples]
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=0.0)
@@ -219,7 +222,8 @@ def train_lora(model, tok, examples: list[Example], cfg: LLMDistillConfig, work_
         task = progress.add_task("lora", total=cfg.steps, completed=done, info="")
         while step < cfg.steps and time.monotonic() < deadline:
             batch, order = _next_batch(order, rng, len(encoded), cfg.batch_size)
-            ids, labels, mask, keep = _collate([encoded[i] for i in batch], pad)
+            ids, labels, mask, keep = (t.to(device) if hasattr(t, "to") else t
+                                       for t in _collate([encoded[i] for i in batch], pad))
             for g in opt.param_groups:
                 g["lr"] = cfg.lr * lr_at(step)
             loss = answer_loss(model, ids, labels, mask, keep)
@@ -230,17 +234,32 @@ def train_lora(model, tok, examples: list[Example], cfg: LLMDistillConfig, work_
             step += 1
             tokens += int(mask.sum())
             losses.append(loss.item())
-            progress.update(task, completed=step, info=f"loss {sum(losses[-10:]) / len(losses[-10:]):.3f}")
+            info = f"loss {sum(losses[-10:]) / len(losses[-10:]):.3f}"
+            progress.update(task, completed=step, info=info)
+            if log and (step % 5 == 0 or step == 1):  # a line now and then for logs that are files
+                log(f"LoRA step {step}/{cfg.steps}: {info} [{time.monotonic() - start:.0f}s]")
             if step % cfg.save_every == 0 or step == cfg.steps:
                 model.save_pretrained(str(adapter))
                 state_file.write_text(json.dumps({"step": step}))
     model.save_pretrained(str(adapter))
     state_file.write_text(json.dumps({"step": step}))
-    stats = {"steps": step, "resumed_from_step": done, "seconds": round(time.monotonic() - start, 1),
+    model.to("cpu")  # merged and exported on the CPU
+    stats = {"steps": step, "resumed_from_step": done, "device": str(device),
+             "seconds": round(time.monotonic() - start, 1),
              "tokens": tokens, "first_loss": losses[0] if losses else None,
              "last_loss_mean10": sum(losses[-10:]) / len(losses[-10:]) if losses else None,
              "stopped": "steps" if step >= cfg.steps else "time budget"}
     return model, stats
+
+
+def pick_device(name: str):
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise InvalidInput("--device cuda: torch sees no GPU here")
+    return torch.device(name)
 
 
 def _next_batch(order: list[int], rng, n: int, size: int) -> tuple[list[int], list[int]]:
@@ -420,7 +439,7 @@ def run_llm_distill(settings, cfg: LLMDistillConfig, log: Callable[[str], None] 
                        "distilled": evaluate_gguf(tmp / "model.gguf", held, cfg.threads)}
         manifest = {"format": "townsquare.llm.distilled/1", "name": name,
                     "created_at": datetime.now(UTC).isoformat(), "base": base.name, "config": asdict(cfg),
-                    "data": data_info, "training": {**stats, "device": "cpu", "threads": cfg.threads},
+                    "data": data_info, "training": {**stats, "threads": cfg.threads},
                     "metrics": metrics, "gguf": {"outtype": cfg.outtype, "converter": str(converter)}}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
         (tmp / "train.jsonl").write_text((work / "train.jsonl").read_text())
@@ -430,10 +449,11 @@ def run_llm_distill(settings, cfg: LLMDistillConfig, log: Callable[[str], None] 
                     "tasks: tool arguments over the assistant's real tool schemas, plain-text tool calls, grounded "
                     "creator replies and catch-up summaries.",
             model={"base": base.name, "format": f"GGUF ({cfg.outtype})", "LoRA": f"rank {cfg.lora_rank}, alpha "
-                   f"{cfg.lora_alpha}, on {', '.join(LORA_TARGETS)} (merged)"},
+                   f"{cfg.lora_alpha}, on {', '.join(LORA_TARGETS)} of the "
+                   f"{'last ' + str(cfg.lora_layers) if cfg.lora_layers else 'all'} blocks (merged)"},
             data={**{k: v for k, v in data_info.items() if k != "teacher"},
                   "source": "generated by construction (townsquare/distill/llm_data.py); no benchmark tasks"},
-            training={**stats, "lr": cfg.lr, "batch_size": cfg.batch_size, "device": "cpu", "threads": cfg.threads},
+            training={**stats, "lr": cfg.lr, "batch_size": cfg.batch_size, "threads": cfg.threads},
             teacher={"teacher": data_info["teacher"]},
             metrics={k: v for k, v in metrics.items()},
             usage=f"TOWNSQUARE_ASSISTANT_MODEL={root / name / 'model.gguf'} (or creator_model) selects it.",

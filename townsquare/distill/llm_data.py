@@ -144,7 +144,8 @@ TEMPLATES: dict[str, list[tuple[str, dict]]] = {
         ("did anyone mention me", {}), ("check my notifications please", {}), ("¿tengo notificaciones?", {}),
     ],
     "ask_about_post": [
-        ("what do people say in the comments of post {p}?", {"post_id": "{p}", "question": "{q}"}),
+        ("what do people say in the comments of post {p}?",
+         {"post_id": "{p}", "question": "what do people say in the comments"}),
         ("post {p}: {q}", {"post_id": "{p}", "question": "{q}"}),
         ("about post {p}, {q}", {"post_id": "{p}", "question": "{q}"}),
     ],

@@ -220,7 +220,7 @@ def distill_file(data_path: Path, out_dir: Path, *, teacher_path: Path | None, t
     sub = sorted(rng.sample(range(len(v_tgt)), min(valid_users, len(v_tgt))))
     validate_on = ([v_hist[i] for i in sub], [v_tgt[i] for i in sub])
     if teacher_path is not None:
-        teacher, t_info = load_checkpoint(teacher_path)  # ValueError with the reason
+        teacher, _ = load_checkpoint(teacher_path)  # ValueError with the reason
         if teacher.cfg.n_ids != split.n_items:
             raise InvalidInput(f"teacher {teacher_path} knows {teacher.cfg.n_ids} items, {data_path} has "
                                f"{split.n_items}: not a teacher for this file")
@@ -232,7 +232,7 @@ def distill_file(data_path: Path, out_dir: Path, *, teacher_path: Path | None, t
             tc.epochs = epochs
         teacher = train_ids(split, cfg, tc, extra["negatives"], extra["pop_negatives"], validate_on,
                             label="teacher", log=log).model
-        teacher_id, t_info = "trained in this run", {}
+        teacher_id = "trained in this run"
     else:
         raise InvalidInput("no teacher: pass --teacher CHECKPOINT or a teacher budget (--teacher-minutes)")
     from townsquare.bench.distill import student_overrides as with_history

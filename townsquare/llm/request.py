@@ -101,7 +101,8 @@ def formula_matches(text: str) -> list[re.Match]:
     out = []
     for match in _FORMULA_RE.finditer(text):
         body = match.group(0)
-        if re.search(r"(?<![A-Za-z])[a-z](?![A-Za-z])", body) and re.search(r"\d[a-z]\b|[a-z]\s*(?:\^|\*\*)|[-+*/^=]", body) \
+        # a variable next to a digit counts only for x, y, z ("3x"); "1.75m" and "10s" are units
+        if re.search(r"(?<![A-Za-z])[a-z](?![A-Za-z])", body) and re.search(r"\d[x-z]\b|[a-z]\s*(?:\^|\*\*)|[-+*/^=]", body) \
                 and not re.fullmatch(r"[\d\s.,+\-*/=%]+", body) and len(re.findall(r"[A-Za-z]{2,}", body)) == 0:
             right = _LEFT_SIDE.sub("", body)
             if right == body or re.search(r"[a-z]", right):  # "x = 2" assigns a number: no formula
@@ -175,8 +176,8 @@ def same_word(a: str, b: str) -> bool:
     return common == len(a) == len(b) or (common >= 4 and common >= 0.75 * shorter)
 
 
-_QUANTITY_END = re.compile(r"\s(?:by|for|of|at|in|to|from|with|per|over|under|about|after|within)\s+[-$€£]?\d[\d,.]*"
-                           r"\s?%?$", re.I)
+_QUANTITY = re.compile(r"\s(?:by|for|of|at|in|to|from|with|per|over|under|about|after|within)\s+[-$€£]?\d[\d,.]*"
+                       r"\s?%?(?:\s|$)", re.I)
 
 
 def whole_phrase(span: str) -> bool:
@@ -190,8 +191,8 @@ def whole_phrase(span: str) -> bool:
         return False  # "product A" is a name; "product a" and "the" at the end are not
     if re.match(r"(?:the|a|an|my|your|our|their|his|its) ", span):  # "the river" is "river"; "The Hague" a name
         return False
-    if _QUANTITY_END.search(span):
-        return False  # "A by 10%", "Blue Moon for 20": a quantity phrase ends the name before it
+    if _QUANTITY.search(span):
+        return False  # "A by 10%", "Blue Moon for 20 minutes": a quantity phrase ends the name before it
     after_commas = [re.findall(r"[A-Za-z']+", part.lower())[:1] for part in span.split(", ")[1:]]
     return not any(first and first[0] in NO_START_WORDS for first in after_commas)
 
@@ -259,6 +260,8 @@ class Request:
                 span = text[start:positions[j][1]]
                 if whole_phrase(span):
                     spans[span] = None
+                    if text[positions[j][1]:positions[j][1] + 1] in ("?", "!"):
+                        spans[span + text[positions[j][1]]] = None  # a question or an exclamation, as written
                 if re.search(r"['’]s$", span) and len(span) > 2 and whole_phrase(span[:-2]):
                     spans[span[:-2]] = None  # a possessive: "Ana's" -> "Ana"
         for a, b in positions:

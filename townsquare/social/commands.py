@@ -6,6 +6,29 @@ import typer
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
+    media_app = typer.Typer(help="Media files.", no_args_is_help=True)
+    app.add_typer(media_app, name="media")
+
+    @media_app.command("renditions")
+    def media_renditions(limit: int = typer.Option(None, "--limit", help="At most this many files.")) -> None:
+        """Make thumbnails, video posters and placeholders for stored media that have none (uploads
+        from before they existed, the seeded demo community). Stoppable and rerunnable."""
+        from rich.progress import Progress
+
+        from townsquare.commands import _settings
+        from townsquare.db.engine import Database
+        from townsquare.social.renditions import backfill
+
+        settings = _settings()
+        db = Database(settings.sqlalchemy_url)
+        try:
+            with Progress() as bar:
+                task = bar.add_task("renditions", total=None)
+                done = backfill(db.session, settings.media_store, limit=limit, progress=lambda: bar.advance(task))
+        finally:
+            db.dispose()
+        typer.echo(f"renditions made for {done} file(s)")
+
     moderation_app = typer.Typer(help="Moderation: the report queue, suspensions.", no_args_is_help=True)
     app.add_typer(moderation_app, name="moderation")
 

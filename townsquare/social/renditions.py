@@ -3,7 +3,7 @@
 the file loads.
 
 Renditions are derived files in the media store (``ab/cd/<sha256>.webp``), listed on the media row
-(``Media.variants``) and served at ``/media/<sha256 of the original>/<name>`` with the original's
+(``Media.variants``) and served at ``/media/renditions/<sha256 of the original>/<name>`` with the original's
 access check. Making them is best effort: an upload whose renditions fail is stored without them
 (pages then use the original), never refused.
 """
@@ -30,7 +30,7 @@ BLURHASH_COMPONENTS = (4, 3)
 
 
 def variant_name(variant: dict) -> str:
-    """The name a rendition is served under, after ``/media/<sha256 of the original>/``."""
+    """The name a rendition is served under, after ``/media/renditions/<sha256 of the original>/``."""
     return f"{variant['kind']}-{variant['width']}.{variant['ext']}"
 
 
@@ -143,3 +143,31 @@ def placeholder_data_url(hash_: str | None, width: int = 8, height: int = 6) -> 
     out = io.BytesIO()
     Image.fromarray(pixels[:, :, :3], "RGB").save(out, "PNG")
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+def backfill(session_factory, store, *, limit: int | None = None, progress=None) -> int:
+    """Make the renditions of stored media that have none (uploads from before renditions, the seeded
+    demo community); one transaction per item, so a stop keeps what was done. Returns how many."""
+    from sqlalchemy import select
+
+    from townsquare.social.media import file_name
+    from townsquare.social.models import Media
+
+    with session_factory() as session:
+        ids = list(session.scalars(select(Media.id).where(Media.blurhash.is_(None))
+                                   .order_by(Media.id).limit(limit)))
+    done = 0
+    for media_id in ids:
+        with session_factory() as session:
+            item = session.get(Media, media_id)
+            name = file_name(item)
+            ext = name.rsplit(".", 1)[1]
+            try:
+                data = store.get(media_key(item.sha256, ext))
+            except (FileNotFoundError, KeyError):
+                continue
+            attach_renditions(item, data, ext, store)
+            done += 1
+        if progress is not None:
+            progress()
+    return done

@@ -72,9 +72,9 @@ def media_view(item) -> MediaView:
     thumbs = sorted((v for v in variants if v["kind"] == "thumb"), key=lambda v: v["width"])
     srcset = ""
     if thumbs and item.width:
-        srcset = ", ".join([f"/media/{item.sha256}/{variant_name(v)} {v['width']}w" for v in thumbs]
+        srcset = ", ".join([f"/media/renditions/{item.sha256}/{variant_name(v)} {v['width']}w" for v in thumbs]
                            + [f"{url} {item.width}w"])
-    poster = next((f"/media/{item.sha256}/{variant_name(v)}" for v in variants if v["kind"] == "poster"), None)
+    poster = next((f"/media/renditions/{item.sha256}/{variant_name(v)}" for v in variants if v["kind"] == "poster"), None)
     return MediaView(url=url, kind=item.kind, width=item.width, height=item.height, alt=item.description or "",
                      srcset=srcset, poster=poster, placeholder=placeholder_data_url(item.blurhash))
 
