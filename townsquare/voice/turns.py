@@ -204,10 +204,11 @@ def _next_turn(session: Session, conversation: AssistantConversation) -> int:
 
 
 def _pending_actions(session: Session, conversation: AssistantConversation) -> list[PendingAction]:
-    """The actions the assistant asked about in its latest turn that proposed any, still pending."""
+    """The actions the assistant asked about in the conversation's last turn, still pending: a "yes"
+    answers the question just asked, never an older one the talk has moved on from."""
     latest = session.scalar(select(func.max(AssistantStep.turn)).where(
         AssistantStep.conversation_id == conversation.id, AssistantStep.kind == "confirmation"))
-    if latest is None:
+    if latest is None or latest != _next_turn(session, conversation) - 1:
         return []
     ids = [int(p["action_id"]) for p in session.scalars(select(AssistantStep.payload).where(
         AssistantStep.conversation_id == conversation.id, AssistantStep.turn == latest,

@@ -201,6 +201,11 @@ JS_STRINGS = (
     N_("{files}: larger than the {limit} upload limit. Choose a smaller file."),
     N_("Describe this video (optional)"), N_("Describe this photo for people who can't see it"),
     N_("Post without a description"), N_("New message from @{handle}"),
+    # static/voice.js (the hands-free page)
+    N_("Tap to talk"), N_("Listening…"), N_("Thinking…"), N_("Speaking…"), N_("You: {text}"),
+    N_("I didn't hear anything. Tap to try again."), N_("The microphone is not available: {error}"),
+    N_("The camera is not available: {error}"), N_("Something went wrong."),
+    N_("The connection was lost. Try again."), N_("The server did not answer: {error}"),
 )
 
 

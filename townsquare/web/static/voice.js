@@ -1,13 +1,17 @@
 // The hands-free page: listen (tap: until you pause; hold: while held), optionally take a camera
 // frame, send both to /api/voice/turns, show the answer in large type and speak it.
-// The microphone is read through Web Audio: the level drives a simple voice-activity detector and the
-// samples become a 16 kHz WAV file, which every server-side decoder reads.
+// The microphone is read through Web Audio: the level drives a simple voice-activity detector. Speech
+// streams as 16 kHz PCM over the WebSocket /api/voice/stream while it is spoken (partial transcripts
+// come back), and the reply's audio comes back sentence by sentence and plays as it arrives. Without
+// a WebSocket, the recording goes as a WAV file to POST /api/voice/turns.
 (() => {
   "use strict";
   const root = document.getElementById("hands-free");
   if (!root) return;
   const $ = (id) => document.getElementById(id);
   const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+  const STRINGS = JSON.parse(document.getElementById("i18n-strings")?.textContent || "{}");
+  const t = (text, values) => (STRINGS[text] || text).replace(/\{(\w+)\}/g, (m, k) => (values && k in values ? values[k] : m));
   const talk = $("talk"), label = $("talk-label"), level = $("level"), heard = $("heard"), reply = $("reply");
   const confirmBox = $("confirm"), errorBox = $("hf-error"), continuous = $("continuous");
   const useCamera = $("use-camera"), cameraBox = $("camera-box"), video = $("camera"), snapshot = $("snapshot");
@@ -21,7 +25,7 @@
     maxMs: 30000,        // a turn never records longer than this
   };
   const TARGET_RATE = 16000;
-  const LABELS = { idle: "Tap to talk", listening: "Listening…", thinking: "Thinking…", speaking: "Speaking…" };
+  const LABELS = { idle: t("Tap to talk"), listening: t("Listening…"), thinking: t("Thinking…"), speaking: t("Speaking…") };
 
   let state = "idle";
   let conversationId = "";
@@ -29,6 +33,7 @@
   let audioCtx = null, processor = null;
   let preroll = [], chunks = [], voiced = false, voiceMs = 0, quietMs = 0, listenedMs = 0;
   let noiseFloor = 0.005, holding = false, pressTimer = null, player = null, wakeLock = null;
+  let socket = null, socketReady = false, streaming = false, queue = [], playing = false, turnDone = true;
 
   function setState(next) {
     state = next;
@@ -74,12 +79,14 @@
         voiced = true;
         chunks = preroll.slice();
         preroll = [];
+        beginStream(chunks);
       } else if (listenedMs > VAD.waitMs) {
-        stopListening("I didn't hear anything. Tap to try again.");
+        stopListening(t("I didn't hear anything. Tap to try again."));
       }
       return;
     }
     chunks.push(frame);
+    if (streaming) socket.send(pcm16([frame]));
     quietMs = loud ? 0 : quietMs + ms;
     if ((!holding && quietMs >= VAD.endSilenceMs) || listenedMs > VAD.maxMs) finishTurn();
   }
@@ -90,11 +97,12 @@
       await ensureMic();
       await audioCtx.resume();
     } catch (err) {
-      showError("The microphone is not available: " + err.message);
+      showError(t("The microphone is not available: {error}", { error: err.message }));
       return;
     }
-    if (player) player.pause();
-    preroll = []; chunks = []; voiced = false; voiceMs = 0; quietMs = 0; listenedMs = 0;
+    stopPlayback();
+    openSocket();
+    preroll = []; chunks = []; voiced = false; voiceMs = 0; quietMs = 0; listenedMs = 0; streaming = false;
     setState("listening");
     try { wakeLock = await navigator.wakeLock?.request("screen"); } catch (_) { wakeLock = null; }
   }
@@ -111,11 +119,114 @@
     chunks = [];
     setState("thinking");
     level.style.width = "0";
-    if (!recorded.length) { stopListening("I didn't hear anything. Tap to try again."); return; }
+    if (!recorded.length) { stopListening(t("I didn't hear anything. Tap to try again.")); return; }
+    if (streaming) { endStream(); return; }
     const wav = encodeWav(downsample(concat(recorded), audioCtx.sampleRate, TARGET_RATE), TARGET_RATE);
     const form = new FormData();
     form.append("audio", new Blob([wav], { type: "audio/wav" }), "speech.wav");
     send(form);
+  }
+
+  // --- streaming over the WebSocket ---------------------------------------------------------------
+  function openSocket() {
+    if (!window.WebSocket || (socket && socket.readyState <= 1)) return;
+    try {
+      socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/voice/stream");
+    } catch (_) { socket = null; return; }
+    socket.onmessage = (event) => onStreamMessage(JSON.parse(event.data));
+    socket.onclose = () => {
+      socketReady = false;
+      if (streaming || !turnDone) { streaming = false; turnDone = true; stopListening(t("The connection was lost. Try again.")); }
+    };
+  }
+
+  function pcm16(frames) {
+    const samples = downsample(concat(frames), audioCtx.sampleRate, TARGET_RATE);
+    const out = new Int16Array(samples.length);
+    for (let i = 0; i < samples.length; i++) {
+      const s = Math.max(-1, Math.min(1, samples[i]));
+      out[i] = s < 0 ? s * 0x8000 : s * 0x7fff;
+    }
+    return out.buffer;
+  }
+
+  function beginStream(frames) {
+    if (!socketReady) return; // not connected (yet): this turn goes by POST
+    streaming = true;
+    turnDone = false;
+    socket.send(JSON.stringify({ type: "start", format: "pcm16", sample_rate: TARGET_RATE,
+                                 conversation_id: conversationId || null }));
+    socket.send(pcm16(frames));
+  }
+
+  async function endStream() {
+    streaming = false;
+    const end = { type: "end" };
+    const frame = await cameraFrame();
+    if (frame) {
+      const bytes = new Uint8Array(await frame.arrayBuffer());
+      let binary = "";
+      for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+      end.image_base64 = btoa(binary);
+    }
+    reply.textContent = "";
+    socket.send(JSON.stringify(end));
+  }
+
+  function onStreamMessage(m) {
+    if (m.type === "ready") { socketReady = true; return; }
+    if (m.type === "partial") { heard.textContent = t("You: {text}", { text: m.text + " …" }); return; }
+    if (m.type === "transcript") { heard.textContent = t("You: {text}", { text: m.text }); return; }
+    if (m.type === "seen") { root.dataset.seen = m.text; return; }
+    if (m.type === "text_delta") { reply.textContent += m.text; return; }
+    if (m.type === "step" && m.step.type === "text") { reply.textContent = m.step.text; return; }
+    if (m.type === "audio") { enqueue(m.base64); return; }
+    if (m.type === "reply") {
+      conversationId = m.conversation_id;
+      reply.textContent = m.text;
+      pending = m.pending_actions || [];
+      confirmBox.hidden = pending.length === 0;
+      return;
+    }
+    if (m.type === "done") {
+      turnDone = true;
+      root.dataset.via = "stream";
+      root.dataset.turns = String(Number(root.dataset.turns || 0) + 1);
+      refreshActivity();
+      if (!playing) playNext();
+      return;
+    }
+    if (m.type === "error") {
+      turnDone = true;
+      stopListening(m.message);
+      if (continuous.checked && m.code === "no_speech") startListening();
+    }
+  }
+
+  function enqueue(base64) {
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    queue.push(URL.createObjectURL(new Blob([bytes], { type: "audio/wav" })));
+    if (!playing) playNext();
+  }
+
+  function playNext() {
+    const url = queue.shift();
+    if (!url) {
+      playing = false;
+      if (turnDone && state !== "listening") { root.dataset.spoken = "1"; afterReply(); }
+      return;
+    }
+    playing = true;
+    setState("speaking");
+    player = new Audio(url);
+    player.onended = () => { URL.revokeObjectURL(url); playNext(); };
+    player.play().catch(() => { queue = []; playing = false; afterReply(); }); // autoplay refused: it is on screen
+  }
+
+  function stopPlayback() {
+    if (player) player.pause();
+    queue = [];
+    playing = false;
   }
 
   function concat(frames) {
@@ -176,16 +287,17 @@
         method: "POST", body: form, headers: { "Accept": "application/json", "X-CSRF-Token": csrf } });
       body = await response.json();
       if (!response.ok) {
-        stopListening(body.error?.message || "Something went wrong.");
+        stopListening(body.error?.message || t("Something went wrong."));
         if (continuous.checked && body.error?.code === "no_speech") startListening();
         return;
       }
     } catch (err) {
-      stopListening("The server did not answer: " + err.message);
+      stopListening(t("The server did not answer: {error}", { error: err.message }));
       return;
     }
     conversationId = body.conversation_id;
-    heard.textContent = body.transcript ? "You: " + body.transcript : "";
+    root.dataset.via = "post";
+    heard.textContent = body.transcript ? t("You: {text}", { text: body.transcript }) : "";
     reply.textContent = body.reply.text;
     pending = body.reply.pending_actions || [];
     confirmBox.hidden = pending.length === 0;
@@ -273,7 +385,7 @@
         video.onloadedmetadata = () => { root.dataset.camera = "ready"; };
         video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
       } catch (err) {
-        showError("The camera is not available: " + err.message);
+        showError(t("The camera is not available: {error}", { error: err.message }));
         useCamera.checked = false;
         cameraBox.hidden = true;
       }
