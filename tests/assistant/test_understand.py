@@ -113,6 +113,26 @@ def test_people_by_handle_display_name_and_typo(db, town):
         assert people_named(ctx, "Ruth Okafor") == []  # the person asking is not a target
 
 
+@pytest.mark.parametrize("heard, handle", [("follow Lena Cowalskey", "lena_k"),  # as speech recognition writes
+                                           ("unfollow Theo Brent", "theo_b")])
+def test_people_named_as_speech_recognition_hears_them(db, town, heard, handle):
+    from townsquare.social.models import Account
+
+    with db.session() as s:
+        ctx = ToolContext(s, s.get(Account, town["ruth"]))
+        assert [n.handle for n in people_named(ctx, heard)] == [handle]
+
+
+def test_a_name_that_only_sounds_alike_in_part_is_not_guessed(db, town):
+    from townsquare.assistant.people import sound_key
+    from townsquare.social.models import Account
+
+    assert sound_key("Bakker") == sound_key("Becker") and sound_key("Okafor") == sound_key("aquifer")
+    with db.session() as s:
+        ctx = ToolContext(s, s.get(Account, town["ruth"]))
+        assert people_named(ctx, "follow Marco Lindgren") == []  # neither word is close to Marcus Lindqvist
+
+
 @pytest.mark.parametrize("text, calls", [
     ("could you please follow Marcus Lindqvist", [("follow", {"handle": "marcus"})]),
     ("folow ivy tran and lena kowalski pls", [("follow", {"handle": "ivy"}), ("follow", {"handle": "lena_k"})]),

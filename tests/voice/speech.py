@@ -11,9 +11,17 @@ import numpy as np
 
 @lru_cache(maxsize=64)
 def spoken_pcm(text: str) -> tuple[bytes, int]:
-    from townsquare.voice import engines
+    """Piper without its sampling noise, so a phrase sounds the same in every run (with the noise, a
+    test of what Whisper hears would pass or fail by chance)."""
+    from piper import SynthesisConfig
 
-    _spoken, samples, rate = engines.voice("piper").render(text)
+    from townsquare.voice import engines
+    from townsquare.voice.tts import speakable
+
+    voice = engines.voice("piper").speaker.voice
+    steady = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+    chunks = [c.audio_int16_array for c in voice.synthesize(speakable(text), syn_config=steady)]
+    samples, rate = np.concatenate(chunks), voice.config.sample_rate
     pad = np.zeros(int(rate * 0.3), dtype=np.int16)  # a breath of silence around it, as a mic records
     return np.concatenate([pad, samples, pad]).tobytes(), rate
 

@@ -6,6 +6,8 @@ from townsquare.bench import voice as vb
 def test_wer_scoring():
     assert vb.words("Could you please—show me posts? It's 9-5!") == ["could", "you", "please", "show", "me",
                                                                        "posts", "it's", "9", "5"]
+    assert vb.words("Post 1,387 in three hours") == vb.words("post 1387 in 3 hours")  # a number either way
+    assert vb.words("1,2 and 12,50") == ["1", "2", "and", "12", "50"]  # lists and decimals are not joined
     assert vb.edit_distance("a b c d".split(), "a x c".split()) == 2
     assert vb.edit_distance([], "a b".split()) == 2
 

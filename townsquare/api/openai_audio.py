@@ -9,19 +9,21 @@ from typing import Literal
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import Field
+from sqlalchemy.orm import Session
 
 from townsquare.api.schemas import StrictModel
 from townsquare.errors import TownsquareError
-from townsquare.server.deps import current_account
+from townsquare.server.deps import current_account, get_session
 from townsquare.social.models import Account
 from townsquare.voice import audio as audio_io
-from townsquare.voice import engines
+from townsquare.voice import engines, vocabulary
 from townsquare.voice.tts import MAX_SPEECH_CHARS
 
 router = APIRouter(prefix="/v1/audio", tags=["openai-compatible"])
 
 TRANSCRIPTION_MODELS = ("whisper-1", "whisper-tiny.en", "gpt-4o-transcribe", "gpt-4o-mini-transcribe")
 SPEECH_MODELS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts", "piper")
+MAX_PROMPT_CHARS = 400  # of the client's own prompt: the rest of Whisper's budget is the person's vocabulary
 
 
 class SpeechIn(StrictModel):
@@ -38,7 +40,9 @@ class SpeechIn(StrictModel):
 def transcriptions(request: Request, file: UploadFile = File(..., description="the recording"),
                    model: str = Form("whisper-1"), language: str = Form(""), prompt: str = Form(""),
                    response_format: str = Form("json"), temperature: float = Form(0.0),
-                   account: Account = Depends(current_account)):
+                   account: Account = Depends(current_account), session: Session = Depends(get_session)):
+    """OpenAI's transcription API. ``prompt`` (words to expect) comes first in Whisper's prompt, then
+    the words this person is likely to say (``voice.vocabulary``)."""
     settings = request.app.state.settings
     if model not in TRANSCRIPTION_MODELS:
         raise TownsquareError(f"model must be one of {', '.join(TRANSCRIPTION_MODELS)}", code="model_not_found",
@@ -51,7 +55,9 @@ def transcriptions(request: Request, file: UploadFile = File(..., description="t
                               status=400)
     data = file.file.read(settings.voice_max_audio_bytes + 1)
     decoded = audio_io.decode(data, max_seconds=settings.voice_max_audio_s, max_bytes=settings.voice_max_audio_bytes)
-    text = "" if audio_io.is_silent(decoded) else engines.transcriber().transcribe(decoded.samples).text
+    hotwords = ", ".join(p for p in (prompt.strip()[:MAX_PROMPT_CHARS], vocabulary.for_account(session, account)) if p)
+    text = "" if audio_io.is_silent(decoded) else engines.transcriber().transcribe(decoded.samples,
+                                                                                  hotwords=hotwords).text
     if response_format == "text":
         return PlainTextResponse(text)
     if response_format == "verbose_json":

@@ -16,7 +16,7 @@ from townsquare.assistant import agent
 from townsquare.errors import InvalidInput
 from townsquare.server.deps import current_account, get_session
 from townsquare.social.models import Account
-from townsquare.voice import activity, engines, privacy
+from townsquare.voice import activity, engines, privacy, vocabulary
 from townsquare.voice.audio import AudioTooLarge
 from townsquare.voice.images import ImageError
 from townsquare.voice.turns import HandsFree, TurnReply
@@ -72,7 +72,7 @@ def voice_turn(request: Request,
     timings: dict[str, float] = {}
     heard = None
     if recording:
-        heard = handsfree.hear(recording)
+        heard = handsfree.hear(recording, vocabulary.for_account(session, account))
         said, timings["asr_s"] = heard.text, round(heard.asr_s, 3)
     else:
         said = text.strip()

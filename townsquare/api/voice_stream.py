@@ -33,7 +33,7 @@ from townsquare.server.deps import SESSION_COOKIE
 from townsquare.social.models import Account
 from townsquare.social.tokens import resolve_token
 from townsquare.voice import audio as audio_io
-from townsquare.voice import tts
+from townsquare.voice import tts, vocabulary
 from townsquare.voice.turns import TurnReply
 
 router = APIRouter()
@@ -81,6 +81,7 @@ class Turn:
         self.settings = settings
         self.data = bytearray()
         self.partial_at = 0.0  # seconds of audio at the last partial transcript
+        self.hotwords = ""  # the person's likely words (voice.vocabulary), set when the turn starts
 
     def add(self, chunk: bytes) -> None:
         self.data.extend(chunk)
@@ -120,7 +121,7 @@ def run_turn(app, account_id: int, said_or_audio, turn: Turn | None, conversatio
     if isinstance(said_or_audio, str):
         said = said_or_audio
     else:
-        heard = handsfree.hear_audio(said_or_audio)
+        heard = handsfree.hear_audio(said_or_audio, turn.hotwords if turn is not None else "")
         said, timings["asr_s"] = heard.text, round(heard.asr_s, 3)
     send({"type": "transcript", "text": said})
     seen = handsfree.look(image, said) if image else None
@@ -224,6 +225,7 @@ async def voice_stream(websocket: WebSocket):
                 if kind == "start":
                     turn = Turn(body, settings)
                     _conversation_id(turn.conversation_id)
+                    turn.hotwords = await run_in_threadpool(_hotwords, services, account_id)
                 elif kind == "end":
                     if turn is None or not turn.data:
                         raise InvalidInput("no audio was sent in this turn")
@@ -262,6 +264,11 @@ def _image(body: dict, settings) -> bytes | None:
         raise InvalidInput("image_base64 is not base64")
 
 
+def _hotwords(services, account_id: int) -> str:
+    with services.session() as session:
+        return vocabulary.for_account(session, session.get(Account, account_id))
+
+
 async def _partial(turn: Turn, websocket: WebSocket) -> None:
     """Transcribe what has arrived so far and send it as a partial transcript (best effort)."""
     from townsquare.voice import engines
@@ -273,7 +280,7 @@ async def _partial(turn: Turn, websocket: WebSocket) -> None:
             return ""  # a container cut mid-frame: the next partial or the end will do
         if audio_io.is_silent(decoded):
             return ""
-        return engines.transcriber().transcribe(decoded.samples).text
+        return engines.transcriber().transcribe(decoded.samples, hotwords=turn.hotwords).text
 
     text = await run_in_threadpool(transcribe)
     if text:

@@ -1,7 +1,8 @@
 """People a request names: by @handle, by bare handle, or by display name (with small typos).
 
 Serves requests that name a person the way people do: "follow @mia_k", "unfollow mia_k",
-"stop following Mia Kovac", "folow Mia Kovak", "what's new with Mia?". Only accounts the person may
+"stop following Mia Kovac", "folow Mia Kovak", "what's new with Mia?", and names as speech
+recognition writes them ("find David Becker" for David Bakker). Only accounts the person may
 see are resolved (active, no block either way), and a name that fits several accounts is not
 guessed (a first name alone must be unique among the accounts the request's words match).
 """
@@ -38,7 +39,7 @@ class Named:
     name: str
     start: int  # where the request names them
     end: int
-    how: str  # "mention", "handle", "name", "fuzzy name", "first name"
+    how: str  # "mention", "handle", "name", "fuzzy name", "sounds like", "first name"
 
 
 def _words(text: str) -> list[tuple[str, int, int]]:
@@ -54,6 +55,22 @@ def _close(a: str, b: str) -> bool:
     if a == b:
         return True
     return len(b) >= 4 and len(a) >= 4 and edit_distance(a, b, cap=1) <= 1
+
+
+# Consonants that sound alike share a digit (Soundex's groups); vowels, h, w and y are dropped.
+_SOUND_GROUPS = {c: str(i) for i, group in enumerate(("bfpv", "cgjkqsxz", "dt", "l", "mn", "r"), 1) for c in group}
+
+
+def sound_key(word: str) -> str:
+    """"Bakker" and "Becker" -> "126"; "Okafor" and "aquifer" -> "216": how a name sounds, roughly."""
+    digits = [_SOUND_GROUPS.get(c, "") for c in word.lower()]
+    return "".join(d for i, d in enumerate(digits) if d and (i == 0 or d != digits[i - 1]))
+
+
+def _sounds_like(a: str, b: str) -> bool:
+    """The same sound key, for words long enough that the key says something (3 consonant sounds)."""
+    key = sound_key(a)
+    return len(key) >= 3 and min(len(a), len(b)) >= 4 and key == sound_key(b)
 
 
 def _candidates(ctx, words: list[str]) -> list[Account]:
@@ -93,6 +110,11 @@ def people_named(ctx, text: str) -> list[Named]:
                 elif all(_close(w, p) for (w, _, _), p in zip(window, parts, strict=True)):
                     matches.append((1, Named(account.handle, account.display_name, start, window[-1][2],
                                              "fuzzy name")))
+                elif (any(_close(w, p) for (w, _, _), p in zip(window, parts, strict=True))
+                      and all(_close(w, p) or _sounds_like(w, p) for (w, _, _), p in zip(window, parts, strict=True))):
+                    # Misheard, not mistyped: one word of the name is right, the others sound like it.
+                    matches.append((1, Named(account.handle, account.display_name, start, window[-1][2],
+                                             "sounds like")))
     # A first name alone, capitalised, when exactly one candidate account has it.
     for word, start, end in free:
         if not word[:1].isupper() or word.lower() in _NOT_NAMES:

@@ -33,10 +33,17 @@ NO_RECORDED_SAMPLE = ("none available offline: no package installable here (PyPI
                       "recorded speech sample")
 
 
+_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty".split())}
+
+
 def words(text: str) -> list[str]:
-    """Lower-case words, punctuation dropped, as WER is usually scored (hyphens split words)."""
-    text = text.lower().replace("-", " ").replace("’", "'")
-    return re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text)
+    """Lower-case words as WER is usually scored (the Whisper paper's normaliser, in short): punctuation
+    dropped, hyphens split words, "1,387" is 1387 and "three" is 3, so writing a number either way is
+    not an error."""
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text.lower()).replace("-", " ").replace("’", "'")
+    return [_NUMBER_WORDS.get(w, w) for w in re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text)]
 
 
 def edit_distance(ref: list[str], hyp: list[str]) -> int:
@@ -87,13 +94,15 @@ def spoken_samples(voice, text: str) -> tuple[np.ndarray, float]:
     return resample(pcm, rate, SAMPLE_RATE).astype(np.float32) / 32768.0, took
 
 
-def round_trip(requests: list[tuple[Task, str]], voice, transcriber, progress=None) -> list[Utterance]:
+def round_trip(requests: list[tuple[Task, str]], voice, transcriber, hotwords: str = "",
+               progress=None) -> list[Utterance]:
+    """``hotwords``: the asking person's vocabulary, as the app gives it (``voice.vocabulary``)."""
     out = []
     for task, text in requests:
         said = speakable(text)
         samples, tts_s = spoken_samples(voice, said)
         started = time.perf_counter()
-        heard = transcriber.transcribe(samples).text
+        heard = transcriber.transcribe(samples, hotwords=hotwords).text
         utterance = Utterance(task.id, task.style, said, heard, tts_s=tts_s, asr_s=time.perf_counter() - started,
                               audio_s=len(samples) / SAMPLE_RATE)
         utterance.errors = edit_distance(words(said), words(heard))
@@ -153,6 +162,7 @@ def latency(db, world, settings, llm, shield, voice, transcriber, *, phrase: str
     """End of speech -> first reply audio for ``phrase`` spoken by ``demo`` (one warm-up run first)."""
     from townsquare.assistant import agent
     from townsquare.social.models import Account
+    from townsquare.voice import vocabulary
     from townsquare.voice.tts import sentences
 
     samples, _ = spoken_samples(voice, phrase)
@@ -163,7 +173,7 @@ def latency(db, world, settings, llm, shield, voice, transcriber, *, phrase: str
             conversation = agent.start_conversation(s, demo)
             cpu_started = time.process_time()
             started = time.perf_counter()
-            heard = transcriber.transcribe(samples).text
+            heard = transcriber.transcribe(samples, hotwords=vocabulary.for_account(s, demo)).text
             asr_s = time.perf_counter() - started
             started = time.perf_counter()
             answer = ""
@@ -192,12 +202,14 @@ def voice_system(name: str, llm, shield, settings, voice, transcriber):
     """The assistant benchmark's ``System`` whose requests are spoken, then transcribed."""
     from townsquare.assistant import agent
     from townsquare.bench.assistant import System, TimedLLM
+    from townsquare.voice import vocabulary
 
     timed = TimedLLM(llm)
 
     def turn(session, demo, conversation, task: Task) -> list[dict]:
         samples, _ = spoken_samples(voice, speakable(task.text))
-        heard = transcriber.transcribe(samples).text or "(nothing heard)"
+        heard = transcriber.transcribe(samples, hotwords=vocabulary.for_account(session, demo)).text
+        heard = heard or "(nothing heard)"
         runner = agent.Agent(timed, shield, settings)
         return [step.as_dict() for step in runner.run_turn(session, demo, conversation, heard)]
 

@@ -31,7 +31,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         from townsquare.commands import fail
         from townsquare.llm.runtime import get_llm
         from townsquare.safety.shields import default_shield
-        from townsquare.voice import engines
+        from townsquare.social.models import Account
+        from townsquare.voice import engines, vocabulary
 
         if split not in ("dev", "test"):
             raise fail("--split is dev or test")
@@ -49,7 +50,9 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                           console=console) as progress:
                 spoken = vb.requests_from_dev(world, requests)
                 bar = progress.add_task("round trip (TTS -> ASR)", total=len(spoken))
-                utterances = vb.round_trip(spoken, voice, transcriber, lambda: progress.advance(bar))
+                with db.session() as s:
+                    hotwords = vocabulary.for_account(s, s.get(Account, world.demo_id))
+                utterances = vb.round_trip(spoken, voice, transcriber, hotwords, lambda: progress.advance(bar))
                 bar = progress.add_task(f"latency of {phrase!r}", total=runs + 1)
                 timed = vb.latency(db, world, settings, llm, shield, voice, transcriber, phrase=phrase, runs=runs,
                                    progress=lambda: progress.advance(bar))
@@ -59,7 +62,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                     task_rows = vb.task_success(db, world, settings, llm, shield, voice, transcriber, split=split,
                                                 limit=tasks, progress=lambda: progress.advance(bar))
         trip = vb.wer_row("round trip WER: Piper joe -> Whisper tiny.en, dev-half requests", utterances)
-        trip["config"] = {"tts": f"piper {settings.voice_tts}", "asr": "faster-whisper tiny.en int8, beam 1",
+        trip["config"] = {"tts": f"piper {settings.voice_tts}", "asr": "faster-whisper tiny.en int8, beam 1, the person's vocabulary as hotwords",
                           "source": "assistant_dev.jsonl, English, slots filled from the seeded community"}
         trip["worst"] = [{"said": u.said, "heard": u.heard, "errors": u.errors}
                          for u in sorted(utterances, key=lambda u: -u.errors / max(u.n, 1))[:10]]

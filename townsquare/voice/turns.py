@@ -95,19 +95,20 @@ class HandsFree:
         self.voice = voice
 
     # --- hear -----------------------------------------------------------------------------------
-    def hear(self, data: bytes) -> Heard:
+    def hear(self, data: bytes, hotwords: str = "") -> Heard:
+        """``hotwords``: what the person is likely to say (``vocabulary.for_account``)."""
         decoded = audio_io.decode(data, max_seconds=self.settings.voice_max_audio_s,
                                   max_bytes=self.settings.voice_max_audio_bytes)
-        return self.hear_audio(decoded)
+        return self.hear_audio(decoded, hotwords)
 
-    def hear_audio(self, decoded: audio_io.Audio) -> Heard:
+    def hear_audio(self, decoded: audio_io.Audio, hotwords: str = "") -> Heard:
         if decoded.seconds > self.settings.voice_max_audio_s:
             raise audio_io.AudioTooLarge(
                 f"the recording is longer than the {self.settings.voice_max_audio_s:g} s limit of one turn")
         if audio_io.is_silent(decoded):
             raise audio_io.NoSpeech(NOTHING_HEARD)
         started = time.perf_counter()
-        transcript = self.transcriber.transcribe(decoded.samples)
+        transcript = self.transcriber.transcribe(decoded.samples, hotwords=hotwords)
         took = time.perf_counter() - started
         if transcript.empty:
             raise audio_io.NoSpeech(NOTHING_HEARD)

@@ -1,0 +1,49 @@
+"""The words Whisper is told to expect from a person: the app's verbs, the people closest to them, the
+hashtags they follow; never someone hidden by a block or no longer active."""
+
+from __future__ import annotations
+
+from townsquare.social import accounts, graph, messages, search
+from townsquare.social.models import Account
+from townsquare.voice import vocabulary
+
+
+def test_the_app_words_and_the_people_closest_to_the_person(db):
+    with db.session() as s:
+        me = accounts.create_account(s, "ruth", None, display_name="Ruth Okafor")
+        friend = accounts.create_account(s, "davidb", None, display_name="David Bakker")
+        fan = accounts.create_account(s, "mia_kovac", None, display_name="Mia Kovac")
+        pen_pal = accounts.create_account(s, "zeb", None, display_name="Zebulon Quaxworth")
+        stranger = accounts.create_account(s, "stranger", None, display_name="Someone Else")
+        blocker = accounts.create_account(s, "grumpy", None, display_name="Grumpy Person")
+        gone = accounts.create_account(s, "gone", None, display_name="Gone Person")
+        graph.follow(s, me, friend.id)
+        graph.follow(s, fan, me.id)
+        messages.send_message(s, pen_pal, me.id, "hello")
+        graph.follow(s, me, blocker.id)
+        graph.block(s, blocker, me.id)
+        graph.follow(s, me, gone.id)
+        gone.status = "suspended"
+        search.follow_hashtag(s, me, "sourdough")
+        s.flush()
+        me_id = me.id
+        assert stranger.id  # exists, and is no one to this person
+
+    with db.session() as s:
+        words = vocabulary.for_account(s, s.get(Account, me_id))
+    assert words.startswith(vocabulary.APP_WORDS)
+    assert "David Bakker (davidb)" in words  # a handle that is not the name run together is said too
+    assert "Mia Kovac," in words and "(mia kovac)" not in words  # ... one that is, is not
+    assert "Zebulon Quaxworth" in words and "sourdough" in words
+    for absent in ("Someone Else", "Grumpy", "Gone Person", "Ruth Okafor"):
+        assert absent not in words
+
+
+def test_only_the_closest_few_people_are_named(db):
+    with db.session() as s:
+        me = accounts.create_account(s, "ruth", None, display_name="Ruth Okafor")
+        for i in range(vocabulary.NEARBY_PEOPLE + 5):
+            graph.follow(s, me, accounts.create_account(s, f"person{i}", None, display_name=f"Person Number{i}").id)
+        s.flush()
+        words = vocabulary.for_account(s, me)
+    assert words.count("Person Number") == vocabulary.NEARBY_PEOPLE
