@@ -65,6 +65,8 @@ class Utterance:
     tts_s: float = 0.0
     asr_s: float = 0.0
     audio_s: float = 0.0
+    heard_plain: str = ""  # the same audio transcribed without the person's vocabulary (the baseline)
+    errors_plain: int = 0
 
     @property
     def n(self) -> int:
@@ -106,6 +108,9 @@ def round_trip(requests: list[tuple[Task, str]], voice, transcriber, hotwords: s
         utterance = Utterance(task.id, task.style, said, heard, tts_s=tts_s, asr_s=time.perf_counter() - started,
                               audio_s=len(samples) / SAMPLE_RATE)
         utterance.errors = edit_distance(words(said), words(heard))
+        if hotwords:
+            utterance.heard_plain = transcriber.transcribe(samples).text
+            utterance.errors_plain = edit_distance(words(said), words(utterance.heard_plain))
         out.append(utterance)
         if progress:
             progress()
@@ -115,8 +120,10 @@ def round_trip(requests: list[tuple[Task, str]], voice, transcriber, hotwords: s
 def wer_row(name: str, utterances: list[Utterance]) -> dict:
     n = sum(u.n for u in utterances)
     errors = sum(u.errors for u in utterances)
+    plain = {"wer_without_vocabulary": round(sum(u.errors_plain for u in utterances) / max(n, 1), 4)} \
+        if any(u.heard_plain for u in utterances) else {}
     return {"name": name, "metrics": {
-        "requests": len(utterances), "words": n, "wer": round(errors / max(n, 1), 4),
+        "requests": len(utterances), "words": n, "wer": round(errors / max(n, 1), 4), **plain,
         "sentences_exact": round(sum(u.errors == 0 for u in utterances) / max(len(utterances), 1), 4),
         "tts_s_per_request": round(statistics.mean(u.tts_s for u in utterances), 3),
         "asr_s_per_request": round(statistics.mean(u.asr_s for u in utterances), 3),
