@@ -97,6 +97,9 @@ def test_numbers_whisper_splits_are_joined():
     assert join_numbers("Explain post 1200 45 please") == "Explain post 1245 please"
     assert join_numbers("post 509 and 12 more") == "post 509 and 12 more"
     assert join_numbers("in 300 100 ways") == "in 300 100 ways"  # 100 is not under 100: two numbers
+    assert join_numbers("Oh, 600-18") == "Oh, 618" and join_numbers("open 9-5") == "open 9-5"
+    assert join_numbers("reply to post 1,387") == "reply to post 1387" and join_numbers("1,2,3") == "1,2,3"
+    assert join_numbers("Explain post-973") == "Explain post 973"
 
 
 def test_a_spoken_post_number_comes_back_whole():

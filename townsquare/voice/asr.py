@@ -31,9 +31,10 @@ def packaged_model_dir() -> Path:
 
 
 # Whisper writes numbers the way prose does, and requests to the app name posts by their numbers:
-# "five hundred nine" may come back as "500 9" (hundreds followed by a number under 100, nothing
-# between them: one number), "1,387" has a thousands separator, and "post-973" a hyphen.
-_SPLIT_HUNDREDS = re.compile(r"\b([1-9]\d*)00 ([1-9]\d?)\b")
+# "five hundred nine" may come back as "500 9" or "600-18" (hundreds followed by a number under 100,
+# nothing but a space or hyphen between them: one number), "1,387" has a thousands separator, and
+# "post-973" a hyphen.
+_SPLIT_HUNDREDS = re.compile(r"\b([1-9]\d*)00[ -]([1-9]\d?)\b")
 _THOUSANDS = re.compile(r"\b(\d{1,3})((?:,\d{3})+)\b")
 _HYPHENATED_NUMBER = re.compile(r"\b([^\W\d_]+)-(\d)")
 

@@ -8,9 +8,9 @@ the few people closest to the person (those they follow, their followers, the pe
 hear from, most recent first) and the hashtags they follow.
 
 Few names, on purpose: a long list of unusual names pulls Whisper toward unusual words everywhere
-("Find" heard as "Fine", "search" as "Surch"). On 200 spoken requests of the assistant benchmark's
-dev half, the verbs alone took the word error rate from 13.3% to 10.7%, eight names with them to
-10.4%, and twenty to 11.7% (``docs/voice.md``). A name said that is not in the prompt is still
+("Find" heard as "Fine", "search" as "Surch"). In one experiment on 200 spoken requests of the
+assistant benchmark's dev half, the verbs alone took the word error rate from 13.3% to 10.7%, eight
+names with them to 10.4%, and twenty to 11.7%. A name said that is not in the prompt is still
 heard as well as without it, and the assistant matches names as they sound (``assistant/people.py``).
 
 Only what the person may see goes in: active accounts, none that blocks them or that they blocked.
@@ -51,7 +51,7 @@ def spoken_name(account: Account) -> str:
     return f"{name} ({handle})"
 
 
-def _hidden_ids(session: Session, account_id: int):
+def _hidden_ids(account_id: int):
     """Accounts that block the person or that the person blocked."""
     return (select(Block.blocker_id).where(Block.blocked_id == account_id)
             .union(select(Block.blocked_id).where(Block.blocker_id == account_id)))
@@ -76,7 +76,7 @@ def _nearby_ids(session: Session, account_id: int) -> list[int]:
 
 def people(session: Session, account: Account) -> list[str]:
     """The names of the people closest to the person, closest first."""
-    hidden = _hidden_ids(session, account.id)
+    hidden = _hidden_ids(account.id)
     nearby = _nearby_ids(session, account.id)
     close = session.execute(select(Account).where(Account.id.in_(nearby), Account.status == "active",
                                                   Account.id.not_in(hidden))).scalars().all()
