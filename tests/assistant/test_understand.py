@@ -139,6 +139,8 @@ def test_a_name_that_only_sounds_alike_in_part_is_not_guessed(db, town):
     ("I'm done with Theo Brandt's posts, unfollow him", [("unfollow", {"handle": "theo_b"})]),
     ("whats new", [("catch_me_up", {})]),
     ("summary of my feed for the past 6 hours", [("catch_me_up", {"hours": 6})]),
+    ("what happened in my feed in the last three hours?", [("catch_me_up", {"hours": 3})]),
+    ("catch me up, I was out for a couple of hours", [("catch_me_up", {"hours": 2})]),
     ("catch me up and check my notifs", [("catch_me_up", {}), ("read_notifications", {})]),
     ("Could you look for posts about kimchi?", [("search_posts", {"query": "kimchi"})]),
 ])

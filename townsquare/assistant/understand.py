@@ -43,7 +43,12 @@ _CONTENT_VERBS = re.compile(r"\b(post|publish|share|comment|reply|respond|tweet|
                             r"publica|postea|comenta|প্রকাশ|মন্তব্য)\w*", re.IGNORECASE)
 _POST_NUMBER = re.compile(r"(?:\bposts?\b|\bpublicaci[oó]n\b|পোস্ট|#)\s*(?:#|no\.?|number)?\s*(\d{1,12})\b"
                           r"|\b(\d{1,12})\b", re.IGNORECASE)
-_HOURS = re.compile(r"\b(\d{1,3})\s*(?:hours?|hrs?|h)\b", re.IGNORECASE)
+# "the last 3 hours", and "three hours" as people say it (and speech recognition writes it).
+_NUMBER_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve "
+                                            "thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty"
+                                            .split())} | {"a couple of": 2, "a few": 3, "an": 1, "a": 1}
+_HOURS = re.compile(r"\b(\d{1,3}|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) +
+                    r")\s*(?:hours?|hrs?|h)\b", re.IGNORECASE)
 _FOLLOWED_ONLY = re.compile(r"\b(?:people|accounts|folks|friends|persons?|those|ones|anyone|ppl)\s+(?:that\s+|who\s+)?"
                             r"i(?:'m| am)?\s+(?:actually\s+)?follow(?:ing)?\b|\bpeople i follow\b|\bmy follows\b|"
                             r"\bi follow\b.*\bonly\b|\bonly\b.*\bi follow\b|\bfrom (?:my )?(?:friends|follows)\b|"
@@ -600,7 +605,10 @@ def _calls_for(ctx, clause: Clause, previous: Clause | None, request: str, quote
         return one({"query": _topic(clause, previous) or text})
     if tool == "catch_me_up":
         hours = _HOURS.search(text)
-        return one({"hours": int(hours.group(1))} if hours else {})
+        if not hours:
+            return one({})
+        count = hours.group(1).lower()
+        return one({"hours": int(count) if count.isdigit() else _NUMBER_WORDS[count]})
     if tool in ("explain_post", "ask_about_post"):
         posts = _post_targets(clause, previous)
         extra = {"question": text} if tool == "ask_about_post" else {}
