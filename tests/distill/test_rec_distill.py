@@ -97,6 +97,22 @@ def test_cached_teacher_states_line_up_with_the_students_positions(tmp_path, neg
     assert short.shape == full.shape and not torch.allclose(short, full)
 
 
+@pytest.mark.parametrize("negatives", [0, 8])
+def test_the_frozen_teacher_gets_no_gradient(tmp_path, negatives):
+    """Only the student learns: backward through the KD term must not build (and pay for) a graph
+    through the teacher's logits over the catalogue or the sampled candidates."""
+    split = leave_one_out(read_interactions(write_cycles(tmp_path / "c.txt")))
+    teacher = UnifiedModel(RecConfig(n_ids=split.n_items, d_model=16, n_layers=2, max_len=12, use_actions=False)).eval()
+    student = UnifiedModel(RecConfig(n_ids=split.n_items, d_model=8, n_layers=1, max_len=5, use_actions=False))
+    windows = kd_windows(split.train, 5, 12)[:10]
+    for t_states in (None, torch.cat(cache_teacher_states(teacher, windows, 5))):
+        loss, parts = distill_id_loss(student, windows, negatives, teacher=teacher, kd=KDConfig(), t_states=t_states)
+        loss.backward()
+        assert parts["kd_retrieval"] > 0
+        assert all(p.grad is None for p in teacher.parameters())
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in student.parameters())
+
+
 def test_bench_gives_three_rows_resumes_and_the_cli_writes_a_card(tmp_path):
     data = write_cycles(tmp_path / "cycles.txt")
     split = leave_one_out(read_interactions(data))

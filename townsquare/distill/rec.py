@@ -183,7 +183,10 @@ def distill_id_loss(student: UnifiedModel, windows: list[list[int]], negatives: 
     if negatives <= 0:
         logits = student.retrieval_scores(s, *student.all_id_vectors())
         true = F.cross_entropy(logits, targets - 1)
-        t_logits = None if t_states is None else teacher.retrieval_scores(t_states, *teacher.all_id_vectors())
+        t_logits = None
+        if t_states is not None:
+            with torch.no_grad():  # the teacher is frozen: no graph through its [P, n_ids] logits
+                t_logits = teacher.retrieval_scores(t_states, *teacher.all_id_vectors())
     else:
         if sampler is None:
             neg = torch.randint(1, student.cfg.n_ids + 1, (negatives,))
