@@ -56,6 +56,35 @@ def test_kd_loss_is_zero_for_the_same_scores_and_pulls_the_student_towards_the_t
     assert retrieval_kd_loss(s, t, 2.0).item() < loss.item()
 
 
+class EveryItemSampler:
+    """Negatives that hold every item ``copies[i]`` times, with their exact logQ (log of the count)."""
+
+    def __init__(self, copies: list[int]) -> None:
+        self.copies = copies
+
+    def sample(self, k: int):
+        neg = torch.tensor([i + 1 for i, c in enumerate(self.copies) for _ in range(c)])
+        logq = torch.log(torch.tensor([float(c) for c in self.copies for _ in range(c)]))
+        return neg, logq
+
+
+@pytest.mark.parametrize("temperature", [1.0, 2.0, 4.0])
+def test_sampled_kd_with_exact_logq_equals_the_full_catalogue_kd(tmp_path, temperature):
+    """A sample holding every item, each with its count's logQ, must give the full softmax's losses at
+    every temperature: the correction is applied after the softening (exp(s/T - logQ)), not before."""
+    split = leave_one_out(read_interactions(write_cycles(tmp_path / "c.txt")))
+    n = split.n_items
+    teacher = UnifiedModel(RecConfig(n_ids=n, d_model=16, n_layers=2, max_len=12, use_actions=False)).eval()
+    student = UnifiedModel(RecConfig(n_ids=n, d_model=8, n_layers=1, max_len=5, use_actions=False)).eval()
+    windows = kd_windows(split.train, 5, 12)[:10]
+    kd = KDConfig(temperature=temperature)
+    _, full = distill_id_loss(student, windows, 0, teacher=teacher, kd=kd)
+    sampler = EveryItemSampler([1 + i % 4 for i in range(n)])
+    _, sampled = distill_id_loss(student, windows, 1, sampler, teacher=teacher, kd=kd)
+    assert sampled["true"] == pytest.approx(full["true"], rel=1e-4)
+    assert sampled["kd_retrieval"] == pytest.approx(full["kd_retrieval"], rel=1e-3)
+
+
 def test_a_student_must_be_smaller_and_read_the_same_entities():
     teacher = RecConfig(n_ids=50, d_model=32, n_layers=2, max_len=20)
     big = RecConfig(n_ids=50, d_model=64, n_layers=1, max_len=20)
