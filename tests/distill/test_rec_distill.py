@@ -150,13 +150,16 @@ def test_bench_gives_three_rows_resumes_and_the_cli_writes_a_card(tmp_path):
     rows = run_distill_bench(split, teacher, {"d_model": 8}, {}, epochs=3, work_dir=work, timing_people=5)
     assert [r["name"] for r in rows] == ["teacher", "student", "distilled"]
     assert rows[0]["params"] > rows[1]["params"] == rows[2]["params"]
-    assert rows[2]["kd"]["temperature"] == 2.0 and rows[2]["hyperparameters"]["max_len"] == rows[0]["hyperparameters"]["max_len"] // 2
+    assert rows[2]["kd"]["temperature"] == 1.0 and rows[2]["hyperparameters"]["max_len"] == rows[0]["hyperparameters"]["max_len"] // 2
     goals = summary(rows)
     assert set(goals) >= {"beats_plain_student", "keeps_97pct_of_teacher", "page_speedup_p50"}
     assert all((work / f"{r}.pt").exists() for r in ("teacher", "student", "distilled"))
     # A rerun loads the finished models: the same metrics, no training.
     again = run_distill_bench(split, teacher, {"d_model": 8}, {}, epochs=3, work_dir=work, timing_people=0)
     assert [r["metrics"] for r in again] == [r["metrics"] for r in rows]
+    # Equal epochs for both students, whatever the teacher's.
+    equal = run_distill_bench(split, teacher, {"d_model": 8}, {}, epochs=3, student_epochs=2, timing_people=0)
+    assert [r["epochs"] for r in equal] == [3, 2, 2]
 
     # distill rec --data with the bench's teacher: a folder with weights, manifest and model card.
     out = tmp_path / "out"
