@@ -56,6 +56,35 @@ def test_kd_loss_is_zero_for_the_same_scores_and_pulls_the_student_towards_the_t
     assert retrieval_kd_loss(s, t, 2.0).item() < loss.item()
 
 
+class EveryItemSampler:
+    """Negatives that hold every item ``copies[i]`` times, with their exact logQ (log of the count)."""
+
+    def __init__(self, copies: list[int]) -> None:
+        self.copies = copies
+
+    def sample(self, k: int):
+        neg = torch.tensor([i + 1 for i, c in enumerate(self.copies) for _ in range(c)])
+        logq = torch.log(torch.tensor([float(c) for c in self.copies for _ in range(c)]))
+        return neg, logq
+
+
+@pytest.mark.parametrize("temperature", [1.0, 2.0, 4.0])
+def test_sampled_kd_with_exact_logq_equals_the_full_catalogue_kd(tmp_path, temperature):
+    """A sample holding every item, each with its count's logQ, must give the full softmax's losses at
+    every temperature: the correction is applied after the softening (exp(s/T - logQ)), not before."""
+    split = leave_one_out(read_interactions(write_cycles(tmp_path / "c.txt")))
+    n = split.n_items
+    teacher = UnifiedModel(RecConfig(n_ids=n, d_model=16, n_layers=2, max_len=12, use_actions=False)).eval()
+    student = UnifiedModel(RecConfig(n_ids=n, d_model=8, n_layers=1, max_len=5, use_actions=False)).eval()
+    windows = kd_windows(split.train, 5, 12)[:10]
+    kd = KDConfig(temperature=temperature)
+    _, full = distill_id_loss(student, windows, 0, teacher=teacher, kd=kd)
+    sampler = EveryItemSampler([1 + i % 4 for i in range(n)])
+    _, sampled = distill_id_loss(student, windows, 1, sampler, teacher=teacher, kd=kd)
+    assert sampled["true"] == pytest.approx(full["true"], rel=1e-4)
+    assert sampled["kd_retrieval"] == pytest.approx(full["kd_retrieval"], rel=1e-3)
+
+
 def test_a_student_must_be_smaller_and_read_the_same_entities():
     teacher = RecConfig(n_ids=50, d_model=32, n_layers=2, max_len=20)
     big = RecConfig(n_ids=50, d_model=64, n_layers=1, max_len=20)
@@ -97,6 +126,22 @@ def test_cached_teacher_states_line_up_with_the_students_positions(tmp_path, neg
     assert short.shape == full.shape and not torch.allclose(short, full)
 
 
+@pytest.mark.parametrize("negatives", [0, 8])
+def test_the_frozen_teacher_gets_no_gradient(tmp_path, negatives):
+    """Only the student learns: backward through the KD term must not build (and pay for) a graph
+    through the teacher's logits over the catalogue or the sampled candidates."""
+    split = leave_one_out(read_interactions(write_cycles(tmp_path / "c.txt")))
+    teacher = UnifiedModel(RecConfig(n_ids=split.n_items, d_model=16, n_layers=2, max_len=12, use_actions=False)).eval()
+    student = UnifiedModel(RecConfig(n_ids=split.n_items, d_model=8, n_layers=1, max_len=5, use_actions=False))
+    windows = kd_windows(split.train, 5, 12)[:10]
+    for t_states in (None, torch.cat(cache_teacher_states(teacher, windows, 5))):
+        loss, parts = distill_id_loss(student, windows, negatives, teacher=teacher, kd=KDConfig(), t_states=t_states)
+        loss.backward()
+        assert parts["kd_retrieval"] > 0
+        assert all(p.grad is None for p in teacher.parameters())
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in student.parameters())
+
+
 def test_bench_gives_three_rows_resumes_and_the_cli_writes_a_card(tmp_path):
     data = write_cycles(tmp_path / "cycles.txt")
     split = leave_one_out(read_interactions(data))
@@ -105,13 +150,16 @@ def test_bench_gives_three_rows_resumes_and_the_cli_writes_a_card(tmp_path):
     rows = run_distill_bench(split, teacher, {"d_model": 8}, {}, epochs=3, work_dir=work, timing_people=5)
     assert [r["name"] for r in rows] == ["teacher", "student", "distilled"]
     assert rows[0]["params"] > rows[1]["params"] == rows[2]["params"]
-    assert rows[2]["kd"]["temperature"] == 2.0 and rows[2]["hyperparameters"]["max_len"] == rows[0]["hyperparameters"]["max_len"] // 2
+    assert rows[2]["kd"]["temperature"] == 1.0 and rows[2]["hyperparameters"]["max_len"] == rows[0]["hyperparameters"]["max_len"] // 2
     goals = summary(rows)
     assert set(goals) >= {"beats_plain_student", "keeps_97pct_of_teacher", "page_speedup_p50"}
     assert all((work / f"{r}.pt").exists() for r in ("teacher", "student", "distilled"))
     # A rerun loads the finished models: the same metrics, no training.
     again = run_distill_bench(split, teacher, {"d_model": 8}, {}, epochs=3, work_dir=work, timing_people=0)
     assert [r["metrics"] for r in again] == [r["metrics"] for r in rows]
+    # Equal epochs for both students, whatever the teacher's.
+    equal = run_distill_bench(split, teacher, {"d_model": 8}, {}, epochs=3, student_epochs=2, timing_people=0)
+    assert [r["epochs"] for r in equal] == [3, 2, 2]
 
     # distill rec --data with the bench's teacher: a folder with weights, manifest and model card.
     out = tmp_path / "out"

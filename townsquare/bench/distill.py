@@ -81,10 +81,14 @@ def page_timing(model: UnifiedModel, histories: list[list[int]], trained: torch.
 
 
 def run_distill_bench(split, teacher_overrides: dict, student_set: dict, budgets: dict[str, float | None],
-                      epochs: int | None = None, seed: int = 0, kd: KDConfig | None = None,
+                      epochs: int | None = None, student_epochs: int | None = None, seed: int = 0,
+                      kd: KDConfig | None = None,
                       valid_users: int = 5000, work_dir: Path | None = None, timing_people: int = 200,
                       log: Callable[[str], None] | None = None) -> list[dict]:
-    """Train (or load from ``work_dir``) the three models and evaluate them; JSON-able rows."""
+    """Train (or load from ``work_dir``) the three models and evaluate them; JSON-able rows.
+    ``epochs``: the most epochs of every model; ``student_epochs``: of both students (overrides
+    ``epochs`` for them), so that the two can be compared at equal epochs: a distilled epoch costs
+    more time than a plain one, and equal minutes would give it fewer."""
     kd = kd or KDConfig()
     rng = random.Random(seed)
     v_hist, v_tgt = split.valid_case()
@@ -108,6 +112,8 @@ def run_distill_bench(split, teacher_overrides: dict, student_set: dict, budgets
         cfg, tc, extra = configs[role]
         if epochs:
             tc.epochs = epochs
+        if student_epochs and role != "teacher":
+            tc.epochs = student_epochs
         tc.max_minutes, tc.seed = budgets.get(role), seed
         done = None if work_dir is None else work_dir / f"{role}.pt"
         if done is not None and done.exists():

@@ -18,9 +18,11 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         teacher_minutes: float = typer.Option(12.0, help="training budget of the teacher, minutes"),
         student_minutes: float = typer.Option(6.0, help="training budget of each student, minutes"),
         epochs: int | None = typer.Option(None, help="maximum epochs per model (default: until early stop)"),
+        student_epochs: int | None = typer.Option(None, help="maximum epochs of each student (default: --epochs); "
+                                                  "with --student-minutes 0, both students get equal epochs"),
         teacher_set: list[str] = typer.Option([], "--teacher-set", help="teacher hyper-parameter KEY=VALUE"),
         student_set: list[str] = typer.Option([], "--student-set", help="student hyper-parameter KEY=VALUE"),
-        temperature: float = typer.Option(2.0, help="softening temperature of the retrieval KL"),
+        temperature: float = typer.Option(1.0, help="softening temperature of the retrieval KL"),
         retrieval_weight: float = typer.Option(1.0, help="weight of the retrieval KL"),
         valid_users: int = typer.Option(5000, help="validation users that choose each model's epoch"),
         timing_people: int = typer.Option(200, help="people whose feed page is timed (0 = skip)"),
@@ -49,7 +51,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                 split, {**TEACHER, **parse_settings(teacher_set, "--teacher-set")},
                 {**STUDENT, **parse_settings(student_set, "--student-set")},
                 {"teacher": teacher_minutes, "student": student_minutes, "distilled": student_minutes},
-                epochs=epochs, seed=seed, kd=KDConfig(temperature=temperature, retrieval_weight=retrieval_weight),
+                epochs=epochs, student_epochs=student_epochs, seed=seed, kd=KDConfig(temperature=temperature, retrieval_weight=retrieval_weight),
                 valid_users=valid_users, work_dir=work_dir, timing_people=timing_people,
                 log=lambda s: console.log(s))
         except (TownsquareError, ValueError) as exc:

@@ -48,7 +48,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                                                      "for this many minutes first"),
         epochs: int = typer.Option(40, help="maximum epochs (early stopping on validation)"),
         max_minutes: float = typer.Option(10.0, help="training budget of the student, minutes"),
-        temperature: float = typer.Option(2.0, help="softening temperature of the retrieval KL"),
+        temperature: float = typer.Option(1.0, help="softening temperature of the retrieval KL"),
         retrieval_weight: float = typer.Option(1.0, help="weight of the retrieval KL"),
         head_weight: float = typer.Option(1.0, help="weight of the head probability matching (event log)"),
         compare: bool = typer.Option(False, help="event log: also train the student without the teacher"),

@@ -6,7 +6,7 @@ Read top to bottom:
 2. The two teaching signals, for any pair of models over the same entities:
    * ``retrieval_kd_loss``: KL divergence from the teacher's softened retrieval distribution to the
      student's, over the same candidates (the whole catalogue, or sampled negatives with their logQ
-     correction applied to both models alike), times T^2 (Hinton et al., 2015).
+     correction applied to both models alike, after the softening), times T^2 (Hinton et al., 2015).
    * ``head_kd_loss``: binary cross-entropy of the student's action heads against the teacher's
      probabilities, at every (state, next entity) pair: the teacher labels pairs whose true outcome
      is unknown, too.
@@ -51,7 +51,10 @@ MASKED = -1e4
 
 @dataclass
 class KDConfig:
-    temperature: float = 2.0       # softens both distributions; the KL is scaled by T^2
+    # > 1 softens both distributions (the KL is scaled by T^2). Over thousands of items that moves the
+    # KL's weight to the tail the top-10 never shows: T=2 made students worse than plain ones on
+    # ML-1M-t2's validation set, T=1 better (docs/distillation.md).
+    temperature: float = 1.0
     retrieval_weight: float = 1.0  # weight of the retrieval KL against the true loss
     head_weight: float = 1.0       # weight of the head matching (event log only)
 
@@ -79,11 +82,19 @@ def check_student(teacher: RecConfig, student: RecConfig, teacher_params: int, s
 # ---------------------------------------------------------------------------------------------
 # 2. Teaching signals.
 
-def retrieval_kd_loss(student_logits: Tensor, teacher_logits: Tensor, temperature: float) -> Tensor:
-    """KL(teacher || student) of the softened distributions over the same candidates [P, C], x T^2."""
+def retrieval_kd_loss(student_logits: Tensor, teacher_logits: Tensor, temperature: float,
+                      logq: Tensor | None = None) -> Tensor:
+    """KL(teacher || student) of the softened distributions over the same candidates [P, C], x T^2.
+
+    ``logq`` [C]: the sampled candidates' log expected counts. It is subtracted *after* dividing by
+    the temperature: exp(s / T - logQ) summed over a sample estimates the full catalogue's sum of
+    exp(s / T); subtracting it before (exp((s - logQ) / T)) would correct by only logQ / T."""
     t = temperature
-    return F.kl_div(F.log_softmax(student_logits / t, dim=-1), F.log_softmax(teacher_logits / t, dim=-1),
-                    log_target=True, reduction="batchmean") * t * t
+    s, te = student_logits / t, teacher_logits / t
+    if logq is not None:
+        s, te = s - logq, te - logq
+    return F.kl_div(F.log_softmax(s, dim=-1), F.log_softmax(te, dim=-1), log_target=True,
+                    reduction="batchmean") * t * t
 
 
 def head_kd_loss(student_logits: Tensor, teacher_logits: Tensor) -> Tensor:
@@ -92,10 +103,11 @@ def head_kd_loss(student_logits: Tensor, teacher_logits: Tensor) -> Tensor:
 
 
 def candidate_logits(model: UnifiedModel, states: Tensor, pos: EntityFeatures, pos_keys: Tensor,
-                     neg: EntityFeatures, neg_keys: Tensor, neg_logq: Tensor) -> Tensor:
-    """Logits [P, 1 + K]: column 0 is each row's positive, then K shared negatives minus their logQ
-    (a negative equal to the row's positive is masked). The sampled softmax of ``sampled_softmax_loss``,
-    as logits, so that teacher and student are compared over the same candidates."""
+                     neg: EntityFeatures, neg_keys: Tensor) -> Tensor:
+    """Scores [P, 1 + K]: column 0 is each row's positive, then K shared negatives (a negative equal
+    to the row's positive is masked). Minus the candidates' logQ (0 for the positive), these are the
+    sampled softmax logits of ``sampled_softmax_loss``; teacher and student are compared over the
+    same candidates."""
     q = model.query(states)
     pos_s = (q * model.entity_vectors(pos)).sum(-1, keepdim=True)
     neg_s = q @ model.entity_vectors(neg).T
@@ -104,7 +116,7 @@ def candidate_logits(model: UnifiedModel, states: Tensor, pos: EntityFeatures, p
     pb, nb = model.entity_bias(pos), model.entity_bias(neg)
     if pb is not None:
         pos_s, neg_s = pos_s + pb[:, None], neg_s + nb[None, :]
-    neg_s = (neg_s - neg_logq[None, :]).masked_fill(pos_keys[:, None] == neg_keys[None, :], MASKED)
+    neg_s = neg_s.masked_fill(pos_keys[:, None] == neg_keys[None, :], MASKED)
     return torch.cat([pos_s, neg_s], dim=1)
 
 
@@ -183,7 +195,10 @@ def distill_id_loss(student: UnifiedModel, windows: list[list[int]], negatives: 
     if negatives <= 0:
         logits = student.retrieval_scores(s, *student.all_id_vectors())
         true = F.cross_entropy(logits, targets - 1)
-        t_logits = None if t_states is None else teacher.retrieval_scores(t_states, *teacher.all_id_vectors())
+        t_logits, cand_logq = None, None
+        if t_states is not None:
+            with torch.no_grad():  # the teacher is frozen: no graph through its [P, n_ids] logits
+                t_logits = teacher.retrieval_scores(t_states, *teacher.all_id_vectors())
     else:
         if sampler is None:
             neg = torch.randint(1, student.cfg.n_ids + 1, (negatives,))
@@ -191,17 +206,18 @@ def distill_id_loss(student: UnifiedModel, windows: list[list[int]], negatives: 
         else:
             neg, logq = sampler.sample(negatives)
         pos_f, neg_f = EntityFeatures(ids=targets), EntityFeatures(ids=neg)
-        logits = candidate_logits(student, s, pos_f, targets, neg_f, neg, logq)
-        true = F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long))
+        logits = candidate_logits(student, s, pos_f, targets, neg_f, neg)
+        cand_logq = torch.cat([torch.zeros(1), logq])  # the positive is not sampled: no correction
+        true = F.cross_entropy(logits - cand_logq, torch.zeros(len(logits), dtype=torch.long))
         t_logits = None
         if t_states is not None:
             with torch.no_grad():
-                t_logits = candidate_logits(teacher, t_states, pos_f, targets, neg_f, neg, logq)
+                t_logits = candidate_logits(teacher, t_states, pos_f, targets, neg_f, neg)
     parts = {"true": true.item()}
     loss = true
     if t_logits is not None:
         kd = kd or KDConfig()
-        k = retrieval_kd_loss(logits, t_logits, kd.temperature)
+        k = retrieval_kd_loss(logits, t_logits, kd.temperature, cand_logq)
         loss = loss + kd.retrieval_weight * k
         parts["kd_retrieval"] = k.item()
     return loss, parts
@@ -237,12 +253,12 @@ def distill_event_loss(student: UnifiedModel, teacher: UnifiedModel, batch: Even
         logq = torch.cat([logq, torch.full((negatives,), math.log(negatives / student.cfg.n_ids))])
 
     def logits(model: UnifiedModel, st: Tensor) -> Tensor:
-        return model.retrieval_scores(st, model.entity_vectors(cand), model.entity_bias(cand)) - logq[None, :]
+        return model.retrieval_scores(st, model.entity_vectors(cand), model.entity_bias(cand))
 
     with torch.no_grad():
         t_ret = logits(teacher, t_states)
         t_heads = teacher.action_logits(t_states, teacher.entity_vectors(nxt), ctx)
-    k_ret = retrieval_kd_loss(logits(student, s), t_ret, kd.temperature)
+    k_ret = retrieval_kd_loss(logits(student, s), t_ret, kd.temperature, logq)
     k_heads = head_kd_loss(student.action_logits(s, student.entity_vectors(nxt), ctx), t_heads)
     parts.update(kd_retrieval=k_ret.item(), kd_heads=k_heads.item())
     return loss + kd.retrieval_weight * k_ret + kd.head_weight * k_heads, parts
