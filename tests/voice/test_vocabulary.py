@@ -47,3 +47,31 @@ def test_only_the_closest_few_people_are_named(db):
         s.flush()
         words = vocabulary.for_account(s, me)
     assert words.count("Person Number") == vocabulary.NEARBY_PEOPLE
+
+
+def test_the_routes_give_whisper_the_persons_words(client, signup, monkeypatch):
+    """/api/voice/turns and /v1/audio/transcriptions (the client's prompt first) pass the vocabulary."""
+    from townsquare.voice import engines
+    from townsquare.voice.asr import Transcript
+
+    from .speech import speech
+
+    class Recorder:
+        hotwords: list[str] = []
+
+        def transcribe(self, samples, *, vad=True, hotwords=""):
+            self.hotwords.append(hotwords)
+            return Transcript("what's new", len(samples) / 16000)
+
+    recorder = Recorder()
+    monkeypatch.setattr(engines, "transcriber", lambda: recorder)
+    me, friend = signup("voice_words"), signup("davidb_voice", display_name="David Bakker")
+    assert client.post(f"/api/accounts/{friend.id}/follow", headers=me.headers).status_code == 200
+    said = speech("What's new?")
+    client.post("/v1/audio/transcriptions", files={"file": ("q.wav", said, "audio/wav")},
+                data={"prompt": "Piranesi"}, headers=me.headers)
+    client.post("/api/voice/turns", files={"audio": ("q.wav", said, "audio/wav")}, data={"speak": "false"},
+                headers=me.headers)
+    assert len(recorder.hotwords) == 2
+    assert recorder.hotwords[0].startswith("Piranesi, " + vocabulary.APP_WORDS)
+    assert all("David Bakker (davidb voice)" in words for words in recorder.hotwords)
