@@ -8,9 +8,9 @@ the few people closest to the person (those they follow, their followers, the pe
 hear from, most recent first) and the hashtags they follow.
 
 Few names, on purpose: a long list of unusual names pulls Whisper toward unusual words everywhere
-("Find" heard as "Fine", "search" as "Surch"). In one experiment on 200 spoken requests of the
-assistant benchmark's dev half, the verbs alone took the word error rate from 13.3% to 10.7%, eight
-names with them to 10.4%, and twenty to 11.7%. A name said that is not in the prompt is still
+("Find" heard as "Fine", "search" as "Surch"). On 200 spoken dev-half requests of the assistant
+benchmark, the round-trip WER is 10.8% with the verbs alone, 10.5% with eight names, 11.5% with
+twenty (``docs/results/voice_dev/vocabulary_sizes.py``). A name said that is not in the prompt is still
 heard as well as without it, and the assistant matches names as they sound (``assistant/people.py``).
 
 Only what the person may see goes in: active accounts, none that blocks them or that they blocked.
