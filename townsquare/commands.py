@@ -5,6 +5,8 @@ Errors print one line and exit non-zero; heavy imports happen inside the command
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import typer
 
 
@@ -25,6 +27,31 @@ def _settings(**overrides):
         raise fail(str(exc))
     except OSError as exc:
         raise fail(f"cannot create the data folder: {exc}")
+
+
+@contextmanager
+def _database_session(doing: str, hint: str = ""):
+    """A session on the configured database; any error becomes one ``error:`` line (``doing`` says
+    what failed, ``hint`` what to try), and the engine is closed either way."""
+    from townsquare.db.engine import Database
+    from townsquare.errors import TownsquareError
+
+    db = Database(_settings().sqlalchemy_url)
+    try:
+        with db.session() as session:
+            yield session
+    except TownsquareError as exc:
+        raise fail(exc.message)
+    except Exception as exc:
+        raise fail(f"could not {doing}: {str(exc).splitlines()[0]}{hint}")
+    finally:
+        db.dispose()
+
+
+def _new_password(given: str | None) -> str:
+    import secrets
+
+    return given if given is not None else secrets.token_urlsafe(12)
 
 
 def _check_redis(url: str) -> None:
@@ -137,28 +164,14 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         email: str = typer.Option(None, "--email", help="Email address (optional, unique)."),
     ) -> None:
         """Create an account and print an API token for it."""
-        import secrets
-
-        from townsquare.db.engine import Database
-        from townsquare.errors import TownsquareError
         from townsquare.social.accounts import create_account
         from townsquare.social.tokens import issue_token
 
-        settings = _settings()
-        generated = password is None
-        password = password if password is not None else secrets.token_urlsafe(12)
-        db = Database(settings.sqlalchemy_url)
-        try:
-            with db.session() as session:
-                account = create_account(session, handle, password, email=email, is_admin=admin)
-                token = issue_token(session, account, kind="api", name="cli")
-                handle = account.handle
-        except TownsquareError as exc:
-            raise fail(exc.message)
-        except Exception as exc:
-            raise fail(f"could not create the account: {str(exc).splitlines()[0]} (did you run townsquare migrate?)")
-        finally:
-            db.dispose()
+        generated, password = password is None, _new_password(password)
+        with _database_session("create the account", " (did you run townsquare migrate?)") as session:
+            account = create_account(session, handle, password, email=email, is_admin=admin)
+            token = issue_token(session, account, kind="api", name="cli")
+            handle = account.handle
         typer.echo(f"created @{handle}{' (admin)' if admin else ''}")
         if generated:
             typer.echo(f"password: {password}")
@@ -171,27 +184,13 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                                      "printed)."),
     ) -> None:
         """Set an account's password (when someone is locked out); every sign-in of the account ends."""
-        import secrets
-
-        from townsquare.db.engine import Database
-        from townsquare.errors import TownsquareError
         from townsquare.social.accounts import get_account_by_handle, set_password
 
-        settings = _settings()
-        generated = password is None
-        password = password if password is not None else secrets.token_urlsafe(12)
-        db = Database(settings.sqlalchemy_url)
-        try:
-            with db.session() as session:
-                account = get_account_by_handle(session, handle)
-                ended = set_password(session, account, password)
-                handle = account.handle
-        except TownsquareError as exc:
-            raise fail(exc.message)
-        except Exception as exc:
-            raise fail(f"could not set the password: {str(exc).splitlines()[0]}")
-        finally:
-            db.dispose()
+        generated, password = password is None, _new_password(password)
+        with _database_session("set the password") as session:
+            account = get_account_by_handle(session, handle)
+            ended = set_password(session, account, password)
+            handle = account.handle
         typer.echo(f"new password set for @{handle}; {ended} sign-in(s) ended")
         if generated:
             typer.echo(f"password: {password}")
