@@ -57,7 +57,7 @@ def _hidden_ids(account_id: int):
             .union(select(Block.blocked_id).where(Block.blocker_id == account_id)))
 
 
-def _nearby_ids(session: Session, account_id: int) -> list[int]:
+def _nearby_ids(session: Session, account_id: int, limit: int) -> list[int]:
     """People the person is connected to, closest (most recent tie) first."""
     follows = select(Follow.followee_id.label("id"), Follow.created_at.label("at")).where(
         Follow.follower_id == account_id)
@@ -70,18 +70,18 @@ def _nearby_ids(session: Session, account_id: int) -> list[int]:
         Notification.recipient_id == account_id, Notification.actor_id.is_not(None))
     ties = follows.union_all(followers, talked, noticed).subquery()
     rows = session.execute(select(ties.c.id).group_by(ties.c.id).order_by(func.max(ties.c.at).desc())
-                           .limit(NEARBY_PEOPLE * 2)).scalars()
+                           .limit(limit * 2)).scalars()
     return [i for i in rows if i != account_id]
 
 
-def people(session: Session, account: Account) -> list[str]:
-    """The names of the people closest to the person, closest first."""
+def people(session: Session, account: Account, limit: int = NEARBY_PEOPLE) -> list[str]:
+    """The names of the ``limit`` people closest to the person, closest first."""
     hidden = _hidden_ids(account.id)
-    nearby = _nearby_ids(session, account.id)
+    nearby = _nearby_ids(session, account.id, limit)
     close = session.execute(select(Account).where(Account.id.in_(nearby), Account.status == "active",
                                                   Account.id.not_in(hidden))).scalars().all()
     close.sort(key=lambda a: nearby.index(a.id))
-    return [spoken_name(a) for a in close[:NEARBY_PEOPLE]]
+    return [spoken_name(a) for a in close[:limit]]
 
 
 def hashtags(session: Session, account: Account) -> list[str]:

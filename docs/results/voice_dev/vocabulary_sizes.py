@@ -22,10 +22,7 @@ def main(requests: int = 200, people: int = 150) -> None:
         world = build_world(settings, db, people, 7)
         with db.session() as s:
             demo = s.get(Account, world.demo_id)
-            # The closest 20, whatever NEARBY_PEOPLE is set to.
-            vocabulary.NEARBY_PEOPLE, saved = 20, vocabulary.NEARBY_PEOPLE
-            names = vocabulary.people(s, demo)
-            vocabulary.NEARBY_PEOPLE = saved
+            names = vocabulary.people(s, demo, limit=20)
         variants = {"verbs only": vocabulary.APP_WORDS,
                     "verbs + 8 names": ", ".join([vocabulary.APP_WORDS, *names[:8]]),
                     "verbs + 20 names": ", ".join([vocabulary.APP_WORDS, *names[:20]])}
