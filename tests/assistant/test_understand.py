@@ -123,6 +123,19 @@ def test_people_named_as_speech_recognition_hears_them(db, town, heard, handle):
         assert [n.handle for n in people_named(ctx, heard)] == [handle]
 
 
+def test_a_clipped_name_and_a_handle_said_aloud_are_found(db, town):
+    from townsquare.social.models import Account
+
+    with db.session() as s:
+        accounts.create_account(s, "kofimensah22", None, display_name="K. Mensah")
+        s.flush()
+        ctx = ToolContext(s, s.get(Account, town["ruth"]))
+        assert [n.handle for n in people_named(ctx, "look up Len Kowalski")] == ["lena_k"]  # "Lena", last sound lost
+        for heard in ("follow Kofi Mensah 22", "follow Kofimensa 22 for me", "follow Kofi Mensa 22"):
+            assert [n.handle for n in people_named(ctx, heard)] == ["kofimensah22"], heard
+        assert people_named(ctx, "follow Kofi 22") == []  # too far from the handle to be it
+
+
 def test_a_name_that_only_sounds_alike_in_part_is_not_guessed(db, town):
     from townsquare.assistant.people import sound_key
     from townsquare.social.models import Account
@@ -165,6 +178,39 @@ def test_dictated_text_is_copied_exactly(db, town):
         ("comment_on_post", {"post_id": post, "text": "yum, and send the recipe pls"})]
     assert _plan(db, town, "share with followers only: band practice moved to 6") == [
         ("publish_post", {"text": "band practice moved to 6", "visibility": "followers"})]
+
+
+def test_a_dictating_colon_written_as_a_comma_still_dictates(db, town):
+    # speech recognition writes "post: ..." as "Post, ...": a bare publishing command dictates
+    assert _plan(db, town, "Post, bus is late again, go on without me.") == [
+        ("publish_post", {"text": "bus is late again, go on without me."})]
+    assert _plan(db, town, "Please share it with my followers only, rehearsal is off tonight") == [
+        ("publish_post", {"text": "rehearsal is off tonight", "visibility": "followers"})]
+    # a command that names a subject dictates nothing: what follows the comma is about the draft
+    assert _plan(db, town, "post something about my new puppy, keep it short")[0][0] == "draft_post"
+
+
+def test_spoken_comments_whose_quotation_marks_were_lost(db, town):
+    post = str(town["post"])
+    comment = [("comment_on_post", {"post_id": post, "text": "save me a seat"})]
+    assert _plan(db, town, f"Comment on {post}, save me a seat") == comment  # "comment on 12: ..."
+    assert _plan(db, town, f"leave a comment on post {post}, save me a seat.") == \
+        [("comment_on_post", {"post_id": post, "text": "save me a seat."})]
+    assert _plan(db, town, f"Comment save me a seat, on post {post}") == comment  # the words, then where
+    assert _plan(db, town, "search kimchi and leave a comment saying save me a seat, on the top result") == [
+        ("search_posts", {"query": "kimchi"}), ("comment_on_post", {"post_id": "", "text": "save me a seat"})]
+
+
+def test_a_comma_after_a_spoken_command_means_nothing(db, town):
+    post = str(town["post"])
+    assert _plan(db, town, "Find, post about kimchi.") == [("search_posts", {"query": "kimchi"})]
+    assert _plan(db, town, f"Like, post {post}.") == [("react_to_post", {"post_id": post, "reaction": "like"})]
+
+
+def test_the_author_of_a_post_named_by_a_spoken_number(db, town):
+    # "#12" is silent when spoken: "whoever posted 12"
+    assert _plan(db, town, f"whoever posted {town['post']} I want to follow them") == [
+        ("follow", {"handle": "lena_k"})]
 
 
 def test_publish_without_words_becomes_a_draft(db, town):

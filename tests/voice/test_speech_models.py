@@ -100,6 +100,25 @@ def test_numbers_whisper_splits_are_joined():
     assert join_numbers("Oh, 600-18") == "Oh, 618" and join_numbers("open 9-5") == "open 9-5"
     assert join_numbers("reply to post 1,387") == "reply to post 1387" and join_numbers("1,2,3") == "1,2,3"
     assert join_numbers("Explain post-973") == "Explain post 973"
+    # after "post" (one post) a comma may split it too; after "posts" it is a list
+    assert join_numbers("Like, post 300, 8, and tell me") == "Like, post 308, and tell me"
+    assert join_numbers("compare posts 300, 8 and 12") == "compare posts 300, 8 and 12"
+    assert join_numbers("at 300, 8 people came") == "at 300, 8 people came"
+
+
+def test_unfollow_heard_as_and_follow_at_the_start():
+    from townsquare.voice.asr import restore_unfollow
+
+    assert restore_unfollow("and follow Origin Gonzalez") == "Unfollow Origin Gonzalez"
+    assert restore_unfollow("follow Ana and follow Ben") == "follow Ana and follow Ben"  # only at the start
+
+
+def test_words_whisper_runs_together_are_split():
+    from townsquare.voice.asr import split_glued_words
+
+    assert split_glued_words("Heartpost 297") == "Heart post 297"
+    assert split_glued_words("ReadMeMyNotifications") == "Read Me My Notifications"
+    assert split_glued_words("Compost tips from McDonald") == "Compost tips from McDonald"
 
 
 def test_a_spoken_post_number_comes_back_whole():

@@ -2,9 +2,10 @@
 
 Serves requests that name a person the way people do: "follow @mia_k", "unfollow mia_k",
 "stop following Mia Kovac", "folow Mia Kovak", "what's new with Mia?", and names as speech
-recognition writes them ("find David Becker" for David Bakker). Only accounts the person may
-see are resolved (active, no block either way), and a name that fits several accounts is not
-guessed (a first name alone must be unique among the accounts the request's words match).
+recognition writes them ("find David Becker" for David Bakker, "Nor Castro" for Nora Castro,
+"follow Nora Castro 81" for @noracastro81). Only accounts the person may see are resolved (active,
+no block either way), and a name that fits several accounts is not guessed (a first name alone must
+be unique among the accounts the request's words match).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class Named:
     name: str
     start: int  # where the request names them
     end: int
-    how: str  # "mention", "handle", "name", "fuzzy name", "sounds like", "first name"
+    how: str  # "mention", "handle", "name", "fuzzy name", "sounds like", "spoken handle", "first name"
 
 
 def _words(text: str) -> list[tuple[str, int, int]]:
@@ -73,14 +74,47 @@ def _sounds_like(a: str, b: str) -> bool:
     return len(key) >= 3 and min(len(a), len(b)) >= 4 and key == sound_key(b)
 
 
+def _clipped(a: str, b: str) -> bool:
+    """"Nor" for "Nora": speech recognition drops a name's last sound."""
+    return len(a) >= 3 and len(b) == len(a) + 1 and b.lower().startswith(a.lower())
+
+
+def _squashed(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _spoken_handles(accounts: list[Account], tokens: list[tuple[str, int, int]]) -> list[tuple[int, Named]]:
+    """A handle said aloud comes back as words: "noracastro81" as "Nora Castro 81" or "Norcastro 81".
+    Runs of up to three words, squashed together, that spell a handle (at most one letter off, two
+    for a long handle)."""
+    out = []
+    handles = [(a, _squashed(a.handle)) for a in accounts]
+    for i in range(len(tokens)):
+        for j in range(i + 1, min(i + 4, len(tokens) + 1)):
+            run = tokens[i:j]
+            if all(w.lower() in _NOT_NAMES for w, _, _ in run):
+                continue
+            said = _squashed("".join(w for w, _, _ in run))
+            for account, handle in handles:
+                if len(handle) < 6:
+                    continue
+                distance = edit_distance(said, handle, cap=2)
+                if distance <= (1 if len(handle) < 10 else 2):
+                    out.append((0 if distance == 0 else 1,
+                                Named(account.handle, account.display_name, run[0][1], run[-1][2], "spoken handle")))
+    return out
+
+
 def _candidates(ctx, words: list[str]) -> list[Account]:
     wanted = [w.lower() for w in dict.fromkeys(words) if w.lower() not in _NOT_NAMES and len(w) >= 2]
     wanted = wanted[:MAX_CANDIDATE_WORDS]
     if not wanted:
         return []
-    # Prefix of each word, so that a typo at its end still finds the account ("Kovak" -> "Kovac").
+    # Prefix of each word, so that a typo at its end still finds the account ("Kovak" -> "Kovac"),
+    # and handles that begin like a word ("Norcastro" -> noracastro81).
     clauses = [Account.handle.in_([w.replace(" ", "_") for w in wanted])]
     clauses += [func.lower(Account.display_name).like(f"%{w[:4]}%") for w in wanted if len(w) >= 4]
+    clauses += [func.lower(Account.handle).like(f"{w[:3]}%") for w in wanted if len(w) >= 4]
     clauses += [func.lower(Account.display_name).like(f"{w}%") for w in wanted if len(w) < 4]
     return list(ctx.session.scalars(select(Account).where(
         Account.status == "active", Account.id != ctx.account.id,
@@ -111,10 +145,13 @@ def people_named(ctx, text: str) -> list[Named]:
                     matches.append((1, Named(account.handle, account.display_name, start, window[-1][2],
                                              "fuzzy name")))
                 elif (any(_close(w, p) for (w, _, _), p in zip(window, parts, strict=True))
-                      and all(_close(w, p) or _sounds_like(w, p) for (w, _, _), p in zip(window, parts, strict=True))):
+                      and all(_close(w, p) or _sounds_like(w, p) or _clipped(w, p)
+                              for (w, _, _), p in zip(window, parts, strict=True))):
                     # Misheard, not mistyped: one word of the name is right, the others sound like it.
                     matches.append((1, Named(account.handle, account.display_name, start, window[-1][2],
                                              "sounds like")))
+    matches += _spoken_handles(accounts, [(m.group(0), m.start(), m.end()) for m in re.finditer(r"[\w'’-]+", text)
+                                          if not any(a <= m.start() < b for a, b in covered)])
     # A first name alone, capitalised, when exactly one candidate account has it.
     for word, start, end in free:
         if not word[:1].isupper() or word.lower() in _NOT_NAMES:

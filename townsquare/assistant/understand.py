@@ -39,6 +39,30 @@ MIN_INTENT_SCORE = 0.30  # below it a clause asks for nothing the tools do
 
 _QUOTE = re.compile(r"[\"“”«»]([^\"“”«»]{1,500})[\"“”«»]|(?<![\w])['‘]([^'‘’]{1,300}?)['’](?=[\s.,!?;:)]|$)")
 _COLON_CONTENT = re.compile(r"^(?P<lead>[^:]{1,80}?):\s+(?P<content>.+)$", re.DOTALL)
+# Speech recognition writes a dictating colon as a comma ("Post, running late, sorry all"): a bare
+# publishing command before the comma (its only other words say where and to whom it goes) dictates
+# what follows. "Post something about my trip, make it funny" names a subject: it dictates nothing.
+_COMMA_CONTENT = re.compile(
+    r"^(?:(?:please|pls|ok|okay|so|now|just|go ahead and|can you|could you)[,\s]+)*"
+    r"(?:post|publish|share|tweet|announce)"
+    r"(?:\s+(?:a post|a status|an update|this|that|it|for me|now|please|publicly|to everyone|"
+    r"(?:to|with|for) (?:all )?my followers(?: only)?|(?:to|with|for) followers(?: only)?|followers[- ]only|"
+    r"on my (?:feed|profile|timeline)))*"
+    r"\s*,\s+(?P<content>.+)$", re.IGNORECASE | re.DOTALL)
+_COMMENT_COMMA = re.compile(
+    r"(?:^|,\s*(?:so\s+|and\s+|then\s+)?)(?:(?:please|pls|ok|okay|so|now|just|can you|could you)[,\s]+)*"
+    r"(?:comment|reply|respond|(?:leave|add|write|drop|post)\s+(?:a|this|the|my)\s+(?:comment|reply))"
+    r"(?:\s+(?:on|to|in|under))?(?:\s+(?:their|the|that|this|his|her))?\s+(?:(?:posts?\s*)?#?\d+|it|that one|this one)"
+    r"(?:\s+(?:with|saying))?\s*,\s+(?P<content>.+)$", re.IGNORECASE | re.DOTALL)
+# Where unquoted dictated words stop: ", on post 12", ", on it", ", on the top result".
+_POST_TARGET = (r"on\s+(?:their\s+|the\s+|his\s+|her\s+|that\s+|this\s+|my\s+)?(?:posts?\s*#?\d+(?:\s+and\s+#?\d+)*|"
+                r"it|that|this|that one|this one|the top result|the first one|the first result)")
+_TRAILING_TARGET = re.compile(rf",\s+{_POST_TARGET}[\s.!?]*$", re.IGNORECASE)
+# "comment congrats, on post 12", "drop a see you there, on 12": the words, then where they go.
+_CONTENT_BEFORE_TARGET = re.compile(
+    r"^(?:(?:please|pls|ok|okay|so|now|just|can you|could you)[,\s]+)*(?:comment|drop|leave|write|reply|say)"
+    rf"(?:\s+(?:a|an))?\s+(?P<content>(?!(?:a |an )?(?:comment|reply|note|message)\b)[^,]+?)(?=,\s+{_POST_TARGET}[\s.!?]*$)",
+    re.IGNORECASE)
 _CONTENT_VERBS = re.compile(r"\b(post|publish|share|comment|reply|respond|tweet|announce|write|say|caption|"
                             r"publica|postea|comenta|প্রকাশ|মন্তব্য)\w*", re.IGNORECASE)
 _POST_NUMBER = re.compile(r"(?:\bposts?\b|\bpublicaci[oó]n\b|পোস্ট|#)\s*(?:#|no\.?|number)?\s*(\d{1,12})\b"
@@ -58,6 +82,11 @@ _FOLLOWERS_ONLY = re.compile(r"\bfollowers[- ]only\b|\bonly (?:to |for |with )?m
                              re.IGNORECASE)
 _SPLIT = re.compile(r"(?<=[.?!])\s+(?=\S)|;\s*|\s*,?\s+(?:and then|then|and also|also|plus|and|y|e|আর|এবং)\s+",
                     re.IGNORECASE)
+# Speech recognition puts a comma after a spoken command's first word ("Find, posts about ...",
+# "Like, post 12"): the comma means nothing there.
+_COMMA_AFTER_VERB = re.compile(r"(?:^|(?<=[.?!]\s))((?:please\s+)?(?:find|search|look up|draft|like|heart|love|"
+                               r"follow|unfollow|comment|reply|publish|post|share|show|tell|read|catch|explain|"
+                               r"react|upvote|write))\s*,\s+", re.IGNORECASE)
 _LEAD_FILLER = re.compile(r"^(?:(?:oh|ok|okay|so|and|also|then|plus|but|y|aparte)[,!]?\s+)+", re.IGNORECASE)
 _INTERJECTION = re.compile(r"^(?:oh|ok|okay|so|also|well|and|plus|hey|yeah|um|uh|hmm)[\s,!.?]*$", re.IGNORECASE)
 _PRONOUN_TOPIC = re.compile(r"^(?:it|that|this|them|those|these|the same|that topic|eso|ello)$", re.IGNORECASE)
@@ -144,19 +173,33 @@ def _writes(lead: str) -> bool:
     return bool(_CONTENT_VERBS.search(lead))
 
 
-def _dictated_tail(sentence: str) -> int | None:
-    """Where the words a sentence dictates begin: after "post:" / "reply to post 12 with:" or after
-    "saying" (typos allowed), when a verb of writing comes first; None when it dictates nothing."""
+def _dictated_span(sentence: str) -> tuple[int, int] | None:
+    """Where the words a sentence dictates begin and end: after "post:" / "reply to post 12 with:" or
+    after "saying" (typos allowed), when a verb of writing comes first; after "post it," or "comment
+    on 12," when the command before the comma names nothing else; None when it dictates nothing.
+    Speech loses quotation marks, so unquoted words end before a target that follows them
+    ("... saying great post, on the top result", "comment congrats, on post 12")."""
     colon = _COLON_CONTENT.match(sentence)
     if colon and _writes(colon.group("lead")) and colon.group("content").strip():
-        return colon.start("content")
+        return colon.start("content"), _content_end(sentence, colon.start("content"))
+    comma = _COMMA_CONTENT.match(sentence) or _COMMENT_COMMA.search(sentence)
+    if comma and comma.group("content").strip(" .!?"):
+        return comma.start("content"), _content_end(sentence, comma.start("content"))
     for m in re.finditer(r"[A-Za-z]+", sentence):
         word = phrasing.fix_typo(m.group(0)).lower()
         if word in ("saying", "says") and _writes(sentence[:m.start()]):
             rest = sentence[m.end():]
             start = m.end() + len(rest) - len(rest.lstrip(" :"))
-            return start if sentence[start:].strip() else None
+            return (start, _content_end(sentence, start)) if sentence[start:].strip() else None
+    before = _CONTENT_BEFORE_TARGET.match(sentence)
+    if before:
+        return before.start("content"), before.end("content")
     return None
+
+
+def _content_end(sentence: str, start: int) -> int:
+    target = _TRAILING_TARGET.search(sentence, start)
+    return target.start() if target and target.start() > start else len(sentence.rstrip())
 
 
 def _set_aside(text: str) -> tuple[str, list[str]]:
@@ -171,9 +214,11 @@ def _set_aside(text: str) -> tuple[str, list[str]]:
     text = _QUOTE.sub(lambda m: keep(m.group(1) or m.group(2) or ""), text)
     sentences = []
     for sentence in re.split(r"(?<=[.?!])\s+(?=\S)", text):
-        start = None if "⟦" in sentence else _dictated_tail(sentence)
-        if start is not None:
-            sentence = sentence[:start] + keep(sentence[start:].rstrip()).replace("⟦", "⟦=")
+        span = None if "⟦" in sentence else _dictated_span(sentence)
+        if span is not None:
+            start, end = span
+            rest = sentence[end:].lstrip(" ,")  # ", on post 12" after the words: where they go
+            sentence = sentence[:start] + keep(sentence[start:end].rstrip()).replace("⟦", "⟦=") + rest
         sentences.append(sentence)
     return " ".join(" ".join(sentences).split()), quoted
 
@@ -262,12 +307,17 @@ def follow_topic(clause: str) -> str:
     return " ".join(_content_words(text))
 
 
+# "whoever posted 12": the author of a post named by its number ("#" is silent when spoken).
+_AUTHOR_OF_NUMBER = re.compile(r"\b(?:who|whoever|someone who|the person who)\s+(?:posted|wrote|shared)\s+#?\d",
+                               re.IGNORECASE)
+
+
 def post_numbers(clause: str) -> list[str]:
     """Post ids a clause names ("post 12", "#12", "posts 12 and 13"; a lone number only beside a
     word for posts or an action on one: "upvote 12", "comment on 12: ...")."""
     found = []
     lone_ok = bool(re.search(r"\b(?:posts?|publicaci[oó]n\w*)\b|পোস্ট|#", clause, re.IGNORECASE)) or \
-        _verb_cue(clause) in POST_TOOLS
+        _verb_cue(clause) in POST_TOOLS or bool(_AUTHOR_OF_NUMBER.search(clause))
     for m in _POST_NUMBER.finditer(re.sub(r"⟦=?\d+⟧", " ", clause)):
         number = m.group(1) or m.group(2)
         if m.group(2) and not lone_ok:
@@ -316,7 +366,7 @@ _VERB_CUES = [(tool, re.compile(_POLITE_LEAD + pattern, re.IGNORECASE)) for tool
     ("explain_post", r"explain\b"),
     ("search_people", r"(?:find|search(?: for)?|look for|look up|show me)\s+(?:some\s+|the\s+)?(?:people|accounts|"
                       r"profiles|users|folks|persons)\b"),
-    ("search_posts", r"(?:search|look for|dig up)\b"), ("read_notifications", r"(?:check|read|show)\s+(?:me\s+)?my\s+notifications\b"),
+    ("search_posts", r"(?:search|look for|dig up|find\s+(?:me\s+)?(?:some\s+|the\s+)?posts?)\b"), ("read_notifications", r"(?:check|read|show)\s+(?:me\s+)?my\s+notifications\b"),
     ("catch_me_up", r"catch\s+me\s+up\b"), ("suggest_follows", r"(?:suggest|recommend)\w*\b"),
 ]]
 
@@ -468,7 +518,8 @@ def _intent(clause: Clause, scores: dict[str, float]) -> str:
     if "⟦=" in clause.text:
         # Dictated words ("reply to post 4 with: ...", "publish: ...") are written somewhere: on a
         # post when the clause names one, else a new post (or a draft).
-        if (clause.posts and _explicit_post(clause.text)) or cue == "comment_on_post":
+        if (clause.posts and _explicit_post(clause.text)) or cue == "comment_on_post" \
+                or re.search(rf"⟦=\d+⟧\s*{_POST_TARGET}", clause.text, re.IGNORECASE):
             return "comment_on_post"
         return max(("publish_post", "draft_post"), key=lambda tool: scores[tool])
     intent = max(scores, key=lambda tool: scores[tool])
@@ -502,6 +553,7 @@ def understand(ctx, text: str) -> Understanding:
     data), or ``chat=True`` when it needs no tool."""
     raw = phrasing.ascii_digits(text.strip())
     aside, quoted = _set_aside(raw)
+    aside = _COMMA_AFTER_VERB.sub(r"\1 ", aside)
     clauses = _clauses(ctx, phrasing.normalise(aside))
     if not clauses:
         return Understanding(chat=True)
@@ -586,6 +638,11 @@ def _person_targets(ctx, clause: Clause, previous: Clause | None) -> list[str]:
     return []
 
 
+def _found_earlier(previous: Clause | None) -> list[str]:
+    """No post named: the target is what an earlier clause of this turn finds (""), else none (ask)."""
+    return [""] if previous is not None else []
+
+
 def _calls_for(ctx, clause: Clause, previous: Clause | None, request: str, quoted: list[str]) -> list[PlannedCall]:
     tool, text = clause.intent, clause.text
     one = lambda args: [PlannedCall(tool, args, text)]  # noqa: E731
@@ -634,10 +691,10 @@ def _calls_for(ctx, clause: Clause, previous: Clause | None, request: str, quote
     if tool == "comment_on_post":
         if not clause.content:
             return []
-        posts = _post_targets(clause, previous) or [""]  # "" : the target comes from this turn's reads
+        posts = _post_targets(clause, previous) or _found_earlier(previous)
         return [PlannedCall(tool, {"post_id": p, "text": clause.content}, text) for p in posts]
     if tool == "react_to_post":
-        posts = _post_targets(clause, previous) or [""]
+        posts = _post_targets(clause, previous) or _found_earlier(previous)
         reaction = reaction_of(text)
         return [PlannedCall(tool, {"post_id": p, "reaction": reaction}, text) for p in posts]
     if tool in ("follow", "unfollow"):

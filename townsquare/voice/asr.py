@@ -34,16 +34,46 @@ def packaged_model_dir() -> Path:
 # "five hundred nine" may come back as "500 9" or "600-18" (hundreds followed by a number under 100,
 # nothing but a space or hyphen between them: one number), "1,387" has a thousands separator, and
 # "post-973" a hyphen.
-_SPLIT_HUNDREDS = re.compile(r"\b([1-9]\d*)00[ -]([1-9]\d?)\b")
+# After "post" (one post) even a comma may fall between the two: "like post 300, 8".
+_SPLIT_HUNDREDS = re.compile(r"\b([1-9]\d*)00[ -]([1-9]\d?)\b|(?<=\bpost )#?([1-9]\d*)00, ([1-9]\d?)\b",
+                             re.IGNORECASE)
 _THOUSANDS = re.compile(r"\b(\d{1,3})((?:,\d{3})+)\b")
 _HYPHENATED_NUMBER = re.compile(r"\b([^\W\d_]+)-(\d)")
+# Whisper sometimes runs short words together: "Heartpost 297", "ReadMeMyNotifications".
+_GLUED_POST = re.compile(r"\b(like|heart|love|share|react|comment|reply|repost|boost)(posts?)\b", re.IGNORECASE)
+_GLUED_WORDS = re.compile(r"\b(?:[A-Z][a-z]+){3,}\b")  # three or more capitalised words (not "McDonald")
+
+
+def _hundreds(m: re.Match) -> str:
+    hundreds, rest = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+    return str(int(hundreds) * 100 + int(rest))
 
 
 def join_numbers(text: str) -> str:
     """A transcript's numbers written as a request to the app names them: plain digits."""
     text = _THOUSANDS.sub(lambda m: m.group(1) + m.group(2).replace(",", ""), text)
     text = _HYPHENATED_NUMBER.sub(r"\1 \2", text)
-    return _SPLIT_HUNDREDS.sub(lambda m: str(int(m.group(1)) * 100 + int(m.group(2))), text)
+    return _SPLIT_HUNDREDS.sub(_hundreds, text)
+
+
+# "Unfollow" is a rare word to Whisper: at the start of a request it comes back as "and follow".
+# No request begins with "and follow"; one that begins with "unfollow" is common.
+_UNFOLLOW_HEARD = re.compile(r"^(?:and|an|on|un)[ -]?follow(s|ing)?\b", re.IGNORECASE)
+
+
+def restore_unfollow(text: str) -> str:
+    return _UNFOLLOW_HEARD.sub(lambda m: "Unfollow" + (m.group(1) or ""), text.lstrip())
+
+
+def split_glued_words(text: str) -> str:
+    """Words the recogniser ran together, apart again."""
+    text = _GLUED_POST.sub(r"\1 \2", text)
+    return _GLUED_WORDS.sub(lambda m: " ".join(re.findall(r"[A-Z][a-z]+", m.group(0))), text)
+
+
+def tidy(text: str) -> str:
+    """A transcript as a request to the app is written: words apart, numbers whole, "unfollow"."""
+    return restore_unfollow(join_numbers(split_glued_words(text.strip())))
 
 
 @dataclass
@@ -78,5 +108,5 @@ class Transcriber:
                 without_timestamps=True, hotwords=hotwords or None)
             kept = [s.text for s in segments
                     if not (s.no_speech_prob > NO_SPEECH_PROB and s.avg_logprob < LOW_LOGPROB)]
-        text = join_numbers(" ".join(t.strip() for t in kept).strip())
+        text = tidy(" ".join(t.strip() for t in kept))
         return Transcript(text, len(samples) / SAMPLE_RATE)
