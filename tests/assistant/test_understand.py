@@ -134,6 +134,7 @@ def test_a_clipped_name_and_a_handle_said_aloud_are_found(db, town):
         for heard in ("follow Kofi Mensah 22", "follow Kofimensa 22 for me", "follow Kofi Mensa 22"):
             assert [n.handle for n in people_named(ctx, heard)] == ["kofimensah22"], heard
         assert people_named(ctx, "follow Kofi 22") == []  # too far from the handle to be it
+        assert [n.handle for n in people_named(ctx, "find Ivytran")] == ["ivy"]  # a name run together
 
 
 def test_a_name_that_only_sounds_alike_in_part_is_not_guessed(db, town):
@@ -197,8 +198,10 @@ def test_spoken_comments_whose_quotation_marks_were_lost(db, town):
     assert _plan(db, town, f"leave a comment on post {post}, save me a seat.") == \
         [("comment_on_post", {"post_id": post, "text": "save me a seat."})]
     assert _plan(db, town, f"Comment save me a seat, on post {post}") == comment  # the words, then where
-    assert _plan(db, town, "search kimchi and leave a comment saying save me a seat, on the top result") == [
-        ("search_posts", {"query": "kimchi"}), ("comment_on_post", {"post_id": "", "text": "save me a seat"})]
+    for heard in ("search kimchi and leave a comment saying save me a seat, on the top result",
+                  "search kimchi and leave a comment saying save me a seat on the top result"):
+        assert _plan(db, town, heard) == [
+            ("search_posts", {"query": "kimchi"}), ("comment_on_post", {"post_id": "", "text": "save me a seat"})]
 
 
 def test_a_comma_after_a_spoken_command_means_nothing(db, town):
@@ -207,10 +210,12 @@ def test_a_comma_after_a_spoken_command_means_nothing(db, town):
     assert _plan(db, town, f"Like, post {post}.") == [("react_to_post", {"post_id": post, "reaction": "like"})]
 
 
-def test_the_author_of_a_post_named_by_a_spoken_number(db, town):
-    # "#12" is silent when spoken: "whoever posted 12"
-    assert _plan(db, town, f"whoever posted {town['post']} I want to follow them") == [
-        ("follow", {"handle": "lena_k"})]
+def test_a_post_named_by_a_spoken_number(db, town):
+    # "#12" is silent when spoken: "whoever posted 12", "howd 12 end up in my feed"
+    post = str(town["post"])
+    assert _plan(db, town, f"whoever posted {post} I want to follow them") == [("follow", {"handle": "lena_k"})]
+    assert _plan(db, town, f"Howd {post} end up in my feed.") == [("explain_post", {"post_id": post})]
+    assert all(tool != "explain_post" for tool, _ in _plan(db, town, "I got 3 new followers in my feed today"))
 
 
 def test_publish_without_words_becomes_a_draft(db, town):

@@ -84,11 +84,13 @@ def _squashed(text: str) -> str:
 
 
 def _spoken_handles(accounts: list[Account], tokens: list[tuple[str, int, int]]) -> list[tuple[int, Named]]:
-    """A handle said aloud comes back as words: "noracastro81" as "Nora Castro 81" or "Norcastro 81".
-    Runs of up to three words, squashed together, that spell a handle (at most one letter off, two
-    for a long handle)."""
+    """A handle said aloud comes back as words: "noracastro81" as "Nora Castro 81" or "Norcastro 81";
+    and a name may come back run together ("Norcastro" for Nora Castro). Runs of up to three words,
+    squashed together, that spell a handle or a whole name (at most one letter off, two for a long
+    one)."""
     out = []
     handles = [(a, _squashed(a.handle)) for a in accounts]
+    handles += [(a, _squashed(a.display_name)) for a in accounts if len((a.display_name or "").split()) >= 2]
     for i in range(len(tokens)):
         for j in range(i + 1, min(i + 4, len(tokens) + 1)):
             run = tokens[i:j]

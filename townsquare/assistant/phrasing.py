@@ -37,6 +37,9 @@ SHORTHAND = {
     "b4": "before", "pic": "photo", "pics": "photos", "acct": "account", "accts": "accounts", "r": "are",
     "n": "and", "sth": "something", "smth": "something", "bc": "because", "cuz": "because", "idk": "I don't know",
     "imo": "in my opinion", "lmk": "let me know", "tmrw": "tomorrow", "2day": "today", "2nite": "tonight",
+    # contractions written without their apostrophe (typed in a hurry, or as speech recognition writes)
+    "howd": "how'd", "whys": "why's", "wheres": "where's", "whos": "who's", "hows": "how's", "dont": "don't",
+    "didnt": "didn't", "doesnt": "doesn't", "isnt": "isn't", "im": "I'm", "ive": "I've", "youre": "you're",
 }
 
 # Spanish and Bengali words for the app's actions, glossed for intent selection.

@@ -43,7 +43,7 @@ _COLON_CONTENT = re.compile(r"^(?P<lead>[^:]{1,80}?):\s+(?P<content>.+)$", re.DO
 # publishing command before the comma (its only other words say where and to whom it goes) dictates
 # what follows. "Post something about my trip, make it funny" names a subject: it dictates nothing.
 _COMMA_CONTENT = re.compile(
-    r"^(?:(?:please|pls|ok|okay|so|now|just|go ahead and|can you|could you)[,\s]+)*"
+    r"(?:^|,\s*(?:so\s+|and\s+|then\s+)?)(?:(?:please|pls|ok|okay|so|now|just|go ahead and|can you|could you)[,\s]+)*"
     r"(?:post|publish|share|tweet|announce)"
     r"(?:\s+(?:a post|a status|an update|this|that|it|for me|now|please|publicly|to everyone|"
     r"(?:to|with|for) (?:all )?my followers(?: only)?|(?:to|with|for) followers(?: only)?|followers[- ]only|"
@@ -57,7 +57,9 @@ _COMMENT_COMMA = re.compile(
 # Where unquoted dictated words stop: ", on post 12", ", on it", ", on the top result".
 _POST_TARGET = (r"on\s+(?:their\s+|the\s+|his\s+|her\s+|that\s+|this\s+|my\s+)?(?:posts?\s*#?\d+(?:\s+and\s+#?\d+)*|"
                 r"it|that|this|that one|this one|the top result|the first one|the first result)")
-_TRAILING_TARGET = re.compile(rf",\s+{_POST_TARGET}[\s.!?]*$", re.IGNORECASE)
+_NAMED_TARGET = (r"on\s+(?:their\s+|the\s+|his\s+|her\s+|that\s+|this\s+|my\s+)?(?:posts?\s*#?\d+(?:\s+and\s+#?\d+)*|"
+                 r"the top result|the first one|the first result)")  # never words of a comment, even without a comma
+_TRAILING_TARGET = re.compile(rf"(?:,\s+{_POST_TARGET}|\s+{_NAMED_TARGET})[\s.!?]*$", re.IGNORECASE)
 # "comment congrats, on post 12", "drop a see you there, on 12": the words, then where they go.
 _CONTENT_BEFORE_TARGET = re.compile(
     r"^(?:(?:please|pls|ok|okay|so|now|just|can you|could you)[,\s]+)*(?:comment|drop|leave|write|reply|say)"
@@ -182,7 +184,7 @@ def _dictated_span(sentence: str) -> tuple[int, int] | None:
     colon = _COLON_CONTENT.match(sentence)
     if colon and _writes(colon.group("lead")) and colon.group("content").strip():
         return colon.start("content"), _content_end(sentence, colon.start("content"))
-    comma = _COMMA_CONTENT.match(sentence) or _COMMENT_COMMA.search(sentence)
+    comma = _COMMA_CONTENT.search(sentence) or _COMMENT_COMMA.search(sentence)
     if comma and comma.group("content").strip(" .!?"):
         return comma.start("content"), _content_end(sentence, comma.start("content"))
     for m in re.finditer(r"[A-Za-z]+", sentence):
@@ -312,12 +314,18 @@ _AUTHOR_OF_NUMBER = re.compile(r"\b(?:who|whoever|someone who|the person who)\s+
                                re.IGNORECASE)
 
 
+# "how'd 600 end up in my feed?", "why am I seeing 600": a number that arrived in the feed is a post.
+_NUMBER_IN_FEED = re.compile(r"\b\d+\s+(?:end(?:ed|s)? up|g[eo]t|show(?:ed|s)? up|appear(?:ed|s)?|land(?:ed|s)?|"
+                             r"c[oa]me)\b[^.?!]*\b(?:feed|timeline)\b|\b(?:seeing|shown|see)\s+#?\d+\b",
+                             re.IGNORECASE)
+
+
 def post_numbers(clause: str) -> list[str]:
     """Post ids a clause names ("post 12", "#12", "posts 12 and 13"; a lone number only beside a
     word for posts or an action on one: "upvote 12", "comment on 12: ...")."""
     found = []
     lone_ok = bool(re.search(r"\b(?:posts?|publicaci[oó]n\w*)\b|পোস্ট|#", clause, re.IGNORECASE)) or \
-        _verb_cue(clause) in POST_TOOLS or bool(_AUTHOR_OF_NUMBER.search(clause))
+        _verb_cue(clause) in POST_TOOLS or bool(_AUTHOR_OF_NUMBER.search(clause) or _NUMBER_IN_FEED.search(clause))
     for m in _POST_NUMBER.finditer(re.sub(r"⟦=?\d+⟧", " ", clause)):
         number = m.group(1) or m.group(2)
         if m.group(2) and not lone_ok:
@@ -526,7 +534,8 @@ def _intent(clause: Clause, scores: dict[str, float]) -> str:
     if scores[intent] < MIN_INTENT_SCORE and not (intent == "search_posts" and _explicit_topic(clause.text)):
         return CHAT  # (a weak match that is still closest to a search, with a subject named, searches)
     intent = _where_written(clause, intent)
-    if intent not in POST_TOOLS and _explicit_post(clause.text) and intent not in ("follow", "unfollow"):
+    if intent not in POST_TOOLS and (_explicit_post(clause.text) or _NUMBER_IN_FEED.search(clause.text)) \
+            and intent not in ("follow", "unfollow"):
         # A request that names a post ("how'd #12 get here?") is about that post.
         intent = max(POST_TOOLS, key=lambda tool: scores[tool])
     if intent == "explain_post" and not _WHY_SHOWN.search(phrasing.gloss(clause.text)):
