@@ -54,11 +54,12 @@ _COMMENT_COMMA = re.compile(
     r"(?:comment|reply|respond|(?:leave|add|write|drop|post)\s+(?:a|this|the|my)\s+(?:comment|reply))"
     r"(?:\s+(?:on|to|in|under))?(?:\s+(?:their|the|that|this|his|her))?\s+(?:(?:posts?\s*)?#?\d+|it|that one|this one)"
     r"(?:\s+(?:with|saying))?\s*,\s+(?P<content>.+)$", re.IGNORECASE | re.DOTALL)
-# Where unquoted dictated words stop: ", on post 12", ", on it", ", on the top result".
-_POST_TARGET = (r"on\s+(?:their\s+|the\s+|his\s+|her\s+|that\s+|this\s+|my\s+)?(?:posts?\s*#?\d+(?:\s+and\s+#?\d+)*|"
-                r"it|that|this|that one|this one|the top result|the first one|the first result)")
-_NAMED_TARGET = (r"on\s+(?:their\s+|the\s+|his\s+|her\s+|that\s+|this\s+|my\s+)?(?:posts?\s*#?\d+(?:\s+and\s+#?\d+)*|"
-                 r"the top result|the first one|the first result)")  # never words of a comment, even without a comma
+# Where unquoted dictated words stop: ", on post 12", ", on it", ", on the top result". A post named
+# by number or rank is never words of a comment, even without the comma; "on it" needs the comma.
+_ON = r"on\s+(?:their\s+|the\s+|his\s+|her\s+|that\s+|this\s+|my\s+)?"
+_NAMED_TARGET = _ON + r"(?:posts?\s*#?\d+(?:\s+and\s+#?\d+)*|the top result|the first one|the first result)"
+_POST_TARGET = _ON + r"(?:(?:posts?\s*)?#?\d+(?:\s+and\s+#?\d+)*|it|that|this|that one|this one|the top result|" \
+                     r"the first one|the first result)"
 _TRAILING_TARGET = re.compile(rf"(?:,\s+{_POST_TARGET}|\s+{_NAMED_TARGET})[\s.!?]*$", re.IGNORECASE)
 # "comment congrats, on post 12", "drop a see you there, on 12": the words, then where they go.
 _CONTENT_BEFORE_TARGET = re.compile(

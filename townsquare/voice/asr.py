@@ -89,12 +89,13 @@ class Transcript:
 class Transcriber:
     """One loaded Whisper model; calls are serialised (two cores: parallel calls only thrash)."""
 
-    def __init__(self, model_dir: Path | None = None, threads: int = 2) -> None:
+    def __init__(self, model_dir: Path | None = None, threads: int = 2, beam_size: int = 1) -> None:
         from faster_whisper import WhisperModel
 
         self.model_dir = Path(model_dir or packaged_model_dir())
         self.model = WhisperModel(str(self.model_dir), device="cpu", compute_type="int8", cpu_threads=threads,
                                   local_files_only=True)
+        self.beam_size = beam_size
         self._lock = threading.Lock()
 
     def transcribe(self, samples: np.ndarray, *, vad: bool = True, hotwords: str = "") -> Transcript:
@@ -103,7 +104,7 @@ class Transcriber:
             return Transcript("", 0.0)
         with self._lock:
             segments, _info = self.model.transcribe(
-                samples.astype(np.float32), language="en", beam_size=1, vad_filter=vad,
+                samples.astype(np.float32), language="en", beam_size=self.beam_size, vad_filter=vad,
                 vad_parameters={"min_silence_duration_ms": 300}, condition_on_previous_text=False,
                 without_timestamps=True, hotwords=hotwords or None)
             kept = [s.text for s in segments
