@@ -208,6 +208,7 @@ def test_a_comma_after_a_spoken_command_means_nothing(db, town):
     post = str(town["post"])
     assert _plan(db, town, "Find, post about kimchi.") == [("search_posts", {"query": "kimchi"})]
     assert _plan(db, town, f"Like, post {post}.") == [("react_to_post", {"post_id": post, "reaction": "like"})]
+    assert _plan(db, town, f"Explain, post, {post}.") == [("explain_post", {"post_id": post})]  # not "post: ..."
 
 
 def test_a_post_named_by_a_spoken_number(db, town):

@@ -48,7 +48,7 @@ _COMMA_CONTENT = re.compile(
     r"(?:\s+(?:a post|a status|an update|this|that|it|for me|now|please|publicly|to everyone|"
     r"(?:to|with|for) (?:all )?my followers(?: only)?|(?:to|with|for) followers(?: only)?|followers[- ]only|"
     r"on my (?:feed|profile|timeline)))*"
-    r"\s*,\s+(?P<content>.+)$", re.IGNORECASE | re.DOTALL)
+    r"\s*,\s+(?P<content>(?!#?\d|about\b).+)$", re.IGNORECASE | re.DOTALL)  # "post, 12" and "post, about" name
 _COMMENT_COMMA = re.compile(
     r"(?:^|,\s*(?:so\s+|and\s+|then\s+)?)(?:(?:please|pls|ok|okay|so|now|just|can you|could you)[,\s]+)*"
     r"(?:comment|reply|respond|(?:leave|add|write|drop|post)\s+(?:a|this|the|my)\s+(?:comment|reply))"
@@ -86,10 +86,10 @@ _FOLLOWERS_ONLY = re.compile(r"\bfollowers[- ]only\b|\bonly (?:to |for |with )?m
 _SPLIT = re.compile(r"(?<=[.?!])\s+(?=\S)|;\s*|\s*,?\s+(?:and then|then|and also|also|plus|and|y|e|আর|এবং)\s+",
                     re.IGNORECASE)
 # Speech recognition puts a comma after a spoken command's first word ("Find, posts about ...",
-# "Like, post 12"): the comma means nothing there.
+# "Like, post 12") and after "post" when the speaker pauses ("Explain, post, 12"): it means nothing.
 _COMMA_AFTER_VERB = re.compile(r"(?:^|(?<=[.?!]\s))((?:please\s+)?(?:find|search|look up|draft|like|heart|love|"
                                r"follow|unfollow|comment|reply|publish|post|share|show|tell|read|catch|explain|"
-                               r"react|upvote|write))\s*,\s+", re.IGNORECASE)
+                               r"react|upvote|write))\s*,\s+|\b(posts?)\s*,\s+(?=#?\d|about\b)", re.IGNORECASE)
 _LEAD_FILLER = re.compile(r"^(?:(?:oh|ok|okay|so|and|also|then|plus|but|y|aparte)[,!]?\s+)+", re.IGNORECASE)
 _INTERJECTION = re.compile(r"^(?:oh|ok|okay|so|also|well|and|plus|hey|yeah|um|uh|hmm)[\s,!.?]*$", re.IGNORECASE)
 _PRONOUN_TOPIC = re.compile(r"^(?:it|that|this|them|those|these|the same|that topic|eso|ello)$", re.IGNORECASE)
@@ -563,7 +563,7 @@ def understand(ctx, text: str) -> Understanding:
     data), or ``chat=True`` when it needs no tool."""
     raw = phrasing.ascii_digits(text.strip())
     aside, quoted = _set_aside(raw)
-    aside = _COMMA_AFTER_VERB.sub(r"\1 ", aside)
+    aside = _COMMA_AFTER_VERB.sub(lambda m: (m.group(1) or m.group(2)) + " ", aside)
     clauses = _clauses(ctx, phrasing.normalise(aside))
     if not clauses:
         return Understanding(chat=True)
