@@ -62,7 +62,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                     task_rows = vb.task_success(db, world, settings, llm, shield, voice, transcriber, split=split,
                                                 limit=tasks, progress=lambda: progress.advance(bar))
         trip = vb.wer_row("round trip WER: Piper joe -> Whisper tiny.en, dev-half requests", utterances)
-        trip["config"] = {"tts": f"piper {settings.voice_tts}", "asr": "faster-whisper tiny.en int8, beam 1, the person's vocabulary as hotwords",
+        trip["config"] = {"tts": f"piper {settings.voice_tts}", "asr": f"faster-whisper tiny.en int8, beam {transcriber.beam_size}, the person's vocabulary as hotwords",
                           "source": "assistant_dev.jsonl, English, slots filled from the seeded community"}
         trip["worst"] = [{"said": u.said, "heard": u.heard, "errors": u.errors}
                          for u in sorted(utterances, key=lambda u: -u.errors / max(u.n, 1))[:10]]
