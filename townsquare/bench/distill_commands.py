@@ -24,10 +24,15 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         student_set: list[str] = typer.Option([], "--student-set", help="student hyper-parameter KEY=VALUE"),
         temperature: float = typer.Option(1.0, help="softening temperature of the retrieval KL"),
         retrieval_weight: float = typer.Option(1.0, help="weight of the retrieval KL"),
+        teacher_topk: int = typer.Option(0, help="add the teacher's top-k items of the whole catalogue to each "
+                                         "row's KD candidates (sampled negatives only; 0 = off)"),
         valid_users: int = typer.Option(5000, help="validation users that choose each model's epoch"),
         timing_people: int = typer.Option(200, help="people whose feed page is timed (0 = skip)"),
         threads: int = typer.Option(2, help="torch CPU threads for training (timing uses 1)"),
         seed: int = typer.Option(0, help="random seed"),
+        only: list[str] = typer.Option([], "--only", help="train/report only this model (teacher, student, "
+                                       "distilled; repeatable), e.g. the plain student beside a teacher run "
+                                       "into the same --work-dir"),
     ) -> None:
         """Distillation benchmark: NDCG@10 and page-scoring time of teacher, student, distilled student."""
         import torch
@@ -42,6 +47,11 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
 
         console = Console(stderr=True)
         torch.set_num_threads(threads)
+        from townsquare.bench.distill import ROLES
+
+        if any(r not in ROLES for r in only):
+            typer.echo(f"error: --only takes {', '.join(ROLES)}", err=True)
+            raise typer.Exit(1)
         try:
             inter = read_interactions(data)
             split = leave_one_out(inter)
@@ -51,9 +61,10 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                 split, {**TEACHER, **parse_settings(teacher_set, "--teacher-set")},
                 {**STUDENT, **parse_settings(student_set, "--student-set")},
                 {"teacher": teacher_minutes, "student": student_minutes, "distilled": student_minutes},
-                epochs=epochs, student_epochs=student_epochs, seed=seed, kd=KDConfig(temperature=temperature, retrieval_weight=retrieval_weight),
+                epochs=epochs, student_epochs=student_epochs, seed=seed, kd=KDConfig(temperature=temperature, retrieval_weight=retrieval_weight,
+                                              teacher_topk=teacher_topk),
                 valid_users=valid_users, work_dir=work_dir, timing_people=timing_people,
-                log=lambda s: console.log(s))
+                only=tuple(only) or None, log=lambda s: console.log(s))
         except (TownsquareError, ValueError) as exc:
             typer.echo(f"error: {getattr(exc, 'message', str(exc))}", err=True)
             raise typer.Exit(1)
