@@ -22,8 +22,6 @@ from townsquare.distill.rec import (
     n_params,
     retrieval_kd_loss,
     teacher_states,
-    teacher_topk_items,
-    train_ids,
 )
 from townsquare.errors import InvalidInput
 from townsquare.rec.interactions import leave_one_out, read_interactions
@@ -85,55 +83,6 @@ def test_sampled_kd_with_exact_logq_equals_the_full_catalogue_kd(tmp_path, tempe
     _, sampled = distill_id_loss(student, windows, 1, sampler, teacher=teacher, kd=kd)
     assert sampled["true"] == pytest.approx(full["true"], rel=1e-4)
     assert sampled["kd_retrieval"] == pytest.approx(full["kd_retrieval"], rel=1e-3)
-
-
-def test_teacher_topk_over_the_whole_catalogue_gives_the_full_catalogue_kd(tmp_path):
-    """With k = every item, each item is a top-k candidate scored exactly: every sampled negative and the
-    positive's own top-k column are masked, so the sampled KD is the full-catalogue KD (each item once)."""
-    split = leave_one_out(read_interactions(write_cycles(tmp_path / "c.txt")))
-    n = split.n_items
-    teacher = UnifiedModel(RecConfig(n_ids=n, d_model=16, n_layers=2, max_len=12, use_actions=False)).eval()
-    student = UnifiedModel(RecConfig(n_ids=n, d_model=8, n_layers=1, max_len=5, use_actions=False)).eval()
-    windows = kd_windows(split.train, 5, 12)[:10]
-    _, full = distill_id_loss(student, windows, 0, teacher=teacher, kd=KDConfig())
-    sampler = EveryItemSampler([1 + i % 3 for i in range(n)])
-    _, top = distill_id_loss(student, windows, 1, sampler, teacher=teacher, kd=KDConfig(teacher_topk=n))
-    assert top["kd_retrieval"] == pytest.approx(full["kd_retrieval"], rel=1e-4)
-    # With that exact sample, a few exact top items change nothing (each item still counts once) ...
-    _, exact3 = distill_id_loss(student, windows, 1, sampler, teacher=teacher, kd=KDConfig(teacher_topk=3))
-    assert exact3["kd_retrieval"] == pytest.approx(full["kd_retrieval"], rel=1e-4)
-    # ... with 8 random negatives they do; the true loss is the sampled one, unchanged by the option.
-    torch.manual_seed(0)
-    _, plain = distill_id_loss(student, windows, 8, teacher=teacher, kd=KDConfig())
-    torch.manual_seed(0)
-    _, some = distill_id_loss(student, windows, 8, teacher=teacher, kd=KDConfig(teacher_topk=3))
-    assert some["true"] == pytest.approx(plain["true"]) and some["kd_retrieval"] != pytest.approx(plain["kd_retrieval"])
-    # Cached top-k items (from cached states) give the inline loss.
-    cached = torch.cat(cache_teacher_states(teacher, windows, 5))
-    ids = teacher_topk_items(teacher, cached, 3, batch_size=4)
-    assert ids.shape == (len(cached), 3) and ids.min() >= 1 and ids.max() <= n
-    torch.manual_seed(0)
-    _, from_cache = distill_id_loss(student, windows, 8, teacher=teacher, kd=KDConfig(teacher_topk=3),
-                                    t_states=cached, t_topk=ids)
-    assert from_cache["kd_retrieval"] == pytest.approx(some["kd_retrieval"], rel=1e-2)
-
-
-def test_shared_negatives_in_a_rows_top_items_are_found():
-    from townsquare.distill.rec import _in_shared
-
-    shared = torch.tensor([5, 2, 9, 2, 7])
-    ids = torch.tensor([[2, 7], [1, 3], [9, 5]])
-    want = torch.tensor([[(x in row) for x in shared.tolist()] for row in ids.tolist()])
-    assert torch.equal(_in_shared(ids, shared), want)
-
-
-def test_train_ids_with_teacher_topk_runs(tmp_path):
-    split = leave_one_out(read_interactions(write_cycles(tmp_path / "c.txt")))
-    v = split.valid_case()
-    teacher = UnifiedModel(RecConfig(n_ids=split.n_items, d_model=16, n_layers=2, max_len=12, use_actions=False))
-    cfg, tc, extra = id_config(split, d_model=8, n_layers=1, max_len=6, epochs=1)
-    run = train_ids(split, cfg, tc, 8, 0.5, v, teacher=teacher, kd=KDConfig(teacher_topk=4))
-    assert run.fit.epochs == 1
 
 
 def test_a_student_must_be_smaller_and_read_the_same_entities():
@@ -209,9 +158,9 @@ def test_bench_gives_three_rows_resumes_and_the_cli_writes_a_card(tmp_path):
     again = run_distill_bench(split, teacher, {"d_model": 8}, {}, epochs=3, work_dir=work, timing_people=0)
     assert [r["metrics"] for r in again] == [r["metrics"] for r in rows]
     # ... but not a model trained with other settings.
-    with pytest.raises(InvalidInput, match="other settings.*kd.teacher_topk"):
+    with pytest.raises(InvalidInput, match="other settings.*kd.temperature"):
         run_distill_bench(split, teacher, {"d_model": 8}, {}, epochs=3, work_dir=work, timing_people=0,
-                          kd=KDConfig(teacher_topk=5))
+                          kd=KDConfig(temperature=2.0))
     with pytest.raises(InvalidInput, match="other settings.*d_model"):
         run_distill_bench(split, {**teacher, "d_model": 24}, {"d_model": 8}, {}, epochs=3, work_dir=work,
                           timing_people=0)

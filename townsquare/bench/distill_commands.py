@@ -24,8 +24,6 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         student_set: list[str] = typer.Option([], "--student-set", help="student hyper-parameter KEY=VALUE"),
         temperature: float = typer.Option(1.0, help="softening temperature of the retrieval KL"),
         retrieval_weight: float = typer.Option(1.0, help="weight of the retrieval KL"),
-        teacher_topk: int = typer.Option(0, help="add the teacher's top-k items of the whole catalogue to each "
-                                         "row's KD candidates (sampled negatives only; 0 = off)"),
         valid_users: int = typer.Option(5000, help="validation users that choose each model's epoch"),
         timing_people: int = typer.Option(200, help="people whose feed page is timed (0 = skip)"),
         threads: int = typer.Option(2, help="torch CPU threads for training (timing uses 1)"),
@@ -61,8 +59,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                 split, {**TEACHER, **parse_settings(teacher_set, "--teacher-set")},
                 {**STUDENT, **parse_settings(student_set, "--student-set")},
                 {"teacher": teacher_minutes, "student": student_minutes, "distilled": student_minutes},
-                epochs=epochs, student_epochs=student_epochs, seed=seed, kd=KDConfig(temperature=temperature, retrieval_weight=retrieval_weight,
-                                              teacher_topk=teacher_topk),
+                epochs=epochs, student_epochs=student_epochs, seed=seed, kd=KDConfig(temperature=temperature, retrieval_weight=retrieval_weight),
                 valid_users=valid_users, work_dir=work_dir, timing_people=timing_people,
                 only=tuple(only) or None, log=lambda s: console.log(s))
         except (TownsquareError, ValueError) as exc:

@@ -57,10 +57,6 @@ class KDConfig:
     temperature: float = 1.0
     retrieval_weight: float = 1.0  # weight of the retrieval KL against the true loss
     head_weight: float = 1.0       # weight of the head matching (event log only)
-    # Id files with sampled negatives: each row's KD candidates also hold the teacher's top-k items of
-    # the whole catalogue, scored exactly (logQ 0; sampled negatives among them are masked), so the KL
-    # covers the items a top-10 shows, which a random sample of a large catalogue rarely contains. 0: off.
-    teacher_topk: int = 0
 
 
 def n_params(model: torch.nn.Module) -> int:
@@ -162,43 +158,6 @@ def teacher_states(teacher: UnifiedModel, windows: list[list[int]], student_len:
         return states[rows, cols]
 
 
-def row_candidate_logits(model: UnifiedModel, states: Tensor, ids: Tensor) -> Tensor:
-    """Scores [P, k] of each row's own candidates ``ids`` [P, k] (retrieval logits, bias included)."""
-    f = EntityFeatures(ids=ids)
-    s = torch.einsum("pd,pkd->pk", model.query(states), model.entity_vectors(f))
-    if model.cfg.similarity == "cosine":
-        s = s / model.log_temp.exp()
-    b = model.entity_bias(f)
-    return s if b is None else s + b
-
-
-def teacher_topk_items(teacher: UnifiedModel, states: Tensor, k: int, batch_size: int = 512) -> Tensor:
-    """The ids [P, k] of the teacher's k best items of the whole catalogue for each state [P, d]."""
-    out = []
-    with torch.no_grad():
-        vectors, bias = teacher.all_id_vectors()
-        k = min(k, vectors.shape[0])
-        for i in range(0, len(states), batch_size):
-            scores = teacher.retrieval_scores(states[i:i + batch_size].float(), vectors, bias)
-            out.append(torch.topk(scores, k, dim=-1).indices.int() + 1)
-    return torch.cat(out) if out else torch.zeros((0, k), dtype=torch.int32)
-
-
-def _in_shared(ids: Tensor, shared: Tensor) -> Tensor:
-    """bool [P, N]: column j of ``shared`` [N] (may repeat ids) is one of row p's distinct ``ids`` [P, k].
-    Sort + searchsorted + a difference array: O(P * (N + k)) instead of a [P, k, N] comparison."""
-    srt, order = shared.sort()
-    left = torch.searchsorted(srt, ids)
-    right = torch.searchsorted(srt, ids, right=True)
-    d = torch.zeros((len(ids), len(shared) + 1))
-    one = torch.ones(ids.shape)
-    d.scatter_add_(1, left, one)
-    d.scatter_add_(1, right, -one)
-    hit = torch.empty((len(ids), len(shared)), dtype=torch.bool)
-    hit[:, order] = d.cumsum(1)[:, :-1] > 0.5
-    return hit
-
-
 def cache_teacher_states(teacher: UnifiedModel, windows: list[list[int]], student_len: int,
                          batch_size: int = 256, label: str = "teacher states") -> list[Tensor]:
     """``teacher_states`` of every window, computed once (the teacher is frozen and in eval mode, so
@@ -216,13 +175,10 @@ def cache_teacher_states(teacher: UnifiedModel, windows: list[list[int]], studen
 
 def distill_id_loss(student: UnifiedModel, windows: list[list[int]], negatives: int,
                     sampler: NegativeSampler | None = None, teacher: UnifiedModel | None = None,
-                    kd: KDConfig | None = None, t_states: Tensor | None = None,
-                    t_topk: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
+                    kd: KDConfig | None = None, t_states: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
     """Next-item loss of ``student`` on ``kd_windows`` (+ retrieval KD from ``teacher`` when given;
-    ``t_states``: its states at the student's positions when cached, else computed here;
-    ``t_topk``: the teacher's top ``kd.teacher_topk`` items at those positions when cached).
+    ``t_states``: its states at the student's positions when cached, else computed here).
     ``negatives == 0``: full softmax over the catalogue, else that many shared negatives."""
-    kd = kd or KDConfig()
     ls = student.cfg.max_len
     s_in = [w[:-1][-ls:] for w in windows]
     h, tg = _id_targets(s_in, [w[1:][-ls:] for w in windows], ls)
@@ -257,36 +213,14 @@ def distill_id_loss(student: UnifiedModel, windows: list[list[int]], negatives: 
         if t_states is not None:
             with torch.no_grad():
                 t_logits = candidate_logits(teacher, t_states, pos_f, targets, neg_f, neg)
-            if kd.teacher_topk > 0:
-                logits, t_logits, cand_logq = _with_teacher_topk(student, teacher, s, t_states, targets, neg,
-                                                                 logits, t_logits, cand_logq, kd.teacher_topk, t_topk)
     parts = {"true": true.item()}
     loss = true
     if t_logits is not None:
+        kd = kd or KDConfig()
         k = retrieval_kd_loss(logits, t_logits, kd.temperature, cand_logq)
         loss = loss + kd.retrieval_weight * k
         parts["kd_retrieval"] = k.item()
     return loss, parts
-
-
-def _with_teacher_topk(student: UnifiedModel, teacher: UnifiedModel, s: Tensor, t_states: Tensor, targets: Tensor,
-                      neg: Tensor, logits: Tensor, t_logits: Tensor, cand_logq: Tensor, k: int,
-                      t_topk: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
-    """The KD candidates [positive, the teacher's top-k (exact, logQ 0), shared negatives (logQ)]: a
-    top-k item equal to the positive, and a negative equal to the positive or in the row's top-k, is
-    masked, so every item counts once: exactly, or through the sample's logQ estimate."""
-    if t_topk is None:
-        t_topk = teacher_topk_items(teacher, t_states, k)
-    top = t_topk.long()
-    in_top = top == targets[:, None]
-    hit = _in_shared(top, neg)
-    with torch.no_grad():
-        t_top = row_candidate_logits(teacher, t_states, top).masked_fill(in_top, MASKED)
-    s_top = row_candidate_logits(student, s, top).masked_fill(in_top, MASKED)
-    s_all = torch.cat([logits[:, :1], s_top, logits[:, 1:].masked_fill(hit, MASKED)], dim=1)
-    t_all = torch.cat([t_logits[:, :1], t_top, t_logits[:, 1:].masked_fill(hit, MASKED)], dim=1)
-    logq = torch.cat([torch.zeros(1 + top.shape[1]), cand_logq[1:]])
-    return s_all, t_all, logq
 
 
 # ---------------------------------------------------------------------------------------------
@@ -425,10 +359,6 @@ def train_ids(split, cfg: RecConfig, tc: TrainConfig, negatives: int, pop_negati
     epochs_seen = [done]
 
     cached = cache_teacher_states(teacher, windows, cfg.max_len) if teacher is not None else None
-    top_cached = None
-    if cached is not None and kd is not None and kd.teacher_topk > 0 and negatives > 0:
-        top_cached = list(teacher_topk_items(teacher, torch.cat(cached), kd.teacher_topk).split(
-            [len(c) for c in cached]))
 
     def batches(_epoch: int):
         order = list(range(len(windows)))
@@ -438,9 +368,7 @@ def train_ids(split, cfg: RecConfig, tc: TrainConfig, negatives: int, pop_negati
 
     def loss_fn(batch: list[int]) -> Tensor:
         t_states = None if cached is None else torch.cat([cached[j] for j in batch])
-        t_topk = None if top_cached is None else torch.cat([top_cached[j] for j in batch])
-        return distill_id_loss(model, [windows[j] for j in batch], negatives, sampler, teacher, kd, t_states,
-                               t_topk)[0]
+        return distill_id_loss(model, [windows[j] for j in batch], negatives, sampler, teacher, kd, t_states)[0]
 
     def validate() -> float:
         epochs_seen[0] += 1
