@@ -157,6 +157,21 @@ def test_bench_gives_three_rows_resumes_and_the_cli_writes_a_card(tmp_path):
     # A rerun loads the finished models: the same metrics, no training.
     again = run_distill_bench(split, teacher, {"d_model": 8}, {}, epochs=3, work_dir=work, timing_people=0)
     assert [r["metrics"] for r in again] == [r["metrics"] for r in rows]
+    # ... but not a model trained with other settings.
+    with pytest.raises(InvalidInput, match="other settings.*kd.temperature"):
+        run_distill_bench(split, teacher, {"d_model": 8}, {}, epochs=3, work_dir=work, timing_people=0,
+                          kd=KDConfig(temperature=2.0))
+    with pytest.raises(InvalidInput, match="other settings.*d_model"):
+        run_distill_bench(split, {**teacher, "d_model": 24}, {"d_model": 8}, {}, epochs=3, work_dir=work,
+                          timing_people=0)
+    # --only: the plain student alone into a work dir; the full run then loads it.
+    work2 = tmp_path / "work2"
+    alone = run_distill_bench(split, teacher, {"d_model": 8}, {}, epochs=3, work_dir=work2, timing_people=0,
+                              only=("student",))
+    assert [r["name"] for r in alone] == ["student"] and not (work2 / "teacher.pt").exists()
+    assert summary(alone) == {}
+    both = run_distill_bench(split, teacher, {"d_model": 8}, {}, epochs=3, work_dir=work2, timing_people=0)
+    assert both[1]["metrics"] == alone[0]["metrics"]
     # Equal epochs for both students, whatever the teacher's.
     equal = run_distill_bench(split, teacher, {"d_model": 8}, {}, epochs=3, student_epochs=2, timing_people=0)
     assert [r["epochs"] for r in equal] == [3, 2, 2]

@@ -84,11 +84,14 @@ def run_distill_bench(split, teacher_overrides: dict, student_set: dict, budgets
                       epochs: int | None = None, student_epochs: int | None = None, seed: int = 0,
                       kd: KDConfig | None = None,
                       valid_users: int = 5000, work_dir: Path | None = None, timing_people: int = 200,
+                      only: tuple[str, ...] | None = None,
                       log: Callable[[str], None] | None = None) -> list[dict]:
     """Train (or load from ``work_dir``) the three models and evaluate them; JSON-able rows.
     ``epochs``: the most epochs of every model; ``student_epochs``: of both students (overrides
     ``epochs`` for them), so that the two can be compared at equal epochs: a distilled epoch costs
-    more time than a plain one, and equal minutes would give it fewer."""
+    more time than a plain one, and equal minutes would give it fewer. ``only``: train (or load) and
+    report just these roles (the teacher too when the distilled student needs it), e.g. the plain
+    student in one process while another trains the teacher into the same ``work_dir``."""
     kd = kd or KDConfig()
     rng = random.Random(seed)
     v_hist, v_tgt = split.valid_case()
@@ -107,8 +110,11 @@ def run_distill_bench(split, teacher_overrides: dict, student_set: dict, budgets
     t_cfg, s_cfg = configs["teacher"][0], configs["student"][0]
     # Fail before any training when the student is not smaller.
     check_student(t_cfg, s_cfg, n_params(UnifiedModel(t_cfg)), n_params(UnifiedModel(s_cfg)))
+    wanted = tuple(r for r in ROLES if only is None or r in only)
+    if "distilled" in wanted and "teacher" not in wanted:
+        wanted = ("teacher", *wanted)
     rows, models = [], {}
-    for role in ROLES:
+    for role in wanted:
         cfg, tc, extra = configs[role]
         if epochs:
             tc.epochs = epochs
@@ -116,8 +122,11 @@ def run_distill_bench(split, teacher_overrides: dict, student_set: dict, budgets
             tc.epochs = student_epochs
         tc.max_minutes, tc.seed = budgets.get(role), seed
         done = None if work_dir is None else work_dir / f"{role}.pt"
+        hyper = {**{k: v for k, v in cfg.to_dict().items() if k != "heads"}, **extra,
+                 **{f"train.{k}": v for k, v in asdict(tc).items()}}
         if done is not None and done.exists():
             model, info = load_checkpoint(done)
+            _check_reuse(done, info, hyper, asdict(kd) if role == "distilled" else None)
             if log:
                 log(f"{role}: loaded the finished model from {done}")
         else:
@@ -129,8 +138,7 @@ def run_distill_bench(split, teacher_overrides: dict, student_set: dict, budgets
             info = {"train_seconds": round(run.fit.seconds, 1), "train_cpu_seconds": round(run.cpu_seconds, 1),
                     "epochs": run.fit.epochs + run.resumed_epochs, "best_epoch": run.fit.best_epoch + run.resumed_epochs,
                     "stopped": run.fit.stopped, "resumed_epochs": run.resumed_epochs,
-                    "hyperparameters": {**{k: v for k, v in cfg.to_dict().items() if k != "heads"}, **extra,
-                                        **{f"train.{k}": v for k, v in asdict(tc).items()}}}
+                    "hyperparameters": hyper}
             if role == "distilled":
                 info["kd"] = asdict(kd)
             if done is not None:
@@ -145,10 +153,25 @@ def run_distill_bench(split, teacher_overrides: dict, student_set: dict, budgets
         if log:
             log(f"{role}: test NDCG@10 {row['metrics']['NDCG@10']:.4f} valid {row['valid_metrics']['NDCG@10']:.4f}")
     if timing_people:
-        for row, timing in zip(rows, interleaved_timing([models[r] for r in ROLES], t_hist, trained,
+        for row, timing in zip(rows, interleaved_timing([models[r] for r in wanted], t_hist, trained,
                                                         timing_people, seed), strict=True):
             row["serving"] = timing
     return rows
+
+
+def _check_reuse(path: Path, info: dict, hyper: dict, kd: dict | None) -> None:
+    """A finished model in the work dir is reused only when it was trained with these settings (a
+    KD setting added since it was saved counts at its default)."""
+    from townsquare.errors import InvalidInput
+
+    saved = info.get("hyperparameters") or {}
+    diff = sorted(k for k in set(saved) | set(hyper) if saved.get(k) != hyper.get(k))
+    if kd is not None:
+        saved_kd = {**asdict(KDConfig()), **(info.get("kd") or {})}
+        diff += sorted(f"kd.{k}" for k in kd if saved_kd.get(k) != kd[k])
+    if diff:
+        raise InvalidInput(f"{path} was trained with other settings ({', '.join(diff)}): use another --work-dir, "
+                           "or remove it to train it again")
 
 
 def interleaved_timing(models: list[UnifiedModel], histories: list[list[int]], trained: torch.Tensor,
@@ -170,8 +193,11 @@ def interleaved_timing(models: list[UnifiedModel], histories: list[list[int]], t
 
 
 def summary(rows: list[dict]) -> dict:
-    """The goals: distilled > student on NDCG@10, distilled >= 97% of the teacher, >= 3x faster pages."""
+    """The goals: distilled > student on NDCG@10, distilled >= 97% of the teacher, >= 3x faster pages
+    (empty when a row is missing)."""
     by = {r["name"]: r for r in rows}
+    if set(by) != set(ROLES):
+        return {}
     t, s, d = (by[k]["metrics"]["NDCG@10"] for k in ROLES)
     out = {"distilled_over_student": d / s if s else None, "distilled_share_of_teacher": d / t if t else None,
            "beats_plain_student": d > s, "keeps_97pct_of_teacher": d >= 0.97 * t}

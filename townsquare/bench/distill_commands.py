@@ -28,6 +28,9 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         timing_people: int = typer.Option(200, help="people whose feed page is timed (0 = skip)"),
         threads: int = typer.Option(2, help="torch CPU threads for training (timing uses 1)"),
         seed: int = typer.Option(0, help="random seed"),
+        only: list[str] = typer.Option([], "--only", help="train/report only this model (teacher, student, "
+                                       "distilled; repeatable), e.g. the plain student beside a teacher run "
+                                       "into the same --work-dir"),
     ) -> None:
         """Distillation benchmark: NDCG@10 and page-scoring time of teacher, student, distilled student."""
         import torch
@@ -42,6 +45,11 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
 
         console = Console(stderr=True)
         torch.set_num_threads(threads)
+        from townsquare.bench.distill import ROLES
+
+        if any(r not in ROLES for r in only):
+            typer.echo(f"error: --only takes {', '.join(ROLES)}", err=True)
+            raise typer.Exit(1)
         try:
             inter = read_interactions(data)
             split = leave_one_out(inter)
@@ -53,7 +61,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                 {"teacher": teacher_minutes, "student": student_minutes, "distilled": student_minutes},
                 epochs=epochs, student_epochs=student_epochs, seed=seed, kd=KDConfig(temperature=temperature, retrieval_weight=retrieval_weight),
                 valid_users=valid_users, work_dir=work_dir, timing_people=timing_people,
-                log=lambda s: console.log(s))
+                only=tuple(only) or None, log=lambda s: console.log(s))
         except (TownsquareError, ValueError) as exc:
             typer.echo(f"error: {getattr(exc, 'message', str(exc))}", err=True)
             raise typer.Exit(1)
