@@ -39,18 +39,22 @@ MIN_INTENT_SCORE = 0.30  # below it a clause asks for nothing the tools do
 
 _QUOTE = re.compile(r"[\"“”«»]([^\"“”«»]{1,500})[\"“”«»]|(?<![\w])['‘]([^'‘’]{1,300}?)['’](?=[\s.,!?;:)]|$)")
 _COLON_CONTENT = re.compile(r"^(?P<lead>[^:]{1,80}?):\s+(?P<content>.+)$", re.DOTALL)
+# A spoken command starts a sentence or follows a comma ("..., so please post it, ..."), after words
+# that only make it polite.
+_COMMAND_START = r"(?:^|,\s*(?:so\s+|and\s+|then\s+)?)"
+_COURTESY = r"(?:(?:please|pls|kindly|ok|okay|so|now|just|go ahead and|can you|could you|would you)[,\s]+)*"
 # Speech recognition writes a dictating colon as a comma ("Post, running late, sorry all"): a bare
 # publishing command before the comma (its only other words say where and to whom it goes) dictates
 # what follows. "Post something about my trip, make it funny" names a subject: it dictates nothing.
 _COMMA_CONTENT = re.compile(
-    r"(?:^|,\s*(?:so\s+|and\s+|then\s+)?)(?:(?:please|pls|ok|okay|so|now|just|go ahead and|can you|could you)[,\s]+)*"
+    rf"{_COMMAND_START}{_COURTESY}"
     r"(?:post|publish|share|tweet|announce)"
     r"(?:\s+(?:a post|a status|an update|this|that|it|for me|now|please|publicly|to everyone|"
     r"(?:to|with|for) (?:all )?my followers(?: only)?|(?:to|with|for) followers(?: only)?|followers[- ]only|"
     r"on my (?:feed|profile|timeline)))*"
     r"\s*,\s+(?P<content>(?!#?\d|about\b).+)$", re.IGNORECASE | re.DOTALL)  # "post, 12" and "post, about" name
 _COMMENT_COMMA = re.compile(
-    r"(?:^|,\s*(?:so\s+|and\s+|then\s+)?)(?:(?:please|pls|ok|okay|so|now|just|can you|could you)[,\s]+)*"
+    rf"{_COMMAND_START}{_COURTESY}"
     r"(?:comment|reply|respond|(?:leave|add|write|drop|post)\s+(?:a|this|the|my)\s+(?:comment|reply))"
     r"(?:\s+(?:on|to|in|under))?(?:\s+(?:their|the|that|this|his|her))?\s+(?:(?:posts?\s*)?#?\d+|it|that one|this one)"
     r"(?:\s+(?:with|saying))?\s*,\s+(?P<content>.+)$", re.IGNORECASE | re.DOTALL)
@@ -63,7 +67,7 @@ _POST_TARGET = _ON + r"(?:(?:posts?\s*)?#?\d+(?:\s+and\s+#?\d+)*|it|that|this|th
 _TRAILING_TARGET = re.compile(rf"(?:,\s+{_POST_TARGET}|\s+{_NAMED_TARGET})[\s.!?]*$", re.IGNORECASE)
 # "comment congrats, on post 12", "drop a see you there, on 12": the words, then where they go.
 _CONTENT_BEFORE_TARGET = re.compile(
-    r"^(?:(?:please|pls|ok|okay|so|now|just|can you|could you)[,\s]+)*(?:comment|drop|leave|write|reply|say)"
+    rf"^{_COURTESY}(?:comment|drop|leave|write|reply|say)"
     rf"(?:\s+(?:a|an))?\s+(?P<content>(?!(?:a |an )?(?:comment|reply|note|message)\b)[^,]+?)(?=,\s+{_POST_TARGET}[\s.!?]*$)",
     re.IGNORECASE)
 _CONTENT_VERBS = re.compile(r"\b(post|publish|share|comment|reply|respond|tweet|announce|write|say|caption|"
