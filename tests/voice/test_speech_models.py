@@ -109,14 +109,14 @@ def test_numbers_whisper_splits_are_joined():
 def test_unfollow_heard_as_and_follow_at_the_start():
     from townsquare.voice.asr import restore_unfollow
 
-    assert restore_unfollow("and follow Origin Gonzalez") == "Unfollow Origin Gonzalez"
+    assert restore_unfollow("and follow Theo Brent") == "Unfollow Theo Brent"
     assert restore_unfollow("follow Ana and follow Ben") == "follow Ana and follow Ben"  # only at the start
 
 
 def test_words_whisper_runs_together_are_split():
     from townsquare.voice.asr import split_glued_words
 
-    assert split_glued_words("Heartpost 297") == "Heart post 297"
+    assert split_glued_words("Heartpost 41") == "Heart post 41"
     assert split_glued_words("ReadMeMyNotifications") == "Read Me My Notifications"
     assert split_glued_words("Compost tips from McDonald") == "Compost tips from McDonald"
 
