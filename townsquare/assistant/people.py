@@ -89,19 +89,24 @@ def _spoken_handles(accounts: list[Account], tokens: list[tuple[str, int, int]])
     squashed together, that spell a handle or a whole name (at most one letter off, two for a long
     one)."""
     out = []
-    handles = [(a, _squashed(a.handle)) for a in accounts]
-    handles += [(a, _squashed(a.display_name)) for a in accounts if len((a.display_name or "").split()) >= 2]
+    spellings = [(a, _squashed(a.handle)) for a in accounts]
+    spellings += [(a, _squashed(a.display_name)) for a in accounts if len((a.display_name or "").split()) >= 2]
+    by_length: dict[int, list[tuple[Account, str]]] = {}
+    for account, spelled in spellings:
+        if len(spelled) >= 6:
+            by_length.setdefault(len(spelled), []).append((account, spelled))
     for i in range(len(tokens)):
         for j in range(i + 1, min(i + 4, len(tokens) + 1)):
             run = tokens[i:j]
             if all(w.lower() in _NOT_NAMES for w, _, _ in run):
                 continue
             said = _squashed("".join(w for w, _, _ in run))
-            for account, handle in handles:
-                if len(handle) < 6:
-                    continue
-                distance = edit_distance(said, handle, cap=2)
-                if distance <= (1 if len(handle) < 10 else 2):
+            # Two letters off at most: only spellings of about this length, that begin or end alike.
+            near = [(account, spelled) for n in range(len(said) - 2, len(said) + 3)
+                    for account, spelled in by_length.get(n, ()) if spelled[:2] == said[:2] or spelled[-2:] == said[-2:]]
+            for account, spelled in near:
+                distance = edit_distance(said, spelled, cap=2)
+                if distance <= (1 if len(spelled) < 10 else 2):
                     out.append((0 if distance == 0 else 1,
                                 Named(account.handle, account.display_name, run[0][1], run[-1][2], "spoken handle")))
     return out
