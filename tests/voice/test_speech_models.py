@@ -124,3 +124,23 @@ def test_words_whisper_runs_together_are_split():
 def test_a_spoken_post_number_comes_back_whole():
     decoded = audio.decode(speech("Like post 509."), max_seconds=60, max_bytes=8 * MB)
     assert "509" in engines.transcriber().transcribe(decoded.samples).text
+
+
+def test_the_beams_readings_come_back_likeliest_first_and_distinct():
+    import numpy as np
+
+    from townsquare.voice.asr import VAD_SILENCE_MS, tidy
+
+    transcriber = engines.transcriber()
+    samples = audio.decode(speech("Comment on post 12, great shot."), max_seconds=60, max_bytes=8 * MB).samples
+    heard = transcriber.transcribe(samples)
+    assert heard.readings and heard.readings[0] == heard.text
+    assert 1 <= len(heard.readings) <= transcriber.beam_size
+    as_words = [" ".join(_words(r)) for r in heard.readings]
+    assert len(set(as_words)) == len(as_words)  # case and punctuation alone make no new reading
+    # The likeliest reading is what faster-whisper's own transcribe gives for the same audio.
+    segments, _ = transcriber.model.transcribe(
+        samples.astype(np.float32), language="en", beam_size=transcriber.beam_size, vad_filter=True,
+        vad_parameters={"min_silence_duration_ms": VAD_SILENCE_MS}, condition_on_previous_text=False,
+        without_timestamps=True)
+    assert heard.text == tidy(" ".join(s.text.strip() for s in segments))

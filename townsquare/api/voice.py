@@ -73,7 +73,7 @@ def voice_turn(request: Request,
     heard = None
     if recording:
         heard = handsfree.hear(recording, vocabulary.for_account(session, account))
-        said, timings["asr_s"] = heard.text, round(heard.asr_s, 3)
+        said, timings["asr_s"] = handsfree.said(session, account, heard), round(heard.asr_s, 3)
     else:
         said = text.strip()
     seen = handsfree.look(photo, said) if photo else None

@@ -122,7 +122,9 @@ def run_turn(app, account_id: int, said_or_audio, turn: Turn | None, conversatio
         said = said_or_audio
     else:
         heard = handsfree.hear_audio(said_or_audio, turn.hotwords if turn is not None else "")
-        said, timings["asr_s"] = heard.text, round(heard.asr_s, 3)
+        with app.state.services.session() as session:
+            said = handsfree.said(session, session.get(Account, account_id), heard)
+        timings["asr_s"] = round(heard.asr_s, 3)
     send({"type": "transcript", "text": said})
     seen = handsfree.look(image, said) if image else None
     if seen is not None:

@@ -168,8 +168,9 @@ def latency(db, world, settings, llm, shield, voice, transcriber, *, phrase: str
             progress=None) -> LatencyResult:
     """End of speech -> first reply audio for ``phrase`` spoken by ``demo`` (one warm-up run first)."""
     from townsquare.assistant import agent
+    from townsquare.assistant.tools import ToolContext
     from townsquare.social.models import Account
-    from townsquare.voice import vocabulary
+    from townsquare.voice import readings, vocabulary
     from townsquare.voice.tts import sentences
 
     samples, _ = spoken_samples(voice, phrase)
@@ -180,8 +181,9 @@ def latency(db, world, settings, llm, shield, voice, transcriber, *, phrase: str
             conversation = agent.start_conversation(s, demo)
             cpu_started = time.process_time()
             started = time.perf_counter()
-            heard = transcriber.transcribe(samples, hotwords=vocabulary.for_account(s, demo)).text
-            asr_s = time.perf_counter() - started
+            transcript = transcriber.transcribe(samples, hotwords=vocabulary.for_account(s, demo))
+            heard = readings.choose(ToolContext(s, demo, settings), transcript.readings)
+            asr_s = time.perf_counter() - started  # choosing among the readings is part of hearing
             started = time.perf_counter()
             answer = ""
             for step in agent.Agent(llm, shield, settings).run_turn(s, demo, conversation, heard):
@@ -208,15 +210,16 @@ def latency(db, world, settings, llm, shield, voice, transcriber, *, phrase: str
 def voice_system(name: str, llm, shield, settings, voice, transcriber):
     """The assistant benchmark's ``System`` whose requests are spoken, then transcribed."""
     from townsquare.assistant import agent
+    from townsquare.assistant.tools import ToolContext
     from townsquare.bench.assistant import System, TimedLLM
-    from townsquare.voice import vocabulary
+    from townsquare.voice import readings, vocabulary
 
     timed = TimedLLM(llm)
 
     def turn(session, demo, conversation, task: Task) -> list[dict]:
         samples, _ = spoken_samples(voice, speakable(task.text))
-        heard = transcriber.transcribe(samples, hotwords=vocabulary.for_account(session, demo)).text
-        heard = heard or "(nothing heard)"
+        transcript = transcriber.transcribe(samples, hotwords=vocabulary.for_account(session, demo))
+        heard = readings.choose(ToolContext(session, demo, settings), transcript.readings) or "(nothing heard)"
         runner = agent.Agent(timed, shield, settings)
         return [step.as_dict() for step in runner.run_turn(session, demo, conversation, heard)]
 

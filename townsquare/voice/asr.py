@@ -5,13 +5,18 @@ Silero VAD (in faster-whisper's wheel) keeps only the stretches with speech, so 
 noise give an empty transcript instead of the phrases Whisper invents for them; a segment Whisper
 itself judges to be no speech (its own rule: no-speech probability over 0.6 with a low average
 log-probability) is dropped too.
+
+A request (up to 30 s of speech, one Whisper window) is decoded here rather than by faster-whisper's
+``transcribe`` so that the beam's other readings come back too, likeliest first: the assistant picks
+among them (``voice/readings.py``). Audio Whisper is unsure of (the thresholds at which faster-whisper
+retries with sampling) and longer recordings go through ``transcribe`` as before, with one reading.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +26,10 @@ from townsquare.voice.audio import SAMPLE_RATE
 # Whisper's own no-speech rule (openai/whisper transcribe.py): both must hold to drop a segment.
 NO_SPEECH_PROB = 0.6
 LOW_LOGPROB = -1.0
+# faster-whisper's default retry rule: a reading this repetitive (zlib ratio) or unlikely is retried.
+MAX_COMPRESSION_RATIO = 2.4
+WINDOW_S = 30  # one Whisper window
+VAD_SILENCE_MS = 300  # a pause this long ends a stretch of speech
 
 
 def packaged_model_dir() -> Path:
@@ -80,6 +89,7 @@ def tidy(text: str) -> str:
 class Transcript:
     text: str
     seconds: float  # of audio
+    readings: list[str] = field(default_factory=list)  # the beam's readings, likeliest first (``text`` first)
 
     @property
     def empty(self) -> bool:
@@ -104,12 +114,66 @@ class Transcriber:
         """``hotwords``: words the speaker is likely to say (``vocabulary.for_account``), a bias only."""
         if len(samples) == 0:
             return Transcript("", 0.0)
+        samples = samples.astype(np.float32)
+        seconds = len(samples) / SAMPLE_RATE
         with self._lock:
+            speech = _speech_only(samples) if vad else samples
+            if speech is None:
+                return Transcript("", seconds)
+            if len(speech) <= WINDOW_S * SAMPLE_RATE:
+                readings = self._readings(speech, hotwords)
+                if readings is not None:
+                    text = readings[0] if readings else ""
+                    return Transcript(text, seconds, readings)
             segments, _info = self.model.transcribe(
-                samples.astype(np.float32), language="en", beam_size=self.beam_size, vad_filter=vad,
-                vad_parameters={"min_silence_duration_ms": 300}, condition_on_previous_text=False,
+                samples, language="en", beam_size=self.beam_size, vad_filter=vad,
+                vad_parameters={"min_silence_duration_ms": VAD_SILENCE_MS}, condition_on_previous_text=False,
                 without_timestamps=True, hotwords=hotwords or None)
             kept = [s.text for s in segments
                     if not (s.no_speech_prob > NO_SPEECH_PROB and s.avg_logprob < LOW_LOGPROB)]
         text = tidy(" ".join(t.strip() for t in kept))
-        return Transcript(text, len(samples) / SAMPLE_RATE)
+        return Transcript(text, seconds, [text] if text else [])
+
+    def _readings(self, speech: np.ndarray, hotwords: str) -> list[str] | None:
+        """The beam's readings of one window of speech, tidied, likeliest first, without repeats;
+        [] for no speech; None when Whisper is unsure and ``transcribe``'s retries should decide."""
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
+
+        model = self.model
+        features = pad_or_trim(model.feature_extractor(speech)[..., :-1])
+        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
+        prompt = model.get_prompt(tokenizer, [], without_timestamps=True, hotwords=hotwords or None)
+        result = model.model.generate(
+            model.encode(features), [prompt], beam_size=self.beam_size, num_hypotheses=self.beam_size,
+            return_scores=True, return_no_speech_prob=True, suppress_blank=True, max_length=model.max_length,
+            suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])))[0]
+        best = result.sequences_ids[0]
+        # faster-whisper's average log-probability of a reading, from the length-normalised score
+        avg_logprob = result.scores[0] * len(best) / (len(best) + 1)
+        if result.no_speech_prob > NO_SPEECH_PROB and avg_logprob < LOW_LOGPROB:
+            return []
+        text = tokenizer.decode(best).strip()
+        if avg_logprob < LOW_LOGPROB or get_compression_ratio(text) > MAX_COMPRESSION_RATIO:
+            return None
+        readings, seen = [], set()
+        for ids in result.sequences_ids:  # readings that differ only in case or punctuation are one
+            reading = tidy(tokenizer.decode(ids).strip())
+            words = " ".join(re.findall(r"\w+", reading.lower()))
+            if words and words not in seen:
+                seen.add(words)
+                readings.append(reading)
+        return readings
+
+
+def _speech_only(samples: np.ndarray) -> np.ndarray | None:
+    """The stretches Silero VAD hears speech in, joined (as ``transcribe(vad_filter=True)`` does);
+    None when there are none."""
+    from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
+
+    stretches = get_speech_timestamps(samples, VadOptions(min_silence_duration_ms=VAD_SILENCE_MS))
+    if not stretches:
+        return None
+    chunks, _ = collect_chunks(samples, stretches)
+    return np.concatenate(chunks)

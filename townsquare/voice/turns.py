@@ -23,7 +23,7 @@ from townsquare.assistant.tools import ToolContext
 from townsquare.errors import TownsquareError
 from townsquare.social.models import Account
 from townsquare.voice import audio as audio_io
-from townsquare.voice import ocr, replies, vision
+from townsquare.voice import ocr, readings, replies, vision
 from townsquare.voice.images import Frame, load_frame
 
 TITLE_PREFIX = "Hands-free: "
@@ -36,9 +36,10 @@ NOTHING_HEARD = "I didn't hear anything I could understand. Try again a little c
 
 @dataclass
 class Heard:
-    text: str
+    text: str  # Whisper's likeliest reading
     seconds: float  # of speech sent
     asr_s: float  # time to transcribe
+    readings: list[str] = field(default_factory=list)  # the beam's readings, likeliest first
 
 
 @dataclass
@@ -112,7 +113,12 @@ class HandsFree:
         took = time.perf_counter() - started
         if transcript.empty:
             raise audio_io.NoSpeech(NOTHING_HEARD)
-        return Heard(transcript.text, decoded.seconds, took)
+        return Heard(transcript.text, decoded.seconds, took, transcript.readings)
+
+    def said(self, session: Session, account: Account, heard: Heard) -> str:
+        """What the person said, among Whisper's readings: the one the assistant can act on
+        (``voice/readings.py``)."""
+        return readings.choose(ToolContext(session, account, self.settings), heard.readings or [heard.text])
 
     # --- look -----------------------------------------------------------------------------------
     def look(self, data: bytes, question: str) -> Seen:

@@ -1,0 +1,51 @@
+"""Choosing among Whisper's readings of a request (``voice/readings.py``): the reading the assistant
+can act on, when it is surely a request, over a likelier one it cannot act on."""
+
+from __future__ import annotations
+
+import pytest
+
+from townsquare.assistant.tools import ToolContext
+from townsquare.social import accounts, posts
+from townsquare.social.models import Account
+from townsquare.voice import readings
+
+
+@pytest.fixture
+def asker(db):
+    with db.session() as s:
+        ruth = accounts.create_account(s, "ruth", None, display_name="Ruth Okafor")
+        lena = accounts.create_account(s, "lena_k", None, display_name="Lena Kowalski")
+        post = posts.create_post(s, lena, text="Sunrise over the harbour this morning")
+        s.flush()
+        return {"ruth": ruth.id, "post": post.id}
+
+
+def _choose(db, asker, options):
+    with db.session() as s:
+        return readings.choose(ToolContext(s, s.get(Account, asker["ruth"])), options)
+
+
+def test_a_sound_alike_of_a_command_gives_way_to_the_command(db, asker):
+    post = asker["post"]
+    heard = [f"Common on {post}, what a view!", f"Comment on {post}, what a view!"]
+    assert _choose(db, asker, heard) == heard[1]
+    heard = ["Unfollow Elena cow ski.", "Unfollow Lena Kowalski."]  # "whom?" -> a known person
+    assert _choose(db, asker, heard) == heard[1]
+
+
+def test_the_likeliest_reading_stays_when_it_is_as_actionable(db, asker):
+    post = asker["post"]
+    heard = [f"Like post {post}.", f"Lake post {post}."]
+    assert _choose(db, asker, heard) == heard[0]
+    heard = ["What a lovely morning it was.", "What a lovely mourning it was."]  # chat either way
+    assert _choose(db, asker, heard) == heard[0]
+    assert _choose(db, asker, ["Catch me up."]) == "Catch me up."
+    assert _choose(db, asker, []) == ""
+
+
+def test_a_weak_request_never_replaces_a_clear_remark(monkeypatch):
+    sure = {"a remark": (0, 0.40), "a weak request": (2, 0.42), "a clear request": (2, 0.60)}
+    monkeypatch.setattr(readings, "assess", lambda ctx, text: sure[text])
+    assert readings.choose(None, ["a remark", "a weak request"]) == "a remark"
+    assert readings.choose(None, ["a remark", "a weak request", "a clear request"]) == "a clear request"
