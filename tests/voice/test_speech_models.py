@@ -104,6 +104,9 @@ def test_numbers_whisper_splits_are_joined():
     assert join_numbers("Like, post 300, 8, and tell me") == "Like, post 308, and tell me"
     assert join_numbers("compare posts 300, 8 and 12") == "compare posts 300, 8 and 12"
     assert join_numbers("at 300, 8 people came") == "at 300, 8 people came"
+    # the tens too, when the last word of the number is set apart, and a comma after "post"
+    assert join_numbers("Show me, post, 740, 6 please") == "Show me, post, 746 please"
+    assert join_numbers("open post 90, 12") == "open post 90, 12"  # 12 does not fit in one zero
 
 
 def test_unfollow_heard_as_and_follow_at_the_start():
@@ -117,6 +120,8 @@ def test_words_whisper_runs_together_are_split():
     from townsquare.voice.asr import split_glued_words
 
     assert split_glued_words("Heartpost 41") == "Heart post 41"
+    assert split_glued_words("Senda message to Ivy") == "Send a message to Ivy"
+    assert split_glued_words("a samba class, a vista") == "a samba class, a vista"  # words that end in a
     assert split_glued_words("ReadMeMyNotifications") == "Read Me My Notifications"
     assert split_glued_words("Compost tips from McDonald") == "Compost tips from McDonald"
 

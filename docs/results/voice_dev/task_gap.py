@@ -81,7 +81,8 @@ def main(limit: int = 134, people: int = 60, first: int = 0, cache: str = "", be
                 if typed.ok and not outcome.ok:
                     print(f"--- {task.id} ({task.style}) {task.tools} fails {name}\n"
                           f"  said  {speakable(typed.text)!r}\n  heard {heard.get((task.id, name))!r}\n"
-                          f"  why   {outcome.why}\n  calls {outcome.calls}", flush=True)
+                          f"  why   {outcome.why}\n  calls {outcome.calls}"
+                          + (f"\n  readings {all_readings.get(task.id)}" if name == "chosen" else ""), flush=True)
             if top.ok != chosen.ok:
                 print(f"  *** {task.id}: top {top.ok} chosen {chosen.ok}; readings {all_readings.get(task.id)}",
                       flush=True)
