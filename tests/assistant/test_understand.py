@@ -155,6 +155,8 @@ def test_a_name_that_only_sounds_alike_in_part_is_not_guessed(db, town):
     ("summary of my feed for the past 6 hours", [("catch_me_up", {"hours": 6})]),
     ("what happened in my feed in the last three hours?", [("catch_me_up", {"hours": 3})]),
     ("catch me up, I was out for a couple of hours", [("catch_me_up", {"hours": 2})]),
+    ("catch me up on the past 2 days", [("catch_me_up", {"hours": 48})]),
+    ("what did I miss in my feed over the last week?", [("catch_me_up", {"hours": 168})]),
     ("catch me up and check my notifs", [("catch_me_up", {}), ("read_notifications", {})]),
     ("Could you look for posts about kimchi?", [("search_posts", {"query": "kimchi"})]),
 ])

@@ -78,8 +78,13 @@ _POST_NUMBER = re.compile(r"(?:\bposts?\b|\bpublicaci[oó]n\b|পোস্ট|#)
 _NUMBER_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve "
                                             "thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty"
                                             .split())} | {"a couple of": 2, "a few": 3, "an": 1, "a": 1}
-_HOURS = re.compile(r"\b(\d{1,3}|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) +
-                    r")\s*(?:hours?|hrs?|h)\b", re.IGNORECASE)
+# A span of time a catch-up covers: "the last 3 hours", "the past two days", "the last week".
+_SPAN = re.compile(r"\b(?:(\d{1,3}|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) +
+                   r")\s*|(?<=\bpast |\blast ))(hours?|hrs?|h|days?|weeks?)\b", re.IGNORECASE)
+_SPAN_HOURS = {"h": 1, "d": 24, "w": 24 * 7}
+# ... read by the intent model as "lately": "catch me up on the past 2 days" asks for no topic "past".
+_SPAN_PHRASE = re.compile(r"(?:\b(?:on|for|over|in|from|during)\s+)?(?:the\s+)?\b(?:past|last)\s+(?:\w+\s+)?"
+                          r"(?:hours?|hrs|days?|weeks?)\b", re.IGNORECASE)
 _FOLLOWED_ONLY = re.compile(r"\b(?:people|accounts|folks|friends|persons?|those|ones|anyone|ppl)\s+(?:that\s+|who\s+)?"
                             r"i(?:'m| am)?\s+(?:actually\s+)?follow(?:ing)?\b|\bpeople i follow\b|\bmy follows\b|"
                             r"\bi follow\b.*\bonly\b|\bonly\b.*\bi follow\b|\bfrom (?:my )?(?:friends|follows)\b|"
@@ -287,7 +292,7 @@ _BENGALI_TOPIC = re.compile(r"([^\s?.!,।]+)\s+(?:নিয়ে|সম্প�
 
 def topic_of(clause: str) -> str:
     """The subject a clause is about: the words after "about"/"on"/"for", or else its content words."""
-    text = re.sub(r"⟦=?\d+⟧", " ", clause).strip(" ?.!,")
+    text = _SPAN_PHRASE.sub(" ", re.sub(r"⟦=?\d+⟧", " ", clause)).strip(" ?.!,")
     bengali = _BENGALI_TOPIC.search(text)
     if bengali:
         return bengali.group(1)
@@ -409,7 +414,7 @@ def _explicit_topic(clause: str) -> bool:
     """The clause names a subject after "about", "on", "regarding" (not "on my feed")."""
     if _BENGALI_TOPIC.search(clause):
         return True
-    glossed = phrasing.gloss(re.sub(r"⟦=?\d+⟧", " ", clause))
+    glossed = phrasing.gloss(_SPAN_PHRASE.sub(" ", re.sub(r"⟦=?\d+⟧", " ", clause)))
     for match in re.finditer(r"\b(?:about|on|regarding)\s+(.+)$", glossed, re.IGNORECASE):
         if _content_words(_TOPIC_END.sub("", match.group(1))):
             return True
@@ -426,11 +431,13 @@ def is_request(clause: str) -> bool:
 
 def _skeleton(clause: str, people: list[Named]) -> str:
     """What the intent model reads: people as "@someone", quoted text as "something", "(only) from
-    people I follow" as "from my friends" (a filter on posts, not a request to follow anyone)."""
+    people I follow" as "from my friends" (a filter on posts, not a request to follow anyone), "the
+    past 2 days" as "lately"."""
     text = clause
     for named in sorted(people, key=lambda n: -n.start):
         text = text[:named.start] + "@someone" + text[named.end:]
     text = _FOLLOWED_ONLY.sub("my friends", text)
+    text = _SPAN_PHRASE.sub("lately", text)
     text = re.sub(r"⟦=?\d+⟧", '"something"', text)
     return phrasing.latin_only(phrasing.gloss(text)) or text
 
@@ -675,11 +682,12 @@ def _calls_for(ctx, clause: Clause, previous: Clause | None, request: str, quote
             return one({"query": targets[0]})
         return one({"query": _topic(clause, previous) or text})
     if tool == "catch_me_up":
-        hours = _HOURS.search(text)
-        if not hours:
+        span = _SPAN.search(text)
+        if not span:
             return one({})
-        count = hours.group(1).lower()
-        return one({"hours": int(count) if count.isdigit() else _NUMBER_WORDS[count]})
+        count = (span.group(1) or "1").lower()
+        count = int(count) if count.isdigit() else _NUMBER_WORDS[count]
+        return one({"hours": count * _SPAN_HOURS[span.group(2)[0].lower()]})
     if tool in ("explain_post", "ask_about_post"):
         posts = _post_targets(clause, previous)
         extra = {"question": text} if tool == "ask_about_post" else {}
