@@ -49,3 +49,17 @@ def test_a_weak_request_never_replaces_a_clear_remark(monkeypatch):
     monkeypatch.setattr(readings, "assess", lambda ctx, text: sure[text])
     assert readings.choose(None, ["a remark", "a weak request"]) == "a remark"
     assert readings.choose(None, ["a remark", "a weak request", "a clear request"]) == "a clear request"
+
+
+def test_between_equally_actionable_readings_the_communitys_topic_wins(db, asker):
+    from townsquare.social import posts as post_service
+
+    with db.session() as s:
+        post_service.create_post(s, s.get(Account, asker["ruth"]), text="Late set at the club tonight #jazz")
+        s.flush()
+    heard = ["Find posts about Jess.", "Find posts about jazz."]
+    assert _choose(db, asker, heard) == heard[1]
+    heard = ["Find posts about jazz.", "Find posts about Jess."]  # the likeliest already names it
+    assert _choose(db, asker, heard) == heard[0]
+    heard = ["Find posts about chess.", "Find posts about Jess."]  # neither is a tag here
+    assert _choose(db, asker, heard) == heard[0]
