@@ -200,6 +200,10 @@ def test_spoken_comments_whose_quotation_marks_were_lost(db, town):
     assert _plan(db, town, f"leave a comment on post {post}, save me a seat.") == \
         [("comment_on_post", {"post_id": post, "text": "save me a seat."})]
     assert _plan(db, town, f"Comment save me a seat, on post {post}") == comment  # the words, then where
+    assert _plan(db, town, f"Comment save me a seat on post {post}") == comment  # a post number ends them
+    for describing in (f"comment something funny on post {post}", f"reply to Theo on post {post}"):
+        assert ("comment_on_post", {"post_id": post, "text": describing.split(" ", 1)[1].rsplit(" on ", 1)[0]}) \
+            not in _plan(db, town, describing)
     for heard in ("search kimchi and leave a comment saying save me a seat, on the top result",
                   "search kimchi and leave a comment saying save me a seat on the top result"):
         assert _plan(db, town, heard) == [

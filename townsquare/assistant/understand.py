@@ -65,10 +65,13 @@ _NAMED_TARGET = _ON + r"(?:posts?\s*#?\d+(?:\s+and\s+#?\d+)*|the top result|the 
 _POST_TARGET = _ON + r"(?:(?:posts?\s*)?#?\d+(?:\s+and\s+#?\d+)*|it|that|this|that one|this one|the top result|" \
                      r"the first one|the first result)"
 _TRAILING_TARGET = re.compile(rf"(?:,\s+{_POST_TARGET}|\s+{_NAMED_TARGET})[\s.!?]*$", re.IGNORECASE)
-# "comment congrats, on post 12", "drop a see you there, on 12": the words, then where they go.
+# "comment congrats, on post 12", "drop a see you there, on 12": the words, then where they go; a post
+# named by number or rank ends them without the comma ("comment see you there on post 12"). Words that
+# describe a comment rather than say it ("something funny", "to Maya") are no dictation.
 _CONTENT_BEFORE_TARGET = re.compile(
     rf"^{_COURTESY}(?:comment|drop|leave|write|reply|say)"
-    rf"(?:\s+(?:a|an))?\s+(?P<content>(?!(?:a |an )?(?:comment|reply|note|message)\b)[^,]+?)(?=,\s+{_POST_TARGET}[\s.!?]*$)",
+    rf"(?:\s+(?:a|an))?\s+(?P<content>(?!(?:a |an )?(?:comment|reply|note|message)\b|(?:something|anything|to|on)\b)"
+    rf"[^,]+?)(?=(?:,\s+{_POST_TARGET}|\s+{_NAMED_TARGET})[\s.!?]*$)",
     re.IGNORECASE)
 _CONTENT_VERBS = re.compile(r"\b(post|publish|share|comment|reply|respond|tweet|announce|write|say|caption|"
                             r"publica|postea|comenta|প্রকাশ|মন্তব্য)\w*", re.IGNORECASE)
