@@ -6,7 +6,7 @@ spoken by Piper and transcribed by Whisper with the person's vocabulary, exactly
 reading the app picks among the beam's readings ("chosen", ``voice/readings.py``). Prints each task
 that a spoken run fails but the typed run passes: the request, what was heard, the grader's reason.
 Piper's speech varies from run to run; ``cache`` (a folder) keeps each task's audio so that runs
-compare on the same sound. Run from the repository root:
+compare on the same sound (empty it when the tasks or the seeded community change). Run from the repository root:
 
     .venv/bin/python docs/results/voice_dev/task_gap.py [tasks=134] [people=60] [first=0] [cache] [beam]
 """
