@@ -293,9 +293,14 @@ _TOPIC_BEFORE_NOUN = re.compile(r"\b([\w-]+(?:\s+[\w-]+)?)\s+(?:accounts?|people
 _BENGALI_TOPIC = re.compile(r"([^\s?.!,।]+)\s+(?:নিয়ে|সম্পর্কে)")
 
 
+def _subject_words(clause: str) -> str:
+    """The clause without what is never its subject: set-aside texts and spans of time."""
+    return _SPAN_PHRASE.sub(" ", re.sub(r"⟦=?\d+⟧", " ", clause))
+
+
 def topic_of(clause: str) -> str:
     """The subject a clause is about: the words after "about"/"on"/"for", or else its content words."""
-    text = _SPAN_PHRASE.sub(" ", re.sub(r"⟦=?\d+⟧", " ", clause)).strip(" ?.!,")
+    text = _subject_words(clause).strip(" ?.!,")
     bengali = _BENGALI_TOPIC.search(text)
     if bengali:
         return bengali.group(1)
@@ -417,7 +422,7 @@ def _explicit_topic(clause: str) -> bool:
     """The clause names a subject after "about", "on", "regarding" (not "on my feed")."""
     if _BENGALI_TOPIC.search(clause):
         return True
-    glossed = phrasing.gloss(_SPAN_PHRASE.sub(" ", re.sub(r"⟦=?\d+⟧", " ", clause)))
+    glossed = phrasing.gloss(_subject_words(clause))
     for match in re.finditer(r"\b(?:about|on|regarding)\s+(.+)$", glossed, re.IGNORECASE):
         if _content_words(_TOPIC_END.sub("", match.group(1))):
             return True

@@ -98,6 +98,10 @@ class Transcript:
     seconds: float  # of audio
     readings: list[str] = field(default_factory=list)  # the beam's readings, likeliest first (``text`` first)
 
+    def __post_init__(self) -> None:
+        if self.text and not self.readings:  # one reading: the text
+            self.readings = [self.text]
+
     @property
     def empty(self) -> bool:
         return not re.search(r"\w", self.text)
@@ -132,8 +136,7 @@ class Transcriber:
             if len(speech) <= WINDOW_S * SAMPLE_RATE:
                 readings = self._readings(speech, hotwords)
                 if readings is not None:
-                    text = readings[0] if readings else ""
-                    return Transcript(text, seconds, readings)
+                    return Transcript(readings[0] if readings else "", seconds, readings)
             segments, _info = self.model.transcribe(
                 samples, language="en", beam_size=self.beam_size, vad_filter=vad,
                 vad_parameters={"min_silence_duration_ms": VAD_SILENCE_MS}, condition_on_previous_text=False,
@@ -141,7 +144,7 @@ class Transcriber:
             kept = [s.text for s in segments
                     if not (s.no_speech_prob > NO_SPEECH_PROB and s.avg_logprob < LOW_LOGPROB)]
         text = tidy(" ".join(t.strip() for t in kept))
-        return Transcript(text, seconds, [text] if text else [])
+        return Transcript(text, seconds)
 
     def _readings(self, speech: np.ndarray, hotwords: str) -> list[str] | None:
         """The beam's readings of one window of speech, tidied, likeliest first, without repeats;

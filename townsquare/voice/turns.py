@@ -36,10 +36,9 @@ NOTHING_HEARD = "I didn't hear anything I could understand. Try again a little c
 
 @dataclass
 class Heard:
-    text: str  # Whisper's likeliest reading
+    readings: list[str]  # Whisper's readings, likeliest first (at least one)
     seconds: float  # of speech sent
     asr_s: float  # time to transcribe
-    readings: list[str] = field(default_factory=list)  # the beam's readings, likeliest first
 
 
 @dataclass
@@ -113,12 +112,12 @@ class HandsFree:
         took = time.perf_counter() - started
         if transcript.empty:
             raise audio_io.NoSpeech(NOTHING_HEARD)
-        return Heard(transcript.text, decoded.seconds, took, transcript.readings)
+        return Heard(transcript.readings, decoded.seconds, took)
 
     def said(self, session: Session, account: Account, heard: Heard) -> str:
         """What the person said, among Whisper's readings: the one the assistant can act on
         (``voice/readings.py``)."""
-        return readings.choose(ToolContext(session, account, self.settings), heard.readings or [heard.text])
+        return readings.choose(ToolContext(session, account, self.settings), heard.readings)
 
     # --- look -----------------------------------------------------------------------------------
     def look(self, data: bytes, question: str) -> Seen:
