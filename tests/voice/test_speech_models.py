@@ -100,6 +100,8 @@ def test_numbers_whisper_splits_are_joined():
     assert join_numbers("Oh, 600-18") == "Oh, 618" and join_numbers("open 9-5") == "open 9-5"
     assert join_numbers("reply to post 1,387") == "reply to post 1387" and join_numbers("1,2,3") == "1,2,3"
     assert join_numbers("Explain post-973") == "Explain post 973"
+    assert join_numbers("Explain, post, 320,8 and 344") == "Explain, post, 328 and 344"
+    assert join_numbers("1,2,3") == "1,2,3" and join_numbers("20,5,3") == "20,5,3" and join_numbers("320,18") == "320,18"
     # after "post" (one post) a comma may split it too; after "posts" it is a list
     assert join_numbers("Like, post 300, 8, and tell me") == "Like, post 308, and tell me"
     assert join_numbers("compare posts 300, 8 and 12") == "compare posts 300, 8 and 12"
@@ -149,3 +151,13 @@ def test_the_beams_readings_come_back_likeliest_first_and_distinct():
         vad_parameters={"min_silence_duration_ms": VAD_SILENCE_MS}, condition_on_previous_text=False,
         without_timestamps=True)
     assert heard.text == tidy(" ".join(s.text.strip() for s in segments))
+
+
+def test_whisper_rescores_other_readings_of_the_same_speech():
+    samples = audio.decode(speech("Follow Grace Kim."), max_seconds=60, max_bytes=8 * MB).samples
+    heard = engines.transcriber().transcribe(samples)
+    assert len(heard.scores) == len(heard.readings) and heard.rescore is not None
+    said, other, unrelated = heard.rescore([heard.text, "Follow Grace Kim.", "The weather is lovely in Lisbon."])
+    # a forced reading of the likeliest text scores about as the beam did; what was not said, far lower
+    assert abs(said - heard.scores[0]) < 2.0, (said, heard.scores[0])
+    assert unrelated < min(said, other) - 10, (said, other, unrelated)

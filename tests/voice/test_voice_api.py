@@ -117,6 +117,7 @@ def test_a_photo_without_text_is_said_so(app, client, me):
     assert "No text could be read" in _asked(llm)
 
 
+@needs_tesseract  # the photo is read before the assistant answers
 def test_post_this_drafts_a_photo_post_that_waits_for_yes(app, client, me):
     app.state.llms["assistant"] = ScriptedLLM([])
     draft = _turn(client, me, speech("Post this, saying open all week."), image=sign(["OPEN"])).json()

@@ -24,7 +24,7 @@ _WORD = re.compile(r"[^\W\d_][\w'’.-]*", re.UNICODE)
 MAX_CANDIDATE_WORDS = 16
 
 # Words that start a sentence or a request and are never looked up as names.
-_NOT_NAMES = frozenset("""
+NOT_NAMES = frozenset("""
 a an the i me my mine you your we our they them their he him his she her it its this that these those
 and or but so then also too please pls thanks thank hi hey yo ok okay yes no not can could would will
 should do does did is are was were be been have has had what who whom whose why how when where which
@@ -98,7 +98,7 @@ def _spoken_handles(accounts: list[Account], tokens: list[tuple[str, int, int]])
     for i in range(len(tokens)):
         for j in range(i + 1, min(i + 4, len(tokens) + 1)):
             run = tokens[i:j]
-            if all(w.lower() in _NOT_NAMES for w, _, _ in run):
+            if all(w.lower() in NOT_NAMES for w, _, _ in run):
                 continue
             said = _squashed("".join(w for w, _, _ in run))
             # Two letters off at most: only spellings of about this length, that begin or end alike.
@@ -112,8 +112,8 @@ def _spoken_handles(accounts: list[Account], tokens: list[tuple[str, int, int]])
     return out
 
 
-def _candidates(ctx, words: list[str]) -> list[Account]:
-    wanted = [w.lower() for w in dict.fromkeys(words) if w.lower() not in _NOT_NAMES and len(w) >= 2]
+def candidate_accounts(ctx, words: list[str]) -> list[Account]:
+    wanted = [w.lower() for w in dict.fromkeys(words) if w.lower() not in NOT_NAMES and len(w) >= 2]
     wanted = wanted[:MAX_CANDIDATE_WORDS]
     if not wanted:
         return []
@@ -136,7 +136,7 @@ def people_named(ctx, text: str) -> list[Named]:
     words = _words(text)
     covered = [(n.start, n.end) for n in found]
     free = [(w, s, e) for w, s, e in words if not any(a <= s < b for a, b in covered)]
-    accounts = _candidates(ctx, [w for w, _, _ in free])
+    accounts = candidate_accounts(ctx, [w for w, _, _ in free])
     matches: list[tuple[int, Named]] = []  # (rank: lower is better, named)
     for account in accounts:
         parts = (account.display_name or "").split()
@@ -161,7 +161,7 @@ def people_named(ctx, text: str) -> list[Named]:
                                           if not any(a <= m.start() < b for a, b in covered)])
     # A first name alone, capitalised, when exactly one candidate account has it.
     for word, start, end in free:
-        if not word[:1].isupper() or word.lower() in _NOT_NAMES:
+        if not word[:1].isupper() or word.lower() in NOT_NAMES:
             continue
         owners = {a.handle: a for a in accounts if (a.display_name or "").split()[:1]
                   and a.display_name.split()[0].lower() == word.lower()}

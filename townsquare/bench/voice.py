@@ -182,7 +182,7 @@ def latency(db, world, settings, llm, shield, voice, transcriber, *, phrase: str
             cpu_started = time.process_time()
             started = time.perf_counter()
             transcript = transcriber.transcribe(samples, hotwords=vocabulary.for_account(s, demo))
-            heard = readings.choose(ToolContext(s, demo, settings), transcript.readings)
+            heard = readings.choose(ToolContext(s, demo, settings), transcript.readings, transcript.rescore)
             asr_s = time.perf_counter() - started  # choosing among the readings is part of hearing
             started = time.perf_counter()
             answer = ""
@@ -219,7 +219,7 @@ def voice_system(name: str, llm, shield, settings, voice, transcriber):
     def turn(session, demo, conversation, task: Task) -> list[dict]:
         samples, _ = spoken_samples(voice, speakable(task.text))
         transcript = transcriber.transcribe(samples, hotwords=vocabulary.for_account(session, demo))
-        heard = readings.choose(ToolContext(session, demo, settings), transcript.readings) or "(nothing heard)"
+        heard = readings.choose(ToolContext(session, demo, settings), transcript.readings, transcript.rescore) or "(nothing heard)"
         runner = agent.Agent(timed, shield, settings)
         return [step.as_dict() for step in runner.run_turn(session, demo, conversation, heard)]
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +45,9 @@ def packaged_model_dir() -> Path:
 # nothing but a space or hyphen between them: one number), "1,387" has a thousands separator, and
 # "post-973" a hyphen.
 # After "post" (one post) even a comma may fall between the parts: "like post 300, 8", "post, 320, 8"
-# ("three hundred twenty-eight" with its last word set apart).
+# ("three hundred twenty-eight" with its last word set apart), and anywhere a comma without a space
+# after tens ("320,8"), which no list of numbers is written with.
+_TENS_COMMA_DIGIT = re.compile(r"(?<![\d,])([1-9]\d*0),([1-9])\b(?!,\d)")
 _SPLIT_NUMBER = re.compile(r"\b([1-9]\d*00)[ -]([1-9]\d?)\b"
                            r"|(?:(?<=\bpost )|(?<=\bpost, ))#?([1-9]\d*0), ([1-9]\d?)\b", re.IGNORECASE)
 _THOUSANDS = re.compile(r"\b(\d{1,3})((?:,\d{3})+)\b")
@@ -68,6 +71,7 @@ def join_numbers(text: str) -> str:
     """A transcript's numbers written as a request to the app names them: plain digits."""
     text = _THOUSANDS.sub(lambda m: m.group(1) + m.group(2).replace(",", ""), text)
     text = _HYPHENATED_NUMBER.sub(r"\1 \2", text)
+    text = _TENS_COMMA_DIGIT.sub(lambda m: str(int(m.group(1)) + int(m.group(2))), text)
     return _SPLIT_NUMBER.sub(_joined, text)
 
 
@@ -97,6 +101,11 @@ class Transcript:
     text: str
     seconds: float  # of audio
     readings: list[str] = field(default_factory=list)  # the beam's readings, likeliest first (``text`` first)
+    # Whisper's log-probability of each reading (summed over its tokens), when the beam gave them
+    scores: list[float] = field(default_factory=list)
+    # Whisper's log-probability of any texts as readings of the same speech (a forced decoding), when
+    # the beam gave the readings: ``rescore(["Find Farah Singh", ...]) -> [-3.1, ...]``
+    rescore: Callable[[list[str]], list[float]] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.text and not self.readings:  # one reading: the text
@@ -134,9 +143,11 @@ class Transcriber:
             if speech is None:
                 return Transcript("", seconds)
             if len(speech) <= WINDOW_S * SAMPLE_RATE:
-                readings = self._readings(speech, hotwords)
-                if readings is not None:
-                    return Transcript(readings[0] if readings else "", seconds, readings)
+                decoded = self._readings(speech, hotwords)
+                if decoded is not None:
+                    scored, rescore = decoded
+                    return Transcript(scored[0][0] if scored else "", seconds,
+                                      [r for r, _ in scored], [score for _, score in scored], rescore)
             segments, _info = self.model.transcribe(
                 samples, language="en", beam_size=self.beam_size, vad_filter=vad,
                 vad_parameters={"min_silence_duration_ms": VAD_SILENCE_MS}, condition_on_previous_text=False,
@@ -146,9 +157,10 @@ class Transcriber:
         text = tidy(" ".join(t.strip() for t in kept))
         return Transcript(text, seconds)
 
-    def _readings(self, speech: np.ndarray, hotwords: str) -> list[str] | None:
-        """The beam's readings of one window of speech, tidied, likeliest first, without repeats;
-        [] for no speech; None when Whisper is unsure and ``transcribe``'s retries should decide."""
+    def _readings(self, speech: np.ndarray, hotwords: str):
+        """The beam's readings of one window of speech, tidied, likeliest first, without repeats, each
+        with its log-probability ([] for no speech), and a scorer of other readings of the speech;
+        None when Whisper is unsure and ``transcribe``'s retries should decide."""
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
@@ -157,26 +169,42 @@ class Transcriber:
         features = pad_or_trim(model.feature_extractor(speech)[..., :-1])
         tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
         prompt = model.get_prompt(tokenizer, [], without_timestamps=True, hotwords=hotwords or None)
+        encoded = model.encode(features)
         result = model.model.generate(
-            model.encode(features), [prompt], beam_size=self.beam_size, num_hypotheses=self.beam_size,
+            encoded, [prompt], beam_size=self.beam_size, num_hypotheses=self.beam_size,
             return_scores=True, return_no_speech_prob=True, suppress_blank=True, max_length=model.max_length,
             suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])))[0]
         best = result.sequences_ids[0]
         # faster-whisper's average log-probability of a reading, from the length-normalised score
         avg_logprob = result.scores[0] * len(best) / (len(best) + 1)
         if result.no_speech_prob > NO_SPEECH_PROB and avg_logprob < LOW_LOGPROB:
-            return []
+            return [], None
         text = tokenizer.decode(best).strip()
         if avg_logprob < LOW_LOGPROB or get_compression_ratio(text) > MAX_COMPRESSION_RATIO:
             return None
         readings, seen = [], set()
-        for ids in result.sequences_ids:  # readings that differ only in case or punctuation are one
+        # readings that differ only in case or punctuation are one (the likelier spelling's score)
+        for ids, score in zip(result.sequences_ids, result.scores, strict=True):
             reading = tidy(tokenizer.decode(ids).strip())
             words = " ".join(re.findall(r"\w+", reading.lower()))
             if words and words not in seen:
                 seen.add(words)
-                readings.append(reading)
-        return readings
+                readings.append((reading, score * len(ids)))  # scores are per token (length penalty 1)
+
+        frames = min(len(speech) // model.feature_extractor.hop_length, features.shape[-1]) // 2
+
+        def rescore(texts: list[str]) -> list[float]:
+            """Whisper's log-probability of each text given this speech and prompt: the summed
+            probabilities of its tokens when the decoder is made to write it (CTranslate2's alignment)."""
+            out = []
+            with self._lock:
+                for text in texts:
+                    ids = tokenizer.encode(" " + text.strip())
+                    probs = model.model.align(encoded, prompt, [ids], frames)[0].text_token_probs if ids else []
+                    out.append(float(np.log(np.maximum(probs, 1e-12)).sum()))
+            return out
+
+        return readings, rescore
 
 
 def _speech_only(samples: np.ndarray) -> np.ndarray | None:

@@ -17,22 +17,39 @@ not a catch-up). How much the assistant can act on is read by its own understand
 
 How surely is the intent model's mean score over the request's clauses.
 
-Between readings the assistant can act on equally, a topic decides: a reading that names more of the
-community's hashtags wins over a likelier one ("find posts about jazz" over "... about Jess" where
-#jazz is a tag here), as what people ask about is mostly what their community talks about. Typed
-requests never come here.
+Between readings the assistant can act on equally, the one that names more of what the app and the
+community know wins over a likelier one (``known``): "Follow Grace Kim" over "Paula Grace Kim",
+"find posts about jazz" over "... about Jess" where #jazz is a tag here, "post 308" over "post 3008"
+where only 308 exists. A request to the app is made of the app's words and the community's names.
+
+Readings the beam did not hold are proposed too, a misheard name or command put right
+(``voice/soundalikes.py``), and kept when Whisper, made to read the same speech that way, finds
+them at most ``SOUND_ALIKE_COST`` less likely than the reading they came from. Typed requests never
+come here.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from sqlalchemy import func, select
 
+from townsquare.assistant.people import people_named
 from townsquare.assistant.understand import understand
-from townsquare.social.models import Hashtag
+from townsquare.social.models import Hashtag, Post
+from townsquare.social.reactions import REACTION_KINDS
+from townsquare.social.visibility import visible_posts_clause
+from townsquare.voice import soundalikes
+from townsquare.voice.vocabulary import APP_WORDS
 
 CLEARER_BY = 0.05  # intent-score margin a less likely reading needs to replace the likelier one
+SOUND_ALIKE_COST = 6.0  # log-probability a corrected reading may lose against the reading it corrects
+CORRECTED = 3  # the likeliest readings that sound-alike corrections are proposed for
+# The app's own words: its commands (as the speech prompt has them) and its reactions.
+APP_TERMS = frozenset([w.lower() for w in re.findall(r"[A-Za-z]+", APP_WORDS) if len(w) >= 4]
+                      + list(REACTION_KINDS) + ["upvote", "repost", "react"])
+_EXACTLY = ("mention", "handle", "name", "spoken handle")  # how people_named found someone, exactly
 
 
 def assess(ctx, text: str) -> tuple[int, float]:
@@ -43,17 +60,41 @@ def assess(ctx, text: str) -> tuple[int, float]:
     return level, sureness
 
 
-def community_tags(ctx, text: str) -> int:
-    """How many of the words of ``text`` are hashtags of this community."""
-    words = {w.lower() for w in re.findall(r"[^\W\d_]{3,}", text)}
-    if not words:
-        return 0
-    return ctx.session.scalar(select(func.count()).select_from(Hashtag).where(Hashtag.name.in_(words))) or 0
+def known(ctx, text: str) -> int:
+    """How many things ``text`` names that the app or this community has: the app's words, people the
+    person may see (exactly), the community's hashtags, posts the person may see (by number)."""
+    words = [w.lower() for w in re.findall(r"[^\W\d_]+", text)]
+    count = sum(w in APP_TERMS for w in words)
+    count += sum(n.how in _EXACTLY for n in people_named(ctx, text))
+    tags = {w for w in words if len(w) >= 3}
+    if tags:
+        count += ctx.session.scalar(select(func.count()).select_from(Hashtag).where(Hashtag.name.in_(tags))) or 0
+    numbers = {int(n) for n in re.findall(r"\b\d{1,9}\b", text)}
+    if numbers:
+        count += ctx.session.scalar(select(func.count()).select_from(Post).join(Post.author).where(
+            Post.id.in_(numbers), visible_posts_clause(ctx.account.id))) or 0
+    return count
 
 
-def choose(ctx, readings: list[str]) -> str:
+def with_corrections(ctx, readings: list[str], rescore: Callable[[list[str]], list[float]]) -> list[str]:
+    """``readings`` with, after each of the likeliest, its sound-alike corrections that Whisper finds
+    nearly as likely a reading of the speech."""
+    out: list[str] = []
+    for n, reading in enumerate(readings):
+        out.append(reading)
+        proposed = [v for v in soundalikes.variants(ctx, reading) if v not in readings] if n < CORRECTED else []
+        if proposed:
+            source, *scores = rescore([reading, *proposed])
+            out += [v for v, score in zip(proposed, scores, strict=True) if score >= source - SOUND_ALIKE_COST]
+    return list(dict.fromkeys(out))
+
+
+def choose(ctx, readings: list[str], rescore: Callable[[list[str]], list[float]] | None = None) -> str:
     """The reading to answer: the likeliest, unless a later one is more actionable and surer, or as
-    actionable and names more of the community's hashtags."""
+    actionable and names more of what the app and the community know. ``rescore`` (Whisper's score of
+    any reading of the speech, ``asr.Transcript.rescore``) lets sound-alike corrections compete."""
+    if rescore is not None and readings:
+        readings = with_corrections(ctx, readings, rescore)
     if len(readings) < 2:
         return readings[0] if readings else ""
     assessed: dict[str, tuple[int, float]] = {}
@@ -65,17 +106,17 @@ def choose(ctx, readings: list[str]) -> str:
 
     best = readings[0]
     best_level, top_sureness = level_of(best)
-    best_tags = None
+    best_known = None
     for reading in readings[1:]:
         if best_level < 2:
             level, sureness = level_of(reading)
             if level > best_level and sureness > top_sureness + CLEARER_BY:
-                best, best_level, best_tags = reading, level, None
+                best, best_level, best_known = reading, level, None
                 continue
         if best_level == 0:
-            continue  # chat: the model answers it, and a topic word changes no tool's argument
-        best_tags = community_tags(ctx, best) if best_tags is None else best_tags
-        tags = community_tags(ctx, reading)
-        if tags > best_tags and level_of(reading)[0] == best_level:
-            best, best_tags = reading, tags
+            continue  # chat: the model answers it, and a named thing changes no tool's argument
+        best_known = known(ctx, best) if best_known is None else best_known
+        names = known(ctx, reading)
+        if names > best_known and level_of(reading)[0] == best_level:
+            best, best_known = reading, names
     return best

@@ -10,7 +10,7 @@ with a photo drafts a photo post that waits for that confirmation.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -39,6 +39,7 @@ class Heard:
     readings: list[str]  # Whisper's readings, likeliest first (at least one)
     seconds: float  # of speech sent
     asr_s: float  # time to transcribe
+    rescore: Callable[[list[str]], list[float]] | None = None  # Whisper's score of other readings (asr.Transcript)
 
 
 @dataclass
@@ -112,12 +113,12 @@ class HandsFree:
         took = time.perf_counter() - started
         if transcript.empty:
             raise audio_io.NoSpeech(NOTHING_HEARD)
-        return Heard(transcript.readings, decoded.seconds, took)
+        return Heard(transcript.readings, decoded.seconds, took, transcript.rescore)
 
     def said(self, session: Session, account: Account, heard: Heard) -> str:
         """What the person said, among Whisper's readings: the one the assistant can act on
         (``voice/readings.py``)."""
-        return readings.choose(ToolContext(session, account, self.settings), heard.readings)
+        return readings.choose(ToolContext(session, account, self.settings), heard.readings, heard.rescore)
 
     # --- look -----------------------------------------------------------------------------------
     def look(self, data: bytes, question: str) -> Seen:

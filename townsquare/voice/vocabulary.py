@@ -57,7 +57,7 @@ def _hidden_ids(account_id: int):
             .union(select(Block.blocked_id).where(Block.blocker_id == account_id)))
 
 
-def _nearby_ids(session: Session, account_id: int, limit: int) -> list[int]:
+def nearby_ids(session: Session, account_id: int, limit: int) -> list[int]:
     """People the person is connected to, closest (most recent tie) first."""
     follows = select(Follow.followee_id.label("id"), Follow.created_at.label("at")).where(
         Follow.follower_id == account_id)
@@ -77,7 +77,7 @@ def _nearby_ids(session: Session, account_id: int, limit: int) -> list[int]:
 def people(session: Session, account: Account, limit: int = NEARBY_PEOPLE) -> list[str]:
     """The names of the ``limit`` people closest to the person, closest first."""
     hidden = _hidden_ids(account.id)
-    nearby = _nearby_ids(session, account.id, limit)
+    nearby = nearby_ids(session, account.id, limit)
     close = session.execute(select(Account).where(Account.id.in_(nearby), Account.status == "active",
                                                   Account.id.not_in(hidden))).scalars().all()
     close.sort(key=lambda a: nearby.index(a.id))

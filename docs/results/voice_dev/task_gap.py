@@ -37,6 +37,7 @@ def main(limit: int = 134, people: int = 60, first: int = 0, cache: str = "", be
         llm, shield = get_llm("assistant", settings), default_shield(settings)
         heard: dict[tuple[str, str], str] = {}
         all_readings: dict[str, list[str]] = {}
+        rescorers: dict[str, object] = {}
 
         def audio(task) -> np.ndarray:
             path = Path(cache) / f"{task.id}.npy" if cache else None
@@ -53,9 +54,10 @@ def main(limit: int = 134, people: int = 60, first: int = 0, cache: str = "", be
                 if task.id not in all_readings:
                     transcript = transcriber.transcribe(audio(task), hotwords=vocabulary.for_account(session, demo))
                     all_readings[task.id] = transcript.readings
+                    rescorers[task.id] = transcript.rescore
                 options = all_readings[task.id]
                 text = options[0] if pick == "top" or not options else readings.choose(
-                    ToolContext(session, demo, settings), options)
+                    ToolContext(session, demo, settings), options, rescorers[task.id])
                 heard[task.id, pick] = text
                 return [step.as_dict() for step in
                         agent.Agent(llm, shield, settings).run_turn(session, demo, conversation, text or "(nothing)")]

@@ -1,0 +1,129 @@
+"""Readings Whisper did not offer: a misheard name or app word put right, for Whisper to judge.
+
+Whisper tiny.en writes what it hears in common English, so the words that carry a request to the
+app are the ones it gets wrong, and often none of its readings has them right: a person's name
+("Farah Singh" heard as "Ferris Singh" or "Farissing", "amirkim" as "Amherkin"), the command before
+a post's number ("Post 519 seems random" heard as "Host 519", "like post 509" as "Legpost 509",
+"upvote 193" as "Up at 193") and a reaction ("React with wow" heard as "React with Wata").
+
+This module proposes the corrected readings, each from one class of mishearing:
+
+- people: a run of one to three words that sounds like (``people.sound_key``, the same first
+  sound) the name or handle of someone the person may see: a close tie or an account the words
+  begin like; or a name with one word right and the other near it in sound ("Oscar Home" for
+  Oscar Hoang: the same first sound, a sound key at most one sound apart);
+- commands on a post: the words before a number that begins a sentence, replaced by a command on a
+  post that sounds the same ("Legpost" -> "like post"), or by "Post" (Whisper drops the first
+  sound of a short word: "Host", "House", "How");
+- reactions: the word after "react with" that is not one of the app's reactions, replaced by each.
+
+Whisper itself then scores each proposal against the same audio (``asr.Transcript.rescore``):
+``readings.choose`` keeps only those that cost little more than the reading they came from.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import not_, select
+
+from townsquare.assistant.people import NOT_NAMES, candidate_accounts, sound_key
+from townsquare.assistant.phrasing import edit_distance
+from townsquare.social.blocks import either_way_clause
+from townsquare.social.models import Account
+from townsquare.social.reactions import REACTION_KINDS
+from townsquare.voice.vocabulary import nearby_ids
+
+NEARBY = 200  # close ties looked at for a misheard name (names said of strangers come from the words)
+MIN_KEY = 4  # sound-key digits a name needs before a sound-alike counts (shorter keys match too much)
+# Commands on one post, said before its number ("like post 12", "upvote 12").
+POST_COMMANDS = ("post", "like post", "like", "upvote", "boost post", "boost", "repost", "share post",
+                 "explain post", "love post", "comment on post", "reply to post")
+_WORD = re.compile(r"[^\W\d_][\w'’]*")
+_SENTENCE_START_NUMBER = re.compile(r"(?:^|(?<=[.?!] ))([^\W\d_]+(?: [^\W\d_]+)?),? (?=#?\d)")
+_REACT_WITH = re.compile(r"\breact(?:s|ed|ing)? with (?:an? )?([^\W\d_]+)", re.IGNORECASE)
+
+
+def _letters(text: str) -> str:
+    return re.sub(r"[^a-z]", "", text.lower())
+
+
+def _first_sound(word: str) -> str:
+    """A word's first sound class: its consonant group, or "" for a vowel, h, w or y."""
+    return sound_key(word[:1])
+
+
+def _accounts(ctx, words: list[str]) -> list[Account]:
+    """Whom a misheard name could be: the person's close ties, and accounts the words begin like."""
+    nearby = nearby_ids(ctx.session, ctx.account.id, NEARBY)
+    close = list(ctx.session.scalars(select(Account).where(
+        Account.id.in_(nearby), Account.status == "active",
+        not_(either_way_clause(ctx.account.id, Account.id))))) if nearby else []
+    return close + candidate_accounts(ctx, words)
+
+
+def _near_in_sound(heard: str, part: str) -> bool:
+    heard, part = _letters(heard), _letters(part)
+    return (bool(heard) and bool(part) and _first_sound(heard) == _first_sound(part)
+            and edit_distance(sound_key(heard), sound_key(part), cap=1) <= 1)
+
+
+def _people(ctx, reading: str) -> list[str]:
+    words = [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(reading)]
+    if not words:
+        return []
+    accounts = _accounts(ctx, [w for w, _, _ in words])
+    spellings: dict[str, str] = {}  # sound key + first sound -> how to write the name
+    for account in accounts:
+        for written in (account.display_name or "", account.handle):
+            key = sound_key(_letters(written))
+            if len(key) >= MIN_KEY:
+                spellings.setdefault(_first_sound(_letters(written)) + "|" + key, written)
+    out = []
+    for account in accounts:
+        parts = (account.display_name or "").split()
+        if len(parts) < 2:
+            continue
+        for i in range(len(words) - len(parts) + 1):
+            run = words[i:i + len(parts)]
+            same = [w.lower() == p.lower() for (w, _, _), p in zip(run, parts, strict=True)]
+            if any(same) and not all(same) and all(
+                    ok or _near_in_sound(w, p) for ok, (w, _, _), p in zip(same, run, parts, strict=True)):
+                out.append(reading[:run[0][1]] + account.display_name + reading[run[-1][2]:])
+    for i in range(len(words)):
+        for j in range(i + 1, min(i + 4, len(words) + 1)):
+            run = words[i:j]
+            if all(w.lower() in NOT_NAMES for w, _, _ in run):
+                continue
+            said = _letters("".join(w for w, _, _ in run))
+            name = spellings.get(_first_sound(said) + "|" + sound_key(said))
+            if name and _letters(name) != said:
+                out.append(reading[:run[0][1]] + name + reading[run[-1][2]:])
+    return out
+
+
+def _post_commands(reading: str) -> list[str]:
+    out = []
+    for m in _SENTENCE_START_NUMBER.finditer(reading):
+        said = m.group(1)
+        if said.lower() in POST_COMMANDS:
+            continue
+        key = sound_key(_letters(said))
+        sounds = [c for c in POST_COMMANDS if sound_key(_letters(c)) == key and _first_sound(c) == _first_sound(said)]
+        for command in sounds or (["Post"] if " " not in said else []):
+            out.append(reading[:m.start(1)] + command[:1].upper() + command[1:] + " " + reading[m.end():])
+    return out
+
+
+def _reactions(reading: str) -> list[str]:
+    out = []
+    for m in _REACT_WITH.finditer(reading):
+        if m.group(1).lower() not in REACTION_KINDS:
+            out += [reading[:m.start(1)] + kind + reading[m.end(1):] for kind in REACTION_KINDS]
+    return out
+
+
+def variants(ctx, reading: str) -> list[str]:
+    """Readings of the same speech with one misheard name, command or reaction put right."""
+    found = _people(ctx, reading) + _post_commands(reading) + _reactions(reading)
+    return [v for v in dict.fromkeys(found) if v != reading]
