@@ -97,3 +97,12 @@ def test_a_correction_is_kept_only_when_whisper_finds_it_nearly_as_likely(db, to
         assert readings.with_corrections(ctx, heard, rescore(readings.SOUND_ALIKE_COST + 1)) == heard
         assert readings.choose(ctx, heard, rescore(1.0)) == "Find, Farah Singh"
         assert readings.choose(ctx, heard, rescore(readings.SOUND_ALIKE_COST + 1)) == heard[0]
+
+
+def test_two_misheard_names_are_put_right_together(db, town):
+    with db.session() as s:
+        ctx = ToolContext(s, s.get(Account, town["ruth"]))
+        heard = ["Follow Ferris Singh and Grays Kim."]
+        near = readings.with_corrections(ctx, heard, lambda texts: [0.0 if t == heard[0] else -1.0 for t in texts])
+        assert "Follow Farah Singh and Grace Kim." in near
+        assert readings.choose(ctx, heard, lambda texts: [-1.0] * len(texts)) == "Follow Farah Singh and Grace Kim."

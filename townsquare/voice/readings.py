@@ -44,7 +44,7 @@ from townsquare.voice import soundalikes
 from townsquare.voice.vocabulary import APP_WORDS
 
 CLEARER_BY = 0.05  # intent-score margin a less likely reading needs to replace the likelier one
-SOUND_ALIKE_COST = 6.0  # log-probability a corrected reading may lose against the reading it corrects
+SOUND_ALIKE_COST = 6.0  # log-probability a correction may lose against the reading it corrects (each)
 CORRECTED = 3  # the likeliest readings that sound-alike corrections are proposed for
 # The app's own words: its commands (as the speech prompt has them) and its reactions.
 APP_TERMS = frozenset([w.lower() for w in re.findall(r"[A-Za-z]+", APP_WORDS) if len(w) >= 4]
@@ -78,14 +78,21 @@ def known(ctx, text: str) -> int:
 
 def with_corrections(ctx, readings: list[str], rescore: Callable[[list[str]], list[float]]) -> list[str]:
     """``readings`` with, after each of the likeliest, its sound-alike corrections that Whisper finds
-    nearly as likely a reading of the speech."""
+    nearly as likely a reading of the speech (and those corrections made together, when several are)."""
     out: list[str] = []
     for n, reading in enumerate(readings):
         out.append(reading)
-        proposed = [v for v in soundalikes.variants(ctx, reading) if v not in readings] if n < CORRECTED else []
-        if proposed:
-            source, *scores = rescore([reading, *proposed])
-            out += [v for v, score in zip(proposed, scores, strict=True) if score >= source - SOUND_ALIKE_COST]
+        fixes = soundalikes.corrections(ctx, reading) if n < CORRECTED else []
+        fixes = [fix for fix in fixes if fix.applied(reading) not in readings]
+        if not fixes:
+            continue
+        source, *scores = rescore([reading, *[fix.applied(reading) for fix in fixes]])
+        kept = sorted([(score, fix) for score, fix in zip(scores, fixes, strict=True)
+                       if score >= source - SOUND_ALIKE_COST], key=lambda kept: -kept[0])
+        out += [fix.applied(reading) for _, fix in kept]
+        both = soundalikes.together(reading, [fix for _, fix in kept])
+        if both is not None and rescore([both[0]])[0] >= source - SOUND_ALIKE_COST * both[1]:
+            out.append(both[0])
     return list(dict.fromkeys(out))
 
 

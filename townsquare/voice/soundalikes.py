@@ -24,6 +24,7 @@ Whisper itself then scores each proposal against the same audio (``asr.Transcrip
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from sqlalchemy import not_, select
 
@@ -42,6 +43,18 @@ POST_COMMANDS = ("post", "like post", "like", "upvote", "boost post", "boost", "
 _WORD = re.compile(r"[^\W\d_][\w'’]*")
 _SENTENCE_START_NUMBER = re.compile(r"(?:^|(?<=[.?!] ))([^\W\d_]+(?: [^\W\d_]+)?),? (?=#?\d)")
 _REACT_WITH = re.compile(r"\breact(?:s|ed|ing)? with (?:an? )?([^\W\d_]+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Correction:
+    """``text`` in place of ``reading[start:end]``."""
+
+    start: int
+    end: int
+    text: str
+
+    def applied(self, reading: str) -> str:
+        return reading[:self.start] + self.text + reading[self.end:]
 
 
 def _letters(text: str) -> str:
@@ -68,7 +81,7 @@ def _near_in_sound(heard: str, part: str) -> bool:
             and edit_distance(sound_key(heard), sound_key(part), cap=1) <= 1)
 
 
-def _people(ctx, reading: str) -> list[str]:
+def _people(ctx, reading: str) -> list[Correction]:
     words = [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(reading)]
     if not words:
         return []
@@ -89,7 +102,7 @@ def _people(ctx, reading: str) -> list[str]:
             same = [w.lower() == p.lower() for (w, _, _), p in zip(run, parts, strict=True)]
             if any(same) and not all(same) and all(
                     ok or _near_in_sound(w, p) for ok, (w, _, _), p in zip(same, run, parts, strict=True)):
-                out.append(reading[:run[0][1]] + account.display_name + reading[run[-1][2]:])
+                out.append(Correction(run[0][1], run[-1][2], account.display_name))
     for i in range(len(words)):
         for j in range(i + 1, min(i + 4, len(words) + 1)):
             run = words[i:j]
@@ -98,11 +111,11 @@ def _people(ctx, reading: str) -> list[str]:
             said = _letters("".join(w for w, _, _ in run))
             name = spellings.get(_first_sound(said) + "|" + sound_key(said))
             if name and _letters(name) != said:
-                out.append(reading[:run[0][1]] + name + reading[run[-1][2]:])
+                out.append(Correction(run[0][1], run[-1][2], name))
     return out
 
 
-def _post_commands(reading: str) -> list[str]:
+def _post_commands(reading: str) -> list[Correction]:
     out = []
     for m in _SENTENCE_START_NUMBER.finditer(reading):
         said = m.group(1)
@@ -111,19 +124,42 @@ def _post_commands(reading: str) -> list[str]:
         key = sound_key(_letters(said))
         sounds = [c for c in POST_COMMANDS if sound_key(_letters(c)) == key and _first_sound(c) == _first_sound(said)]
         for command in sounds or (["Post"] if " " not in said else []):
-            out.append(reading[:m.start(1)] + command[:1].upper() + command[1:] + " " + reading[m.end():])
+            out.append(Correction(m.start(1), m.end(), command[:1].upper() + command[1:] + " "))
     return out
 
 
-def _reactions(reading: str) -> list[str]:
+def _reactions(reading: str) -> list[Correction]:
     out = []
     for m in _REACT_WITH.finditer(reading):
         if m.group(1).lower() not in REACTION_KINDS:
-            out += [reading[:m.start(1)] + kind + reading[m.end(1):] for kind in REACTION_KINDS]
+            out += [Correction(m.start(1), m.end(1), kind) for kind in REACTION_KINDS]
     return out
+
+
+def corrections(ctx, reading: str) -> list[Correction]:
+    """Each way to put one misheard name, command or reaction of ``reading`` right."""
+    found = _people(ctx, reading) + _post_commands(reading) + _reactions(reading)
+    out: dict[str, Correction] = {}
+    for fix in found:
+        out.setdefault(fix.applied(reading), fix)
+    out.pop(reading, None)
+    return list(out.values())
 
 
 def variants(ctx, reading: str) -> list[str]:
     """Readings of the same speech with one misheard name, command or reaction put right."""
-    found = _people(ctx, reading) + _post_commands(reading) + _reactions(reading)
-    return [v for v in dict.fromkeys(found) if v != reading]
+    return [fix.applied(reading) for fix in corrections(ctx, reading)]
+
+
+def together(reading: str, fixes: list[Correction]) -> tuple[str, int] | None:
+    """``reading`` with every correction of ``fixes`` that overlaps none before it (a request may
+    name two people, both misheard), and how many that is; None when fewer than two."""
+    chosen: list[Correction] = []
+    for fix in fixes:
+        if all(fix.end <= other.start or other.end <= fix.start for other in chosen):
+            chosen.append(fix)
+    if len(chosen) < 2:
+        return None
+    for fix in sorted(chosen, key=lambda f: -f.start):  # from the end, so earlier offsets still hold
+        reading = fix.applied(reading)
+    return reading, len(chosen)
