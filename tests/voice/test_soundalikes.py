@@ -106,3 +106,12 @@ def test_two_misheard_names_are_put_right_together(db, town):
         near = readings.with_corrections(ctx, heard, lambda texts: [0.0 if t == heard[0] else -1.0 for t in texts])
         assert "Follow Farah Singh and Grace Kim." in near
         assert readings.choose(ctx, heard, lambda texts: [-1.0] * len(texts)) == "Follow Farah Singh and Grace Kim."
+
+
+def test_a_word_a_letter_off_a_handle_is_not_a_known_person(db, town):
+    with db.session() as s:
+        accounts.create_account(s, "paulak", None, display_name="Paula Kern")
+        s.flush()
+        ctx = ToolContext(s, s.get(Account, town["ruth"]))
+        assert readings.known(ctx, "Paula Grace Kim") == 1  # "Paula" is one letter off @paulak
+        assert readings.choose(ctx, ["Paula Grace Kim", "Follow Grace Kim"]) == "Follow Grace Kim"

@@ -40,7 +40,8 @@ class Named:
     name: str
     start: int  # where the request names them
     end: int
-    how: str  # "mention", "handle", "name", "fuzzy name", "sounds like", "spoken handle", "first name"
+    how: str  # "mention", "handle", "name", "fuzzy name", "sounds like", "spoken handle", "near spoken handle",
+    # "first name"
 
 
 def _words(text: str) -> list[tuple[str, int, int]]:
@@ -108,7 +109,8 @@ def _spoken_handles(accounts: list[Account], tokens: list[tuple[str, int, int]])
                 distance = edit_distance(said, spelled, cap=2)
                 if distance <= (1 if len(spelled) < 10 else 2):
                     out.append((0 if distance == 0 else 1,
-                                Named(account.handle, account.display_name, run[0][1], run[-1][2], "spoken handle")))
+                                Named(account.handle, account.display_name, run[0][1], run[-1][2],
+                                      "spoken handle" if distance == 0 else "near spoken handle")))
     return out
 
 
