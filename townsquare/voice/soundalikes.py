@@ -86,12 +86,12 @@ def _people(ctx, reading: str) -> list[Correction]:
     if not words:
         return []
     accounts = _accounts(ctx, [w for w, _, _ in words])
-    spellings: dict[str, str] = {}  # sound key + first sound -> how to write the name
+    spellings: dict[str, set[str]] = {}  # first sound + sound key -> the names and handles that sound so
     for account in accounts:
         for written in (account.display_name or "", account.handle):
             key = sound_key(_letters(written))
             if len(key) >= MIN_KEY:
-                spellings.setdefault(_first_sound(_letters(written)) + "|" + key, written)
+                spellings.setdefault(_first_sound(_letters(written)) + "|" + key, set()).add(written)
     out = []
     for account in accounts:
         parts = (account.display_name or "").split()
@@ -109,9 +109,9 @@ def _people(ctx, reading: str) -> list[Correction]:
             if all(w.lower() in NOT_NAMES for w, _, _ in run):
                 continue
             said = _letters("".join(w for w, _, _ in run))
-            name = spellings.get(_first_sound(said) + "|" + sound_key(said))
-            if name and _letters(name) != said:
-                out.append(Correction(run[0][1], run[-1][2], name))
+            for name in sorted(spellings.get(_first_sound(said) + "|" + sound_key(said), ())):
+                if _letters(name) != said:  # every account that sounds so: Whisper judges, nobody guesses
+                    out.append(Correction(run[0][1], run[-1][2], name))
     return out
 
 
