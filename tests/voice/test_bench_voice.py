@@ -1,5 +1,7 @@
 """The voice benchmark's scoring and its choice of phrasings (dev half only)."""
 
+import pytest
+
 from townsquare.bench import voice as vb
 
 
@@ -25,3 +27,25 @@ def test_round_trip_requests_come_from_the_dev_half_only():
     assert len(chosen) == 200
     assert {task.id for task, _ in chosen} <= dev_ids
     assert len({text for _, text in chosen}) > len(dev_ids)  # the second fill picks other entities
+
+
+@pytest.mark.slow  # seeds a community and loads the speech models and the bundled LLM
+def test_spoken_task_success_runs_the_real_pipeline_and_reports_without_typos():
+    """Two dev tasks, typed and then spoken by Piper and heard by Whisper, through the real assistant."""
+    from townsquare.bench.assistant_world import build_world
+    from townsquare.bench.report import scratch_database
+    from townsquare.llm.runtime import get_llm
+    from townsquare.safety.shields import default_shield
+    from townsquare.voice import engines
+
+    with scratch_database("voice-bench-test-") as (settings, db):
+        world = build_world(settings, db, 60, 7)
+        rows = vb.task_success(db, world, settings, get_llm("assistant", settings), default_shield(settings),
+                               engines.voice(settings.voice_tts), engines.transcriber(), split="dev", limit=2)
+    assert [r["name"] for r in rows] == ["task success, typed, dev half (English)",
+                                         "task success, voice (TTS -> ASR), dev half (English)"]
+    for row in rows:
+        metrics = row["metrics"]
+        assert metrics["tasks"] == 2 and metrics["tasks_without_typos"] <= 2
+        assert 0 <= metrics["fully_right_without_typos"] <= 1 and metrics["unconfirmed_side_effects"] == 0
+        assert round(metrics["fully_right"] * 2) == 2 - len(row["failed_ids"])

@@ -45,8 +45,14 @@ def test_the_likeliest_reading_stays_when_it_is_as_actionable(db, asker):
 
 
 def test_a_weak_request_never_replaces_a_clear_remark(monkeypatch):
-    sure = {"a remark": (0, 0.40), "a weak request": (2, 0.42), "a clear request": (2, 0.60)}
-    monkeypatch.setattr(readings, "assess", lambda ctx, text: sure[text])
+    from townsquare.assistant.understand import Clause, PlannedCall, Understanding
+
+    def understood(calls, score):
+        return Understanding(calls=[PlannedCall("catch_me_up", {})] * calls, clauses=[Clause("", score=score)])
+
+    sure = {"a remark": understood(0, 0.40), "a weak request": understood(1, 0.42),
+            "a clear request": understood(1, 0.60)}
+    monkeypatch.setattr(readings, "understand", lambda ctx, text: sure[text])
     assert readings.choose(None, ["a remark", "a weak request"]) == "a remark"
     assert readings.choose(None, ["a remark", "a weak request", "a clear request"]) == "a clear request"
 

@@ -18,6 +18,8 @@ def town(db):
         ruth = accounts.create_account(s, "ruth", None, display_name="Ruth Okafor")
         accounts.create_account(s, "farahsingh", None, display_name="Farah Singh")
         amir = accounts.create_account(s, "amirkim", None, display_name="")
+        accounts.create_account(s, "noahchen82", None, display_name="Noah Chen")
+        accounts.create_account(s, "bianca_music", None, display_name="Bianca")
         grace = accounts.create_account(s, "gracekim", None, display_name="Grace Kim")
         hidden = accounts.create_account(s, "quietone", None, display_name="Quiet One", is_private=True)
         s.flush()
@@ -38,6 +40,11 @@ def test_a_name_heard_as_sound_alike_words_is_proposed(db, town):
     assert "Find, Farah Singh" in _variants(db, town, "Find, Farissing")
     # a close tie, though the words begin like no account
     assert "Remove amirkim from the people I follow" in _variants(db, town, "Remove Amherkin from the people I follow")
+    # a long name or handle one sound off
+    assert "Follow bianca_music" in _variants(db, town, "Follow Beyond Cam Music")
+    # a handle ending in a number, said aloud: the number exact, the words before near in sound
+    assert "Please follow noahchen82 for me" in _variants(db, town, "Please follow Noch and 82 for me")
+    assert not any("noahchen82" in v for v in _variants(db, town, "Please follow Noch and 83 for me"))
     # one word of the name right, the other near it in sound
     assert "Follow Grace Kim now" in _variants(db, town, "Follow Grace Kem now")
     assert "Follow Grace Kim now" in _variants(db, town, "Follow Grays Kim now")
@@ -73,6 +80,7 @@ def test_known_counts_the_apps_words_and_the_communitys_names(db, town):
         assert readings.known(ctx, f"Like post {town['post']}") == 3  # like, post, a post Ruth may see
         assert readings.known(ctx, f"Like post {town['post'] * 10 + 7}") == 2  # no such post
         assert readings.known(ctx, f"Like post {town['private']}") == 2  # a post Ruth may not see
+        assert readings.known(ctx, f"Like post {town['post']} and {town['post'] * 10 + 7}") == 2  # not all posts
         assert readings.known(ctx, "What a lovely morning") == 0
 
 
@@ -83,6 +91,9 @@ def test_between_equally_actionable_readings_the_known_one_wins(db, town):
         assert readings.choose(ctx, heard) == heard[1]
         heard = [f"Like, post {town['post'] * 10 + 7}.", f"Like, post {town['post']}."]
         assert readings.choose(ctx, heard) == heard[1]
+        # the app's words in dictated text command nothing
+        heard = ["Publish, back online after a long break", "Publish, back timeline after a long break"]
+        assert readings.choose(ctx, heard) == heard[0]
 
 
 def test_a_correction_is_kept_only_when_whisper_finds_it_nearly_as_likely(db, town):

@@ -101,6 +101,8 @@ def test_numbers_whisper_splits_are_joined():
     assert join_numbers("reply to post 1,387") == "reply to post 1387" and join_numbers("1,2,3") == "1,2,3"
     assert join_numbers("Explain post-973") == "Explain post 973"
     assert join_numbers("Explain, post, 320,8 and 344") == "Explain, post, 328 and 344"
+    assert join_numbers("What does post 630 8 say?") == "What does post 638 say?"
+    assert join_numbers("post 630 18 and 5") == "post 630 18 and 5"  # 18 does not fit in 630
     assert join_numbers("1,2,3") == "1,2,3" and join_numbers("20,5,3") == "20,5,3" and join_numbers("320,18") == "320,18"
     # after "post" (one post) a comma may split it too; after "posts" it is a list
     assert join_numbers("Like, post 300, 8, and tell me") == "Like, post 308, and tell me"

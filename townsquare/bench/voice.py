@@ -248,8 +248,12 @@ def task_success(db, world, settings, llm, shield, voice, transcriber, *, split:
             if progress:
                 progress()
         ok = sum(o.ok for o in result.outcomes)
+        # requests written with typos are read aloud as spelled, which no one says (as in the WER rows)
+        spelled = [o for o in result.outcomes if o.style != "typos"]
         rows.append({"name": f"task success, {system.name}, {split} half (English)", "metrics": {
             "tasks": len(tasks), "fully_right": round(ok / max(len(tasks), 1), 4),
+            "tasks_without_typos": len(spelled),
+            "fully_right_without_typos": round(sum(o.ok for o in spelled) / max(len(spelled), 1), 4),
             "unconfirmed_side_effects": sum(o.unconfirmed_side_effect for o in result.outcomes)},
             "failed_ids": [o.task_id for o in result.outcomes if not o.ok]})
     return rows

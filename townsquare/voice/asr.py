@@ -44,12 +44,13 @@ def packaged_model_dir() -> Path:
 # "five hundred nine" may come back as "500 9" or "600-18" (hundreds followed by a number under 100,
 # nothing but a space or hyphen between them: one number), "1,387" has a thousands separator, and
 # "post-973" a hyphen.
-# After "post" (one post) even a comma may fall between the parts: "like post 300, 8", "post, 320, 8"
+# After "post" (one post) the tens too, and even a comma between the parts: "post 630 8", "like post
+# 300, 8", "post, 320, 8"
 # ("three hundred twenty-eight" with its last word set apart), and anywhere a comma without a space
 # after tens ("320,8"), which no list of numbers is written with.
 _TENS_COMMA_DIGIT = re.compile(r"(?<![\d,])([1-9]\d*0),([1-9])\b(?!,\d)")
 _SPLIT_NUMBER = re.compile(r"\b([1-9]\d*00)[ -]([1-9]\d?)\b"
-                           r"|(?:(?<=\bpost )|(?<=\bpost, ))#?([1-9]\d*0), ([1-9]\d?)\b", re.IGNORECASE)
+                           r"|(?:(?<=\bpost )|(?<=\bpost, ))#?([1-9]\d*0),? ([1-9]\d?)\b", re.IGNORECASE)
 _THOUSANDS = re.compile(r"\b(\d{1,3})((?:,\d{3})+)\b")
 _HYPHENATED_NUMBER = re.compile(r"\b([^\W\d_]+)-(\d)")
 # Whisper sometimes runs short words together: "Heartpost 297", "ReadMeMyNotifications".

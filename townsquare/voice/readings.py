@@ -36,7 +36,7 @@ from collections.abc import Callable
 from sqlalchemy import func, select
 
 from townsquare.assistant.people import people_named
-from townsquare.assistant.understand import understand
+from townsquare.assistant.understand import Understanding, understand
 from townsquare.social.models import Hashtag, Post
 from townsquare.social.reactions import REACTION_KINDS
 from townsquare.social.visibility import visible_posts_clause
@@ -52,27 +52,40 @@ APP_TERMS = frozenset([w.lower() for w in re.findall(r"[A-Za-z]+", APP_WORDS) if
 _EXACTLY = ("mention", "handle", "name", "spoken handle")  # how people_named found someone, exactly
 
 
-def assess(ctx, text: str) -> tuple[int, float]:
-    """How much of ``text`` the assistant can act on (2, 1 or 0, see above) and how surely."""
-    plan = understand(ctx, text)
+def assess(plan: Understanding) -> tuple[int, float]:
+    """How much of a request the assistant can act on (2, 1 or 0, see above) and how surely, from its
+    understanding of the request."""
     level = 2 if plan.calls and not plan.clarify else 1 if plan.clarify or plan.calls else 0
     sureness = sum(c.score for c in plan.clauses) / len(plan.clauses) if plan.clauses else 0.0
     return level, sureness
 
 
-def known(ctx, text: str) -> int:
-    """How many things ``text`` names that the app or this community has: the app's words, people the
-    person may see (exactly), the community's hashtags, posts the person may see (by number)."""
-    words = [w.lower() for w in re.findall(r"[^\W\d_]+", text)]
-    count = sum(w in APP_TERMS for w in words)
+def _dictated(plan: Understanding) -> list[str]:
+    """The words a request dictates or describes (a post's text, a topic, a question), not commands."""
+    said = [c.content for c in plan.clauses if c.content]
+    said += [v for call in plan.calls for v in call.arguments.values() if isinstance(v, str) and " " in v.strip()]
+    return said
+
+
+def known(ctx, text: str, plan: Understanding | None = None) -> int:
+    """How many things ``text`` names that the app or this community has: the app's words where they
+    command (not in what is dictated: "Publish, back timeline ..." names no command more than "Publish,
+    back online ..."), people the person may see (exactly), the community's hashtags, and whether the
+    numbers it says are all posts the person may see."""
+    commanding = text
+    for words in _dictated(plan or understand(ctx, text)):
+        commanding = commanding.replace(words, " ")
+    count = sum(w.lower() in APP_TERMS for w in re.findall(r"[^\W\d_]+", commanding))
     count += sum(n.how in _EXACTLY for n in people_named(ctx, text))
-    tags = {w for w in words if len(w) >= 3}
+    tags = {w.lower() for w in re.findall(r"[^\W\d_]{3,}", text)}
     if tags:
         count += ctx.session.scalar(select(func.count()).select_from(Hashtag).where(Hashtag.name.in_(tags))) or 0
+    # All or nothing: "post 630 8" (two posts that exist) names no more than "post 638".
     numbers = {int(n) for n in re.findall(r"\b\d{1,9}\b", text)}
     if numbers:
-        count += ctx.session.scalar(select(func.count()).select_from(Post).join(Post.author).where(
+        seen = ctx.session.scalar(select(func.count()).select_from(Post).join(Post.author).where(
             Post.id.in_(numbers), visible_posts_clause(ctx.account.id))) or 0
+        count += seen == len(numbers)
     return count
 
 
@@ -104,12 +117,15 @@ def choose(ctx, readings: list[str], rescore: Callable[[list[str]], list[float]]
         readings = with_corrections(ctx, readings, rescore)
     if len(readings) < 2:
         return readings[0] if readings else ""
-    assessed: dict[str, tuple[int, float]] = {}
+    plans: dict[str, Understanding] = {}
+
+    def plan_of(reading: str) -> Understanding:
+        if reading not in plans:
+            plans[reading] = understand(ctx, reading)
+        return plans[reading]
 
     def level_of(reading: str) -> tuple[int, float]:
-        if reading not in assessed:
-            assessed[reading] = assess(ctx, reading)
-        return assessed[reading]
+        return assess(plan_of(reading))
 
     best = readings[0]
     best_level, top_sureness = level_of(best)
@@ -122,8 +138,8 @@ def choose(ctx, readings: list[str], rescore: Callable[[list[str]], list[float]]
                 continue
         if best_level == 0:
             continue  # chat: the model answers it, and a named thing changes no tool's argument
-        best_known = known(ctx, best) if best_known is None else best_known
-        names = known(ctx, reading)
+        best_known = known(ctx, best, plan_of(best)) if best_known is None else best_known
+        names = known(ctx, reading, plan_of(reading))
         if names > best_known and level_of(reading)[0] == best_level:
             best, best_known = reading, names
     return best

@@ -10,8 +10,10 @@ This module proposes the corrected readings, each from one class of mishearing:
 
 - people: a run of one to three words that sounds like (``people.sound_key``, the same first
   sound) the name or handle of someone the person may see: a close tie or an account the words
-  begin like; or a name with one word right and the other near it in sound ("Oscar Home" for
-  Oscar Hoang: the same first sound, a sound key at most one sound apart);
+  begin like (a long name one sound off too: "Beyond Cam Music" for @bianca_music); a name with one
+  word right and the other near it in sound ("Oscar Home" for Oscar Hoang: the same first sound, a
+  sound key at most one sound apart); a handle that ends in a number, said aloud ("Noch and 82" for
+  @noahchen82: the number exact, the words before it near in sound);
 - commands on a post: the words before a number that begins a sentence, replaced by a command on a
   post that sounds the same ("Legpost" -> "like post"), or by "Post" (Whisper drops the first
   sound of a short word: "Host", "House", "How");
@@ -26,8 +28,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import not_, select
+from sqlalchemy import func, not_, or_, select
 
+from townsquare.assistant.people import MAX_CANDIDATE_WORDS as MAX_WORDS
 from townsquare.assistant.people import NOT_NAMES, candidate_accounts, sound_key
 from townsquare.assistant.phrasing import edit_distance
 from townsquare.social.blocks import either_way_clause
@@ -37,6 +40,7 @@ from townsquare.voice.vocabulary import nearby_ids
 
 NEARBY = 200  # close ties looked at for a misheard name (names said of strangers come from the words)
 MIN_KEY = 4  # sound-key digits a name needs before a sound-alike counts (shorter keys match too much)
+LONG_KEY = 6  # from this many sound-key digits, a heard name may be one sound off
 # Commands on one post, said before its number ("like post 12", "upvote 12").
 POST_COMMANDS = ("post", "like post", "like", "upvote", "boost post", "boost", "repost", "share post",
                  "explain post", "love post", "comment on post", "reply to post")
@@ -66,13 +70,19 @@ def _first_sound(word: str) -> str:
     return sound_key(word[:1])
 
 
-def _accounts(ctx, words: list[str]) -> list[Account]:
-    """Whom a misheard name could be: the person's close ties, and accounts the words begin like."""
+def _accounts(ctx, words: list[str], numbers: list[str]) -> list[Account]:
+    """Whom a misheard name could be: the person's close ties, accounts the words begin like,
+    accounts whose handle holds one of the words whole (a word Whisper heard right: "Music") or ends
+    in one of the numbers."""
     nearby = nearby_ids(ctx.session, ctx.account.id, NEARBY)
-    close = list(ctx.session.scalars(select(Account).where(
-        Account.id.in_(nearby), Account.status == "active",
-        not_(either_way_clause(ctx.account.id, Account.id))))) if nearby else []
-    return close + candidate_accounts(ctx, words)
+    whole = [w.lower() for w in dict.fromkeys(words) if len(w) >= 4 and w.lower() not in NOT_NAMES]
+    wanted = [Account.id.in_(nearby)] if nearby else []
+    wanted += [func.lower(Account.handle).contains(w, autoescape=True) for w in whole[:MAX_WORDS]]
+    wanted += [Account.handle.endswith(n) for n in list(dict.fromkeys(numbers))[:MAX_WORDS]]
+    found = list(ctx.session.scalars(select(Account).where(
+        or_(*wanted), Account.status == "active", Account.id != ctx.account.id,
+        not_(either_way_clause(ctx.account.id, Account.id))).limit(NEARBY * 2))) if wanted else []
+    return list({a.id: a for a in found + candidate_accounts(ctx, words)}.values())
 
 
 def _near_in_sound(heard: str, part: str) -> bool:
@@ -85,13 +95,7 @@ def _people(ctx, reading: str) -> list[Correction]:
     words = [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(reading)]
     if not words:
         return []
-    accounts = _accounts(ctx, [w for w, _, _ in words])
-    spellings: dict[str, set[str]] = {}  # first sound + sound key -> the names and handles that sound so
-    for account in accounts:
-        for written in (account.display_name or "", account.handle):
-            key = sound_key(_letters(written))
-            if len(key) >= MIN_KEY:
-                spellings.setdefault(_first_sound(_letters(written)) + "|" + key, set()).add(written)
+    accounts = _accounts(ctx, [w for w, _, _ in words], re.findall(r"\b\d+\b", reading))
     out = []
     for account in accounts:
         parts = (account.display_name or "").split()
@@ -103,15 +107,52 @@ def _people(ctx, reading: str) -> list[Correction]:
             if any(same) and not all(same) and all(
                     ok or _near_in_sound(w, p) for ok, (w, _, _), p in zip(same, run, parts, strict=True)):
                 out.append(Correction(run[0][1], run[-1][2], account.display_name))
+    spellings: dict[str, list[tuple[str, str]]] = {}  # first sound -> (sound key, name or handle)
+    for account in accounts:
+        for written in {account.display_name or "", account.handle}:
+            key = sound_key(_letters(written))
+            if len(key) >= MIN_KEY:
+                spellings.setdefault(_first_sound(_letters(written)), []).append((key, written))
     for i in range(len(words)):
         for j in range(i + 1, min(i + 4, len(words) + 1)):
             run = words[i:j]
             if all(w.lower() in NOT_NAMES for w, _, _ in run):
                 continue
             said = _letters("".join(w for w, _, _ in run))
-            for name in sorted(spellings.get(_first_sound(said) + "|" + sound_key(said), ())):
-                if _letters(name) != said:  # every account that sounds so: Whisper judges, nobody guesses
+            key = sound_key(said)
+            for name_key, name in spellings.get(_first_sound(said), ()):
+                # every account that sounds so is proposed: Whisper judges, nobody guesses
+                if _letters(name) != said and _keys_match(key, name_key):
                     out.append(Correction(run[0][1], run[-1][2], name))
+    return out + _handles_with_numbers(reading, words, accounts)
+
+
+def _keys_match(heard: str, name: str) -> bool:
+    """The same consonant sounds; for a long name (``LONG_KEY``), one sound more, less or other."""
+    if heard == name:
+        return True
+    return len(name) >= LONG_KEY and abs(len(heard) - len(name)) <= 1 and edit_distance(heard, name, cap=1) <= 1
+
+
+def _handles_with_numbers(reading: str, words, accounts: list[Account]) -> list[Correction]:
+    """A handle that ends in a number, said aloud: its letters heard as words, then its number
+    ("Noch and 82" for @noahchen82). The number must be the handle's; the words before it need only
+    be near it in sound."""
+    out = []
+    for number in re.finditer(r"\b\d+\b", reading):
+        for account in accounts:
+            handle = re.fullmatch(r"(.*?)_?(\d+)", account.handle)
+            if not handle or handle.group(2) != number.group(0) or len(sound_key(_letters(handle.group(1)))) < 3:
+                continue
+            before = [w for w in words if w[2] <= number.start() and not reading[w[2]:number.start()].strip(" ,-")]
+            if not before:
+                continue
+            end = words.index(before[-1]) + 1
+            for start in range(max(0, end - 3), end):
+                said = _letters("".join(w for w, _, _ in words[start:end]))
+                if (_first_sound(said) == _first_sound(handle.group(1))
+                        and edit_distance(sound_key(said), sound_key(_letters(handle.group(1))), cap=1) <= 1):
+                    out.append(Correction(words[start][1], number.end(), account.handle))
     return out
 
 
