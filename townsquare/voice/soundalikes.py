@@ -85,6 +85,15 @@ def _accounts(ctx, words: list[str], numbers: list[str]) -> list[Account]:
     return list({a.id: a for a in found + candidate_accounts(ctx, words)}.values())
 
 
+def said_handle(account: Account) -> str:
+    """A handle as it is said, the way Whisper would write it: "Noah Chen 82" for @noahchen82 (the
+    name, where the handle is the name run together), "bianca music" for @bianca_music."""
+    letters, digits = re.fullmatch(r"(.*?)_?(\d*)", account.handle).groups()
+    name = account.display_name or ""
+    said = name if name and _letters(name) == _letters(letters) else letters.replace("_", " ")
+    return f"{said} {digits}".strip()
+
+
 def _near_in_sound(heard: str, part: str) -> bool:
     heard, part = _letters(heard), _letters(part)
     return (bool(heard) and bool(part) and _first_sound(heard) == _first_sound(part)
@@ -109,7 +118,7 @@ def _people(ctx, reading: str) -> list[Correction]:
                 out.append(Correction(run[0][1], run[-1][2], account.display_name))
     spellings: dict[str, list[tuple[str, str]]] = {}  # first sound -> (sound key, name or handle)
     for account in accounts:
-        for written in {account.display_name or "", account.handle}:
+        for written in {account.display_name or "", said_handle(account)}:
             key = sound_key(_letters(written))
             if len(key) >= MIN_KEY:
                 spellings.setdefault(_first_sound(_letters(written)), []).append((key, written))
@@ -152,7 +161,7 @@ def _handles_with_numbers(reading: str, words, accounts: list[Account]) -> list[
                 said = _letters("".join(w for w, _, _ in words[start:end]))
                 if (_first_sound(said) == _first_sound(handle.group(1))
                         and edit_distance(sound_key(said), sound_key(_letters(handle.group(1))), cap=1) <= 1):
-                    out.append(Correction(words[start][1], number.end(), account.handle))
+                    out.append(Correction(words[start][1], number.end(), said_handle(account)))
     return out
 
 
