@@ -44,7 +44,7 @@ from townsquare.voice import soundalikes
 from townsquare.voice.vocabulary import APP_WORDS
 
 CLEARER_BY = 0.05  # intent-score margin a less likely reading needs to replace the likelier one
-SOUND_ALIKE_COST = 6.0  # log-probability a correction may lose against the reading it corrects (each)
+SOUND_ALIKE_COST = 8.0  # log-probability a correction may lose against the reading it corrects (each)
 CORRECTED = 3  # the likeliest readings that sound-alike corrections are proposed for
 # The app's own words: its commands (as the speech prompt has them) and its reactions.
 APP_TERMS = frozenset([w.lower() for w in re.findall(r"[A-Za-z]+", APP_WORDS) if len(w) >= 4]

@@ -1,13 +1,13 @@
 """Dev harness: how much less likely than its source a sound-alike correction may be
 (``readings.SOUND_ALIKE_COST``), measured on the English tasks of the assistant benchmark's *dev* half.
 
-Each task is spoken by Piper (or read from ``cache``, as ``task_gap.py`` writes it) and transcribed
-with the person's vocabulary; every reading the app could answer (the beam's, and the corrections
-of ``voice/soundalikes.py`` up to the widest cost tried) is run through the assistant and graded once.
-Then ``readings.choose`` itself picks a reading at each cost, and the task counts as right when the
-reading it picks passed. Run from the repository root:
+Each task is filled from a seeded community of ``people`` (names and posts differ with its size) and
+spoken by Piper (or read from ``cache``, as ``task_gap.py`` writes it for the same ``people``), then
+transcribed with the person's vocabulary. ``readings.choose`` itself picks a reading at each cost, and
+each reading picked is run through the assistant and graded (once, however many costs picked it).
+Run from the repository root:
 
-    .venv/bin/python docs/results/voice_dev/correction_costs.py [cache] [costs=0,2,4,6,8,10,15]
+    .venv/bin/python docs/results/voice_dev/correction_costs.py [cache] [costs=0,2,4,6,8,10,15] [people=60]
 """
 
 import sys
@@ -29,10 +29,11 @@ from townsquare.voice import engines, readings, vocabulary
 from townsquare.voice.tts import speakable
 
 
-def main(cache: str = "", costs: str = "0,2,4,6,8,10,15") -> None:
+def main(cache: str = "", costs: str = "0,2,4,6,8,10,15", people: str = "60") -> None:
+    people = int(people)
     widths = [float(c) for c in costs.split(",")]
     with scratch_database("voice-costs-") as (settings, db):
-        world = build_world(settings, db, 60, 7)
+        world = build_world(settings, db, people, 7)
         transcriber, voice = engines.transcriber(), engines.voice(settings.voice_tts)
         llm, shield = get_llm("assistant", settings), default_shield(settings)
 
@@ -59,9 +60,6 @@ def main(cache: str = "", costs: str = "0,2,4,6,8,10,15") -> None:
                 demo = s.get(Account, world.demo_id)
                 heard = transcriber.transcribe(samples, hotwords=vocabulary.for_account(s, demo))
                 ctx = ToolContext(s, demo, settings)
-                readings.SOUND_ALIKE_COST = max(widths)
-                candidates = (readings.with_corrections(ctx, heard.readings, heard.rescore)
-                              if heard.rescore else heard.readings)
                 picks = {}
                 for width in widths:
                     readings.SOUND_ALIKE_COST = width
@@ -70,11 +68,11 @@ def main(cache: str = "", costs: str = "0,2,4,6,8,10,15") -> None:
                       for text in dict.fromkeys(picks.values())}
             for width, text in picks.items():
                 right[width] += passed[text]
-            print(f"[{n}/{len(tasks)}] {task.id} {len(candidates)} readings; "
+            print(f"[{n}/{len(tasks)}] {task.id} "
                   + " ".join(f"{w:g}:{right[w]}" for w in widths), file=sys.stderr, flush=True)
         for width in widths:
             print(f"cost {width:g}: {right[width]}/{len(tasks)}")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    main(*sys.argv[1:4])
