@@ -9,11 +9,13 @@ a post's number ("Post 519 seems random" heard as "Host 519", "like post 509" as
 This module proposes the corrected readings, each from one class of mishearing:
 
 - people: a run of one to three words that sounds like (``people.sound_key``, the same first
-  sound) the name or handle of someone the person may see: a close tie or an account the words
-  begin like (a long name one sound off too: "Beyond Cam Music" for @bianca_music); a name with one
-  word right and the other near it in sound ("Oscar Home" for Oscar Hoang: the same first sound, a
-  sound key at most one sound apart); a handle that ends in a number, said aloud ("Noch and 82" for
-  @noahchen82: the number exact, the words before it near in sound);
+  sound) the name or handle of someone the person may see: a close tie, an account the words begin
+  like, or one whose handle holds a word heard right or ends in a number said (a long name may be
+  one sound off: "Beyond Cam Music" for @bianca_music); a name with one word right and the other
+  near it in sound ("Oscar Home" for Oscar Hoang: the same first sound, a sound key at most one
+  sound apart); a handle that ends in a number, said aloud ("Noch and 82" for @noahchen82: the
+  number exact, the words before it near in sound). A handle is proposed as it is said ("Noah Chen
+  82"), the way Whisper would write it, which the assistant resolves as a handle said aloud;
 - commands on a post: the words before a number that begins a sentence, replaced by a command on a
   post that sounds the same ("Legpost" -> "like post"), or by "Post" (Whisper drops the first
   sound of a short word: "Host", "House", "How");
@@ -71,17 +73,20 @@ def _first_sound(word: str) -> str:
 
 
 def _accounts(ctx, words: list[str], numbers: list[str]) -> list[Account]:
-    """Whom a misheard name could be: the person's close ties, accounts the words begin like,
+    """Whom a misheard name could be: the person's close ties, accounts the words begin like, and
     accounts whose handle holds one of the words whole (a word Whisper heard right: "Music") or ends
-    in one of the numbers."""
+    in one of the numbers (of two digits or more)."""
+    def visible(*clauses) -> list[Account]:
+        return list(ctx.session.scalars(select(Account).where(
+            or_(*clauses), Account.status == "active", Account.id != ctx.account.id,
+            not_(either_way_clause(ctx.account.id, Account.id))).limit(NEARBY * 2)))
+
     nearby = nearby_ids(ctx.session, ctx.account.id, NEARBY)
+    found = visible(Account.id.in_(nearby)) if nearby else []
     whole = [w.lower() for w in dict.fromkeys(words) if len(w) >= 4 and w.lower() not in NOT_NAMES]
-    wanted = [Account.id.in_(nearby)] if nearby else []
-    wanted += [func.lower(Account.handle).contains(w, autoescape=True) for w in whole[:MAX_WORDS]]
-    wanted += [Account.handle.endswith(n) for n in list(dict.fromkeys(numbers))[:MAX_WORDS]]
-    found = list(ctx.session.scalars(select(Account).where(
-        or_(*wanted), Account.status == "active", Account.id != ctx.account.id,
-        not_(either_way_clause(ctx.account.id, Account.id))).limit(NEARBY * 2))) if wanted else []
+    said = [func.lower(Account.handle).contains(w, autoescape=True) for w in whole[:MAX_WORDS]]
+    said += [Account.handle.endswith(n) for n in list(dict.fromkeys(numbers))[:MAX_WORDS] if len(n) >= 2]
+    found += visible(*said) if said else []
     return list({a.id: a for a in found + candidate_accounts(ctx, words)}.values())
 
 
