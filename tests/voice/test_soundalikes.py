@@ -32,7 +32,8 @@ def town(db):
 
 def _variants(db, town, reading):
     with db.session() as s:
-        return soundalikes.variants(ToolContext(s, s.get(Account, town["ruth"])), reading)
+        ctx = ToolContext(s, s.get(Account, town["ruth"]))
+        return [fix.applied(reading) for fix in soundalikes.corrections(ctx, reading)]
 
 
 def test_a_name_heard_as_sound_alike_words_is_proposed(db, town):

@@ -201,11 +201,6 @@ def corrections(ctx, reading: str) -> list[Correction]:
     return list(out.values())
 
 
-def variants(ctx, reading: str) -> list[str]:
-    """Readings of the same speech with one misheard name, command or reaction put right."""
-    return [fix.applied(reading) for fix in corrections(ctx, reading)]
-
-
 def together(reading: str, fixes: list[Correction]) -> tuple[str, int] | None:
     """``reading`` with every correction of ``fixes`` that overlaps none before it (a request may
     name two people, both misheard), and how many that is; None when fewer than two."""
