@@ -84,6 +84,15 @@ def _squashed(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
+def name_runs(tokens: list[tuple[str, int, int]], longest: int = 3):
+    """Every run of one to ``longest`` consecutive words that could say a name (not only common words)."""
+    for i in range(len(tokens)):
+        for j in range(i + 1, min(i + longest + 1, len(tokens) + 1)):
+            run = tokens[i:j]
+            if not all(w.lower() in NOT_NAMES for w, _, _ in run):
+                yield run
+
+
 def _spoken_handles(accounts: list[Account], tokens: list[tuple[str, int, int]]) -> list[tuple[int, Named]]:
     """A handle said aloud comes back as words: "noracastro81" as "Nora Castro 81" or "Norcastro 81";
     and a name may come back run together ("Norcastro" for Nora Castro). Runs of up to three words,
@@ -96,21 +105,17 @@ def _spoken_handles(accounts: list[Account], tokens: list[tuple[str, int, int]])
     for account, spelled in spellings:
         if len(spelled) >= 6:
             by_length.setdefault(len(spelled), []).append((account, spelled))
-    for i in range(len(tokens)):
-        for j in range(i + 1, min(i + 4, len(tokens) + 1)):
-            run = tokens[i:j]
-            if all(w.lower() in NOT_NAMES for w, _, _ in run):
-                continue
-            said = _squashed("".join(w for w, _, _ in run))
-            # Two letters off at most: only spellings of about this length, that begin or end alike.
-            near = [(account, spelled) for n in range(len(said) - 2, len(said) + 3)
-                    for account, spelled in by_length.get(n, ()) if spelled[:2] == said[:2] or spelled[-2:] == said[-2:]]
-            for account, spelled in near:
-                distance = edit_distance(said, spelled, cap=2)
-                if distance <= (1 if len(spelled) < 10 else 2):
-                    out.append((0 if distance == 0 else 1,
-                                Named(account.handle, account.display_name, run[0][1], run[-1][2],
-                                      "spoken handle" if distance == 0 else "near spoken handle")))
+    for run in name_runs(tokens):
+        said = _squashed("".join(w for w, _, _ in run))
+        # Two letters off at most: only spellings of about this length, that begin or end alike.
+        near = [(account, spelled) for n in range(len(said) - 2, len(said) + 3)
+                for account, spelled in by_length.get(n, ()) if spelled[:2] == said[:2] or spelled[-2:] == said[-2:]]
+        for account, spelled in near:
+            distance = edit_distance(said, spelled, cap=2)
+            if distance <= (1 if len(spelled) < 10 else 2):
+                out.append((0 if distance == 0 else 1,
+                            Named(account.handle, account.display_name, run[0][1], run[-1][2],
+                                  "spoken handle" if distance == 0 else "near spoken handle")))
     return out
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, not_, or_, select
 
 from townsquare.assistant.people import MAX_CANDIDATE_WORDS as MAX_WORDS
-from townsquare.assistant.people import NOT_NAMES, candidate_accounts, sound_key
+from townsquare.assistant.people import NOT_NAMES, candidate_accounts, name_runs, sound_key
 from townsquare.assistant.phrasing import edit_distance
 from townsquare.social.blocks import either_way_clause
 from townsquare.social.models import Account
@@ -127,17 +127,13 @@ def _people(ctx, reading: str) -> list[Correction]:
             key = sound_key(_letters(written))
             if len(key) >= MIN_KEY:
                 spellings.setdefault(_first_sound(_letters(written)), []).append((key, written))
-    for i in range(len(words)):
-        for j in range(i + 1, min(i + 4, len(words) + 1)):
-            run = words[i:j]
-            if all(w.lower() in NOT_NAMES for w, _, _ in run):
-                continue
-            said = _letters("".join(w for w, _, _ in run))
-            key = sound_key(said)
-            for name_key, name in spellings.get(_first_sound(said), ()):
-                # every account that sounds so is proposed: Whisper judges, nobody guesses
-                if _letters(name) != said and _keys_match(key, name_key):
-                    out.append(Correction(run[0][1], run[-1][2], name))
+    for run in name_runs(words):
+        said = _letters("".join(w for w, _, _ in run))
+        key = sound_key(said)
+        for name_key, name in spellings.get(_first_sound(said), ()):
+            # every account that sounds so is proposed: Whisper judges, nobody guesses
+            if _letters(name) != said and _keys_match(key, name_key):
+                out.append(Correction(run[0][1], run[-1][2], name))
     return out + _handles_with_numbers(reading, words, accounts)
 
 
