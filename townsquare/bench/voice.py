@@ -226,9 +226,9 @@ def voice_system(name: str, llm, shield, settings, voice, transcriber):
     return System(name, turn, timed)
 
 
-def task_success(db, world, settings, llm, shield, voice, transcriber, *, split: str, limit: int,
-                 progress=None) -> list[dict]:
-    from townsquare.bench.assistant import SystemResult, model_system, run_task
+def english_tasks(world, split: str) -> list[Task]:
+    """The English tasks of ``split`` that ``world`` can fill (a small community lacks some entities:
+    seed more people for those)."""
     from townsquare.bench.assistant_world import WorldError
 
     tasks = []
@@ -236,9 +236,16 @@ def task_success(db, world, settings, llm, shield, voice, transcriber, *, split:
         try:
             world.fill(task)
         except WorldError:
-            continue  # a small community lacks an entity this task names: seed more --people
+            continue
         tasks.append(task)
-    tasks = tasks[:limit]
+    return tasks
+
+
+def task_success(db, world, settings, llm, shield, voice, transcriber, *, split: str, limit: int,
+                 progress=None) -> list[dict]:
+    from townsquare.bench.assistant import SystemResult, model_system, run_task
+
+    tasks = english_tasks(world, split)[:limit]
     rows = []
     for system in (model_system("typed", llm, shield, settings),
                    voice_system("voice (TTS -> ASR)", llm, shield, settings, voice, transcriber)):

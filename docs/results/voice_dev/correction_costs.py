@@ -19,8 +19,7 @@ from townsquare.assistant import agent
 from townsquare.assistant.tools import ToolContext
 from townsquare.bench import voice as vb
 from townsquare.bench.assistant import System, run_task
-from townsquare.bench.assistant_tasks import load_split
-from townsquare.bench.assistant_world import WorldError, build_world
+from townsquare.bench.assistant_world import build_world
 from townsquare.bench.report import scratch_database
 from townsquare.llm.runtime import get_llm
 from townsquare.safety.shields import default_shield
@@ -43,13 +42,7 @@ def main(cache: str = "", costs: str = "0,2,4,6,8,10,15", people: str = "60") ->
                     session, demo, conversation, text or "(nothing)")])
 
         right = dict.fromkeys(widths, 0)
-        tasks = []
-        for task in (t for t in load_split("dev") if t.lang == "en"):
-            try:
-                world.fill(task)
-            except WorldError:
-                continue
-            tasks.append(task)
+        tasks = vb.english_tasks(world, "dev")
         for n, task in enumerate(tasks, 1):
             path = Path(cache) / f"{task.id}.npy" if cache else None
             if path is not None and path.exists():

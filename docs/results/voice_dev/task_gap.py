@@ -20,8 +20,7 @@ from townsquare.assistant import agent
 from townsquare.assistant.tools import ToolContext
 from townsquare.bench import voice as vb
 from townsquare.bench.assistant import System, model_system, run_task
-from townsquare.bench.assistant_tasks import load_split
-from townsquare.bench.assistant_world import WorldError, build_world
+from townsquare.bench.assistant_world import build_world
 from townsquare.bench.report import scratch_database
 from townsquare.llm.runtime import get_llm
 from townsquare.safety.shields import default_shield
@@ -63,13 +62,7 @@ def main(limit: int = 134, people: int = 60, first: int = 0, cache: str = "", be
                         agent.Agent(llm, shield, settings).run_turn(session, demo, conversation, text or "(nothing)")]
             return System(pick, turn, None)
 
-        tasks = []
-        for task in (t for t in load_split("dev") if t.lang == "en"):
-            try:
-                world.fill(task)
-            except WorldError:
-                continue
-            tasks.append(task)
+        tasks = vb.english_tasks(world, "dev")
         tasks = tasks[first:first + limit]
         systems = [model_system("typed", llm, shield, settings), spoken("top"), spoken("chosen")]
         ok = dict.fromkeys([s.name for s in systems], 0)
