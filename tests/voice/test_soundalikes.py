@@ -5,6 +5,7 @@ it nearly as likely, and chosen when it names what the app and the community kno
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from townsquare.assistant.tools import ToolContext
 from townsquare.social import accounts, graph, posts
@@ -63,8 +64,30 @@ def test_a_command_before_a_posts_number_is_proposed(db, town):
     assert "Upvote 193" in _variants(db, town, "Up at 193")
     assert "Post 519 seems random to me." in _variants(db, town, "Host 519 seems random to me.")
     assert "Post 640 looks weird?" in _variants(db, town, "How 640 looks weird?")
+    # anywhere before the number, with Whisper's commas between the words, one sound off when long
+    assert "Like post 509" in _variants(db, town, "Leg, post, 509")
+    assert "Please comment on post 72, saying great shot." in _variants(
+        db, town, "Please combat on post 72, saying great shot.")
     assert _variants(db, town, "Like post 509") == []  # a command already
     assert not any(v.startswith("Post") for v in _variants(db, town, "I waited 20 minutes"))  # mid-sentence
+
+
+def test_a_post_number_heard_with_its_teen_as_a_ten_is_proposed(db, town):
+    with db.session() as s:
+        grace, hidden = (s.scalar(select(Account).where(Account.handle == h)) for h in ("gracekim", "quietone"))
+        made = [posts.create_post(s, grace, text=f"Note {n}") if n % 2 else
+                posts.create_post(s, hidden, text=f"Note {n}", visibility="followers") for n in range(24)]
+        s.flush()
+        teens = [p for p in made if 13 <= p.id % 100 <= 19 and p.id < 100]
+    shown = next(p.id for p in teens if p.author_id == grace.id)
+    private = next(p.id for p in teens if p.author_id == hidden.id)
+
+    def as_ten(teen: int) -> str:
+        return f"{teen % 10}0"  # "fifteen" heard as "fifty"
+
+    assert f"Like post {shown}" in _variants(db, town, f"Like post {as_ten(shown)}")
+    assert _variants(db, town, f"Like post {as_ten(private)}") == []  # a post they may not see
+    assert _variants(db, town, f"Like post {shown}") == []  # heard right
 
 
 def test_a_reaction_the_app_lacks_is_proposed_as_each_it_has(db, town):
@@ -109,6 +132,20 @@ def test_a_correction_is_kept_only_when_whisper_finds_it_nearly_as_likely(db, to
         assert readings.with_corrections(ctx, heard, rescore(readings.SOUND_ALIKE_COST + 1)) == heard
         assert readings.choose(ctx, heard, rescore(1.0)) == "Find, Farah Singh"
         assert readings.choose(ctx, heard, rescore(readings.SOUND_ALIKE_COST + 1)) == heard[0]
+
+
+def test_the_words_without_whispers_punctuation_are_a_reading_too(db, town):
+    post = town["post"]
+    assert soundalikes.unpunctuated(f"Could you please, like, post {post} for me?") == (
+        f"Could you please like post {post} for me?")
+    cheaper = lambda texts: [0.0] + [-1.0] * (len(texts) - 1)  # noqa: E731 - Whisper's scores, faked
+    with db.session() as s:
+        ctx = ToolContext(s, s.get(Account, town["ruth"]))
+        assert "Follow Grace Kim" in readings.with_corrections(ctx, ["Follow, Grace Kim."], cheaper)
+        # a closing full stop reads as a remark to the intent model; the words alone ask for a catch-up
+        heard = ["Back from holiday, fill me in."]
+        assert readings.choose(ctx, heard, cheaper) == "Back from holiday fill me in"
+        assert readings.choose(ctx, heard) == heard[0]  # without Whisper's judgement, only what was heard
 
 
 def test_two_misheard_names_are_put_right_together(db, town):

@@ -90,20 +90,25 @@ def known(ctx, text: str, plan: Understanding | None = None) -> int:
 
 
 def with_corrections(ctx, readings: list[str], rescore: Callable[[list[str]], list[float]]) -> list[str]:
-    """``readings`` with, after each of the likeliest, its sound-alike corrections that Whisper finds
-    nearly as likely a reading of the speech (and those corrections made together, when several are)."""
+    """``readings`` with, after each of the likeliest, its sound-alike corrections and its words
+    without punctuation that Whisper finds nearly as likely a reading of the speech (and the
+    corrections made together, when several are)."""
     out: list[str] = []
     for n, reading in enumerate(readings):
         out.append(reading)
-        fixes = soundalikes.corrections(ctx, reading) if n < CORRECTED else []
-        fixes = [fix for fix in fixes if fix.applied(reading) not in readings]
-        if not fixes:
+        if n >= CORRECTED:
             continue
-        source, *scores = rescore([reading, *[fix.applied(reading) for fix in fixes]])
-        kept = sorted([(score, fix) for score, fix in zip(scores, fixes, strict=True)
+        fixes = [fix for fix in soundalikes.corrections(ctx, reading) if fix.applied(reading) not in readings]
+        plain = soundalikes.unpunctuated(reading)
+        texts = [fix.applied(reading) for fix in fixes] + ([plain] if plain not in readings else [])
+        if not texts:
+            continue
+        source, *scores = rescore([reading, *texts])
+        kept = sorted([(score, text) for score, text in zip(scores, texts, strict=True)
                        if score >= source - SOUND_ALIKE_COST], key=lambda kept: -kept[0])
-        out += [fix.applied(reading) for _, fix in kept]
-        both = soundalikes.together(reading, [fix for _, fix in kept])
+        out += [text for _, text in kept]
+        kept_fixes = [fix for fix in fixes if fix.applied(reading) in {text for _, text in kept}]
+        both = soundalikes.together(reading, kept_fixes)
         if both is not None and rescore([both[0]])[0] >= source - SOUND_ALIKE_COST * both[1]:
             out.append(both[0])
     return list(dict.fromkeys(out))

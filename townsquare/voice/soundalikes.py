@@ -16,10 +16,18 @@ This module proposes the corrected readings, each from one class of mishearing:
   sound apart); a handle that ends in a number, said aloud ("Noch and 82" for @noahchen82: the
   number exact, the words before it near in sound). A handle is proposed as it is said ("Noah Chen
   82"), the way Whisper would write it, which the assistant resolves as a handle said aloud;
-- commands on a post: the words before a number that begins a sentence, replaced by a command on a
-  post that sounds the same ("Legpost" -> "like post"), or by "Post" (Whisper drops the first
-  sound of a short word: "Host", "House", "How");
-- reactions: the word after "react with" that is not one of the app's reactions, replaced by each.
+- commands on a post: the one to three words before a number, replaced by a command on a post
+  that sounds the same ("Legpost 509" or "Leg, post, 509" -> "Like post 509", "Combat on post 72"
+  -> "Comment on post 72"; a long command may be one sound off), and the word before a number
+  that begins a sentence by "Post" (Whisper drops the first sound of a short word: "Host", "House",
+  "How");
+- post numbers: the teens and the tens sound alike ("five nineteen", "five ninety"), so a number
+  that is no post the person may see, with its last two digits the other way round (519 for 590,
+  614 for 640), when that one is;
+- reactions: the word after "react with" that is not one of the app's reactions, replaced by each;
+- punctuation: Whisper's commas and closing full stop are its guesses from pauses, which carry no
+  words; the same words without them ("Could you please, like, post 573 for me?" -> "... please
+  like post 573 for me?"; a final "." turns "fill me in" into a remark for the intent model).
 
 Whisper itself then scores each proposal against the same audio (``asr.Transcript.rescore``):
 ``readings.choose`` keeps only those that cost little more than the reading they came from.
@@ -36,8 +44,9 @@ from townsquare.assistant.people import MAX_CANDIDATE_WORDS as MAX_WORDS
 from townsquare.assistant.people import NOT_NAMES, candidate_accounts, name_runs, sound_key
 from townsquare.assistant.phrasing import edit_distance
 from townsquare.social.blocks import either_way_clause
-from townsquare.social.models import Account
+from townsquare.social.models import Account, Post
 from townsquare.social.reactions import REACTION_KINDS
+from townsquare.social.visibility import visible_posts_clause
 from townsquare.voice.vocabulary import nearby_ids
 
 NEARBY = 200  # close ties looked at for a misheard name (names said of strangers come from the words)
@@ -47,7 +56,11 @@ LONG_KEY = 6  # from this many sound-key digits, a heard name may be one sound o
 POST_COMMANDS = ("post", "like post", "like", "upvote", "boost post", "boost", "repost", "share post",
                  "explain post", "love post", "comment on post", "reply to post")
 _WORD = re.compile(r"[^\W\d_][\w'’]*")
-_SENTENCE_START_NUMBER = re.compile(r"(?:^|(?<=[.?!] ))([^\W\d_]+(?: [^\W\d_]+)?),? (?=#?\d)")
+_SENTENCE_START = re.compile(r"(?:^|(?<=[.?!] ))$")
+# one to three words (commas between them allowed) just before a number
+_WORDS_BEFORE_NUMBER = re.compile(r"(?<![\w'’])(?=((?:[^\W\d_]+,? ){1,3})#?\d)")
+# "five nineteen" and "five ninety": a number's last two digits, teen and ten that sound alike
+_TEEN_OR_TEN = {f"1{d}": f"{d}0" for d in "3456789"} | {f"{d}0": f"1{d}" for d in "3456789"}
 _REACT_WITH = re.compile(r"\breact(?:s|ed|ing)? with (?:an? )?([^\W\d_]+)", re.IGNORECASE)
 
 
@@ -168,15 +181,41 @@ def _handles_with_numbers(reading: str, words, accounts: list[Account]) -> list[
 
 def _post_commands(reading: str) -> list[Correction]:
     out = []
-    for m in _SENTENCE_START_NUMBER.finditer(reading):
-        said = m.group(1)
-        if said.lower() in POST_COMMANDS:
-            continue
-        key = sound_key(_letters(said))
-        sounds = [c for c in POST_COMMANDS if sound_key(_letters(c)) == key and _first_sound(c) == _first_sound(said)]
-        for command in sounds or (["Post"] if " " not in said else []):
-            out.append(Correction(m.start(1), m.end(), command[:1].upper() + command[1:] + " "))
+    for m in _WORDS_BEFORE_NUMBER.finditer(reading):
+        words = list(re.finditer(r"[^\W\d_]+", m.group(1)))
+        for first in range(len(words)):  # the last one, two or three words before the number
+            start, said = m.start(1) + words[first].start(), " ".join(w.group(0) for w in words[first:])
+            if said.lower() in POST_COMMANDS:
+                continue
+            key = sound_key(_letters(said))
+            sounds = [c for c in POST_COMMANDS if _first_sound(c) == _first_sound(said)
+                      and _keys_match(key, sound_key(_letters(c)))]
+            if not sounds and first == len(words) - 1 and _SENTENCE_START.search(reading[:start]):
+                sounds = ["Post"]  # "Host 519": a sentence that starts with a number says which post
+            for command in sounds:
+                if start == 0 or reading[start - 2:start - 1] in ".?!":
+                    command = command[:1].upper() + command[1:]
+                out.append(Correction(start, m.end(1), command + " "))
     return out
+
+
+def _post_numbers(ctx, reading: str) -> list[Correction]:
+    """Each number said that is no post the person may see, with its teen said as a ten or the
+    other way round, where that number is a post they may see."""
+    heard = {m: m.group(0)[:-2] + _TEEN_OR_TEN[m.group(0)[-2:]]
+             for m in re.finditer(r"\b\d{2,9}\b", reading) if m.group(0)[-2:] in _TEEN_OR_TEN}
+    if not heard:
+        return []
+    ids = {int(n) for n in heard.values()} | {int(m.group(0)) for m in heard}
+    seen = set(ctx.session.scalars(select(Post.id).join(Post.author).where(
+        Post.id.in_(ids), visible_posts_clause(ctx.account.id))))
+    return [Correction(m.start(), m.end(), other) for m, other in heard.items()
+            if int(m.group(0)) not in seen and int(other) in seen]
+
+
+def unpunctuated(reading: str) -> str:
+    """The words of ``reading`` without Whisper's commas and closing full stop."""
+    return re.sub(r"\s*,\s*", " ", reading).strip().removesuffix(".").strip()
 
 
 def _reactions(reading: str) -> list[Correction]:
@@ -188,8 +227,8 @@ def _reactions(reading: str) -> list[Correction]:
 
 
 def corrections(ctx, reading: str) -> list[Correction]:
-    """Each way to put one misheard name, command or reaction of ``reading`` right."""
-    found = _people(ctx, reading) + _post_commands(reading) + _reactions(reading)
+    """Each way to put one misheard name, command, post number or reaction of ``reading`` right."""
+    found = _people(ctx, reading) + _post_commands(reading) + _post_numbers(ctx, reading) + _reactions(reading)
     out: dict[str, Correction] = {}
     for fix in found:
         out.setdefault(fix.applied(reading), fix)
