@@ -20,7 +20,7 @@ This module proposes the corrected readings, each from one class of mishearing:
   that sounds the same ("Legpost 509" or "Leg, post, 509" -> "Like post 509", "Combat on post 72"
   -> "Comment on post 72"; a long command may be one sound off), and the word before a number
   that begins a sentence by "Post" (Whisper drops the first sound of a short word: "Host", "House",
-  "How");
+  "How") or by a one-word command with the same first sound ("Upop 193" -> "Upvote 193");
 - post numbers: the teens and the tens sound alike ("five nineteen", "five ninety"), so a number
   that is no post the person may see, with its last two digits the other way round (519 for 590,
   614 for 640), when that one is;
@@ -191,7 +191,10 @@ def _post_commands(reading: str) -> list[Correction]:
             sounds = [c for c in POST_COMMANDS if _first_sound(c) == _first_sound(said)
                       and _keys_match(key, sound_key(_letters(c)))]
             if not sounds and first == len(words) - 1 and _SENTENCE_START.search(reading[:start]):
-                sounds = ["Post"]  # "Host 519": a sentence that starts with a number says which post
+                # "Host 519": a sentence that starts with a number says which post; "Upop 193": a
+                # garbled one-word command keeps its first sound
+                sounds = ["Post"] + [c for c in POST_COMMANDS if " " not in c and c != "post"
+                                     and _first_sound(c) == _first_sound(said)]
             for command in sounds:
                 if start == 0 or reading[start - 2:start - 1] in ".?!":
                     command = command[:1].upper() + command[1:]
