@@ -62,6 +62,7 @@ def test_a_name_is_proposed_only_for_words_that_sound_like_it(db, town):
 def test_a_command_before_a_posts_number_is_proposed(db, town):
     assert "Like post 509" in _variants(db, town, "Legpost 509")
     assert "Upvote 193" in _variants(db, town, "Up at 193")
+    assert "Upvote 193" in _variants(db, town, "Upop 193")  # a garbled command keeps its first sound
     assert "Post 519 seems random to me." in _variants(db, town, "Host 519 seems random to me.")
     assert "Post 640 looks weird?" in _variants(db, town, "How 640 looks weird?")
     # anywhere before the number, with Whisper's commas between the words, one sound off when long
