@@ -95,6 +95,9 @@ def test_a_reaction_the_app_lacks_is_proposed_as_each_it_has(db, town):
     proposed = _variants(db, town, "React with Wata to post 524")
     assert "React with wow to post 524" in proposed and "React with haha to post 524" in proposed
     assert _variants(db, town, "React with wow to post 524") == []
+    # the reaction and "to post" heard as other words before the number
+    assert "React with wow to post 976" in _variants(db, town, "React with Wata Post 976")
+    assert "React with haha to post 976" in _variants(db, town, "React with Wattapost 976")
 
 
 def test_known_counts_the_apps_words_and_the_communitys_names(db, town):

@@ -24,7 +24,8 @@ This module proposes the corrected readings, each from one class of mishearing:
 - post numbers: the teens and the tens sound alike ("five nineteen", "five ninety"), so a number
   that is no post the person may see, with its last two digits the other way round (519 for 590,
   614 for 640), when that one is;
-- reactions: the word after "react with" that is not one of the app's reactions, replaced by each;
+- reactions: the word after "react with" that is not one of the app's reactions, replaced by each,
+  and the words between it and a number by each reaction and "to post" ("React with Wata Post 976");
 - punctuation: Whisper's commas and closing full stop are its guesses from pauses, which carry no
   words; the same words without them ("Could you please, like, post 573 for me?" -> "... please
   like post 573 for me?"; a final "." turns "fill me in" into a remark for the intent model).
@@ -62,6 +63,9 @@ _WORDS_BEFORE_NUMBER = re.compile(r"(?<![\w'’])(?=((?:[^\W\d_]+,? ){1,3})#?\d)
 # "five nineteen" and "five ninety": a number's last two digits, teen and ten that sound alike
 _TEEN_OR_TEN = {f"1{d}": f"{d}0" for d in "3456789"} | {f"{d}0": f"1{d}" for d in "3456789"}
 _REACT_WITH = re.compile(r"\breact(?:s|ed|ing)? with (?:an? )?([^\W\d_]+)", re.IGNORECASE)
+# "React with Wata Post 976", "React with Wattapost 976": the reaction and "to post" heard as other words
+_REACT_WITH_TO_NUMBER = re.compile(r"\breact(?:s|ed|ing)? with (?:an? )?((?:[^\W\d_]+,? ){1,3})(?=#?\d)",
+                                   re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -226,6 +230,9 @@ def _reactions(reading: str) -> list[Correction]:
     for m in _REACT_WITH.finditer(reading):
         if m.group(1).lower() not in REACTION_KINDS:
             out += [Correction(m.start(1), m.end(1), kind) for kind in REACTION_KINDS]
+    for m in _REACT_WITH_TO_NUMBER.finditer(reading):
+        if m.group(1).split()[0].strip(",").lower() not in REACTION_KINDS:
+            out += [Correction(m.start(1), m.end(1), f"{kind} to post ") for kind in REACTION_KINDS]
     return out
 
 
