@@ -194,14 +194,14 @@ def _post_commands(reading: str) -> list[Correction]:
             key = sound_key(_letters(said))
             sounds = [c for c in POST_COMMANDS if _first_sound(c) == _first_sound(said)
                       and _keys_match(key, sound_key(_letters(c)))]
-            if not sounds and first == len(words) - 1 and _SENTENCE_START.search(reading[:start]):
+            starts_sentence = bool(_SENTENCE_START.search(reading[:start]))
+            if not sounds and first == len(words) - 1 and starts_sentence:
                 # "Host 519": a sentence that starts with a number says which post; "Upop 193": a
                 # garbled one-word command keeps its first sound
                 sounds = ["Post"] + [c for c in POST_COMMANDS if " " not in c and c != "post"
                                      and _first_sound(c) == _first_sound(said)]
             for command in sounds:
-                if start == 0 or reading[start - 2:start - 1] in ".?!":
-                    command = command[:1].upper() + command[1:]
+                command = command[:1].upper() + command[1:] if starts_sentence else command
                 out.append(Correction(start, m.end(1), command + " "))
     return out
 
