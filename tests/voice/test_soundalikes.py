@@ -74,18 +74,22 @@ def test_a_command_before_a_posts_number_is_proposed(db, town):
 
 
 def test_a_post_number_heard_with_its_teen_as_a_ten_is_proposed(db, town):
+    teen = {}  # author -> the first of their posts whose number ends in a teen ("... fifteen")
     with db.session() as s:
         grace, hidden = (s.scalar(select(Account).where(Account.handle == h)) for h in ("gracekim", "quietone"))
-        made = [posts.create_post(s, grace, text=f"Note {n}") if n % 2 else
-                posts.create_post(s, hidden, text=f"Note {n}", visibility="followers") for n in range(24)]
-        s.flush()
-        teens = [p for p in made if 13 <= p.id % 100 <= 19 and p.id < 100]
-    shown = next(p.id for p in teens if p.author_id == grace.id)
-    private = next(p.id for p in teens if p.author_id == hidden.id)
+        for n in range(300):
+            author = grace if n % 2 else hidden
+            post = posts.create_post(s, author, text=f"Note {n}", visibility="public" if n % 2 else "followers")
+            s.flush()
+            if 13 <= post.id % 100 <= 19:
+                teen.setdefault(author.handle, post.id)
+            if len(teen) == 2:
+                break
 
-    def as_ten(teen: int) -> str:
-        return f"{teen % 10}0"  # "fifteen" heard as "fifty"
+    def as_ten(number: int) -> str:  # "fifteen" heard as "fifty": a post not made yet
+        return f"{number // 100 or ''}{number % 10}0"
 
+    shown, private = teen["gracekim"], teen["quietone"]
     assert f"Like post {shown}" in _variants(db, town, f"Like post {as_ten(shown)}")
     assert _variants(db, town, f"Like post {as_ten(private)}") == []  # a post they may not see
     assert _variants(db, town, f"Like post {shown}") == []  # heard right
