@@ -37,9 +37,8 @@ from sqlalchemy import func, select
 
 from townsquare.assistant.people import people_named
 from townsquare.assistant.understand import Understanding, understand
-from townsquare.social.models import Hashtag, Post
+from townsquare.social.models import Hashtag
 from townsquare.social.reactions import REACTION_KINDS
-from townsquare.social.visibility import visible_posts_clause
 from townsquare.voice import soundalikes
 from townsquare.voice.vocabulary import APP_WORDS
 
@@ -83,9 +82,7 @@ def known(ctx, text: str, plan: Understanding | None = None) -> int:
     # All or nothing: "post 630 8" (two posts that exist) names no more than "post 638".
     numbers = {int(n) for n in re.findall(r"\b\d{1,9}\b", text)}
     if numbers:
-        seen = ctx.session.scalar(select(func.count()).select_from(Post).join(Post.author).where(
-            Post.id.in_(numbers), visible_posts_clause(ctx.account.id))) or 0
-        count += seen == len(numbers)
+        count += soundalikes.visible_post_ids(ctx, numbers) == numbers
     return count
 
 
@@ -107,8 +104,8 @@ def with_corrections(ctx, readings: list[str], rescore: Callable[[list[str]], li
         kept = sorted([(score, text) for score, text in zip(scores, texts, strict=True)
                        if score >= source - SOUND_ALIKE_COST], key=lambda kept: -kept[0])
         out += [text for _, text in kept]
-        kept_fixes = [fix for fix in fixes if fix.applied(reading) in {text for _, text in kept}]
-        both = soundalikes.together(reading, kept_fixes)
+        kept_texts = {text for _, text in kept}
+        both = soundalikes.together(reading, [fix for fix in fixes if fix.applied(reading) in kept_texts])
         if both is not None and rescore([both[0]])[0] >= source - SOUND_ALIKE_COST * both[1]:
             out.append(both[0])
     return list(dict.fromkeys(out))

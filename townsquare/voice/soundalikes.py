@@ -47,7 +47,7 @@ from townsquare.assistant.phrasing import edit_distance
 from townsquare.social.blocks import either_way_clause
 from townsquare.social.models import Account, Post
 from townsquare.social.reactions import REACTION_KINDS
-from townsquare.social.visibility import visible_posts_clause
+from townsquare.social.visibility import visible_posts_query
 from townsquare.voice.vocabulary import nearby_ids
 
 NEARBY = 200  # close ties looked at for a misheard name (names said of strangers come from the words)
@@ -58,8 +58,8 @@ POST_COMMANDS = ("post", "like post", "like", "upvote", "boost post", "boost", "
                  "explain post", "love post", "comment on post", "reply to post")
 _WORD = re.compile(r"[^\W\d_][\w'’]*")
 _SENTENCE_START = re.compile(r"(?:^|(?<=[.?!] ))$")
-# one to three words (commas between them allowed) just before a number
-_WORDS_BEFORE_NUMBER = re.compile(r"(?<![\w'’])(?=((?:[^\W\d_]+,? ){1,3})#?\d)")
+# one to three words (commas between them allowed) just before a number, once a number
+_WORDS_BEFORE_NUMBER = re.compile(r"(?<![\w'’])((?:[^\W\d_]+,? ){1,3})(?=#?\d)")
 # "five nineteen" and "five ninety": a number's last two digits, teen and ten that sound alike
 _TEEN_OR_TEN = {f"1{d}": f"{d}0" for d in "3456789"} | {f"{d}0": f"1{d}" for d in "3456789"}
 _REACT_WITH = re.compile(r"\breact(?:s|ed|ing)? with (?:an? )?([^\W\d_]+)", re.IGNORECASE)
@@ -213,11 +213,15 @@ def _post_numbers(ctx, reading: str) -> list[Correction]:
              for m in re.finditer(r"\b\d{2,9}\b", reading) if m.group(0)[-2:] in _TEEN_OR_TEN}
     if not heard:
         return []
-    ids = {int(n) for n in heard.values()} | {int(m.group(0)) for m in heard}
-    seen = set(ctx.session.scalars(select(Post.id).join(Post.author).where(
-        Post.id.in_(ids), visible_posts_clause(ctx.account.id))))
+    seen = visible_post_ids(ctx, {int(n) for n in heard.values()} | {int(m.group(0)) for m in heard})
     return [Correction(m.start(), m.end(), other) for m, other in heard.items()
             if int(m.group(0)) not in seen and int(other) in seen]
+
+
+def visible_post_ids(ctx, ids: set[int]) -> set[int]:
+    """Which of ``ids`` are posts the person may see."""
+    return set(ctx.session.scalars(visible_posts_query(ctx.account.id).with_only_columns(Post.id)
+                                   .where(Post.id.in_(ids))))
 
 
 def unpunctuated(reading: str) -> str:
